@@ -1,0 +1,59 @@
+// Unit specs sit beside the code (src/**/*.spec.ts); e2e specs in test/ run the real app over HTTP.
+const fs = require('node:fs');
+const path = require('node:path');
+
+// NestJS 12 and some of its dependencies ship only as ES modules, which Jest on Node 20 cannot require.
+// SWC compiles exactly those packages (found by their package.json "type") to CommonJS, and turns
+// dynamic import() into require(), which Jest's VM cannot run without an experimental flag.
+function esmPackages(root) {
+  const found = new Set(['@electric-sql']);
+  const visit = (dir, scope) => {
+    for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      if (entry.startsWith('.')) continue;
+      if (!scope && entry.startsWith('@')) {
+        visit(path.join(dir, entry), entry);
+        continue;
+      }
+      try {
+        const pkg = JSON.parse(fs.readFileSync(path.join(dir, entry, 'package.json'), 'utf8'));
+        if (pkg.type === 'module') found.add(scope ? `${scope}/${entry}` : entry);
+      } catch {
+        // not a package
+      }
+    }
+  };
+  visit(root);
+  return [...found].map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+}
+
+const swc = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2022',
+    keepClassNames: true,
+  },
+  module: { type: 'commonjs', ignoreDynamic: false },
+  sourceMaps: 'inline',
+};
+const common = {
+  transform: { '^.+\\.(t|j|mj|cj)s$': ['@swc/jest', swc] },
+  transformIgnorePatterns: [
+    `/node_modules/(?!(${esmPackages(path.join(__dirname, 'node_modules')).join('|')})/)`,
+  ],
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+    },
+  ],
+};

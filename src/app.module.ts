@@ -1,0 +1,28 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
+import type { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { FundingSourcesModule } from './funding-sources/funding-sources.module';
+import { HealthModule } from './health/health.module';
+import { SandboxModule } from './sandbox/sandbox.module';
+import { UsersModule } from './users/users.module';
+
+@Module({})
+export class AppModule {
+  static forConfig(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        AuthModule,
+        HealthModule,
+        UsersModule,
+        FundingSourcesModule,
+        // The sandbox never exists in production.
+        ...(config.sandboxEnabled ? [SandboxModule] : []),
+      ],
+    };
+  }
+}

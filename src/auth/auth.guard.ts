@@ -1,0 +1,53 @@
+// The global guard: every route needs a valid bearer token and an @Access rule it satisfies, unless @Public.
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../common/app-error';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { ACCESS_RULE, type AccessRule, PUBLIC_ROUTE } from './access.decorator';
+import { InvalidTokenError, verifyHs256 } from './jwt';
+import { Principal } from './principal';
+
+export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
+
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const principal = this.authenticate(request.headers.authorization);
+    request.principal = principal;
+
+    const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, targets);
+    // A route without a rule is closed to everyone but admins: forgetting @Access never opens a route.
+    if (principal.isAdmin) return true;
+    const userId = (request.params as Record<string, string | undefined>).userId;
+    const allowed =
+      rule !== undefined &&
+      ((rule.self === true && userId !== undefined && userId === principal.subject) ||
+        (rule.scope !== undefined && principal.hasScope(rule.scope)));
+    if (!allowed) throw new AppError('FORBIDDEN', 'This token may not act on this resource.');
+    return true;
+  }
+
+  private authenticate(header: string | undefined): Principal {
+    const match = /^Bearer ([^\s]+)$/i.exec(header ?? '');
+    if (!match?.[1]) throw new AppError('UNAUTHENTICATED', 'A bearer token is required.');
+    try {
+      return Principal.fromClaims(verifyHs256(match[1], this.config.authJwtSecret));
+    } catch (err) {
+      if (err instanceof InvalidTokenError) {
+        throw new AppError('UNAUTHENTICATED', 'The bearer token is invalid or expired.');
+      }
+      throw err;
+    }
+  }
+}

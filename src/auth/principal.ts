@@ -1,0 +1,24 @@
+import type { JwtClaims } from './jwt';
+
+/** Who is calling, from a verified bearer token. */
+export class Principal {
+  readonly isAdmin: boolean;
+  private readonly scopes: ReadonlySet<string>;
+
+  constructor(
+    readonly subject: string,
+    roles: readonly string[],
+    scope: string,
+  ) {
+    this.isAdmin = roles.includes('admin');
+    this.scopes = new Set(scope.split(' ').filter(Boolean));
+  }
+
+  static fromClaims(claims: JwtClaims): Principal {
+    return new Principal(claims.sub, claims.roles, claims.scope);
+  }
+
+  hasScope(scope: string): boolean {
+    return this.scopes.has(scope);
+  }
+}

@@ -1,0 +1,37 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+
+/** Where Bluum is and how to authenticate to it. */
+@Injectable()
+export class BluumEndpoint {
+  readonly timeoutMs: number;
+  /** The Basic auth header value; never logged, never put in an error. */
+  readonly authorization: string;
+  /** True when Bluum is this process's own sandbox (development with no BLUUM_BASE_URL). */
+  readonly isSandbox: boolean;
+  private url: string | null;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.timeoutMs = config.bluumTimeoutMs;
+    this.authorization = `Basic ${Buffer.from(`${config.bluumApiKey}:${config.bluumApiSecret}`).toString('base64')}`;
+    this.isSandbox = config.bluumBaseUrl === null;
+    this.url = config.bluumBaseUrl === null ? null : BluumEndpoint.normalize(config.bluumBaseUrl);
+  }
+
+  /** Bluum's versioned base URL, e.g. `https://api.bluum.example/v1`, whether or not the setting ends in /v1. */
+  static normalize(baseUrl: string): string {
+    const trimmed = baseUrl.replace(/\/+$/, '');
+    return trimmed.endsWith('/v1') ? trimmed : `${trimmed}/v1`;
+  }
+
+  get baseUrl(): string {
+    if (this.url === null) throw new Error('Bluum sandbox address unknown: the server is not listening yet');
+    return this.url;
+  }
+
+  /** The sandbox's address is known only once the server listens; bootstrap calls this then. */
+  attachSandbox(origin: string): void {
+    if (this.isSandbox) this.url = BluumEndpoint.normalize(`${origin}/sandbox/bluum`);
+  }
+}

@@ -1,0 +1,94 @@
+// Validates Bluum's replies before use: anything that is not its documented envelope is rejected here.
+import type { BluumAccount, BluumItem, BluumItemStatus, BluumLinkToken } from './bluum.types';
+
+export class BluumPayloadError extends Error {
+  override readonly name = 'BluumPayloadError';
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// Bluum's documents use camelCase and snake_case for the same field.
+function field(obj: Json, camel: string): unknown {
+  if (obj[camel] !== undefined) return obj[camel];
+  return obj[camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
+}
+
+// Limits match the database columns, so a reply we accept can always be stored.
+function text(obj: Json, name: string, max: number): string {
+  const value = field(obj, name);
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw new BluumPayloadError(`${name} is missing or not a string of 1-${max} characters`);
+  }
+  return value;
+}
+
+function optionalText(obj: Json, name: string, max: number): string | null {
+  const value = field(obj, name);
+  return value === undefined || value === null || value === '' ? null : text(obj, name, max);
+}
+
+/** The data of a success envelope `{ status: "success", data }`; throws on anything else. */
+export function successData(body: unknown): Json {
+  if (!isObject(body) || body.status !== 'success' || !isObject(body.data)) {
+    throw new BluumPayloadError('not a success envelope');
+  }
+  return body.data;
+}
+
+/** The code of an error envelope `{ status: "error", code, message }`, if the body is one. */
+export function errorCode(body: unknown): string | null {
+  return isObject(body) && body.status === 'error' && typeof body.code === 'string'
+    ? body.code.slice(0, 64)
+    : null;
+}
+
+export function parseLinkToken(data: Json): BluumLinkToken {
+  return {
+    linkToken: text(data, 'linkToken', 4096),
+    hostedLinkUrl: optionalText(data, 'hostedLinkUrl', 4096),
+  };
+}
+
+function parseStatus(value: unknown): BluumItemStatus {
+  if (value === undefined || value === null) return 'ACTIVE';
+  if (value === 'ACTIVE' || value === 'DISCONNECTED' || value === 'ERROR') return value;
+  throw new BluumPayloadError('item status is not ACTIVE, DISCONNECTED or ERROR');
+}
+
+function parseAccount(value: unknown): BluumAccount {
+  if (!isObject(value)) throw new BluumPayloadError('account is not an object');
+  return {
+    accountId: text(value, 'accountId', 255),
+    accountName: text(value, 'accountName', 255),
+    accountType: text(value, 'accountType', 64),
+    accountSubtype: optionalText(value, 'accountSubtype', 64),
+    mask: text(value, 'mask', 16),
+  };
+}
+
+export function parseItem(value: unknown): BluumItem {
+  if (!isObject(value)) throw new BluumPayloadError('item is not an object');
+  const accounts = field(value, 'accounts');
+  if (!Array.isArray(accounts)) throw new BluumPayloadError('item has no accounts array');
+  const parsed = accounts.map(parseAccount);
+  if (new Set(parsed.map((a) => a.accountId)).size !== parsed.length) {
+    throw new BluumPayloadError('item lists an account twice');
+  }
+  return {
+    id: optionalText(value, 'id', 255),
+    itemId: text(value, 'itemId', 255),
+    institutionId: optionalText(value, 'institutionId', 255),
+    institutionName: text(value, 'institutionName', 255),
+    status: parseStatus(field(value, 'status')),
+    accounts: parsed,
+  };
+}
+
+/** `data: { item }` of a connect reply. */
+export function parseConnectData(data: Json): BluumItem {
+  return parseItem(data.item);
+}

@@ -1,0 +1,15 @@
+import type { BluumItem, BluumLinkToken } from './bluum.types';
+
+/**
+ * The port to Bluum: both the contract and the DI token. Failures are thrown as AppError with the
+ * contract's codes (BLUUM_UNAVAILABLE, BLUUM_BAD_RESPONSE, BLUUM_REQUEST_REJECTED, BLUUM_TIMEOUT,
+ * PUBLIC_TOKEN_REJECTED); nothing of the HTTP client leaks past it.
+ */
+export abstract class BluumGateway {
+  abstract createLinkToken(
+    bluumAccountId: string,
+    options: { enableHostedLink: boolean },
+  ): Promise<BluumLinkToken>;
+
+  abstract exchangePublicToken(bluumAccountId: string, publicToken: string): Promise<BluumItem>;
+}

@@ -1,0 +1,111 @@
+// The one place that builds the application: main.ts and the e2e tests both go through it.
+import { Logger, type LogLevel as NestLogLevel, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { ValidationError } from 'class-validator';
+import { randomUUID } from 'node:crypto';
+import { AppModule } from './app.module';
+import { BluumEndpoint } from './bluum/bluum-endpoint';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { AppError, type FieldError } from './common/app-error';
+import type { AppConfig, LogLevel } from './config/app-config';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const NEST_LOG_LEVELS: Record<LogLevel, NestLogLevel[]> = {
+  fatal: ['fatal'],
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = `${prefix}${error.property}`;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...flatten(error.children ?? [], `${field}.`)];
+  });
+}
+
+export interface StartedApp {
+  app: NestFastifyApplication;
+  /** e.g. http://127.0.0.1:3000 */
+  url: string;
+}
+
+/** Builds the app with every pipe, filter and doc wired in; does not listen. */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    // An upstream request id is kept when it is safe to echo; otherwise we make one.
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    logger: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
+    logger: NEST_LOG_LEVELS[config.logLevel],
+    abortOnError: false,
+  });
+
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON is the only body this API reads; anything else is a 415, not a string handed to validation.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      stopAtFirstError: false,
+      exceptionFactory: (errors) => {
+        const details = flatten(errors);
+        return new AppError('VALIDATION_FAILED', details.map((d) => d.message).join('; '), details);
+      },
+    }),
+  );
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Bluum bank linking')
+      .setDescription(
+        "Links a user's bank account for ACH transfers through Bluum and Plaid: link token → Plaid Link → public-token exchange → stored funding sources that deposit services read (`plaidOptions`).",
+      )
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}
+
+/** Builds the app and listens on `port` (0: any free port); points Bluum at the sandbox when it is Bluum. */
+export async function startApp(config: AppConfig, host = '0.0.0.0'): Promise<StartedApp> {
+  const app = await createApp(config);
+  await app.listen(config.port, host);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `http://127.0.0.1:${port}`;
+  app.get(BluumEndpoint).attachSandbox(url);
+
+  const logger = new Logger('Bootstrap');
+  if (config.developmentDefaults.length > 0) {
+    logger.warn(`Development defaults in use for: ${config.developmentDefaults.join(', ')}`);
+  }
+  if (config.databaseUrl === null)
+    logger.log(`Database: embedded PostgreSQL in ${config.embeddedDatabaseDir}`);
+  if (app.get(BluumEndpoint).isSandbox) logger.log(`Bluum: built-in sandbox at ${url}/sandbox/bluum`);
+  logger.log(`Listening on ${url} (docs at ${url}/docs)`);
+  return { app, url };
+}

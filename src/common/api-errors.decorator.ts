@@ -1,0 +1,99 @@
+// Documents in Swagger every error code a route can answer with, one example body per code.
+import { applyDecorators } from '@nestjs/common';
+import {
+  ApiExtraModels,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import { STATUS_CODES } from 'node:http';
+import { ERROR_CODES, type ErrorCode } from './error-codes';
+
+class FieldErrorDto {
+  @ApiProperty({ example: 'publicToken' })
+  field!: string;
+
+  @ApiProperty({ example: 'publicToken must be a string' })
+  message!: string;
+}
+
+export class ErrorBodyDto {
+  @ApiProperty({ example: 400 })
+  statusCode!: number;
+
+  @ApiProperty({ example: 'Bad Request' })
+  error!: string;
+
+  @ApiProperty({ enum: Object.keys(ERROR_CODES), example: 'VALIDATION_FAILED' })
+  code!: string;
+
+  @ApiProperty({ example: 'publicToken must be a string' })
+  message!: string;
+
+  @ApiProperty({ example: '0b6f3c1e-2a4d-4c8e-9f10-1a2b3c4d5e6f' })
+  requestId!: string;
+
+  @ApiPropertyOptional({
+    type: [FieldErrorDto],
+    description: 'One entry per bad field (VALIDATION_FAILED only)',
+  })
+  details?: FieldErrorDto[];
+}
+
+/** Errors every authenticated route can answer with. */
+export const AUTHENTICATED_ROUTE_ERRORS: readonly ErrorCode[] = [
+  'VALIDATION_FAILED',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+];
+/** Errors of routes that take a JSON body. */
+export const BODY_ERRORS: readonly ErrorCode[] = [
+  'MALFORMED_JSON',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+];
+/** Errors of routes that call Bluum. */
+export const BLUUM_ERRORS: readonly ErrorCode[] = [
+  'BLUUM_UNAVAILABLE',
+  'BLUUM_BAD_RESPONSE',
+  'BLUUM_REQUEST_REJECTED',
+  'BLUUM_TIMEOUT',
+];
+
+export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set(codes)) {
+    const status = ERROR_CODES[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses = [...byStatus.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([status, group]) =>
+      ApiResponse({
+        status,
+        description: group.map((code) => `\`${code}\`: ${ERROR_CODES[code].description}`).join('\n\n'),
+        content: {
+          'application/json': {
+            schema: { $ref: getSchemaPath(ErrorBodyDto) },
+            examples: Object.fromEntries(
+              group.map((code) => [
+                code,
+                {
+                  summary: ERROR_CODES[code].description,
+                  value: {
+                    statusCode: status,
+                    error: STATUS_CODES[status],
+                    code,
+                    message: ERROR_CODES[code].description,
+                    requestId: '0b6f3c1e-2a4d-4c8e-9f10-1a2b3c4d5e6f',
+                  },
+                },
+              ]),
+            ),
+          },
+        },
+      }),
+    );
+  return applyDecorators(ApiExtraModels(ErrorBodyDto), ...responses);
+}

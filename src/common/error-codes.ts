@@ -1,0 +1,45 @@
+// Every error code the API answers with: its HTTP status and what it means. Swagger documents these.
+
+export const ERROR_CODES = {
+  VALIDATION_FAILED: {
+    status: 400,
+    description: 'A field, query or path parameter is missing, unknown or malformed.',
+  },
+  MALFORMED_JSON: { status: 400, description: 'The body is not valid JSON.' },
+  UNAUTHENTICATED: { status: 401, description: 'No bearer token, or one that is invalid or expired.' },
+  FORBIDDEN: { status: 403, description: "The token may not act on this user's data." },
+  USER_NOT_FOUND: { status: 404, description: 'No user with this id is registered.' },
+  FUNDING_SOURCE_NOT_FOUND: { status: 404, description: 'The user has no funding source with this id.' },
+  ROUTE_NOT_FOUND: { status: 404, description: 'No such route.' },
+  BLUUM_ACCOUNT_CONFLICT: {
+    status: 409,
+    description: "The user's Bluum account cannot change while funding sources are stored under it.",
+  },
+  ITEM_LINKED_TO_ANOTHER_USER: {
+    status: 409,
+    description: 'Bluum returned a Plaid item that is already stored for another user.',
+  },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'The body is larger than 64 KiB.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The body is not application/json.' },
+  PUBLIC_TOKEN_REJECTED: {
+    status: 422,
+    description: 'Bluum refused the public token: invalid, already used or expired. Open Plaid Link again.',
+  },
+  INTERNAL_ERROR: {
+    status: 500,
+    description: 'An unexpected error; the request id identifies it in the logs.',
+  },
+  BLUUM_UNAVAILABLE: {
+    status: 502,
+    description:
+      'Bluum answered with an error (5xx, 401/403 for our credentials, 429) or could not be reached.',
+  },
+  BLUUM_BAD_RESPONSE: { status: 502, description: "Bluum's answer was not its documented JSON envelope." },
+  BLUUM_REQUEST_REJECTED: {
+    status: 502,
+    description: "Bluum rejected the request (e.g. the user's Bluum account is unknown to it).",
+  },
+  BLUUM_TIMEOUT: { status: 504, description: 'Bluum did not answer within BLUUM_TIMEOUT_MS.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,67 @@
+// The one place where any thrown value becomes the contract's error envelope.
+import { HttpException, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import { AppError, type FieldError } from './app-error';
+import type { ErrorCode } from './error-codes';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  code: ErrorCode;
+  message: string;
+  requestId: string;
+  details?: readonly FieldError[];
+}
+
+const logger = new Logger('Errors');
+
+// Fastify's own errors (body parsing, limits) carry a statusCode and an FST_* code.
+function fastifyError(err: unknown): { statusCode: number; code: string } | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { statusCode, code } = err as { statusCode?: unknown; code?: unknown };
+  return typeof statusCode === 'number' && typeof code === 'string' && code.startsWith('FST_')
+    ? { statusCode, code }
+    : undefined;
+}
+
+function classify(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+
+  // Nest wraps Fastify's body-parser errors in an HttpException whose cause is the FST_* error.
+  const fst = fastifyError(err) ?? fastifyError(err instanceof HttpException ? err.cause : undefined);
+  if (fst) {
+    if (fst.statusCode === 413)
+      return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 64 KiB.');
+    if (fst.statusCode === 415) {
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
+    }
+    if (fst.statusCode === 400) return new AppError('MALFORMED_JSON', 'The request body is not valid JSON.');
+  }
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    if (status === 404) return new AppError('ROUTE_NOT_FOUND', 'No such route.');
+    if (status === 401) return new AppError('UNAUTHENTICATED', 'A valid bearer token is required.');
+    if (status === 403) return new AppError('FORBIDDEN', 'This token may not perform this request.');
+    if (status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 64 KiB.');
+    if (status === 400) return new AppError('VALIDATION_FAILED', 'The request is malformed.');
+  }
+  return new AppError('INTERNAL_ERROR', 'An unexpected error occurred.');
+}
+
+/** Builds the response for any error; unexpected ones are logged (server side only) with the request id. */
+export function toErrorBody(err: unknown, requestId: string): ErrorBody {
+  const appError = classify(err);
+  if (appError.status >= 500) {
+    const detail =
+      appError.code === 'INTERNAL_ERROR' && err instanceof Error ? (err.stack ?? err.message) : '';
+    logger.error(`${appError.code} request=${requestId} ${detail}`.trim());
+  }
+  return {
+    statusCode: appError.status,
+    error: STATUS_CODES[appError.status] ?? 'Error',
+    code: appError.code,
+    message: appError.message,
+    requestId,
+    ...(appError.details ? { details: appError.details } : {}),
+  };
+}

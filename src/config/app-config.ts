@@ -1,0 +1,125 @@
+// The environment schema: every setting of shared/API.md's Configuration table, validated once at boot.
+export type NodeEnv = 'development' | 'test' | 'production';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface AppConfig {
+  readonly nodeEnv: NodeEnv;
+  readonly port: number;
+  /** null: the embedded PostgreSQL (PGlite) under `embeddedDatabaseDir`. */
+  readonly databaseUrl: string | null;
+  readonly embeddedDatabaseDir: string;
+  /** null: the built-in Bluum sandbox served by this process. */
+  readonly bluumBaseUrl: string | null;
+  readonly bluumApiKey: string;
+  readonly bluumApiSecret: string;
+  readonly bluumTimeoutMs: number;
+  readonly authJwtSecret: string;
+  readonly logLevel: LogLevel;
+  /** The sandbox (and every development-only route) exists only outside production. */
+  readonly sandboxEnabled: boolean;
+  /** Names of the variables that fell back to a development default, for the boot log. */
+  readonly developmentDefaults: readonly string[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const DEV_BLUUM_API_KEY = 'sandbox_key';
+export const DEV_BLUUM_API_SECRET = 'sandbox_secret';
+// Public on purpose: development tokens are signed with it, so it must never protect real data.
+export const DEV_AUTH_JWT_SECRET = 'dev-only-secret-do-not-use-in-production';
+const MIN_SECRET_LENGTH = 32;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function parseInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function parseUrl(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')})`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${url.protocol}`);
+  }
+  return raw;
+}
+
+/**
+ * Builds the configuration from an environment, or throws a ConfigError whose message names the
+ * offending variable (never its value when it is a secret).
+ */
+export function loadConfig(env: Env): AppConfig {
+  const nodeEnvRaw = read(env, 'NODE_ENV') ?? 'development';
+  if (nodeEnvRaw !== 'development' && nodeEnvRaw !== 'test' && nodeEnvRaw !== 'production') {
+    throw new ConfigError(`NODE_ENV must be development, test or production, got "${nodeEnvRaw}"`);
+  }
+  const nodeEnv: NodeEnv = nodeEnvRaw;
+  const production = nodeEnv === 'production';
+  const developmentDefaults: string[] = [];
+
+  const required = (name: string, devDefault: string | undefined): string | undefined => {
+    const value = read(env, name);
+    if (value !== undefined) return value;
+    if (production) throw new ConfigError(`${name} is required when NODE_ENV=production`);
+    developmentDefaults.push(name);
+    return devDefault;
+  };
+
+  const port = parseInteger(env, 'PORT', 3000, 0, 65535);
+  parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const databaseUrl = required('DATABASE_URL', undefined) ?? null;
+  parseUrl(env, 'BLUUM_BASE_URL', ['https:', 'http:']);
+  const bluumBaseUrl = required('BLUUM_BASE_URL', undefined) ?? null;
+  if (production && bluumBaseUrl !== null && !bluumBaseUrl.startsWith('https:')) {
+    throw new ConfigError('BLUUM_BASE_URL must use https: when NODE_ENV=production');
+  }
+  const bluumApiKey = required('BLUUM_API_KEY', DEV_BLUUM_API_KEY) as string;
+  const bluumApiSecret = required('BLUUM_API_SECRET', DEV_BLUUM_API_SECRET) as string;
+  const bluumTimeoutMs = parseInteger(env, 'BLUUM_TIMEOUT_MS', 10_000, 100, 120_000);
+  const authJwtSecret = required('AUTH_JWT_SECRET', DEV_AUTH_JWT_SECRET) as string;
+  if (production && authJwtSecret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+  }
+  if (production && authJwtSecret === DEV_AUTH_JWT_SECRET) {
+    throw new ConfigError('AUTH_JWT_SECRET must not be the development secret when NODE_ENV=production');
+  }
+
+  const logLevelRaw = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
+  }
+
+  return {
+    nodeEnv,
+    port,
+    databaseUrl,
+    embeddedDatabaseDir: '.data/pglite',
+    bluumBaseUrl,
+    bluumApiKey,
+    bluumApiSecret,
+    bluumTimeoutMs,
+    authJwtSecret,
+    logLevel: logLevelRaw as LogLevel,
+    sandboxEnabled: !production,
+    developmentDefaults,
+  };
+}

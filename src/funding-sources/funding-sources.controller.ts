@@ -1,0 +1,103 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Access } from '../auth/access.decorator';
+import {
+  ApiErrors,
+  AUTHENTICATED_ROUTE_ERRORS,
+  BLUUM_ERRORS,
+  BODY_ERRORS,
+} from '../common/api-errors.decorator';
+import { UserIdParam } from '../users/dto/user-id.param';
+import { ConnectDto } from './dto/connect.dto';
+import { ConnectResponseDto } from './dto/connect-response.dto';
+import { CreateLinkTokenDto } from './dto/create-link-token.dto';
+import { FundingSourceDto, FundingSourceListDto } from './dto/funding-source.dto';
+import { FundingSourceParams } from './dto/funding-source.params';
+import { LinkTokenDto } from './dto/link-token.dto';
+import { ListFundingSourcesQuery } from './dto/list-funding-sources.query';
+import { FundingSourcesService } from './funding-sources.service';
+
+@ApiTags('funding-sources')
+@ApiBearerAuth()
+@Controller('v1/users/:userId/funding-sources')
+export class FundingSourcesController {
+  constructor(private readonly fundingSources: FundingSourcesService) {}
+
+  @Post('plaid/link-token')
+  @HttpCode(201)
+  @Access({ self: true })
+  @ApiOperation({
+    operationId: 'createPlaidLinkToken',
+    summary: 'Get a Plaid Link token',
+    description:
+      "Step 1 of bank linking: asks Bluum for a Plaid `link_token` for the user's Bluum account. Open Plaid Link with `linkToken`, or redirect to `hostedLinkUrl` when `enableHostedLink` is true. The user itself or admins.",
+  })
+  @ApiBody({ type: CreateLinkTokenDto, required: false })
+  @ApiCreatedResponse({ type: LinkTokenDto })
+  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, ...BODY_ERRORS, 'USER_NOT_FOUND', ...BLUUM_ERRORS)
+  createLinkToken(@Param() { userId }: UserIdParam, @Body() body: CreateLinkTokenDto): Promise<LinkTokenDto> {
+    return this.fundingSources.createLinkToken(userId, body);
+  }
+
+  @Post('plaid/connect')
+  @HttpCode(201)
+  @Access({ self: true })
+  @ApiOperation({
+    operationId: 'connectPlaidItem',
+    summary: 'Exchange a Plaid public token and store the linked bank',
+    description:
+      "Step 2 of bank linking: sends Plaid Link's `public_token` to Bluum and stores the item with every bank account in it, one funding source per account. Nothing is stored unless Bluum accepted the token. The user itself or admins.",
+  })
+  @ApiBody({ type: ConnectDto })
+  @ApiCreatedResponse({ type: ConnectResponseDto })
+  @ApiErrors(
+    ...AUTHENTICATED_ROUTE_ERRORS,
+    ...BODY_ERRORS,
+    'USER_NOT_FOUND',
+    'BLUUM_ACCOUNT_CONFLICT',
+    'ITEM_LINKED_TO_ANOTHER_USER',
+    'PUBLIC_TOKEN_REJECTED',
+    ...BLUUM_ERRORS,
+  )
+  connect(@Param() { userId }: UserIdParam, @Body() body: ConnectDto): Promise<ConnectResponseDto> {
+    return this.fundingSources.connect(userId, body.publicToken);
+  }
+
+  @Get()
+  @Access({ self: true, scope: 'funding-sources:read' })
+  @ApiOperation({
+    operationId: 'listFundingSources',
+    summary: "List a user's funding sources",
+    description:
+      'Newest first. Without `status`, every funding source that is not disconnected. Deposit services pass `plaidOptions` to Bluum as `plaid_options`. The user itself, admins, or scope `funding-sources:read`.',
+  })
+  @ApiOkResponse({ type: FundingSourceListDto })
+  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, 'USER_NOT_FOUND')
+  async list(
+    @Param() { userId }: UserIdParam,
+    @Query() query: ListFundingSourcesQuery,
+  ): Promise<FundingSourceListDto> {
+    return { data: await this.fundingSources.list(userId, query.status) };
+  }
+
+  @Get(':fundingSourceId')
+  @Access({ self: true, scope: 'funding-sources:read' })
+  @ApiOperation({
+    operationId: 'getFundingSource',
+    summary: 'Get one funding source',
+    description:
+      "404 for an id that is not this user's. The user itself, admins, or scope `funding-sources:read`.",
+  })
+  @ApiOkResponse({ type: FundingSourceDto })
+  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, 'USER_NOT_FOUND', 'FUNDING_SOURCE_NOT_FOUND')
+  get(@Param() { userId, fundingSourceId }: FundingSourceParams): Promise<FundingSourceDto> {
+    return this.fundingSources.get(userId, fundingSourceId);
+  }
+}

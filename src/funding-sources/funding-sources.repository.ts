@@ -1,0 +1,168 @@
+import { Injectable } from '@nestjs/common';
+import type { BluumItem, BluumItemStatus } from '../bluum/bluum.types';
+import { AppError } from '../common/app-error';
+import { PrismaService } from '../database/prisma.service';
+import type { FundingSourceStatus } from './dto/funding-source.dto';
+import type { FundingSourceRecord, LinkedItemRecord } from './funding-source.record';
+
+const STATUS_FROM_BLUUM: Record<BluumItemStatus, FundingSourceStatus> = {
+  ACTIVE: 'active',
+  ERROR: 'error',
+  DISCONNECTED: 'disconnected',
+};
+
+// The columns a FundingSource needs, and nothing else.
+const FUNDING_SOURCE_SELECT = {
+  id: true,
+  userId: true,
+  status: true,
+  accountId: true,
+  name: true,
+  type: true,
+  subtype: true,
+  mask: true,
+  createdAt: true,
+  updatedAt: true,
+  item: { select: { itemId: true, institutionId: true, institutionName: true, bluumFundingSourceId: true } },
+} as const;
+
+interface SelectedRow {
+  id: string;
+  userId: string;
+  status: FundingSourceStatus;
+  accountId: string;
+  name: string;
+  type: string;
+  subtype: string | null;
+  mask: string;
+  createdAt: Date;
+  updatedAt: Date;
+  item: {
+    itemId: string;
+    institutionId: string | null;
+    institutionName: string;
+    bluumFundingSourceId: string | null;
+  };
+}
+
+function toRecord(row: SelectedRow): FundingSourceRecord {
+  return {
+    id: row.id,
+    userId: row.userId,
+    status: row.status,
+    institutionId: row.item.institutionId,
+    institutionName: row.item.institutionName,
+    accountName: row.name,
+    accountType: row.type,
+    accountSubtype: row.subtype,
+    mask: row.mask,
+    itemId: row.item.itemId,
+    accountId: row.accountId,
+    bluumFundingSourceId: row.item.bluumFundingSourceId,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+@Injectable()
+export class FundingSourcesRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** The user's funding sources with one of `statuses`, newest first. */
+  async listByUser(userId: string, statuses: readonly FundingSourceStatus[]): Promise<FundingSourceRecord[]> {
+    const rows = await this.prisma.bankAccount.findMany({
+      where: { userId, status: { in: [...statuses] } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      select: FUNDING_SOURCE_SELECT,
+    });
+    return rows.map(toRecord);
+  }
+
+  async findForUser(userId: string, id: string): Promise<FundingSourceRecord | null> {
+    const row = await this.prisma.bankAccount.findFirst({
+      where: { id, userId },
+      select: FUNDING_SOURCE_SELECT,
+    });
+    return row ? toRecord(row) : null;
+  }
+
+  /**
+   * Stores an item Bluum linked under `bluumAccountId`, with every account of it, in one transaction.
+   * An item already stored (same itemId) is updated in place, never duplicated.
+   */
+  async saveLinkedItem(
+    userId: string,
+    bluumAccountId: string,
+    bluumItem: BluumItem,
+  ): Promise<{ item: LinkedItemRecord; fundingSources: FundingSourceRecord[] }> {
+    const status = STATUS_FROM_BLUUM[bluumItem.status];
+    return this.prisma.$transaction(async (tx) => {
+      // Lock the user so its Bluum account cannot change under us (see UsersRepository.upsert).
+      const [user] = await tx.$queryRaw<{ bluum_account_id: string }[]>`
+        SELECT bluum_account_id FROM users WHERE id = ${userId} FOR UPDATE`;
+      if (!user) throw new AppError('USER_NOT_FOUND', `No user ${userId} is registered.`);
+      if (user.bluum_account_id !== bluumAccountId) {
+        throw new AppError(
+          'BLUUM_ACCOUNT_CONFLICT',
+          "The user's Bluum account changed while the bank was being linked.",
+        );
+      }
+
+      const existing = await tx.plaidItem.findUnique({
+        where: { itemId: bluumItem.itemId },
+        select: { userId: true },
+      });
+      if (existing && existing.userId !== userId) {
+        throw new AppError(
+          'ITEM_LINKED_TO_ANOTHER_USER',
+          'This bank link is already stored for another user.',
+        );
+      }
+      const itemFields = {
+        bluumFundingSourceId: bluumItem.id,
+        institutionId: bluumItem.institutionId,
+        institutionName: bluumItem.institutionName,
+        status,
+      };
+      const item = await tx.plaidItem.upsert({
+        where: { itemId: bluumItem.itemId },
+        create: { userId, itemId: bluumItem.itemId, ...itemFields },
+        update: itemFields,
+        select: { id: true, itemId: true, institutionId: true, institutionName: true, status: true },
+      });
+
+      const ids: string[] = [];
+      for (const account of bluumItem.accounts) {
+        const accountFields = {
+          name: account.accountName,
+          type: account.accountType,
+          subtype: account.accountSubtype,
+          mask: account.mask,
+          status,
+        };
+        const saved = await tx.bankAccount.upsert({
+          where: { plaidItemId_accountId: { plaidItemId: item.id, accountId: account.accountId } },
+          create: { plaidItemId: item.id, userId, accountId: account.accountId, ...accountFields },
+          update: accountFields,
+          select: { id: true },
+        });
+        ids.push(saved.id);
+      }
+      const rows = await tx.bankAccount.findMany({
+        where: { id: { in: ids } },
+        select: FUNDING_SOURCE_SELECT,
+      });
+      // In Bluum's account order, which is the order the user saw in Plaid Link.
+      const byId = new Map(rows.map((row) => [row.id, toRecord(row)]));
+      return {
+        item: {
+          itemId: item.itemId,
+          institutionId: item.institutionId,
+          institutionName: item.institutionName,
+          status: item.status,
+        },
+        fundingSources: ids.map((id) => byId.get(id) as FundingSourceRecord),
+      };
+    });
+  }
+}

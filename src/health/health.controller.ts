@@ -1,0 +1,45 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  HealthCheck,
+  type HealthCheckResult,
+  HealthCheckService,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
+import { Public } from '../auth/access.decorator';
+import { PrismaService } from '../database/prisma.service';
+
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly prisma: PrismaService,
+  ) {}
+
+  @Get('live')
+  @HealthCheck()
+  @ApiOperation({ operationId: 'healthLive', summary: 'The process is up' })
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ operationId: 'healthReady', summary: 'The database is reachable (503 when not)' })
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.database()]);
+  }
+
+  private async database() {
+    const indicator = this.indicators.check('database');
+    try {
+      await this.prisma.$queryRaw`SELECT 1`;
+      return indicator.up();
+    } catch {
+      return indicator.down({ message: 'database unreachable' });
+    }
+  }
+}

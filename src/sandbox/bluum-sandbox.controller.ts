@@ -1,0 +1,131 @@
+// Bluum's bank-linking API as Bluum documents it (paths, snake_case bodies, envelopes, Basic auth),
+// served by this process in development so the gateway makes real HTTP calls without a Bluum account.
+import { Body, Controller, Delete, Get, Headers, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import { Public } from '../auth/access.decorator';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { BluumSandboxStore } from './bluum-sandbox.store';
+
+const TOKEN_ERRORS = {
+  invalid: { code: 'BLUM-400-002', message: 'The public token is invalid.' },
+  used: { code: 'BLUM-400-003', message: 'The public token has already been exchanged.' },
+  expired: { code: 'BLUM-400-004', message: 'The public token has expired.' },
+} as const;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+@ApiExcludeController()
+@Public()
+@Controller('sandbox/bluum/v1/accounts/:accountId/funding-sources')
+export class BluumSandboxController {
+  private readonly expectedAuthorization: Buffer;
+
+  constructor(
+    private readonly store: BluumSandboxStore,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.expectedAuthorization = Buffer.from(
+      `Basic ${Buffer.from(`${config.bluumApiKey}:${config.bluumApiSecret}`).toString('base64')}`,
+    );
+  }
+
+  @Post('plaid/link-token')
+  linkToken(
+    @Headers('authorization') authorization: string | undefined,
+    @Req() request: FastifyRequest,
+    @Body() body: unknown,
+    @Res() reply: FastifyReply,
+  ): FastifyReply {
+    if (!this.authorized(authorization)) return this.unauthorized(reply);
+    if (!isObject(body) || typeof body.enable_hosted_link !== 'boolean') {
+      return this.error(reply, 400, 'BLUM-400-001', 'enable_hosted_link must be a boolean.');
+    }
+    const linkToken = this.store.issueLinkToken();
+    const origin = `${request.protocol}://${request.host}`;
+    return this.success(reply, 200, {
+      link_token: linkToken,
+      hosted_link_url: body.enable_hosted_link ? `${origin}/sandbox/link?token=${linkToken}` : null,
+    });
+  }
+
+  @Post('plaid/connect')
+  connect(
+    @Headers('authorization') authorization: string | undefined,
+    @Param('accountId') accountId: string,
+    @Body() body: unknown,
+    @Res() reply: FastifyReply,
+  ): FastifyReply {
+    if (!this.authorized(authorization)) return this.unauthorized(reply);
+    if (!isObject(body) || typeof body.public_token !== 'string') {
+      return this.error(reply, 400, 'BLUM-400-001', 'public_token is required.');
+    }
+    const result = this.store.exchange(accountId, body.public_token);
+    if (!result.ok) {
+      const { code, message } = TOKEN_ERRORS[result.reason];
+      return this.error(reply, 400, code, message);
+    }
+    return this.success(reply, 200, { item: result.item });
+  }
+
+  @Get()
+  list(
+    @Headers('authorization') authorization: string | undefined,
+    @Param('accountId') accountId: string,
+    @Res() reply: FastifyReply,
+  ): FastifyReply {
+    if (!this.authorized(authorization)) return this.unauthorized(reply);
+    return this.success(reply, 200, { items: this.store.list(accountId) });
+  }
+
+  @Get(':id')
+  get(
+    @Headers('authorization') authorization: string | undefined,
+    @Param('accountId') accountId: string,
+    @Param('id') id: string,
+    @Res() reply: FastifyReply,
+  ): FastifyReply {
+    if (!this.authorized(authorization)) return this.unauthorized(reply);
+    const item = this.store.get(accountId, id);
+    return item ? this.success(reply, 200, item) : this.notFound(reply);
+  }
+
+  @Delete(':id')
+  disconnect(
+    @Headers('authorization') authorization: string | undefined,
+    @Param('accountId') accountId: string,
+    @Param('id') id: string,
+    @Res() reply: FastifyReply,
+  ): FastifyReply {
+    if (!this.authorized(authorization)) return this.unauthorized(reply);
+    const item = this.store.disconnect(accountId, id);
+    return item ? this.success(reply, 200, item) : this.notFound(reply);
+  }
+
+  private authorized(header: string | undefined): boolean {
+    const given = Buffer.from(header ?? '');
+    return (
+      given.length === this.expectedAuthorization.length && timingSafeEqual(given, this.expectedAuthorization)
+    );
+  }
+
+  private success(reply: FastifyReply, status: number, data: unknown): FastifyReply {
+    return reply.status(status).send({ status: 'success', data });
+  }
+
+  private error(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+    return reply.status(status).send({ status: 'error', code, message });
+  }
+
+  private unauthorized(reply: FastifyReply): FastifyReply {
+    return this.error(reply, 401, 'BLUM-401-001', 'Invalid API credentials.');
+  }
+
+  private notFound(reply: FastifyReply): FastifyReply {
+    return this.error(reply, 404, 'BLUM-404-001', 'Funding source not found.');
+  }
+}

@@ -1,0 +1,6 @@
+export interface UserRecord {
+  id: string;
+  bluumAccountId: string;
+  createdAt: Date;
+  updatedAt: Date;
+}

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '../common/app-error';
+import type { UserDto } from './dto/user.dto';
+import type { UserRecord } from './user.record';
+import { UsersRepository } from './users.repository';
+
+@Injectable()
+export class UsersService {
+  constructor(private readonly users: UsersRepository) {}
+
+  async put(id: string, bluumAccountId: string): Promise<{ user: UserDto; created: boolean }> {
+    const { user, created } = await this.users.upsert(id, bluumAccountId);
+    return { user: this.map(user), created };
+  }
+
+  async get(id: string): Promise<UserDto> {
+    return this.map(await this.require(id));
+  }
+
+  /** The user, or USER_NOT_FOUND. */
+  async require(id: string): Promise<UserRecord> {
+    const user = await this.users.findById(id);
+    if (!user) throw new AppError('USER_NOT_FOUND', `No user ${id} is registered.`);
+    return user;
+  }
+
+  private map(user: UserRecord): UserDto {
+    return {
+      id: user.id,
+      bluumAccountId: user.bluumAccountId,
+      createdAt: user.createdAt.toISOString(),
+      updatedAt: user.updatedAt.toISOString(),
+    };
+  }
+}
