@@ -1,0 +1,147 @@
+// A stand-in for Bluum over real HTTP: answers like Bluum does, records every request, and can be told
+// to misbehave on the next call (status, body, delay, reset connection, or do the work then fail).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+}
+
+export interface Fault {
+  /** Answer with this status (default 200 when only body or delay is given). */
+  status?: number;
+  /** Raw string sent as is, or an object sent as JSON. */
+  body?: string | object;
+  delayMs?: number;
+  /** Destroy the socket without answering. */
+  reset?: boolean;
+  /** Perform the call (e.g. link the item) and then answer with the fault: a reply lost on the way. */
+  afterWork?: boolean;
+}
+
+export interface FakeItem {
+  id?: string;
+  itemId: string;
+  institutionId?: string;
+  institutionName: string;
+  status?: string;
+  accounts: Record<string, unknown>[];
+}
+
+const json = (res: ServerResponse, status: number, body: unknown): void => {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+};
+
+export class FakeBluum {
+  readonly requests: RecordedRequest[] = [];
+  readonly items = new Map<string, FakeItem[]>();
+  private readonly faults: Fault[] = [];
+  private readonly connectReplies: FakeItem[] = [];
+  private server!: Server;
+  url = '';
+
+  static async start(): Promise<FakeBluum> {
+    const fake = new FakeBluum();
+    fake.server = createServer((req, res) => void fake.handle(req, res));
+    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    return fake;
+  }
+
+  /** The next call answers with this fault. */
+  failNext(fault: Fault): void {
+    this.faults.push(fault);
+  }
+
+  /** The next successful connect links exactly this item (otherwise a fresh one-account item). */
+  nextConnectLinks(item: FakeItem): void {
+    this.connectReplies.push(item);
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.faults.length = 0;
+    this.connectReplies.length = 0;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: unknown = raw;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      // recorded as the raw string
+    }
+    const path = req.url ?? '';
+    this.requests.push({ method: req.method ?? '', path, headers: req.headers, body });
+
+    const fault = this.faults.shift();
+    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault?.reset) {
+      req.socket.destroy();
+      return;
+    }
+    if (fault && !fault.afterWork) return this.sendFault(res, fault);
+    this.route(req.method ?? '', path, body, res, fault);
+  }
+
+  private sendFault(res: ServerResponse, fault: Fault): void {
+    if (res.destroyed) return;
+    const status = fault.status ?? 200;
+    if (typeof fault.body === 'string') {
+      res.writeHead(status, { 'content-type': 'text/html' });
+      res.end(fault.body);
+    } else {
+      json(res, status, fault.body ?? { status: 'error', code: `BLUM-${status}-000`, message: 'injected fault' });
+    }
+  }
+
+  private route(method: string, path: string, body: unknown, res: ServerResponse, fault: Fault | undefined): void {
+    const match = /^\/v1\/accounts\/([^/]+)\/funding-sources(\/.*)?$/.exec(path);
+    if (!match) return json(res, 404, { status: 'error', code: 'BLUM-404-000', message: 'no such route' });
+    const account = decodeURIComponent(match[1] as string);
+    const rest = match[2] ?? '';
+    const reply = (status: number, data: unknown): void =>
+      fault ? this.sendFault(res, fault) : json(res, status, { status: 'success', data });
+
+    if (method === 'POST' && rest === '/plaid/link-token') {
+      const hosted = (body as { enable_hosted_link?: unknown })?.enable_hosted_link === true;
+      const token = `link-sandbox-${randomUUID()}`;
+      return reply(200, { link_token: token, hosted_link_url: hosted ? `https://hosted.plaid.test/${token}` : null });
+    }
+    if (method === 'POST' && rest === '/plaid/connect') {
+      const item = this.connectReplies.shift() ?? {
+        id: randomUUID(),
+        itemId: `item_${randomBytes(6).toString('hex')}`,
+        institutionId: 'ins_3',
+        institutionName: 'Chase Bank',
+        status: 'ACTIVE',
+        accounts: [
+          {
+            accountId: `acc_${randomBytes(6).toString('hex')}`,
+            accountName: 'Checking Account',
+            accountType: 'depository',
+            accountSubtype: 'checking',
+            mask: '0000',
+          },
+        ],
+      };
+      this.items.set(account, [...(this.items.get(account) ?? []), item]);
+      return reply(200, { item });
+    }
+    if (method === 'GET' && rest === '') return reply(200, { items: this.items.get(account) ?? [] });
+    return json(res, 404, { status: 'error', code: 'BLUM-404-000', message: 'no such route' });
+  }
+}
