@@ -88,7 +88,8 @@ export class FakeBluum {
     this.requests.push({ method: req.method ?? '', path, headers: req.headers, body });
 
     const fault = this.faults.shift();
-    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    // unref: a delayed answer nobody waits for any more must not keep the test process alive.
+    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs).unref());
     if (fault?.reset) {
       req.socket.destroy();
       return;
