@@ -1,0 +1,135 @@
+// Bearer authentication and the contract's who-may-call table, route by route; the users routes.
+import { registerUser, startTestApp, uniqueUserId, type TestApp } from './support/test-app';
+import { adminToken, rawToken, TEST_JWT_SECRET, tokenFor } from './support/tokens';
+
+describe('authentication and users', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  describe('bearer tokens', () => {
+    const now = (): number => Math.floor(Date.now() / 1000);
+    const invalid: [string, () => string | undefined][] = [
+      ['no Authorization header', () => undefined],
+      ['a non-Bearer scheme', () => `Basic ${Buffer.from('a:b').toString('base64')}`],
+      ['garbage', () => 'Bearer not.a.jwt'],
+      ['a wrong signature', () => `Bearer ${tokenFor('u1', { secret: 'another-secret-of-sufficient-length!!' })}`],
+      ['alg none', () => `Bearer ${rawToken({ alg: 'none', typ: 'JWT' }, { sub: 'u1', exp: now() + 60 }).replace(/[^.]+$/, '')}`],
+      ['alg HS512', () => `Bearer ${rawToken({ alg: 'HS512', typ: 'JWT' }, { sub: 'u1', exp: now() + 60 })}`],
+      ['an expired token', () => `Bearer ${tokenFor('u1', { expiresInSeconds: -10 })}`],
+      ['no exp', () => `Bearer ${rawToken({ alg: 'HS256', typ: 'JWT' }, { sub: 'u1' })}`],
+      ['no sub', () => `Bearer ${rawToken({ alg: 'HS256', typ: 'JWT' }, { exp: now() + 60 })}`],
+    ];
+
+    it.each(invalid)('answers 401 UNAUTHENTICATED for %s', async (_name, header) => {
+      const { userId } = await registerUser(app);
+      const value = header();
+      const res = await app.request('GET', `/v1/users/${userId}/funding-sources`, {
+        headers: value ? { authorization: value } : {},
+      });
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({
+        statusCode: 401,
+        error: 'Unauthorized',
+        code: 'UNAUTHENTICATED',
+        message: expect.any(String),
+        requestId: expect.any(String),
+      });
+      expect(res.text).not.toContain(TEST_JWT_SECRET);
+      if (value) expect(res.text).not.toContain(value.replace(/^\w+ /, ''));
+    });
+  });
+
+  describe('who may call what', () => {
+    const routes = (userId: string): Record<string, [string, string, unknown?]> => ({
+      putUser: ['PUT', `/v1/users/${userId}`, { bluumAccountId: 'acct_same' }],
+      getUser: ['GET', `/v1/users/${userId}`],
+      listSources: ['GET', `/v1/users/${userId}/funding-sources`],
+      getSource: ['GET', `/v1/users/${userId}/funding-sources/00000000-0000-4000-8000-000000000000`],
+      linkToken: ['POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {}],
+    });
+    // Allowed callers get past authorization (any status but 401/403); others get 403 FORBIDDEN.
+    const table: [string, (userId: string) => string, Record<string, boolean>][] = [
+      ['an admin', () => adminToken(), { putUser: true, getUser: true, listSources: true, getSource: true, linkToken: true }],
+      ['the user itself', (id) => tokenFor(id), { putUser: false, getUser: true, listSources: true, getSource: true, linkToken: true }],
+      ['another user', () => tokenFor(uniqueUserId()), { putUser: false, getUser: false, listSources: false, getSource: false, linkToken: false }],
+      ['scope users:write', () => tokenFor('svc-users', { scope: 'users:write' }), { putUser: true, getUser: true, listSources: false, getSource: false, linkToken: false }],
+      ['scope funding-sources:read', () => tokenFor('svc-deposits', { scope: 'funding-sources:read' }), { putUser: false, getUser: false, listSources: true, getSource: true, linkToken: false }],
+      ['a non-admin role and unrelated scopes', () => tokenFor('svc-x', { roles: ['support'], scope: 'users:read funding-sources:write' }), { putUser: false, getUser: false, listSources: false, getSource: false, linkToken: false }],
+    ];
+
+    it.each(table)('%s', async (_who, token, allowed) => {
+      const userId = uniqueUserId();
+      await app.request('PUT', `/v1/users/${userId}`, { token: adminToken(), body: { bluumAccountId: 'acct_same' } });
+      for (const [name, [method, path, body]] of Object.entries(routes(userId))) {
+        const res = await app.request(method, path, { token: token(userId), body });
+        if (allowed[name]) {
+          expect({ name, refused: [401, 403].includes(res.status) }).toEqual({ name, refused: false });
+        } else {
+          expect({ name, status: res.status, code: res.body.code }).toEqual({ name, status: 403, code: 'FORBIDDEN' });
+        }
+      }
+    });
+  });
+
+  describe('PUT /v1/users/{userId}', () => {
+    it('creates with 201, then answers 200 for the same or a changed account', async () => {
+      const userId = uniqueUserId();
+      const created = await app.request('PUT', `/v1/users/${userId}`, {
+        token: adminToken(),
+        body: { bluumAccountId: 'acct_1' },
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({
+        id: userId,
+        bluumAccountId: 'acct_1',
+        createdAt: expect.stringMatching(/Z$/),
+        updatedAt: expect.stringMatching(/Z$/),
+      });
+      const same = await app.request('PUT', `/v1/users/${userId}`, { token: adminToken(), body: { bluumAccountId: 'acct_1' } });
+      expect(same.status).toBe(200);
+      expect(same.body).toEqual(created.body);
+      const changed = await app.request('PUT', `/v1/users/${userId}`, { token: adminToken(), body: { bluumAccountId: 'acct_2' } });
+      expect(changed.status).toBe(200);
+      expect(changed.body).toMatchObject({ id: userId, bluumAccountId: 'acct_2', createdAt: created.body.createdAt });
+
+      const got = await app.request('GET', `/v1/users/${userId}`, { token: tokenFor(userId) });
+      expect(got.status).toBe(200);
+      expect(got.body).toEqual(changed.body);
+    });
+
+    it('accepts every character the contract allows in a user id', async () => {
+      const userId = `auth0|A.b_c:d@e-${uniqueUserId()}`;
+      const res = await app.request('PUT', `/v1/users/${encodeURIComponent(userId)}`, {
+        token: adminToken(),
+        body: { bluumAccountId: 'acct_1' },
+      });
+      expect(res.status).toBe(201);
+      expect(res.body.id).toBe(userId);
+    });
+
+    it.each([
+      ['a missing bluumAccountId', {}],
+      ['a number', { bluumAccountId: 12 }],
+      ['an empty string', { bluumAccountId: '' }],
+      ['a path-like value', { bluumAccountId: '../admin' }],
+      ['an unknown field', { bluumAccountId: 'acct_1', role: 'admin' }],
+    ])('rejects %s with 400 and stores nothing', async (_name, body) => {
+      const userId = uniqueUserId();
+      const res = await app.request('PUT', `/v1/users/${userId}`, { token: adminToken(), body });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(res.body.details.length).toBeGreaterThan(0);
+      expect(await app.prisma.user.count({ where: { id: userId } })).toBe(0);
+    });
+
+    it('answers 404 USER_NOT_FOUND when getting an unknown user', async () => {
+      const res = await app.request('GET', `/v1/users/${uniqueUserId()}`, { token: adminToken() });
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('USER_NOT_FOUND');
+    });
+  });
+});
