@@ -47,6 +47,8 @@ const common = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // e2e hooks start an app on a fresh embedded database, which takes seconds on two cores.
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {

@@ -111,6 +111,14 @@ describe('authentication and users', () => {
       expect(res.body.id).toBe(userId);
     });
 
+    it('accepts a user id of the longest allowed length, 128 characters', async () => {
+      const userId = `u${uniqueUserId()}`.padEnd(128, 'x');
+      const res = await app.request('PUT', `/v1/users/${userId}`, { token: adminToken(), body: { bluumAccountId: 'acct_1' } });
+      expect(res.status).toBe(201);
+      const list = await app.request('GET', `/v1/users/${userId}/funding-sources`, { token: tokenFor(userId) });
+      expect(list.status).toBe(200);
+    });
+
     it.each([
       ['a missing bluumAccountId', {}],
       ['a number', { bluumAccountId: 12 }],

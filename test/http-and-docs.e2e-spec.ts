@@ -1,0 +1,145 @@
+// Bad input of every kind gets a clear 4xx in the error envelope; health checks; the OpenAPI document.
+import { registerUser, startTestApp, type TestApp } from './support/test-app';
+import { adminToken, tokenFor } from './support/tokens';
+
+describe('HTTP edges, health and docs', () => {
+  let app: TestApp;
+  let userId: string;
+  let connectPath: string;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    ({ userId } = await registerUser(app));
+    connectPath = `/v1/users/${userId}/funding-sources/plaid/connect`;
+  });
+  afterAll(() => app.close());
+
+  const storedItems = (): Promise<number> => app.prisma.plaidItem.count({ where: { userId } });
+
+  describe('request bodies', () => {
+    it.each([
+      ['malformed JSON', '{"publicToken":', 'application/json', 400, 'MALFORMED_JSON'],
+      ['an empty JSON body', '', 'application/json', 400, 'MALFORMED_JSON'],
+      ['a JSON array', '["public-sandbox-abcdefgh"]', 'application/json', 400, 'VALIDATION_FAILED'],
+      ['a JSON string', '"public-sandbox-abcdefgh"', 'application/json', 400, 'VALIDATION_FAILED'],
+      ['text/plain', 'public-sandbox-abcdefgh', 'text/plain', 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['a body over 64 KiB', JSON.stringify({ publicToken: `public-${'a'.repeat(70_000)}` }), 'application/json', 413, 'PAYLOAD_TOO_LARGE'],
+      ['a __proto__ key', '{"publicToken":"public-sandbox-abcdefgh","__proto__":{"admin":true}}', 'application/json', 400, 'MALFORMED_JSON'],
+    ])('%s is refused with the right 4xx, nothing stored', async (_name, rawBody, contentType, status, code) => {
+      const res = await app.request('POST', connectPath, {
+        token: tokenFor(userId),
+        rawBody,
+        headers: { 'content-type': contentType },
+      });
+      expect(res.status).toBe(status);
+      expect(res.body).toMatchObject({ statusCode: status, code, requestId: expect.any(String) });
+      expect(await storedItems()).toBe(0);
+    });
+
+    it('lists every bad field in details', async () => {
+      const res = await app.request('PUT', `/v1/users/${userId}`, {
+        token: adminToken(),
+        body: { bluumAccountId: 7, extra: true },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.details.map((d: { field: string }) => d.field).sort()).toEqual(
+        expect.arrayContaining(['bluumAccountId', 'extra']),
+      );
+    });
+  });
+
+  describe('path and query parameters', () => {
+    it.each([
+      ['a user id of 129 characters', `/v1/users/${'a'.repeat(129)}/funding-sources`],
+      ['a user id with a space', '/v1/users/a%20b/funding-sources'],
+      ['a user id with unicode', `/v1/users/${encodeURIComponent('usér')}/funding-sources`],
+      ['a user id with a NUL byte', '/v1/users/a%00b/funding-sources'],
+      ['an encoded slash', '/v1/users/..%2Fadmin/funding-sources'],
+      ['a funding source id that is not a UUID', `/v1/users/USER/funding-sources/1%20OR%201=1`],
+      ['an unknown status filter', `/v1/users/USER/funding-sources?status=pending`],
+      ['an unknown query parameter', `/v1/users/USER/funding-sources?limit=5`],
+    ])('%s → 400 VALIDATION_FAILED', async (_name, path) => {
+      const res = await app.request('GET', path.replace('USER', userId), { token: adminToken() });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('answers 404 ROUTE_NOT_FOUND in the envelope for an unknown route', async () => {
+      const res = await app.request('GET', '/v1/nothing-here', { token: adminToken() });
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found', code: 'ROUTE_NOT_FOUND' });
+    });
+  });
+
+  describe('request ids', () => {
+    it('echoes a safe incoming X-Request-Id in the header and error body', async () => {
+      const res = await app.request('GET', '/v1/users/x', { headers: { 'x-request-id': 'req-abc.123' } });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('x-request-id')).toBe('req-abc.123');
+      expect(res.body.requestId).toBe('req-abc.123');
+    });
+
+    it('replaces an unsafe one with a fresh id', async () => {
+      const res = await app.request('GET', '/v1/users/x', { headers: { 'x-request-id': '<script>' } });
+      expect(res.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.headers.get('x-request-id')).toBe(res.body.requestId);
+    });
+  });
+
+  describe('health', () => {
+    it('is live and ready without a token', async () => {
+      const live = await app.request('GET', '/health/live');
+      const ready = await app.request('GET', '/health/ready');
+      expect(live.status).toBe(200);
+      expect(ready.status).toBe(200);
+      expect(ready.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+    });
+  });
+
+  describe('OpenAPI', () => {
+    it('serves Swagger UI at /docs', async () => {
+      const res = await app.request('GET', '/docs');
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('swagger-ui');
+    });
+
+    it('documents every route with bearer security, operation ids and its error codes with examples', async () => {
+      const res = await app.request('GET', '/docs-json');
+      expect(res.status).toBe(200);
+      const doc = res.body;
+      expect(doc.openapi).toMatch(/^3\./);
+      expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+
+      const expected: Record<string, Record<string, string[]>> = {
+        '/v1/users/{userId}': {
+          put: ['VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'BLUUM_ACCOUNT_CONFLICT', 'PAYLOAD_TOO_LARGE'],
+          get: ['UNAUTHENTICATED', 'FORBIDDEN', 'USER_NOT_FOUND'],
+        },
+        '/v1/users/{userId}/funding-sources/plaid/link-token': {
+          post: ['UNAUTHENTICATED', 'USER_NOT_FOUND', 'BLUUM_UNAVAILABLE', 'BLUUM_BAD_RESPONSE', 'BLUUM_TIMEOUT'],
+        },
+        '/v1/users/{userId}/funding-sources/plaid/connect': {
+          post: ['MALFORMED_JSON', 'PUBLIC_TOKEN_REJECTED', 'BLUUM_UNAVAILABLE', 'BLUUM_BAD_RESPONSE', 'BLUUM_TIMEOUT'],
+        },
+        '/v1/users/{userId}/funding-sources': { get: ['UNAUTHENTICATED', 'FORBIDDEN', 'USER_NOT_FOUND'] },
+        '/v1/users/{userId}/funding-sources/{fundingSourceId}': { get: ['FUNDING_SOURCE_NOT_FOUND'] },
+      };
+      for (const [path, operations] of Object.entries(expected)) {
+        for (const [method, codes] of Object.entries(operations)) {
+          const operation = doc.paths[path]?.[method];
+          expect({ path, method, documented: Boolean(operation) }).toEqual({ path, method, documented: true });
+          expect(operation.security).toEqual([{ bearer: [] }]);
+          expect(operation.operationId).toMatch(/^[a-z][A-Za-z]+$/);
+          const documentedCodes = Object.values(operation.responses as Record<string, { content?: { 'application/json'?: { examples?: object } } }>)
+            .flatMap((r) => Object.keys(r.content?.['application/json']?.examples ?? {}));
+          expect({ path, method, codes: documentedCodes }).toEqual({ path, method, codes: expect.arrayContaining(codes) });
+        }
+      }
+      expect(doc.paths['/health/ready']).toBeTruthy();
+      expect(Object.keys(doc.paths).some((p: string) => p.startsWith('/sandbox'))).toBe(false);
+      expect(doc.components.schemas.FundingSourceDto.required).toEqual(
+        expect.arrayContaining(['id', 'userId', 'status', 'plaidOptions', 'itemId', 'accountId']),
+      );
+    });
+  });
+});
