@@ -42,7 +42,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     // Fastify's default (100) would answer 414 for user ids the contract allows (up to 128 characters).
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // An upstream request id is kept when it is safe to echo; otherwise we make one.
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];

@@ -1,4 +1,4 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
@@ -29,8 +29,16 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   @ApiOperation({ operationId: 'healthReady', summary: 'The database is reachable (503 when not)' })
-  ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.database()]);
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([() => this.database()]);
+    } catch (err) {
+      // Terminus signals "down" with a 503 exception; answer it here, with its report, rather than
+      // let the API's error filter turn it into an error envelope.
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      void reply.status(503);
+      return err.getResponse() as HealthCheckResult;
+    }
   }
 
   private async database() {

@@ -1,0 +1,62 @@
+// NODE_ENV=production: no sandbox, no development routes, real secrets required. The database here is
+// deliberately unreachable, which is also how readiness and an unexpected 5xx are checked.
+import { randomBytes } from 'node:crypto';
+import { startTestApp, type TestApp } from './support/test-app';
+import { tokenFor } from './support/tokens';
+
+describe('production mode', () => {
+  let app: TestApp;
+  const secret = randomBytes(32).toString('base64url');
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/unreachable',
+      BLUUM_BASE_URL: 'https://bluum.invalid',
+      BLUUM_API_KEY: 'prod_key',
+      BLUUM_API_SECRET: 'prod_secret',
+      AUTH_JWT_SECRET: secret,
+    });
+  });
+  afterAll(() => app.close());
+
+  it('serves no sandbox', async () => {
+    for (const path of ['/sandbox/bluum/v1/accounts/a/funding-sources', '/sandbox/link']) {
+      const res = await app.request('GET', path);
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('ROUTE_NOT_FOUND');
+    }
+    const post = await app.request('POST', '/sandbox/bluum/v1/accounts/a/funding-sources/plaid/connect', {
+      body: { public_token: 'public-sandbox-abcdefgh' },
+      headers: { authorization: `Basic ${Buffer.from('sandbox_key:sandbox_secret').toString('base64')}` },
+    });
+    expect(post.status).toBe(404);
+  });
+
+  it('refuses tokens signed with the development secret', async () => {
+    const res = await app.request('GET', '/v1/users/u1', {
+      token: tokenFor('u1', { roles: ['admin'], secret: 'dev-only-secret-do-not-use-in-production' }),
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it('is live but not ready while the database is unreachable', async () => {
+    expect((await app.request('GET', '/health/live')).status).toBe(200);
+    const ready = await app.request('GET', '/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ status: 'error', error: { database: { status: 'down' } } });
+    expect(ready.text).not.toContain('127.0.0.1:1');
+  });
+
+  it('answers an unexpected failure with 500 INTERNAL_ERROR and no stack, SQL or connection detail', async () => {
+    const res = await app.request('GET', '/v1/users/u1/funding-sources', { token: tokenFor('u1', { secret }) });
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({
+      statusCode: 500,
+      error: 'Internal Server Error',
+      code: 'INTERNAL_ERROR',
+      message: 'An unexpected error occurred.',
+      requestId: expect.any(String),
+    });
+  });
+});
