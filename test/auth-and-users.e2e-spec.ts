@@ -16,8 +16,15 @@ describe('authentication and users', () => {
       ['no Authorization header', () => undefined],
       ['a non-Bearer scheme', () => `Basic ${Buffer.from('a:b').toString('base64')}`],
       ['garbage', () => 'Bearer not.a.jwt'],
-      ['a wrong signature', () => `Bearer ${tokenFor('u1', { secret: 'another-secret-of-sufficient-length!!' })}`],
-      ['alg none', () => `Bearer ${rawToken({ alg: 'none', typ: 'JWT' }, { sub: 'u1', exp: now() + 60 }).replace(/[^.]+$/, '')}`],
+      [
+        'a wrong signature',
+        () => `Bearer ${tokenFor('u1', { secret: 'another-secret-of-sufficient-length!!' })}`,
+      ],
+      [
+        'alg none',
+        () =>
+          `Bearer ${rawToken({ alg: 'none', typ: 'JWT' }, { sub: 'u1', exp: now() + 60 }).replace(/[^.]+$/, '')}`,
+      ],
       ['alg HS512', () => `Bearer ${rawToken({ alg: 'HS512', typ: 'JWT' }, { sub: 'u1', exp: now() + 60 })}`],
       ['an expired token', () => `Bearer ${tokenFor('u1', { expiresInSeconds: -10 })}`],
       ['no exp', () => `Bearer ${rawToken({ alg: 'HS256', typ: 'JWT' }, { sub: 'u1' })}`],
@@ -53,23 +60,54 @@ describe('authentication and users', () => {
     });
     // Allowed callers get past authorization (any status but 401/403); others get 403 FORBIDDEN.
     const table: [string, (userId: string) => string, Record<string, boolean>][] = [
-      ['an admin', () => adminToken(), { putUser: true, getUser: true, listSources: true, getSource: true, linkToken: true }],
-      ['the user itself', (id) => tokenFor(id), { putUser: false, getUser: true, listSources: true, getSource: true, linkToken: true }],
-      ['another user', () => tokenFor(uniqueUserId()), { putUser: false, getUser: false, listSources: false, getSource: false, linkToken: false }],
-      ['scope users:write', () => tokenFor('svc-users', { scope: 'users:write' }), { putUser: true, getUser: true, listSources: false, getSource: false, linkToken: false }],
-      ['scope funding-sources:read', () => tokenFor('svc-deposits', { scope: 'funding-sources:read' }), { putUser: false, getUser: false, listSources: true, getSource: true, linkToken: false }],
-      ['a non-admin role and unrelated scopes', () => tokenFor('svc-x', { roles: ['support'], scope: 'users:read funding-sources:write' }), { putUser: false, getUser: false, listSources: false, getSource: false, linkToken: false }],
+      [
+        'an admin',
+        () => adminToken(),
+        { putUser: true, getUser: true, listSources: true, getSource: true, linkToken: true },
+      ],
+      [
+        'the user itself',
+        (id) => tokenFor(id),
+        { putUser: false, getUser: true, listSources: true, getSource: true, linkToken: true },
+      ],
+      [
+        'another user',
+        () => tokenFor(uniqueUserId()),
+        { putUser: false, getUser: false, listSources: false, getSource: false, linkToken: false },
+      ],
+      [
+        'scope users:write',
+        () => tokenFor('svc-users', { scope: 'users:write' }),
+        { putUser: true, getUser: true, listSources: false, getSource: false, linkToken: false },
+      ],
+      [
+        'scope funding-sources:read',
+        () => tokenFor('svc-deposits', { scope: 'funding-sources:read' }),
+        { putUser: false, getUser: false, listSources: true, getSource: true, linkToken: false },
+      ],
+      [
+        'a non-admin role and unrelated scopes',
+        () => tokenFor('svc-x', { roles: ['support'], scope: 'users:read funding-sources:write' }),
+        { putUser: false, getUser: false, listSources: false, getSource: false, linkToken: false },
+      ],
     ];
 
     it.each(table)('%s', async (_who, token, allowed) => {
       const userId = uniqueUserId();
-      await app.request('PUT', `/v1/users/${userId}`, { token: adminToken(), body: { bluumAccountId: 'acct_same' } });
+      await app.request('PUT', `/v1/users/${userId}`, {
+        token: adminToken(),
+        body: { bluumAccountId: 'acct_same' },
+      });
       for (const [name, [method, path, body]] of Object.entries(routes(userId))) {
         const res = await app.request(method, path, { token: token(userId), body });
         if (allowed[name]) {
           expect({ name, refused: [401, 403].includes(res.status) }).toEqual({ name, refused: false });
         } else {
-          expect({ name, status: res.status, code: res.body.code }).toEqual({ name, status: 403, code: 'FORBIDDEN' });
+          expect({ name, status: res.status, code: res.body.code }).toEqual({
+            name,
+            status: 403,
+            code: 'FORBIDDEN',
+          });
         }
       }
     });
@@ -89,12 +127,22 @@ describe('authentication and users', () => {
         createdAt: expect.stringMatching(/Z$/),
         updatedAt: expect.stringMatching(/Z$/),
       });
-      const same = await app.request('PUT', `/v1/users/${userId}`, { token: adminToken(), body: { bluumAccountId: 'acct_1' } });
+      const same = await app.request('PUT', `/v1/users/${userId}`, {
+        token: adminToken(),
+        body: { bluumAccountId: 'acct_1' },
+      });
       expect(same.status).toBe(200);
       expect(same.body).toEqual(created.body);
-      const changed = await app.request('PUT', `/v1/users/${userId}`, { token: adminToken(), body: { bluumAccountId: 'acct_2' } });
+      const changed = await app.request('PUT', `/v1/users/${userId}`, {
+        token: adminToken(),
+        body: { bluumAccountId: 'acct_2' },
+      });
       expect(changed.status).toBe(200);
-      expect(changed.body).toMatchObject({ id: userId, bluumAccountId: 'acct_2', createdAt: created.body.createdAt });
+      expect(changed.body).toMatchObject({
+        id: userId,
+        bluumAccountId: 'acct_2',
+        createdAt: created.body.createdAt,
+      });
 
       const got = await app.request('GET', `/v1/users/${userId}`, { token: tokenFor(userId) });
       expect(got.status).toBe(200);
@@ -113,9 +161,14 @@ describe('authentication and users', () => {
 
     it('accepts a user id of the longest allowed length, 128 characters', async () => {
       const userId = `u${uniqueUserId()}`.padEnd(128, 'x');
-      const res = await app.request('PUT', `/v1/users/${userId}`, { token: adminToken(), body: { bluumAccountId: 'acct_1' } });
+      const res = await app.request('PUT', `/v1/users/${userId}`, {
+        token: adminToken(),
+        body: { bluumAccountId: 'acct_1' },
+      });
       expect(res.status).toBe(201);
-      const list = await app.request('GET', `/v1/users/${userId}/funding-sources`, { token: tokenFor(userId) });
+      const list = await app.request('GET', `/v1/users/${userId}/funding-sources`, {
+        token: tokenFor(userId),
+      });
       expect(list.status).toBe(200);
     });
 

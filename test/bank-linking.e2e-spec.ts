@@ -110,7 +110,12 @@ describe('bank linking on the built-in sandbox', () => {
 
       expect(res.status).toBe(201);
       expect(Object.keys(res.body).sort()).toEqual(['fundingSources', 'item']);
-      expect(Object.keys(res.body.item).sort()).toEqual(['institutionId', 'institutionName', 'itemId', 'status']);
+      expect(Object.keys(res.body.item).sort()).toEqual([
+        'institutionId',
+        'institutionName',
+        'itemId',
+        'status',
+      ]);
       expect(res.body.item).toMatchObject({ itemId: expect.stringMatching(/^item_/), status: 'active' });
       const sources = res.body.fundingSources as Record<string, unknown>[];
       expect(sources.length).toBeGreaterThanOrEqual(1);
@@ -158,7 +163,12 @@ describe('bank linking on the built-in sandbox', () => {
 
     it('validates the body before calling Bluum', async () => {
       const { userId } = await registerUser(app);
-      for (const body of [{}, { publicToken: 42 }, { publicToken: 'not-a-public-token' }, { publicToken: 'public-x', x: 1 }]) {
+      for (const body of [
+        {},
+        { publicToken: 42 },
+        { publicToken: 'not-a-public-token' },
+        { publicToken: 'public-x', x: 1 },
+      ]) {
         const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
           token: tokenFor(userId),
           body,
@@ -187,7 +197,9 @@ describe('bank linking on the built-in sandbox', () => {
       const second = await connect(userId);
       expect([first.status, second.status]).toEqual([201, 201]);
 
-      const list = await app.request('GET', `/v1/users/${userId}/funding-sources`, { token: tokenFor(userId) });
+      const list = await app.request('GET', `/v1/users/${userId}/funding-sources`, {
+        token: tokenFor(userId),
+      });
       expect(list.status).toBe(200);
       expect(Object.keys(list.body)).toEqual(['data']);
       const ids = (list.body.data as { id: string }[]).map((s) => s.id);
@@ -213,7 +225,10 @@ describe('bank linking on the built-in sandbox', () => {
       const { userId } = await registerUser(app);
       const linked = await connect(userId);
       const [disconnected, ...others] = linked.body.fundingSources as { id: string }[];
-      await app.prisma.bankAccount.update({ where: { id: disconnected!.id }, data: { status: 'disconnected' } });
+      await app.prisma.bankAccount.update({
+        where: { id: disconnected.id },
+        data: { status: 'disconnected' },
+      });
       const path = `/v1/users/${userId}/funding-sources`;
       const ids = async (query: string): Promise<string[]> => {
         const res = await app.request('GET', `${path}${query}`, { token: tokenFor(userId) });
@@ -223,19 +238,23 @@ describe('bank linking on the built-in sandbox', () => {
       const all = (linked.body.fundingSources as { id: string }[]).map((s) => s.id).sort();
       expect(await ids('')).toEqual(others.map((s) => s.id).sort());
       expect(await ids('?status=active')).toEqual(others.map((s) => s.id).sort());
-      expect(await ids('?status=disconnected')).toEqual([disconnected!.id]);
+      expect(await ids('?status=disconnected')).toEqual([disconnected.id]);
       expect(await ids('?status=error')).toEqual([]);
       expect(await ids('?status=all')).toEqual(all);
     });
 
     it('returns an empty list for a registered user with no bank, and 404 for an unknown user', async () => {
       const { userId } = await registerUser(app);
-      const empty = await app.request('GET', `/v1/users/${userId}/funding-sources`, { token: tokenFor(userId) });
+      const empty = await app.request('GET', `/v1/users/${userId}/funding-sources`, {
+        token: tokenFor(userId),
+      });
       expect(empty.status).toBe(200);
       expect(empty.body).toEqual({ data: [] });
 
       const unknown = uniqueUserId();
-      const res = await app.request('GET', `/v1/users/${unknown}/funding-sources`, { token: tokenFor(unknown) });
+      const res = await app.request('GET', `/v1/users/${unknown}/funding-sources`, {
+        token: tokenFor(unknown),
+      });
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('USER_NOT_FOUND');
     });
@@ -244,10 +263,12 @@ describe('bank linking on the built-in sandbox', () => {
       const owner = await registerUser(app);
       const other = await registerUser(app);
       const linked = await connect(owner.userId);
-      const sourceId = (linked.body.fundingSources as { id: string }[])[0]!.id;
+      const sourceId = (linked.body.fundingSources as { id: string }[])[0].id;
 
       for (const token of [tokenFor(other.userId), adminToken()]) {
-        const res = await app.request('GET', `/v1/users/${other.userId}/funding-sources/${sourceId}`, { token });
+        const res = await app.request('GET', `/v1/users/${other.userId}/funding-sources/${sourceId}`, {
+          token,
+        });
         expect(res.status).toBe(404);
         expect(res.body.code).toBe('FUNDING_SOURCE_NOT_FOUND');
         expect(res.text).not.toContain(owner.userId);
@@ -269,8 +290,10 @@ describe('bank linking on the built-in sandbox', () => {
       const list = await app.request('GET', `/v1/users/${userId}/funding-sources`, { token: depositService });
       expect(list.status).toBe(200);
       expect((list.body.data as unknown[]).length).toBe((linked.body.fundingSources as unknown[]).length);
-      const one = (list.body.data as { id: string; plaidOptions: unknown }[])[0]!;
-      const get = await app.request('GET', `/v1/users/${userId}/funding-sources/${one.id}`, { token: depositService });
+      const one = (list.body.data as { id: string; plaidOptions: unknown }[])[0];
+      const get = await app.request('GET', `/v1/users/${userId}/funding-sources/${one.id}`, {
+        token: depositService,
+      });
       expect(get.status).toBe(200);
       expect(get.body.plaidOptions).toEqual(one.plaidOptions);
 

@@ -39,7 +39,10 @@ describe('Bluum over HTTP', () => {
       body: { publicToken },
     });
   const linkToken = (userId: string) =>
-    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, { token: tokenFor(userId), body: {} });
+    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
+      token: tokenFor(userId),
+      body: {},
+    });
 
   describe('what we send', () => {
     it('calls link-token with Basic auth, the account in the path and enable_hosted_link always set', async () => {
@@ -50,10 +53,20 @@ describe('Bluum over HTTP', () => {
         body: { enableHostedLink: true },
       });
       expect(bluum.requests.map((r) => [r.method, r.path, r.headers.authorization, r.body])).toEqual([
-        ['POST', `/v1/accounts/${bluumAccountId}/funding-sources/plaid/link-token`, BASIC, { enable_hosted_link: false }],
-        ['POST', `/v1/accounts/${bluumAccountId}/funding-sources/plaid/link-token`, BASIC, { enable_hosted_link: true }],
+        [
+          'POST',
+          `/v1/accounts/${bluumAccountId}/funding-sources/plaid/link-token`,
+          BASIC,
+          { enable_hosted_link: false },
+        ],
+        [
+          'POST',
+          `/v1/accounts/${bluumAccountId}/funding-sources/plaid/link-token`,
+          BASIC,
+          { enable_hosted_link: true },
+        ],
       ]);
-      expect(bluum.requests[0]!.headers['content-type']).toMatch(/^application\/json/);
+      expect(bluum.requests[0].headers['content-type']).toMatch(/^application\/json/);
     });
 
     it('calls connect with public_token in snake_case', async () => {
@@ -75,7 +88,14 @@ describe('Bluum over HTTP', () => {
       bluum.nextConnectLinks({
         itemId: 'item_seed_minimal_1',
         institutionName: 'Chase Bank',
-        accounts: [{ accountId: 'acc_1234567890', accountName: 'Checking Account', accountType: 'depository', mask: '0000' }],
+        accounts: [
+          {
+            accountId: 'acc_1234567890',
+            accountName: 'Checking Account',
+            accountType: 'depository',
+            mask: '0000',
+          },
+        ],
       });
       const res = await connect(userId);
       expect(res.status).toBe(201);
@@ -111,13 +131,28 @@ describe('Bluum over HTTP', () => {
         institution_name: 'Wells Fargo',
         status: 'ERROR',
         accounts: [
-          { account_id: 'acc_s1', account_name: 'Savings', account_type: 'depository', account_subtype: 'savings', mask: '1111' },
+          {
+            account_id: 'acc_s1',
+            account_name: 'Savings',
+            account_type: 'depository',
+            account_subtype: 'savings',
+            mask: '1111',
+          },
         ],
       } as never);
       const res = await connect(userId);
       expect(res.status).toBe(201);
-      expect(res.body.item).toEqual({ itemId: 'item_snake_1', institutionId: 'ins_4', institutionName: 'Wells Fargo', status: 'error' });
-      expect(res.body.fundingSources[0]).toMatchObject({ accountId: 'acc_s1', accountSubtype: 'savings', status: 'error' });
+      expect(res.body.item).toEqual({
+        itemId: 'item_snake_1',
+        institutionId: 'ins_4',
+        institutionName: 'Wells Fargo',
+        status: 'error',
+      });
+      expect(res.body.fundingSources[0]).toMatchObject({
+        accountId: 'acc_s1',
+        accountSubtype: 'savings',
+        status: 'error',
+      });
     });
 
     it('updates an item it already stores (same itemId) instead of duplicating it', async () => {
@@ -127,7 +162,15 @@ describe('Bluum over HTTP', () => {
         itemId: `item_relink_${userId}`,
         institutionId: 'ins_3',
         institutionName: 'Chase Bank',
-        accounts: [{ accountId: 'acc_a', accountName: 'Checking', accountType: 'depository', accountSubtype: 'checking', mask: '0000' }],
+        accounts: [
+          {
+            accountId: 'acc_a',
+            accountName: 'Checking',
+            accountType: 'depository',
+            accountSubtype: 'checking',
+            mask: '0000',
+          },
+        ],
       };
       bluum.nextConnectLinks(item);
       const first = await connect(userId);
@@ -135,15 +178,25 @@ describe('Bluum over HTTP', () => {
         ...item,
         institutionName: 'JPMorgan Chase',
         accounts: [
-          { ...item.accounts[0]!, accountName: 'Total Checking' },
-          { accountId: 'acc_b', accountName: 'Savings', accountType: 'depository', accountSubtype: 'savings', mask: '1111' },
+          { ...item.accounts[0], accountName: 'Total Checking' },
+          {
+            accountId: 'acc_b',
+            accountName: 'Savings',
+            accountType: 'depository',
+            accountSubtype: 'savings',
+            mask: '1111',
+          },
         ],
       });
       const second = await connect(userId);
       expect([first.status, second.status]).toEqual([201, 201]);
       expect(await stored(userId)).toEqual({ items: 1, accounts: 2 });
-      const [a, b] = second.body.fundingSources as { id: string; accountName: string; institutionName: string }[];
-      expect(a!.id).toBe(first.body.fundingSources[0].id);
+      const [a, b] = second.body.fundingSources as {
+        id: string;
+        accountName: string;
+        institutionName: string;
+      }[];
+      expect(a.id).toBe(first.body.fundingSources[0].id);
       expect(a).toMatchObject({ accountName: 'Total Checking', institutionName: 'JPMorgan Chase' });
       expect(b).toMatchObject({ accountName: 'Savings' });
     });
@@ -169,18 +222,56 @@ describe('Bluum over HTTP', () => {
 
   describe('failures: the contract’s answer, and nothing stored', () => {
     const cases: [string, Fault, number, string][] = [
-      ['400 on connect (bad, used or expired token)', { status: 400, body: { status: 'error', code: 'BLUM-400-002', message: 'Invalid public token' } }, 422, 'PUBLIC_TOKEN_REJECTED'],
+      [
+        '400 on connect (bad, used or expired token)',
+        { status: 400, body: { status: 'error', code: 'BLUM-400-002', message: 'Invalid public token' } },
+        422,
+        'PUBLIC_TOKEN_REJECTED',
+      ],
       ['500', { status: 500 }, 502, 'BLUUM_UNAVAILABLE'],
-      ['503 with an HTML page', { status: 503, body: '<html><body>Service Unavailable</body></html>' }, 502, 'BLUUM_UNAVAILABLE'],
+      [
+        '503 with an HTML page',
+        { status: 503, body: '<html><body>Service Unavailable</body></html>' },
+        502,
+        'BLUUM_UNAVAILABLE',
+      ],
       ['401 (our credentials)', { status: 401 }, 502, 'BLUUM_UNAVAILABLE'],
       ['403 (our credentials)', { status: 403 }, 502, 'BLUUM_UNAVAILABLE'],
       ['429 (rate limited)', { status: 429 }, 502, 'BLUUM_UNAVAILABLE'],
-      ['404 for the account', { status: 404, body: { status: 'error', code: 'BLUM-404-001', message: 'Account not found' } }, 502, 'BLUUM_REQUEST_REJECTED'],
+      [
+        '404 for the account',
+        { status: 404, body: { status: 'error', code: 'BLUM-404-001', message: 'Account not found' } },
+        502,
+        'BLUUM_REQUEST_REJECTED',
+      ],
       ['200 with an HTML body', { status: 200, body: '<html>maintenance</html>' }, 502, 'BLUUM_BAD_RESPONSE'],
-      ['200 with truncated JSON', { status: 200, body: '{"status":"success","data":{"item":{"itemId":"item_tr' }, 502, 'BLUUM_BAD_RESPONSE'],
-      ['200 with an error envelope', { status: 200, body: { status: 'error', code: 'X', message: 'odd' } }, 502, 'BLUUM_BAD_RESPONSE'],
-      ['200 without accounts', { status: 200, body: { status: 'success', data: { item: { itemId: 'item_no_accounts', institutionName: 'X' } } } }, 502, 'BLUUM_BAD_RESPONSE'],
-      ['400 without Bluum’s envelope', { status: 400, body: '<html>Bad Request</html>' }, 502, 'BLUUM_BAD_RESPONSE'],
+      [
+        '200 with truncated JSON',
+        { status: 200, body: '{"status":"success","data":{"item":{"itemId":"item_tr' },
+        502,
+        'BLUUM_BAD_RESPONSE',
+      ],
+      [
+        '200 with an error envelope',
+        { status: 200, body: { status: 'error', code: 'X', message: 'odd' } },
+        502,
+        'BLUUM_BAD_RESPONSE',
+      ],
+      [
+        '200 without accounts',
+        {
+          status: 200,
+          body: { status: 'success', data: { item: { itemId: 'item_no_accounts', institutionName: 'X' } } },
+        },
+        502,
+        'BLUUM_BAD_RESPONSE',
+      ],
+      [
+        '400 without Bluum’s envelope',
+        { status: 400, body: '<html>Bad Request</html>' },
+        502,
+        'BLUUM_BAD_RESPONSE',
+      ],
       ['a reset connection', { reset: true }, 502, 'BLUUM_UNAVAILABLE'],
       ['no answer within BLUUM_TIMEOUT_MS', { delayMs: TIMEOUT_MS * 10 }, 504, 'BLUUM_TIMEOUT'],
       ['a lost reply after the link was made', { afterWork: true, status: 502 }, 502, 'BLUUM_UNAVAILABLE'],
@@ -195,24 +286,27 @@ describe('Bluum over HTTP', () => {
       expect(res.body).toMatchObject({ statusCode: status, code, requestId: expect.any(String) });
       expect(await stored(userId)).toEqual({ items: 0, accounts: 0 });
       // Neither our credentials nor the user's token ever reach an error body.
-      for (const secret of [publicToken, API_KEY, API_SECRET, BASIC.slice(6)]) expect(res.text).not.toContain(secret);
+      for (const secret of [publicToken, API_KEY, API_SECRET, BASIC.slice(6)])
+        expect(res.text).not.toContain(secret);
     });
 
-    it.each(cases.filter(([name]) => !name.startsWith('400 on connect') && !name.includes('without accounts')))(
-      'link-token, Bluum answers %s',
-      async (_name, fault, status, code) => {
-        const { userId } = await registerUser(app);
-        bluum.failNext(fault);
-        const res = await linkToken(userId);
-        expect(res.status).toBe(status);
-        expect(res.body.code).toBe(code);
-        for (const secret of [API_KEY, API_SECRET, BASIC.slice(6)]) expect(res.text).not.toContain(secret);
-      },
-    );
+    it.each(
+      cases.filter(([name]) => !name.startsWith('400 on connect') && !name.includes('without accounts')),
+    )('link-token, Bluum answers %s', async (_name, fault, status, code) => {
+      const { userId } = await registerUser(app);
+      bluum.failNext(fault);
+      const res = await linkToken(userId);
+      expect(res.status).toBe(status);
+      expect(res.body.code).toBe(code);
+      for (const secret of [API_KEY, API_SECRET, BASIC.slice(6)]) expect(res.text).not.toContain(secret);
+    });
 
     it('link-token: a 400 from Bluum is its rejection of our request, not a token problem', async () => {
       const { userId } = await registerUser(app);
-      bluum.failNext({ status: 400, body: { status: 'error', code: 'BLUM-400-001', message: 'bad request' } });
+      bluum.failNext({
+        status: 400,
+        body: { status: 'error', code: 'BLUM-400-001', message: 'bad request' },
+      });
       const res = await linkToken(userId);
       expect(res.status).toBe(502);
       expect(res.body.code).toBe('BLUUM_REQUEST_REJECTED');

@@ -23,18 +23,33 @@ describe('HTTP edges, health and docs', () => {
       ['a JSON array', '["public-sandbox-abcdefgh"]', 'application/json', 400, 'VALIDATION_FAILED'],
       ['a JSON string', '"public-sandbox-abcdefgh"', 'application/json', 400, 'VALIDATION_FAILED'],
       ['text/plain', 'public-sandbox-abcdefgh', 'text/plain', 415, 'UNSUPPORTED_MEDIA_TYPE'],
-      ['a body over 64 KiB', JSON.stringify({ publicToken: `public-${'a'.repeat(70_000)}` }), 'application/json', 413, 'PAYLOAD_TOO_LARGE'],
-      ['a __proto__ key', '{"publicToken":"public-sandbox-abcdefgh","__proto__":{"admin":true}}', 'application/json', 400, 'MALFORMED_JSON'],
-    ])('%s is refused with the right 4xx, nothing stored', async (_name, rawBody, contentType, status, code) => {
-      const res = await app.request('POST', connectPath, {
-        token: tokenFor(userId),
-        rawBody,
-        headers: { 'content-type': contentType },
-      });
-      expect(res.status).toBe(status);
-      expect(res.body).toMatchObject({ statusCode: status, code, requestId: expect.any(String) });
-      expect(await storedItems()).toBe(0);
-    });
+      [
+        'a body over 64 KiB',
+        JSON.stringify({ publicToken: `public-${'a'.repeat(70_000)}` }),
+        'application/json',
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
+      [
+        'a __proto__ key',
+        '{"publicToken":"public-sandbox-abcdefgh","__proto__":{"admin":true}}',
+        'application/json',
+        400,
+        'MALFORMED_JSON',
+      ],
+    ])(
+      '%s is refused with the right 4xx, nothing stored',
+      async (_name, rawBody, contentType, status, code) => {
+        const res = await app.request('POST', connectPath, {
+          token: tokenFor(userId),
+          rawBody,
+          headers: { 'content-type': contentType },
+        });
+        expect(res.status).toBe(status);
+        expect(res.body).toMatchObject({ statusCode: status, code, requestId: expect.any(String) });
+        expect(await storedItems()).toBe(0);
+      },
+    );
 
     it('lists every bad field in details', async () => {
       const res = await app.request('PUT', `/v1/users/${userId}`, {
@@ -112,14 +127,32 @@ describe('HTTP edges, health and docs', () => {
 
       const expected: Record<string, Record<string, string[]>> = {
         '/v1/users/{userId}': {
-          put: ['VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'BLUUM_ACCOUNT_CONFLICT', 'PAYLOAD_TOO_LARGE'],
+          put: [
+            'VALIDATION_FAILED',
+            'UNAUTHENTICATED',
+            'FORBIDDEN',
+            'BLUUM_ACCOUNT_CONFLICT',
+            'PAYLOAD_TOO_LARGE',
+          ],
           get: ['UNAUTHENTICATED', 'FORBIDDEN', 'USER_NOT_FOUND'],
         },
         '/v1/users/{userId}/funding-sources/plaid/link-token': {
-          post: ['UNAUTHENTICATED', 'USER_NOT_FOUND', 'BLUUM_UNAVAILABLE', 'BLUUM_BAD_RESPONSE', 'BLUUM_TIMEOUT'],
+          post: [
+            'UNAUTHENTICATED',
+            'USER_NOT_FOUND',
+            'BLUUM_UNAVAILABLE',
+            'BLUUM_BAD_RESPONSE',
+            'BLUUM_TIMEOUT',
+          ],
         },
         '/v1/users/{userId}/funding-sources/plaid/connect': {
-          post: ['MALFORMED_JSON', 'PUBLIC_TOKEN_REJECTED', 'BLUUM_UNAVAILABLE', 'BLUUM_BAD_RESPONSE', 'BLUUM_TIMEOUT'],
+          post: [
+            'MALFORMED_JSON',
+            'PUBLIC_TOKEN_REJECTED',
+            'BLUUM_UNAVAILABLE',
+            'BLUUM_BAD_RESPONSE',
+            'BLUUM_TIMEOUT',
+          ],
         },
         '/v1/users/{userId}/funding-sources': { get: ['UNAUTHENTICATED', 'FORBIDDEN', 'USER_NOT_FOUND'] },
         '/v1/users/{userId}/funding-sources/{fundingSourceId}': { get: ['FUNDING_SOURCE_NOT_FOUND'] },
@@ -127,12 +160,24 @@ describe('HTTP edges, health and docs', () => {
       for (const [path, operations] of Object.entries(expected)) {
         for (const [method, codes] of Object.entries(operations)) {
           const operation = doc.paths[path]?.[method];
-          expect({ path, method, documented: Boolean(operation) }).toEqual({ path, method, documented: true });
+          expect({ path, method, documented: Boolean(operation) }).toEqual({
+            path,
+            method,
+            documented: true,
+          });
           expect(operation.security).toEqual([{ bearer: [] }]);
           expect(operation.operationId).toMatch(/^[a-z][A-Za-z]+$/);
-          const documentedCodes = Object.values(operation.responses as Record<string, { content?: { 'application/json'?: { examples?: object } } }>)
-            .flatMap((r) => Object.keys(r.content?.['application/json']?.examples ?? {}));
-          expect({ path, method, codes: documentedCodes }).toEqual({ path, method, codes: expect.arrayContaining(codes) });
+          const documentedCodes = Object.values(
+            operation.responses as Record<
+              string,
+              { content?: { 'application/json'?: { examples?: object } } }
+            >,
+          ).flatMap((r) => Object.keys(r.content?.['application/json']?.examples ?? {}));
+          expect({ path, method, codes: documentedCodes }).toEqual({
+            path,
+            method,
+            codes: expect.arrayContaining(codes),
+          });
         }
       }
       expect(doc.paths['/health/ready']).toBeTruthy();

@@ -49,7 +49,9 @@ describe('production mode', () => {
   });
 
   it('answers an unexpected failure with 500 INTERNAL_ERROR and no stack, SQL or connection detail', async () => {
-    const res = await app.request('GET', '/v1/users/u1/funding-sources', { token: tokenFor('u1', { secret }) });
+    const res = await app.request('GET', '/v1/users/u1/funding-sources', {
+      token: tokenFor('u1', { secret }),
+    });
     expect(res.status).toBe(500);
     expect(res.body).toEqual({
       statusCode: 500,

@@ -6,6 +6,7 @@ import {
   HealthCheckService,
   HealthIndicatorService,
 } from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/access.decorator';
 import { PrismaService } from '../database/prisma.service';
 

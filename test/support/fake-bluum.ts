@@ -105,14 +105,24 @@ export class FakeBluum {
       res.writeHead(status, { 'content-type': 'text/html' });
       res.end(fault.body);
     } else {
-      json(res, status, fault.body ?? { status: 'error', code: `BLUM-${status}-000`, message: 'injected fault' });
+      json(
+        res,
+        status,
+        fault.body ?? { status: 'error', code: `BLUM-${status}-000`, message: 'injected fault' },
+      );
     }
   }
 
-  private route(method: string, path: string, body: unknown, res: ServerResponse, fault: Fault | undefined): void {
+  private route(
+    method: string,
+    path: string,
+    body: unknown,
+    res: ServerResponse,
+    fault: Fault | undefined,
+  ): void {
     const match = /^\/v1\/accounts\/([^/]+)\/funding-sources(\/.*)?$/.exec(path);
     if (!match) return json(res, 404, { status: 'error', code: 'BLUM-404-000', message: 'no such route' });
-    const account = decodeURIComponent(match[1] as string);
+    const account = decodeURIComponent(match[1]);
     const rest = match[2] ?? '';
     const reply = (status: number, data: unknown): void =>
       fault ? this.sendFault(res, fault) : json(res, status, { status: 'success', data });
@@ -120,7 +130,10 @@ export class FakeBluum {
     if (method === 'POST' && rest === '/plaid/link-token') {
       const hosted = (body as { enable_hosted_link?: unknown })?.enable_hosted_link === true;
       const token = `link-sandbox-${randomUUID()}`;
-      return reply(200, { link_token: token, hosted_link_url: hosted ? `https://hosted.plaid.test/${token}` : null });
+      return reply(200, {
+        link_token: token,
+        hosted_link_url: hosted ? `https://hosted.plaid.test/${token}` : null,
+      });
     }
     if (method === 'POST' && rest === '/plaid/connect') {
       const item = this.connectReplies.shift() ?? {

@@ -10,7 +10,9 @@ export default async function globalSetup(): Promise<void> {
   const database = new URL(url).pathname.slice(1);
   // The schema is dropped: refuse anything that does not look like a test database.
   if (!/test/i.test(database)) {
-    throw new Error(`TEST_DATABASE_URL must name a test database (its name must contain "test"), got "${database}"`);
+    throw new Error(
+      `TEST_DATABASE_URL must name a test database (its name must contain "test"), got "${database}"`,
+    );
   }
   const client = new Client({ connectionString: url });
   await client.connect();

@@ -45,10 +45,17 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     ...env,
   });
   const { app, url } = await startApp(
-    { ...config, embeddedDatabaseDir: config.databaseUrl === null ? 'memory://' : config.embeddedDatabaseDir },
+    {
+      ...config,
+      embeddedDatabaseDir: config.databaseUrl === null ? 'memory://' : config.embeddedDatabaseDir,
+    },
     '127.0.0.1',
   );
-  const request = async (method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> => {
+  const request = async (
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<TestResponse> => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     let body: string | undefined = options.rawBody;
@@ -80,8 +87,12 @@ export async function registerUser(
   userId = uniqueUserId(),
 ): Promise<{ userId: string; bluumAccountId: string }> {
   const bluumAccountId = `acct_${randomBytes(6).toString('hex')}`;
-  const response = await app.request('PUT', `/v1/users/${userId}`, { token: adminToken(), body: { bluumAccountId } });
-  if (response.status !== 201) throw new Error(`registering ${userId} failed: ${response.status} ${response.text}`);
+  const response = await app.request('PUT', `/v1/users/${userId}`, {
+    token: adminToken(),
+    body: { bluumAccountId },
+  });
+  if (response.status !== 201)
+    throw new Error(`registering ${userId} failed: ${response.status} ${response.text}`);
   return { userId, bluumAccountId };
 }
 

@@ -14,7 +14,12 @@ interface TokenOptions {
 export function tokenFor(sub: string, options: TokenOptions = {}): string {
   const exp = Math.floor(Date.now() / 1000) + (options.expiresInSeconds ?? 600);
   return signHs256(
-    { sub, exp, ...(options.roles ? { roles: options.roles } : {}), ...(options.scope ? { scope: options.scope } : {}) },
+    {
+      sub,
+      exp,
+      ...(options.roles ? { roles: options.roles } : {}),
+      ...(options.scope ? { scope: options.scope } : {}),
+    },
     options.secret ?? TEST_JWT_SECRET,
   );
 }
