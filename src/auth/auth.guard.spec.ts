@@ -1,0 +1,109 @@
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { loadConfig } from '../config/app-config';
+import { Access, Public } from './access.decorator';
+import { AuthGuard } from './auth.guard';
+import { signHs256 } from './jwt';
+
+const SECRET = 'guard-secret-0123456789abcdef012345';
+const config = loadConfig({ AUTH_JWT_SECRET: SECRET });
+const token = (claims: object): string =>
+  `Bearer ${signHs256({ exp: Math.floor(Date.now() / 1000) + 60, ...claims }, SECRET)}`;
+
+class Routes {
+  @Public() health(): void {}
+  @Access({ self: true, scope: 'funding-sources:read' }) readSources(): void {}
+  @Access({ self: true }) link(): void {}
+  @Access({ scope: 'users:write' }) putUser(): void {}
+  @Access({}) adminOnly(): void {}
+  noRule(): void {}
+}
+
+function context(handler: keyof Routes, authorization?: string, params: Record<string, string> = {}) {
+  const request = { headers: authorization ? { authorization } : {}, params } as Record<string, unknown>;
+  const ctx = {
+    getHandler: () => Routes.prototype[handler],
+    getClass: () => Routes,
+    switchToHttp: () => ({ getRequest: () => request }),
+  } as unknown as ExecutionContext;
+  return { ctx, request };
+}
+
+describe('AuthGuard', () => {
+  const guard = new AuthGuard(new Reflector(), config);
+  const check = (handler: keyof Routes, authorization?: string, userId = 'user_1'): boolean =>
+    guard.canActivate(context(handler, authorization, { userId }).ctx);
+
+  it('lets public routes through without a token', () => {
+    expect(check('health')).toBe(true);
+  });
+
+  it.each([
+    ['no header', undefined],
+    ['a Basic header', 'Basic dXNlcjpwYXNz'],
+    ['a bearer without token', 'Bearer '],
+    ['a garbage token', 'Bearer abc.def.ghi'],
+    [
+      'a token signed with another secret',
+      `Bearer ${signHs256({ sub: 'user_1', exp: 9_999_999_999 }, 'other')}`,
+    ],
+  ])('answers UNAUTHENTICATED for %s', (_name, header) => {
+    expect(() => check('link', header)).toThrow(
+      expect.objectContaining({ code: 'UNAUTHENTICATED', status: 401 }),
+    );
+  });
+
+  it('attaches the principal to the request', () => {
+    const { ctx, request } = context('link', token({ sub: 'user_1' }), { userId: 'user_1' });
+    guard.canActivate(ctx);
+    expect(request.principal).toMatchObject({ subject: 'user_1', isAdmin: false });
+  });
+
+  it('lets admins through every rule, including a route without one', () => {
+    for (const handler of ['readSources', 'link', 'putUser', 'adminOnly', 'noRule'] as const) {
+      expect(check(handler, token({ sub: 'ops', roles: ['admin'] }))).toBe(true);
+    }
+  });
+
+  it('closes a route without an @Access rule to everyone but admins', () => {
+    expect(() =>
+      check('noRule', token({ sub: 'user_1', scope: 'users:write funding-sources:read' })),
+    ).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+  });
+
+  it('lets the user itself through a self rule, and no one else', () => {
+    expect(check('link', token({ sub: 'user_1' }), 'user_1')).toBe(true);
+    expect(() => check('link', token({ sub: 'user_2' }), 'user_1')).toThrow(
+      expect.objectContaining({ code: 'FORBIDDEN', status: 403 }),
+    );
+    expect(() => check('link', token({ sub: 'user_1', scope: 'funding-sources:read' }), 'user_2')).toThrow(
+      expect.objectContaining({ code: 'FORBIDDEN' }),
+    );
+  });
+
+  it('lets a scope through where the rule names it, and only there', () => {
+    const reader = token({ sub: 'svc', scope: 'openid funding-sources:read' });
+    expect(check('readSources', reader, 'user_1')).toBe(true);
+    expect(() => check('putUser', reader)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+    const writer = token({ sub: 'svc', scope: 'users:write' });
+    expect(check('putUser', writer)).toBe(true);
+    expect(() => check('readSources', writer)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+  });
+
+  it('treats a scope as a whole word, not a substring', () => {
+    expect(() => check('readSources', token({ sub: 'svc', scope: 'funding-sources:read-all' }))).toThrow(
+      expect.objectContaining({ code: 'FORBIDDEN' }),
+    );
+  });
+
+  it('gives roles other than admin no power', () => {
+    expect(() => check('adminOnly', token({ sub: 'x', roles: ['administrator', 'support'] }))).toThrow(
+      expect.objectContaining({ code: 'FORBIDDEN' }),
+    );
+  });
+
+  it('refuses self when the route has no userId parameter', () => {
+    const { ctx } = context('link', token({ sub: 'user_1' }), {});
+    expect(() => guard.canActivate(ctx)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+  });
+});

@@ -1,0 +1,120 @@
+import {
+  BluumPayloadError,
+  errorCode,
+  parseConnectData,
+  parseItem,
+  parseLinkToken,
+  successData,
+} from './bluum-payloads';
+
+const account = {
+  accountId: 'acc_1234567890',
+  accountName: 'Checking Account',
+  accountType: 'depository',
+  mask: '0000',
+};
+
+describe('Bluum payloads', () => {
+  it("parses the seed's connect reply, where only the guaranteed fields are present", () => {
+    const body = {
+      status: 'success',
+      data: { item: { itemId: 'item_abc123', institutionName: 'Chase Bank', accounts: [account] } },
+    };
+    expect(parseConnectData(successData(body))).toEqual({
+      id: null,
+      itemId: 'item_abc123',
+      institutionId: null,
+      institutionName: 'Chase Bank',
+      status: 'ACTIVE',
+      accounts: [{ ...account, accountSubtype: null }],
+    });
+  });
+
+  it('parses the full documented item, in camelCase or snake_case', () => {
+    const camel = {
+      id: 'fs_1',
+      itemId: 'item_1',
+      institutionId: 'ins_3',
+      institutionName: 'Chase',
+      status: 'ERROR',
+      accounts: [{ id: 'a1', ...account, accountSubtype: 'checking' }],
+      createdAt: 'x',
+      updatedAt: 'y',
+    };
+    const snake = {
+      id: 'fs_1',
+      item_id: 'item_1',
+      institution_id: 'ins_3',
+      institution_name: 'Chase',
+      status: 'ERROR',
+      accounts: [
+        {
+          id: 'a1',
+          account_id: account.accountId,
+          account_name: account.accountName,
+          account_type: 'depository',
+          account_subtype: 'checking',
+          mask: '0000',
+        },
+      ],
+    };
+    const expected = {
+      id: 'fs_1',
+      itemId: 'item_1',
+      institutionId: 'ins_3',
+      institutionName: 'Chase',
+      status: 'ERROR',
+      accounts: [{ ...account, accountSubtype: 'checking' }],
+    };
+    expect(parseItem(camel)).toEqual(expected);
+    expect(parseItem(snake)).toEqual(expected);
+  });
+
+  it('parses a link token with or without a hosted URL', () => {
+    expect(parseLinkToken({ link_token: 'link-sandbox-1', hosted_link_url: null })).toEqual({
+      linkToken: 'link-sandbox-1',
+      hostedLinkUrl: null,
+    });
+    expect(parseLinkToken({ link_token: 'link-sandbox-1', hosted_link_url: 'https://h/x' })).toEqual({
+      linkToken: 'link-sandbox-1',
+      hostedLinkUrl: 'https://h/x',
+    });
+    expect(() => parseLinkToken({ hosted_link_url: null })).toThrow(BluumPayloadError);
+    expect(() => parseLinkToken({ link_token: 7 })).toThrow(BluumPayloadError);
+  });
+
+  it.each([
+    ['null', null],
+    ['a string', 'ok'],
+    ['an error envelope', { status: 'error', code: 'X', message: 'm' }],
+    ['success without data', { status: 'success' }],
+    ['success with array data', { status: 'success', data: [] }],
+    ['another status', { status: 'ok', data: {} }],
+  ])('refuses %s as a success envelope', (_name, body) => {
+    expect(() => successData(body)).toThrow(BluumPayloadError);
+  });
+
+  it('reads the code of an error envelope, and nothing else', () => {
+    expect(errorCode({ status: 'error', code: 'BLUM-400-002', message: 'Invalid' })).toBe('BLUM-400-002');
+    expect(errorCode({ status: 'success', data: {} })).toBeNull();
+    expect(errorCode('<html>')).toBeNull();
+    expect(errorCode({ status: 'error', code: 400 })).toBeNull();
+  });
+
+  const item = { itemId: 'item_1', institutionName: 'Chase', accounts: [account] };
+  it.each([
+    ['no item', undefined],
+    ['an item without itemId', { ...item, itemId: undefined }],
+    ['an empty itemId', { ...item, itemId: '' }],
+    ['a numeric institutionName', { ...item, institutionName: 5 }],
+    ['accounts that are not an array', { ...item, accounts: {} }],
+    ['an account without mask', { ...item, accounts: [{ ...account, mask: undefined }] }],
+    ['an account that is a string', { ...item, accounts: ['acc'] }],
+    ['a mask longer than 16 characters', { ...item, accounts: [{ ...account, mask: '0'.repeat(17) }] }],
+    ['an itemId longer than 255 characters', { ...item, itemId: 'i'.repeat(256) }],
+    ['an unknown status', { ...item, status: 'PENDING' }],
+    ['the same account twice', { ...item, accounts: [account, account] }],
+  ])('refuses a connect reply with %s', (_name, value) => {
+    expect(() => parseConnectData({ item: value })).toThrow(BluumPayloadError);
+  });
+});

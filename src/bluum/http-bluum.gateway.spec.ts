@@ -1,0 +1,136 @@
+import type { HttpService } from '@nestjs/axios';
+import type { AxiosRequestConfig } from 'axios';
+import { of, throwError } from 'rxjs';
+import { loadConfig } from '../config/app-config';
+import { BluumEndpoint } from './bluum-endpoint';
+import { HttpBluumGateway } from './http-bluum.gateway';
+
+const KEY = 'unit_key_abc';
+const SECRET = 'unit_secret_xyz';
+const BASIC = Buffer.from(`${KEY}:${SECRET}`).toString('base64');
+const PUBLIC_TOKEN = 'public-sandbox-unit-0001';
+
+type Reply = { status: number; data: string } | { error: { code: string } };
+
+function gateway(reply: Reply, baseUrl = 'https://bluum.test') {
+  const calls: AxiosRequestConfig[] = [];
+  const http = {
+    request: (config: AxiosRequestConfig) => {
+      calls.push(config);
+      if (calls.length > 1) throw new Error('unexpected second call to Bluum');
+      return 'error' in reply
+        ? throwError(() => Object.assign(new Error('transport'), reply.error))
+        : of(reply);
+    },
+  } as unknown as HttpService;
+  const endpoint = new BluumEndpoint(
+    loadConfig({
+      BLUUM_BASE_URL: baseUrl,
+      BLUUM_API_KEY: KEY,
+      BLUUM_API_SECRET: SECRET,
+      BLUUM_TIMEOUT_MS: '1500',
+    }),
+  );
+  return { sut: new HttpBluumGateway(http, endpoint), calls };
+}
+
+const success = (data: unknown): Reply => ({
+  status: 200,
+  data: JSON.stringify({ status: 'success', data }),
+});
+const bluumError = (status: number, code = 'BLUM-000'): Reply => ({
+  status,
+  data: JSON.stringify({ status: 'error', code, message: 'nope' }),
+});
+const item = {
+  id: 'fs_1',
+  itemId: 'item_1',
+  institutionName: 'Chase Bank',
+  accounts: [{ accountId: 'acc_1', accountName: 'Checking', accountType: 'depository', mask: '0000' }],
+};
+
+describe('HttpBluumGateway', () => {
+  describe('requests', () => {
+    it('asks for a link token with Basic auth, a time limit and enable_hosted_link false by default', async () => {
+      const { sut, calls } = gateway(success({ link_token: 'link-1', hosted_link_url: null }));
+      await expect(sut.createLinkToken('acct/1 x', { enableHostedLink: false })).resolves.toEqual({
+        linkToken: 'link-1',
+        hostedLinkUrl: null,
+      });
+      expect(calls[0]).toMatchObject({
+        method: 'POST',
+        url: 'https://bluum.test/v1/accounts/acct%2F1%20x/funding-sources/plaid/link-token',
+        data: { enable_hosted_link: false },
+        headers: expect.objectContaining({
+          Authorization: `Basic ${BASIC}`,
+          'Content-Type': 'application/json',
+        }),
+        timeout: 1500,
+        maxRedirects: 0,
+      });
+      expect(calls[0].signal).toBeInstanceOf(AbortSignal);
+    });
+
+    it('exchanges the public token as public_token, without doubling a /v1 base URL', async () => {
+      const { sut, calls } = gateway(success({ item }), 'https://bluum.test/v1/');
+      await expect(sut.exchangePublicToken('acct_1', PUBLIC_TOKEN)).resolves.toMatchObject({
+        itemId: 'item_1',
+      });
+      expect(calls[0]).toMatchObject({
+        url: 'https://bluum.test/v1/accounts/acct_1/funding-sources/plaid/connect',
+        data: { public_token: PUBLIC_TOKEN },
+      });
+    });
+  });
+
+  describe('failures', () => {
+    const cases: [string, Reply, string][] = [
+      ['a 200 that is not JSON', { status: 200, data: '<html>hi</html>' }, 'BLUUM_BAD_RESPONSE'],
+      ['a 200 without the envelope', { status: 200, data: JSON.stringify({ item }) }, 'BLUUM_BAD_RESPONSE'],
+      ['a 200 whose item is malformed', success({ item: { itemId: 'x' } }), 'BLUUM_BAD_RESPONSE'],
+      ['401', bluumError(401), 'BLUUM_UNAVAILABLE'],
+      ['403', bluumError(403), 'BLUUM_UNAVAILABLE'],
+      ['429', bluumError(429), 'BLUUM_UNAVAILABLE'],
+      ['500', bluumError(500), 'BLUUM_UNAVAILABLE'],
+      ['503 as HTML', { status: 503, data: '<html>down</html>' }, 'BLUUM_UNAVAILABLE'],
+      ['404 with the envelope', bluumError(404, 'BLUM-404-001'), 'BLUUM_REQUEST_REJECTED'],
+      ['409 with the envelope', bluumError(409), 'BLUUM_REQUEST_REJECTED'],
+      ['404 without the envelope', { status: 404, data: 'Not Found' }, 'BLUUM_BAD_RESPONSE'],
+      ['a redirect', { status: 302, data: '' }, 'BLUUM_BAD_RESPONSE'],
+      ['a timeout (ECONNABORTED)', { error: { code: 'ECONNABORTED' } }, 'BLUUM_TIMEOUT'],
+      ['a timeout (ETIMEDOUT)', { error: { code: 'ETIMEDOUT' } }, 'BLUUM_TIMEOUT'],
+      ['an aborted call', { error: { code: 'ERR_CANCELED' } }, 'BLUUM_TIMEOUT'],
+      ['a refused connection', { error: { code: 'ECONNREFUSED' } }, 'BLUUM_UNAVAILABLE'],
+      ['a reset connection', { error: { code: 'ECONNRESET' } }, 'BLUUM_UNAVAILABLE'],
+      ['an oversized reply', { error: { code: 'ERR_FR_MAX_BODY_LENGTH_EXCEEDED' } }, 'BLUUM_BAD_RESPONSE'],
+    ];
+
+    it.each(cases)('connect: %s → %s, with no secret in the message', async (_name, reply, code) => {
+      const { sut } = gateway(reply);
+      const error: unknown = await sut.exchangePublicToken('acct_1', PUBLIC_TOKEN).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toMatchObject({ name: 'AppError', code });
+      const message = (error as Error).message;
+      for (const secret of [KEY, SECRET, BASIC, PUBLIC_TOKEN]) expect(message).not.toContain(secret);
+    });
+
+    it('turns a 400 with Bluum’s envelope on connect into PUBLIC_TOKEN_REJECTED (422)', async () => {
+      const { sut } = gateway(bluumError(400, 'BLUM-400-002'));
+      await expect(sut.exchangePublicToken('acct_1', PUBLIC_TOKEN)).rejects.toMatchObject({
+        code: 'PUBLIC_TOKEN_REJECTED',
+        status: 422,
+        message: expect.stringContaining('BLUM-400-002'),
+      });
+    });
+
+    it('turns a 400 on link-token into BLUUM_REQUEST_REJECTED: not a token problem', async () => {
+      const { sut } = gateway(bluumError(400));
+      await expect(sut.createLinkToken('acct_1', { enableHostedLink: true })).rejects.toMatchObject({
+        code: 'BLUUM_REQUEST_REJECTED',
+        status: 502,
+      });
+    });
+  });
+});

@@ -1,0 +1,98 @@
+import { ConfigError, DEV_AUTH_JWT_SECRET, loadConfig } from './app-config';
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgresql://app:pw@db.internal:5432/bluum',
+  BLUUM_BASE_URL: 'https://api.bluum.example',
+  BLUUM_API_KEY: 'live_key_123',
+  BLUUM_API_SECRET: 'live_secret_456',
+  AUTH_JWT_SECRET: 'a-production-secret-of-at-least-32-chars',
+};
+
+describe('loadConfig', () => {
+  it('runs on development defaults with nothing set, and says which', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      port: 3000,
+      databaseUrl: null,
+      bluumBaseUrl: null,
+      bluumTimeoutMs: 10_000,
+      authJwtSecret: DEV_AUTH_JWT_SECRET,
+      logLevel: 'info',
+      sandboxEnabled: true,
+    });
+    expect([...config.developmentDefaults].sort()).toEqual(
+      ['AUTH_JWT_SECRET', 'BLUUM_API_KEY', 'BLUUM_API_SECRET', 'BLUUM_BASE_URL', 'DATABASE_URL'].sort(),
+    );
+  });
+
+  it('takes every variable in production and turns the sandbox off', () => {
+    const config = loadConfig({ ...PRODUCTION, PORT: '8080', BLUUM_TIMEOUT_MS: '2500', LOG_LEVEL: 'WARN' });
+    expect(config).toMatchObject({
+      nodeEnv: 'production',
+      port: 8080,
+      databaseUrl: PRODUCTION.DATABASE_URL,
+      bluumBaseUrl: PRODUCTION.BLUUM_BASE_URL,
+      bluumApiKey: 'live_key_123',
+      bluumApiSecret: 'live_secret_456',
+      bluumTimeoutMs: 2500,
+      logLevel: 'warn',
+      sandboxEnabled: false,
+      developmentDefaults: [],
+    });
+  });
+
+  it.each(['DATABASE_URL', 'BLUUM_BASE_URL', 'BLUUM_API_KEY', 'BLUUM_API_SECRET', 'AUTH_JWT_SECRET'])(
+    'stops production without %s, naming it',
+    (name) => {
+      expect(() => loadConfig({ ...PRODUCTION, [name]: undefined })).toThrow(
+        new ConfigError(`${name} is required when NODE_ENV=production`),
+      );
+      expect(() => loadConfig({ ...PRODUCTION, [name]: '  ' })).toThrow(ConfigError);
+    },
+  );
+
+  it.each([
+    ['the development JWT secret', { AUTH_JWT_SECRET: DEV_AUTH_JWT_SECRET }, 'AUTH_JWT_SECRET'],
+    ['a short JWT secret', { AUTH_JWT_SECRET: 'short-secret' }, 'AUTH_JWT_SECRET'],
+    ['a plain-http Bluum', { BLUUM_BASE_URL: 'http://api.bluum.example' }, 'BLUUM_BASE_URL'],
+  ])('refuses %s in production', (_name, override, variable) => {
+    expect(() => loadConfig({ ...PRODUCTION, ...override })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining(variable) }),
+    );
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['BLUUM_TIMEOUT_MS', '0'],
+    ['BLUUM_TIMEOUT_MS', '1.5'],
+    ['LOG_LEVEL', 'verbose'],
+    ['NODE_ENV', 'staging'],
+    ['DATABASE_URL', 'mysql://db/bluum'],
+    ['DATABASE_URL', 'not a url'],
+    ['BLUUM_BASE_URL', 'ftp://bluum.example'],
+  ])('stops on a malformed %s (%s), naming it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(
+      expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining(name) }),
+    );
+  });
+
+  it('never puts a secret in its error message', () => {
+    const secretUrl = 'mysql://app:hunter2-secret@db/bluum';
+    try {
+      loadConfig({ DATABASE_URL: secretUrl });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect((err as Error).message).not.toContain('hunter2-secret');
+    }
+    try {
+      loadConfig({ ...PRODUCTION, AUTH_JWT_SECRET: 'short-but-secret' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect((err as Error).message).not.toContain('short-but-secret');
+    }
+  });
+});
