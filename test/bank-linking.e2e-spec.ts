@@ -139,7 +139,7 @@ describe('bank linking on the built-in sandbox', () => {
       expect(await countStored(userId)).toEqual({ items: 1, accounts: sources.length });
     });
 
-    it('refuses a public token that was already used with 422, storing nothing more', async () => {
+    it('answers the same public token sent again with the stored response and 200, storing nothing more', async () => {
       const { userId } = await registerUser(app);
       const publicToken = sandboxPublicToken();
       const first = await connect(userId, publicToken);
@@ -147,10 +147,23 @@ describe('bank linking on the built-in sandbox', () => {
       const before = await countStored(userId);
 
       const again = await connect(userId, publicToken);
-      expect(again.status).toBe(422);
-      expect(again.body.code).toBe('PUBLIC_TOKEN_REJECTED');
-      expect(again.text).not.toContain(publicToken);
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual(first.body);
       expect(await countStored(userId)).toEqual(before);
+    });
+
+    it("answers another user's already exchanged public token with 422, revealing nothing", async () => {
+      const owner = await registerUser(app);
+      const other = await registerUser(app);
+      const publicToken = sandboxPublicToken();
+      const first = await connect(owner.userId, publicToken);
+      expect(first.status).toBe(201);
+
+      const res = await connect(other.userId, publicToken);
+      expect(res.status).toBe(422);
+      expect(res.body.code).toBe('PUBLIC_TOKEN_REJECTED');
+      expect(res.text).not.toContain(first.body.item.itemId);
+      expect(await countStored(other.userId)).toEqual({ items: 0, accounts: 0 });
     });
 
     it('refuses an expired public token with 422 and stores nothing', async () => {

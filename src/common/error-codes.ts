@@ -19,6 +19,18 @@ export const ERROR_CODES = {
     status: 409,
     description: 'Bluum returned a Plaid item that is already stored for another user.',
   },
+  CONNECT_IN_PROGRESS: {
+    status: 409,
+    description: 'The same public token is being exchanged by another request that has not finished.',
+  },
+  IDEMPOTENCY_KEY_IN_FLIGHT: {
+    status: 409,
+    description: 'A request with this Idempotency-Key is still being processed; retry after it finishes.',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    description: 'This Idempotency-Key was already used with a different request.',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The body is larger than 64 KiB.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The body is not application/json.' },
   PUBLIC_TOKEN_REJECTED: {

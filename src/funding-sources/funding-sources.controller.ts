@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -7,6 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { Access } from '../auth/access.decorator';
 import {
   ApiErrors,
@@ -53,21 +54,32 @@ export class FundingSourcesController {
     operationId: 'connectPlaidItem',
     summary: 'Exchange a Plaid public token and store the linked bank',
     description:
-      "Step 2 of bank linking: sends Plaid Link's `public_token` to Bluum and stores the item with every bank account in it, one funding source per account. Nothing is stored unless Bluum accepted the token. The user itself or admins.",
+      "Step 2 of bank linking: sends Plaid Link's `public_token` to Bluum and stores the item with every bank account in it, one funding source per account. Nothing is stored unless Bluum accepted the token. The same public token sent again (Plaid Link's onSuccess can fire twice) returns the stored response with 200 and does not call Bluum again. The user itself or admins.",
   })
   @ApiBody({ type: ConnectDto })
-  @ApiCreatedResponse({ type: ConnectResponseDto })
+  @ApiCreatedResponse({ type: ConnectResponseDto, description: 'Linked and stored' })
+  @ApiOkResponse({
+    type: ConnectResponseDto,
+    description: 'This public token was already exchanged: the stored response, Bluum not called again',
+  })
   @ApiErrors(
     ...AUTHENTICATED_ROUTE_ERRORS,
     ...BODY_ERRORS,
     'USER_NOT_FOUND',
     'BLUUM_ACCOUNT_CONFLICT',
     'ITEM_LINKED_TO_ANOTHER_USER',
+    'CONNECT_IN_PROGRESS',
     'PUBLIC_TOKEN_REJECTED',
     ...BLUUM_ERRORS,
   )
-  connect(@Param() { userId }: UserIdParam, @Body() body: ConnectDto): Promise<ConnectResponseDto> {
-    return this.fundingSources.connect(userId, body.publicToken);
+  async connect(
+    @Param() { userId }: UserIdParam,
+    @Body() body: ConnectDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ConnectResponseDto> {
+    const { response, replayed } = await this.fundingSources.connect(userId, body.publicToken);
+    void reply.status(replayed ? 200 : 201);
+    return response;
   }
 
   @Get()

@@ -5,6 +5,15 @@ import { PrismaService } from '../database/prisma.service';
 import type { FundingSourceStatus } from './dto/funding-source.dto';
 import type { FundingSourceRecord, LinkedItemRecord } from './funding-source.record';
 
+/** Where a public token stands: this caller now owns its exchange, another is exchanging it, or it is done. */
+export type PublicTokenClaim =
+  { state: 'claimed' } | { state: 'pending' } | { state: 'completed'; userId: string; response: unknown };
+
+export interface LinkedItem {
+  item: LinkedItemRecord;
+  fundingSources: FundingSourceRecord[];
+}
+
 const STATUS_FROM_BLUUM: Record<BluumItemStatus, FundingSourceStatus> = {
   ACTIVE: 'active',
   ERROR: 'error',
@@ -87,14 +96,50 @@ export class FundingSourcesRepository {
   }
 
   /**
-   * Stores an item Bluum linked under `bluumAccountId`, with every account of it, in one transaction.
-   * An item already stored (same itemId) is updated in place, never duplicated.
+   * Claims the exchange of a public token (by its SHA-256) for this caller. The primary key settles
+   * races between requests and instances; a claim older than `staleBefore` was abandoned (its process
+   * died mid-call) and is taken over.
+   */
+  async claimPublicToken(
+    tokenHash: string,
+    userId: string,
+    staleBefore: Date,
+  ): Promise<PublicTokenClaim | null> {
+    const now = new Date();
+    const { count } = await this.prisma.publicTokenExchange.createMany({
+      data: { tokenHash, userId, claimedAt: now },
+      skipDuplicates: true,
+    });
+    if (count === 1) return { state: 'claimed' };
+    const takeover = await this.prisma.publicTokenExchange.updateMany({
+      where: { tokenHash, completedAt: null, claimedAt: { lt: staleBefore } },
+      data: { userId, claimedAt: now },
+    });
+    if (takeover.count === 1) return { state: 'claimed' };
+    const row = await this.prisma.publicTokenExchange.findUnique({ where: { tokenHash } });
+    // null: released between our two statements; the caller tries again.
+    if (!row) return null;
+    return row.completedAt
+      ? { state: 'completed', userId: row.userId, response: row.response }
+      : { state: 'pending' };
+  }
+
+  /** Gives up a claim whose exchange failed, so that the token can be tried again. */
+  async releasePublicToken(tokenHash: string): Promise<void> {
+    await this.prisma.publicTokenExchange.deleteMany({ where: { tokenHash, completedAt: null } });
+  }
+
+  /**
+   * Stores an item Bluum linked under `bluumAccountId`, with every account of it, in one transaction,
+   * and completes the public token's exchange in the same transaction with the response `respond`
+   * builds. An item already stored (same itemId) is updated in place, never duplicated.
    */
   async saveLinkedItem(
     userId: string,
     bluumAccountId: string,
     bluumItem: BluumItem,
-  ): Promise<{ item: LinkedItemRecord; fundingSources: FundingSourceRecord[] }> {
+    exchange: { tokenHash: string; respond: (linked: LinkedItem) => object },
+  ): Promise<LinkedItem> {
     const status = STATUS_FROM_BLUUM[bluumItem.status];
     return this.prisma.$transaction(async (tx) => {
       // Lock the user so its Bluum account cannot change under us (see UsersRepository.upsert).
@@ -154,7 +199,7 @@ export class FundingSourcesRepository {
       });
       // In Bluum's account order, which is the order the user saw in Plaid Link.
       const byId = new Map(rows.map((row) => [row.id, toRecord(row)]));
-      return {
+      const linked: LinkedItem = {
         item: {
           itemId: item.itemId,
           institutionId: item.institutionId,
@@ -163,6 +208,11 @@ export class FundingSourcesRepository {
         },
         fundingSources: ids.map((id) => byId.get(id) as FundingSourceRecord),
       };
+      await tx.publicTokenExchange.update({
+        where: { tokenHash: exchange.tokenHash },
+        data: { response: exchange.respond(linked), completedAt: new Date() },
+      });
+      return linked;
     });
   }
 }

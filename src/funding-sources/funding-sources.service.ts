@@ -1,6 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BluumGateway } from '../bluum/bluum.gateway';
 import { AppError } from '../common/app-error';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { UsersService } from '../users/users.service';
 import type { ConnectResponseDto } from './dto/connect-response.dto';
 import type { CreateLinkTokenDto } from './dto/create-link-token.dto';
@@ -12,9 +16,16 @@ import {
 import type { LinkTokenDto } from './dto/link-token.dto';
 import type { StatusFilter } from './dto/list-funding-sources.query';
 import type { FundingSourceRecord } from './funding-source.record';
-import { FundingSourcesRepository } from './funding-sources.repository';
+import { FundingSourcesRepository, type LinkedItem } from './funding-sources.repository';
 
 const DEFAULT_STATUSES: readonly FundingSourceStatus[] = ['active', 'error'];
+const CLAIM_POLL_MS = 100;
+
+export interface ConnectResult {
+  response: ConnectResponseDto;
+  /** True when this public token had already been exchanged and the stored response is replayed. */
+  replayed: boolean;
+}
 
 @Injectable()
 export class FundingSourcesService {
@@ -22,7 +33,13 @@ export class FundingSourcesService {
     private readonly users: UsersService,
     private readonly repository: FundingSourcesRepository,
     private readonly bluum: BluumGateway,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    // A claim outlives at most one Bluum call and one transaction; past this it was abandoned.
+    this.claimLifetimeMs = 2 * config.bluumTimeoutMs + 5_000;
+  }
+
+  private readonly claimLifetimeMs: number;
 
   async createLinkToken(userId: string, request: CreateLinkTokenDto): Promise<LinkTokenDto> {
     const user = await this.users.require(userId);
@@ -32,15 +49,55 @@ export class FundingSourcesService {
     return { linkToken, hostedLinkUrl };
   }
 
-  /** Exchanges the public token at Bluum, then stores the item; nothing is stored if Bluum fails. */
-  async connect(userId: string, publicToken: string): Promise<ConnectResponseDto> {
+  /**
+   * Exchanges the public token at Bluum, then stores the item; nothing is stored if Bluum fails.
+   * The same token sent again (Plaid Link's onSuccess can fire twice), even at the same time from
+   * another instance, calls Bluum once: the later requests wait for the first and replay its response.
+   */
+  async connect(userId: string, publicToken: string): Promise<ConnectResult> {
     const user = await this.users.require(userId);
-    const bluumItem = await this.bluum.exchangePublicToken(user.bluumAccountId, publicToken);
-    const { item, fundingSources } = await this.repository.saveLinkedItem(
-      userId,
-      user.bluumAccountId,
-      bluumItem,
+    // Only the token's hash is ever stored.
+    const tokenHash = createHash('sha256').update(publicToken).digest('hex');
+    const deadline = Date.now() + this.claimLifetimeMs;
+    for (;;) {
+      const claim = await this.repository.claimPublicToken(
+        tokenHash,
+        userId,
+        new Date(Date.now() - this.claimLifetimeMs),
+      );
+      if (claim?.state === 'claimed') break;
+      if (claim?.state === 'completed') {
+        // Another user's token is "already used" to this caller, and tells it nothing more.
+        if (claim.userId !== userId) throw this.tokenAlreadyUsed();
+        return { response: claim.response as ConnectResponseDto, replayed: true };
+      }
+      if (Date.now() > deadline) {
+        throw new AppError('CONNECT_IN_PROGRESS', 'This public token is being exchanged by another request.');
+      }
+      await sleep(CLAIM_POLL_MS);
+    }
+
+    try {
+      const bluumItem = await this.bluum.exchangePublicToken(user.bluumAccountId, publicToken);
+      const linked = await this.repository.saveLinkedItem(userId, user.bluumAccountId, bluumItem, {
+        tokenHash,
+        respond: (saved) => this.toConnectResponse(saved),
+      });
+      return { response: this.toConnectResponse(linked), replayed: false };
+    } catch (err) {
+      await this.repository.releasePublicToken(tokenHash);
+      throw err;
+    }
+  }
+
+  private tokenAlreadyUsed(): AppError {
+    return new AppError(
+      'PUBLIC_TOKEN_REJECTED',
+      'This public token has already been exchanged. Open Plaid Link again to link another bank.',
     );
+  }
+
+  private toConnectResponse({ item, fundingSources }: LinkedItem): ConnectResponseDto {
     return { item, fundingSources: fundingSources.map((source) => this.map(source)) };
   }
 

@@ -11,8 +11,9 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+/** Only `delayMs`: answer normally, late. With `status` or `body`: answer that instead. */
 export interface Fault {
-  /** Answer with this status (default 200 when only body or delay is given). */
+  /** Answer with this status (200 when only a body is given). */
   status?: number;
   /** Raw string sent as is, or an object sent as JSON. */
   body?: string | object;
@@ -94,8 +95,9 @@ export class FakeBluum {
       req.socket.destroy();
       return;
     }
-    if (fault && !fault.afterWork) return this.sendFault(res, fault);
-    this.route(req.method ?? '', path, body, res, fault);
+    const replacement = fault && (fault.status !== undefined || fault.body !== undefined) ? fault : undefined;
+    if (replacement && !replacement.afterWork) return this.sendFault(res, replacement);
+    this.route(req.method ?? '', path, body, res, replacement);
   }
 
   private sendFault(res: ServerResponse, fault: Fault): void {
