@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
   ApiCreatedResponse,
+  ApiHeader,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -15,6 +16,7 @@ import {
   BLUUM_ERRORS,
   BODY_ERRORS,
 } from '../common/api-errors.decorator';
+import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { UserIdParam } from '../users/dto/user-id.param';
 import { ConnectDto } from './dto/connect.dto';
 import { ConnectResponseDto } from './dto/connect-response.dto';
@@ -50,6 +52,13 @@ export class FundingSourcesController {
   @Post('plaid/connect')
   @HttpCode(201)
   @Access({ self: true })
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Makes a retry safe: the first response is kept 24 hours and replayed (header `Idempotent-Replayed: true`) for the same key and body; the same key with another body is a 422, and while the first request still runs a 409. Scoped to the caller.',
+  })
   @ApiOperation({
     operationId: 'connectPlaidItem',
     summary: 'Exchange a Plaid public token and store the linked bank',
@@ -69,6 +78,8 @@ export class FundingSourcesController {
     'BLUUM_ACCOUNT_CONFLICT',
     'ITEM_LINKED_TO_ANOTHER_USER',
     'CONNECT_IN_PROGRESS',
+    'IDEMPOTENCY_KEY_IN_FLIGHT',
+    'IDEMPOTENCY_KEY_REUSED',
     'PUBLIC_TOKEN_REJECTED',
     ...BLUUM_ERRORS,
   )

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { BluumModule } from '../bluum/bluum.module';
+import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { UsersModule } from '../users/users.module';
 import { FundingSourcesController } from './funding-sources.controller';
 import { FundingSourcesRepository } from './funding-sources.repository';
 import { FundingSourcesService } from './funding-sources.service';
 
 @Module({
-  imports: [UsersModule, BluumModule],
+  imports: [UsersModule, BluumModule, IdempotencyModule],
   controllers: [FundingSourcesController],
   providers: [FundingSourcesService, FundingSourcesRepository],
 })

@@ -1,0 +1,110 @@
+// Idempotency-Key on connect, with Stripe's semantics, against a fake Bluum over HTTP.
+import { FakeBluum } from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
+import { tokenFor } from './support/tokens';
+
+describe('Idempotency-Key on connect', () => {
+  let bluum: FakeBluum;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    bluum = await FakeBluum.start();
+    app = await startTestApp({ BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '3000' });
+  });
+  afterAll(async () => {
+    await app.close();
+    await bluum.close();
+  });
+  beforeEach(() => bluum.reset());
+
+  const connect = (userId: string, publicToken: string, key?: string) =>
+    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
+      token: tokenFor(userId),
+      body: { publicToken },
+      headers: key === undefined ? {} : { 'idempotency-key': key },
+    });
+  const connectCalls = (): number => bluum.requests.filter((r) => r.path.endsWith('/plaid/connect')).length;
+  const storedItems = (userId: string): Promise<number> => app.prisma.plaidItem.count({ where: { userId } });
+
+  it('replays the first response, status included, for the same key and body', async () => {
+    const { userId } = await registerUser(app);
+    const publicToken = sandboxPublicToken();
+    const first = await connect(userId, publicToken, 'key-replay-1');
+    const second = await connect(userId, publicToken, 'key-replay-1');
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect(connectCalls()).toBe(1);
+    expect(await storedItems(userId)).toBe(1);
+  });
+
+  it('refuses the same key with another body (422) without calling Bluum', async () => {
+    const { userId } = await registerUser(app);
+    expect((await connect(userId, sandboxPublicToken(), 'key-mismatch')).status).toBe(201);
+    const reused = await connect(userId, sandboxPublicToken(), 'key-mismatch');
+    expect(reused.status).toBe(422);
+    expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(connectCalls()).toBe(1);
+    expect(await storedItems(userId)).toBe(1);
+  });
+
+  it('answers 409 while the first request with the key is still running', async () => {
+    const { userId } = await registerUser(app);
+    const publicToken = sandboxPublicToken();
+    bluum.failNext({ delayMs: 600 });
+    const first = connect(userId, publicToken, 'key-in-flight');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const second = await connect(userId, publicToken, 'key-in-flight');
+    expect(second.status).toBe(409);
+    expect(second.body.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
+    expect((await first).status).toBe(201);
+    expect(connectCalls()).toBe(1);
+  });
+
+  it('keeps a final 4xx answer and replays it', async () => {
+    const { userId } = await registerUser(app);
+    const publicToken = sandboxPublicToken();
+    bluum.failNext({ status: 400, body: { status: 'error', code: 'BLUM-400-002', message: 'Invalid public token' } });
+    const first = await connect(userId, publicToken, 'key-4xx');
+    const second = await connect(userId, publicToken, 'key-4xx');
+    expect([first.status, second.status]).toEqual([422, 422]);
+    expect(second.body).toEqual(first.body);
+    expect(connectCalls()).toBe(1);
+  });
+
+  it('forgets a key whose request failed with a 5xx, so a retry reaches Bluum', async () => {
+    const { userId } = await registerUser(app);
+    const publicToken = sandboxPublicToken();
+    bluum.failNext({ status: 503 });
+    expect((await connect(userId, publicToken, 'key-5xx')).status).toBe(502);
+    const retried = await connect(userId, publicToken, 'key-5xx');
+    expect(retried.status).toBe(201);
+    expect(retried.headers.get('idempotent-replayed')).toBeNull();
+    expect(connectCalls()).toBe(2);
+    expect(await storedItems(userId)).toBe(1);
+  });
+
+  it('scopes keys to the calling user', async () => {
+    const a = await registerUser(app);
+    const b = await registerUser(app);
+    const first = await connect(a.userId, sandboxPublicToken(), 'shared-key');
+    const second = await connect(b.userId, sandboxPublicToken(), 'shared-key');
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.body.item.itemId).not.toBe(first.body.item.itemId);
+    expect(connectCalls()).toBe(2);
+  });
+
+  it.each([
+    ['too long', 'k'.repeat(256)],
+    ['with a space', 'my key'],
+    ['empty', ''],
+  ])('refuses a key that is %s with 400', async (_name, key) => {
+    const { userId } = await registerUser(app);
+    const res = await connect(userId, sandboxPublicToken(), key);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(connectCalls()).toBe(0);
+  });
+});
