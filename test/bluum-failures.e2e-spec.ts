@@ -294,11 +294,37 @@ describe('Bluum over HTTP', () => {
       cases.filter(([name]) => !name.startsWith('400 on connect') && !name.includes('without accounts')),
     )('link-token, Bluum answers %s', async (_name, fault, status, code) => {
       const { userId } = await registerUser(app);
-      bluum.failNext(fault);
+      // Link-token is retried within the budget: the fault lasts for every attempt.
+      bluum.failNext(fault, 50);
       const res = await linkToken(userId);
       expect(res.status).toBe(status);
       expect(res.body.code).toBe(code);
       for (const secret of [API_KEY, API_SECRET, BASIC.slice(6)]) expect(res.text).not.toContain(secret);
+    });
+
+    it('link-token: a transient failure is retried with backoff and the user never sees it', async () => {
+      const { userId } = await registerUser(app);
+      bluum.failNext({ status: 503 });
+      bluum.failNext({ reset: true });
+      const res = await linkToken(userId);
+      expect(res.status).toBe(201);
+      expect(bluum.requests).toHaveLength(3);
+    });
+
+    it('link-token: our own credentials refused (401) are not retried', async () => {
+      const { userId } = await registerUser(app);
+      bluum.failNext({ status: 401 }, 5);
+      const res = await linkToken(userId);
+      expect(res.status).toBe(502);
+      expect(bluum.requests).toHaveLength(1);
+    });
+
+    it('connect: never retried, even after a transient failure', async () => {
+      const { userId } = await registerUser(app);
+      bluum.failNext({ status: 503 });
+      const res = await connect(userId);
+      expect(res.status).toBe(502);
+      expect(bluum.requests).toHaveLength(1);
     });
 
     it('link-token: a 400 from Bluum is its rejection of our request, not a token problem', async () => {
@@ -310,6 +336,16 @@ describe('Bluum over HTTP', () => {
       const res = await linkToken(userId);
       expect(res.status).toBe(502);
       expect(res.body.code).toBe('BLUUM_REQUEST_REJECTED');
+    });
+
+    it('link-token: retries stop within BLUUM_TIMEOUT_MS when Bluum keeps failing', async () => {
+      const { userId } = await registerUser(app);
+      bluum.failNext({ status: 500 }, 200);
+      const started = Date.now();
+      const res = await linkToken(userId);
+      expect(res.status).toBe(502);
+      expect(bluum.requests.length).toBeGreaterThan(1);
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 3);
     });
 
     it('gives up at BLUUM_TIMEOUT_MS rather than waiting for a slow Bluum', async () => {

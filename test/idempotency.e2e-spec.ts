@@ -66,7 +66,10 @@ describe('Idempotency-Key on connect', () => {
   it('keeps a final 4xx answer and replays it', async () => {
     const { userId } = await registerUser(app);
     const publicToken = sandboxPublicToken();
-    bluum.failNext({ status: 400, body: { status: 'error', code: 'BLUM-400-002', message: 'Invalid public token' } });
+    bluum.failNext({
+      status: 400,
+      body: { status: 'error', code: 'BLUM-400-002', message: 'Invalid public token' },
+    });
     const first = await connect(userId, publicToken, 'key-4xx');
     const second = await connect(userId, publicToken, 'key-4xx');
     expect([first.status, second.status]).toEqual([422, 422]);

@@ -2,6 +2,7 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger } from '@nestjs/common';
 import type { AxiosResponse } from 'axios';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { firstValueFrom } from 'rxjs';
 import { AppError } from '../common/app-error';
 import type { ErrorCode } from '../common/error-codes';
@@ -23,7 +24,19 @@ const CONNECT_PATH = '/accounts/{accountId}/funding-sources/plaid/connect';
 interface CallOptions {
   /** What a 400 with Bluum's error envelope means for this call, if not a generic rejection. */
   badRequestAs?: ErrorCode;
+  /** Safe to repeat (reads, link-token): transient failures are retried within the time budget. */
+  retry?: boolean;
 }
+
+// Exponential backoff with full jitter: 0-100 ms, 0-200 ms, 0-400 ms, … capped at 2 s.
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_CAP_MS = 2_000;
+// Not worth starting an attempt with less time than this left.
+const MIN_ATTEMPT_MS = 200;
+
+type Attempt =
+  | { ok: true; data: Record<string, unknown> }
+  | { ok: false; error: AppError; retryable: boolean; retryAfterMs?: number };
 
 @Injectable()
 export class HttpBluumGateway extends BluumGateway {
@@ -40,13 +53,19 @@ export class HttpBluumGateway extends BluumGateway {
     bluumAccountId: string,
     options: { enableHostedLink: boolean },
   ): Promise<BluumLinkToken> {
-    const data = await this.call('POST', LINK_TOKEN_PATH, bluumAccountId, {
-      enable_hosted_link: options.enableHostedLink,
-    });
+    // Asking for another link token is harmless, so transient failures are retried.
+    const data = await this.call(
+      'POST',
+      LINK_TOKEN_PATH,
+      bluumAccountId,
+      { enable_hosted_link: options.enableHostedLink },
+      { retry: true },
+    );
     return this.parse(() => parseLinkToken(data));
   }
 
   async exchangePublicToken(bluumAccountId: string, publicToken: string): Promise<BluumItem> {
+    // Never retried: a repeat after a lost reply is Bluum's "token already used", not a second link.
     const data = await this.call(
       'POST',
       CONNECT_PATH,
@@ -69,6 +88,7 @@ export class HttpBluumGateway extends BluumGateway {
     }
   }
 
+  /** One logical call to Bluum: retried if `retry` allows, and never longer than BLUUM_TIMEOUT_MS in all. */
   private async call(
     method: 'GET' | 'POST' | 'DELETE',
     pathTemplate: string,
@@ -77,6 +97,31 @@ export class HttpBluumGateway extends BluumGateway {
     options: CallOptions = {},
   ): Promise<Record<string, unknown>> {
     const path = pathTemplate.replace('{accountId}', encodeURIComponent(bluumAccountId));
+    const deadline = Date.now() + this.endpoint.timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.attempt(method, pathTemplate, path, body, deadline - Date.now(), options);
+      if (outcome.ok) return outcome.data;
+      const backoff =
+        outcome.retryAfterMs ??
+        Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+      const worthRetrying =
+        options.retry && outcome.retryable && Date.now() + backoff + MIN_ATTEMPT_MS < deadline;
+      if (!worthRetrying) throw outcome.error;
+      this.logger.warn(
+        `Bluum ${method} ${pathTemplate}: ${outcome.error.code}, retry ${attempt} in ${Math.round(backoff)}ms`,
+      );
+      await sleep(backoff);
+    }
+  }
+
+  private async attempt(
+    method: 'GET' | 'POST' | 'DELETE',
+    pathTemplate: string,
+    path: string,
+    body: object | undefined,
+    budgetMs: number,
+    options: CallOptions,
+  ): Promise<Attempt> {
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
     let response: AxiosResponse<string>;
@@ -92,8 +137,8 @@ export class HttpBluumGateway extends BluumGateway {
             ...(body ? { 'Content-Type': 'application/json' } : {}),
           },
           // `timeout` alone does not bound a body that trickles in; the signal bounds the whole call.
-          timeout: this.endpoint.timeoutMs,
-          signal: AbortSignal.timeout(this.endpoint.timeoutMs),
+          timeout: budgetMs,
+          signal: AbortSignal.timeout(budgetMs),
           responseType: 'text',
           transformResponse: (raw: string) => raw,
           validateStatus: () => true,
@@ -104,33 +149,67 @@ export class HttpBluumGateway extends BluumGateway {
     } catch (err) {
       const failure = describeTransportError(err);
       this.logger.warn(`Bluum ${method} ${pathTemplate} failed (${failure.reason}) after ${elapsed()}ms`);
-      throw failure.error;
+      // A timeout has spent the budget; a refused or reset connection may well succeed next time.
+      return { ok: false, error: failure.error, retryable: failure.error.code === 'BLUUM_UNAVAILABLE' };
     }
 
     this.logger.log(`Bluum ${method} ${pathTemplate} ${response.status} in ${elapsed()}ms`);
     const parsed = parseJson(response.data);
     const status = response.status;
     if (status >= 200 && status < 300) {
-      return this.parse(() => successData(parsed));
+      try {
+        return { ok: true, data: successData(parsed) };
+      } catch {
+        return {
+          ok: false,
+          error: badResponse('Bluum answered with data this service cannot use.'),
+          retryable: false,
+        };
+      }
     }
     const bluumCode = errorCode(parsed);
-    if (status === 401 || status === 403 || status === 429 || status >= 500) {
-      throw new AppError('BLUUM_UNAVAILABLE', `Bluum is unavailable (HTTP ${status}). Try again later.`);
+    if (status === 401 || status === 403) {
+      // Our credentials: repeating the call cannot help.
+      return { ok: false, error: unavailable(status), retryable: false };
+    }
+    if (status === 429 || status >= 500) {
+      return {
+        ok: false,
+        error: unavailable(status),
+        retryable: true,
+        retryAfterMs: retryAfterMs(response.headers),
+      };
     }
     if (bluumCode === null || status < 400) {
-      throw new AppError('BLUUM_BAD_RESPONSE', `Bluum answered HTTP ${status} without its error envelope.`);
+      return {
+        ok: false,
+        error: badResponse(`Bluum answered HTTP ${status} without its error envelope.`),
+        retryable: false,
+      };
     }
     if (status === 400 && options.badRequestAs === 'PUBLIC_TOKEN_REJECTED') {
-      throw new AppError(
+      const error = new AppError(
         'PUBLIC_TOKEN_REJECTED',
         `Bluum rejected the public token (${bluumCode}): it is invalid, already used or expired. Open Plaid Link again.`,
       );
+      return { ok: false, error, retryable: false };
     }
-    throw new AppError(
+    const error = new AppError(
       'BLUUM_REQUEST_REJECTED',
       `Bluum rejected the request (HTTP ${status}, ${bluumCode}).`,
     );
+    return { ok: false, error, retryable: false };
   }
+}
+
+const unavailable = (status: number): AppError =>
+  new AppError('BLUUM_UNAVAILABLE', `Bluum is unavailable (HTTP ${status}). Try again later.`);
+const badResponse = (message: string): AppError => new AppError('BLUUM_BAD_RESPONSE', message);
+
+/** Retry-After in seconds (the only form Bluum's rate limiter is documented to send), as milliseconds. */
+function retryAfterMs(headers: AxiosResponse['headers']): number | undefined {
+  const value = headers['retry-after'] as unknown;
+  return typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) * 1000 : undefined;
 }
 
 function parseJson(raw: unknown): unknown {

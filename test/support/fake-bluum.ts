@@ -54,9 +54,9 @@ export class FakeBluum {
     return fake;
   }
 
-  /** The next call answers with this fault. */
-  failNext(fault: Fault): void {
-    this.faults.push(fault);
+  /** The next `times` calls answer with this fault. */
+  failNext(fault: Fault, times = 1): void {
+    for (let i = 0; i < times; i++) this.faults.push(fault);
   }
 
   /** The next successful connect links exactly this item (otherwise a fresh one-account item). */
