@@ -10,14 +10,17 @@ const SECRET = 'unit_secret_xyz';
 const BASIC = Buffer.from(`${KEY}:${SECRET}`).toString('base64');
 const PUBLIC_TOKEN = 'public-sandbox-unit-0001';
 
-type Reply = { status: number; data: string } | { error: { code: string } };
+type Reply = { status: number; data: string; headers?: Record<string, string> } | { error: { code: string } };
 
-function gateway(reply: Reply, baseUrl = 'https://bluum.test') {
+/** The gateway on a fake HttpService that answers each call with the next reply, and fails past the last. */
+function gateway(replies: Reply | Reply[], baseUrl = 'https://bluum.test') {
+  const queue = Array.isArray(replies) ? [...replies] : [replies];
   const calls: AxiosRequestConfig[] = [];
   const http = {
     request: (config: AxiosRequestConfig) => {
       calls.push(config);
-      if (calls.length > 1) throw new Error('unexpected second call to Bluum');
+      const reply = queue.shift();
+      if (!reply) throw new Error(`unexpected call ${calls.length} to Bluum`);
       return 'error' in reply
         ? throwError(() => Object.assign(new Error('transport'), reply.error))
         : of(reply);
@@ -123,6 +126,42 @@ describe('HttpBluumGateway', () => {
         status: 422,
         message: expect.stringContaining('BLUM-400-002'),
       });
+    });
+
+    it('never retries connect', async () => {
+      const { sut, calls } = gateway([bluumError(503), success({ item })]);
+      await expect(sut.exchangePublicToken('acct_1', PUBLIC_TOKEN)).rejects.toMatchObject({
+        code: 'BLUUM_UNAVAILABLE',
+      });
+      expect(calls).toHaveLength(1);
+    });
+
+    it('retries link-token after 5xx, 429 and a reset connection, each attempt within the remaining budget', async () => {
+      const { sut, calls } = gateway([
+        bluumError(503),
+        { status: 429, data: '{}', headers: { 'retry-after': '0' } },
+        { error: { code: 'ECONNRESET' } },
+        success({ link_token: 'link-2', hosted_link_url: null }),
+      ]);
+      await expect(sut.createLinkToken('acct_1', { enableHostedLink: false })).resolves.toMatchObject({
+        linkToken: 'link-2',
+      });
+      expect(calls).toHaveLength(4);
+      for (const call of calls) expect(call.timeout).toBeLessThanOrEqual(1500);
+    });
+
+    it('does not retry link-token when our credentials are refused or Bluum timed out', async () => {
+      for (const reply of [
+        bluumError(401),
+        bluumError(403),
+        { error: { code: 'ECONNABORTED' } },
+      ] as Reply[]) {
+        const { sut, calls } = gateway([reply, success({ link_token: 'x' })]);
+        await expect(sut.createLinkToken('acct_1', { enableHostedLink: false })).rejects.toBeInstanceOf(
+          Error,
+        );
+        expect(calls).toHaveLength(1);
+      }
     });
 
     it('turns a 400 on link-token into BLUUM_REQUEST_REJECTED: not a token problem', async () => {

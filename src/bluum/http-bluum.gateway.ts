@@ -207,8 +207,8 @@ const unavailable = (status: number): AppError =>
 const badResponse = (message: string): AppError => new AppError('BLUUM_BAD_RESPONSE', message);
 
 /** Retry-After in seconds (the only form Bluum's rate limiter is documented to send), as milliseconds. */
-function retryAfterMs(headers: AxiosResponse['headers']): number | undefined {
-  const value = headers['retry-after'] as unknown;
+function retryAfterMs(headers: AxiosResponse['headers'] | undefined): number | undefined {
+  const value = headers?.['retry-after'] as unknown;
   return typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) * 1000 : undefined;
 }
 
