@@ -53,9 +53,9 @@ describe('Idempotency-Key on connect', () => {
   it('answers 409 while the first request with the key is still running', async () => {
     const { userId } = await registerUser(app);
     const publicToken = sandboxPublicToken();
-    bluum.failNext({ delayMs: 600 });
+    bluum.failNext({ delayMs: 1_000 });
     const first = connect(userId, publicToken, 'key-in-flight');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await bluum.received(1);
     const second = await connect(userId, publicToken, 'key-in-flight');
     expect(second.status).toBe(409);
     expect(second.body.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');

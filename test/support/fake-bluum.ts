@@ -64,6 +64,15 @@ export class FakeBluum {
     this.connectReplies.push(item);
   }
 
+  /** Resolves once Bluum has received `count` requests (for tests that must overlap a call in progress). */
+  async received(count: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.requests.length < count) {
+      if (Date.now() > deadline) throw new Error(`fake Bluum received ${this.requests.length} of ${count} requests`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   reset(): void {
     this.requests.length = 0;
     this.faults.length = 0;
