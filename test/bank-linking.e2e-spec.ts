@@ -321,6 +321,23 @@ describe('bank linking on the built-in sandbox', () => {
     });
   });
 
+  describe('sync with the sandbox', () => {
+    it('finds nothing to add or change after ordinary connects', async () => {
+      const { userId } = await registerUser(app);
+      const a = await connect(userId);
+      const b = await connect(userId);
+      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/sync`, {
+        token: tokenFor(userId),
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ added: 0, updated: 0 });
+      const expected = [...a.body.fundingSources, ...b.body.fundingSources]
+        .map((s: { id: string }) => s.id)
+        .sort();
+      expect((res.body.data as { id: string }[]).map((s) => s.id).sort()).toEqual(expected);
+    });
+  });
+
   describe("the user's Bluum account", () => {
     it('cannot change once a bank is linked (409), and can before', async () => {
       const { userId } = await registerUser(app);

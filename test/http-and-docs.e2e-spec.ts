@@ -155,6 +155,9 @@ describe('HTTP edges, health and docs', () => {
           ],
         },
         '/v1/users/{userId}/funding-sources': { get: ['UNAUTHENTICATED', 'FORBIDDEN', 'USER_NOT_FOUND'] },
+        '/v1/users/{userId}/funding-sources/sync': {
+          post: ['USER_NOT_FOUND', 'BLUUM_UNAVAILABLE', 'BLUUM_TIMEOUT'],
+        },
         '/v1/users/{userId}/funding-sources/{fundingSourceId}': { get: ['FUNDING_SOURCE_NOT_FOUND'] },
       };
       for (const [path, operations] of Object.entries(expected)) {

@@ -92,3 +92,13 @@ export function parseItem(value: unknown): BluumItem {
 export function parseConnectData(data: Json): BluumItem {
   return parseItem(data.item);
 }
+
+// Bluum's documents disagree on the list's key; all three are accepted.
+const LIST_KEYS = ['items', 'fundingSources', 'funding_sources'] as const;
+
+/** `data` of a list reply: its items, under any of the documented keys. */
+export function parseListData(data: Json): BluumItem[] {
+  const key = LIST_KEYS.find((k) => Array.isArray(data[k]));
+  if (!key) throw new BluumPayloadError(`list has none of ${LIST_KEYS.join(', ')}`);
+  return (data[key] as unknown[]).map(parseItem);
+}

@@ -12,4 +12,7 @@ export abstract class BluumGateway {
   ): Promise<BluumLinkToken>;
 
   abstract exchangePublicToken(bluumAccountId: string, publicToken: string): Promise<BluumItem>;
+
+  /** Every item Bluum holds for the account, whatever its status. */
+  abstract listItems(bluumAccountId: string): Promise<BluumItem[]>;
 }

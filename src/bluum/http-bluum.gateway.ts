@@ -14,12 +14,14 @@ import {
   errorCode,
   parseConnectData,
   parseLinkToken,
+  parseListData,
   successData,
 } from './bluum-payloads';
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 const LINK_TOKEN_PATH = '/accounts/{accountId}/funding-sources/plaid/link-token';
 const CONNECT_PATH = '/accounts/{accountId}/funding-sources/plaid/connect';
+const LIST_PATH = '/accounts/{accountId}/funding-sources';
 
 interface CallOptions {
   /** What a 400 with Bluum's error envelope means for this call, if not a generic rejection. */
@@ -74,6 +76,11 @@ export class HttpBluumGateway extends BluumGateway {
       { badRequestAs: 'PUBLIC_TOKEN_REJECTED' },
     );
     return this.parse(() => parseConnectData(data));
+  }
+
+  async listItems(bluumAccountId: string): Promise<BluumItem[]> {
+    const data = await this.call('GET', LIST_PATH, bluumAccountId, undefined, { retry: true });
+    return this.parse(() => parseListData(data));
   }
 
   private parse<T>(fn: () => T): T {

@@ -25,6 +25,7 @@ import { FundingSourceDto, FundingSourceListDto } from './dto/funding-source.dto
 import { FundingSourceParams } from './dto/funding-source.params';
 import { LinkTokenDto } from './dto/link-token.dto';
 import { ListFundingSourcesQuery } from './dto/list-funding-sources.query';
+import { SyncResultDto } from './dto/sync-result.dto';
 import { FundingSourcesService } from './funding-sources.service';
 
 @ApiTags('funding-sources')
@@ -91,6 +92,21 @@ export class FundingSourcesController {
     const { response, replayed } = await this.fundingSources.connect(userId, body.publicToken);
     void reply.status(replayed ? 200 : 201);
     return response;
+  }
+
+  @Post('sync')
+  @HttpCode(200)
+  @Access({ self: true })
+  @ApiOperation({
+    operationId: 'syncFundingSources',
+    summary: "Bring the stored funding sources in line with Bluum's",
+    description:
+      "Reads Bluum's list of the user's items and adds what a lost connect reply left out, takes Bluum's details and statuses (`ERROR` → `error`, `DISCONNECTED` → `disconnected`), and never duplicates. Use it after a connect that answered 502 or 504. The user itself or admins.",
+  })
+  @ApiOkResponse({ type: SyncResultDto })
+  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, 'USER_NOT_FOUND', 'BLUUM_ACCOUNT_CONFLICT', ...BLUUM_ERRORS)
+  sync(@Param() { userId }: UserIdParam): Promise<SyncResultDto> {
+    return this.fundingSources.sync(userId);
   }
 
   @Get()

@@ -140,73 +140,28 @@ export class FundingSourcesRepository {
     bluumItem: BluumItem,
     exchange: { tokenHash: string; respond: (linked: LinkedItem) => object },
   ): Promise<LinkedItem> {
-    const status = STATUS_FROM_BLUUM[bluumItem.status];
     return this.prisma.$transaction(async (tx) => {
-      // Lock the user so its Bluum account cannot change under us (see UsersRepository.upsert).
-      const [user] = await tx.$queryRaw<{ bluum_account_id: string }[]>`
-        SELECT bluum_account_id FROM users WHERE id = ${userId} FOR UPDATE`;
-      if (!user) throw new AppError('USER_NOT_FOUND', `No user ${userId} is registered.`);
-      if (user.bluum_account_id !== bluumAccountId) {
-        throw new AppError(
-          'BLUUM_ACCOUNT_CONFLICT',
-          "The user's Bluum account changed while the bank was being linked.",
-        );
-      }
-
-      const existing = await tx.plaidItem.findUnique({
+      await lockUser(tx, userId, bluumAccountId);
+      const owner = await tx.plaidItem.findUnique({
         where: { itemId: bluumItem.itemId },
         select: { userId: true },
       });
-      if (existing && existing.userId !== userId) {
+      if (owner && owner.userId !== userId) {
         throw new AppError(
           'ITEM_LINKED_TO_ANOTHER_USER',
           'This bank link is already stored for another user.',
         );
       }
-      const itemFields = {
-        bluumFundingSourceId: bluumItem.id,
-        institutionId: bluumItem.institutionId,
-        institutionName: bluumItem.institutionName,
-        status,
-      };
-      const item = await tx.plaidItem.upsert({
-        where: { itemId: bluumItem.itemId },
-        create: { userId, itemId: bluumItem.itemId, ...itemFields },
-        update: itemFields,
-        select: { id: true, itemId: true, institutionId: true, institutionName: true, status: true },
-      });
-
-      const ids: string[] = [];
-      for (const account of bluumItem.accounts) {
-        const accountFields = {
-          name: account.accountName,
-          type: account.accountType,
-          subtype: account.accountSubtype,
-          mask: account.mask,
-          status,
-        };
-        const saved = await tx.bankAccount.upsert({
-          where: { plaidItemId_accountId: { plaidItemId: item.id, accountId: account.accountId } },
-          create: { plaidItemId: item.id, userId, accountId: account.accountId, ...accountFields },
-          update: accountFields,
-          select: { id: true },
-        });
-        ids.push(saved.id);
-      }
+      const { item, accountIds } = await upsertItem(tx, userId, bluumItem);
       const rows = await tx.bankAccount.findMany({
-        where: { id: { in: ids } },
+        where: { id: { in: accountIds } },
         select: FUNDING_SOURCE_SELECT,
       });
       // In Bluum's account order, which is the order the user saw in Plaid Link.
       const byId = new Map(rows.map((row) => [row.id, toRecord(row)]));
       const linked: LinkedItem = {
-        item: {
-          itemId: item.itemId,
-          institutionId: item.institutionId,
-          institutionName: item.institutionName,
-          status: item.status,
-        },
-        fundingSources: ids.map((id) => byId.get(id) as FundingSourceRecord),
+        item,
+        fundingSources: accountIds.map((id) => byId.get(id) as FundingSourceRecord),
       };
       await tx.publicTokenExchange.update({
         where: { tokenHash: exchange.tokenHash },
@@ -215,4 +170,124 @@ export class FundingSourcesRepository {
       return linked;
     });
   }
+
+  /**
+   * Brings the user's stored items in line with Bluum's list, in one transaction: adds what is missing
+   * (a connect whose reply was lost), takes Bluum's fields and statuses, never duplicates. Items stored
+   * for another user are left alone. Returns how many accounts were added and how many changed.
+   */
+  async syncItems(
+    userId: string,
+    bluumAccountId: string,
+    bluumItems: readonly BluumItem[],
+  ): Promise<{ added: number; updated: number; skipped: string[] }> {
+    return this.prisma.$transaction(async (tx) => {
+      await lockUser(tx, userId, bluumAccountId);
+      const owners = await tx.plaidItem.findMany({
+        where: { itemId: { in: bluumItems.map((i) => i.itemId) } },
+        select: { itemId: true, userId: true },
+      });
+      const foreign = new Set(owners.filter((o) => o.userId !== userId).map((o) => o.itemId));
+      const before = await tx.bankAccount.findMany({ where: { userId }, select: ACCOUNT_STATE_SELECT });
+      const stateBefore = new Map(before.map((row) => [row.id, accountState(row)]));
+
+      let added = 0;
+      let updated = 0;
+      for (const bluumItem of bluumItems) {
+        if (foreign.has(bluumItem.itemId)) continue;
+        const { accountIds } = await upsertItem(tx, userId, bluumItem);
+        const after = await tx.bankAccount.findMany({
+          where: { id: { in: accountIds } },
+          select: ACCOUNT_STATE_SELECT,
+        });
+        for (const row of after) {
+          const previous = stateBefore.get(row.id);
+          if (previous === undefined) added++;
+          else if (previous !== accountState(row)) updated++;
+        }
+      }
+      return { added, updated, skipped: [...foreign] };
+    });
+  }
+}
+
+type Tx = Parameters<Parameters<PrismaService['$transaction']>[0]>[0];
+
+// Locks the user so its Bluum account cannot change under us (see UsersRepository.upsert).
+async function lockUser(tx: Tx, userId: string, bluumAccountId: string): Promise<void> {
+  const [user] = await tx.$queryRaw<{ bluum_account_id: string }[]>`
+    SELECT bluum_account_id FROM users WHERE id = ${userId} FOR UPDATE`;
+  if (!user) throw new AppError('USER_NOT_FOUND', `No user ${userId} is registered.`);
+  if (user.bluum_account_id !== bluumAccountId) {
+    throw new AppError('BLUUM_ACCOUNT_CONFLICT', "The user's Bluum account changed while talking to Bluum.");
+  }
+}
+
+// What Bluum decides about an account; a change in any of it counts as an update.
+const ACCOUNT_STATE_SELECT = {
+  id: true,
+  name: true,
+  type: true,
+  subtype: true,
+  mask: true,
+  status: true,
+  item: { select: { institutionId: true, institutionName: true, bluumFundingSourceId: true } },
+} as const;
+
+function accountState(row: {
+  name: string;
+  type: string;
+  subtype: string | null;
+  mask: string;
+  status: string;
+  item: { institutionId: string | null; institutionName: string; bluumFundingSourceId: string | null };
+}): string {
+  return JSON.stringify([row.name, row.type, row.subtype, row.mask, row.status, row.item]);
+}
+
+/** Creates or updates an item (by itemId) and each of its accounts (by accountId). */
+async function upsertItem(
+  tx: Tx,
+  userId: string,
+  bluumItem: BluumItem,
+): Promise<{ item: LinkedItemRecord; accountIds: string[] }> {
+  const status = STATUS_FROM_BLUUM[bluumItem.status];
+  const itemFields = {
+    bluumFundingSourceId: bluumItem.id,
+    institutionId: bluumItem.institutionId,
+    institutionName: bluumItem.institutionName,
+    status,
+  };
+  const item = await tx.plaidItem.upsert({
+    where: { itemId: bluumItem.itemId },
+    create: { userId, itemId: bluumItem.itemId, ...itemFields },
+    update: itemFields,
+    select: { id: true, itemId: true, institutionId: true, institutionName: true, status: true },
+  });
+  const accountIds: string[] = [];
+  for (const account of bluumItem.accounts) {
+    const accountFields = {
+      name: account.accountName,
+      type: account.accountType,
+      subtype: account.accountSubtype,
+      mask: account.mask,
+      status,
+    };
+    const saved = await tx.bankAccount.upsert({
+      where: { plaidItemId_accountId: { plaidItemId: item.id, accountId: account.accountId } },
+      create: { plaidItemId: item.id, userId, accountId: account.accountId, ...accountFields },
+      update: accountFields,
+      select: { id: true },
+    });
+    accountIds.push(saved.id);
+  }
+  return {
+    item: {
+      itemId: item.itemId,
+      institutionId: item.institutionId,
+      institutionName: item.institutionName,
+      status: item.status,
+    },
+    accountIds,
+  };
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BluumGateway } from '../bluum/bluum.gateway';
@@ -15,11 +15,14 @@ import {
 } from './dto/funding-source.dto';
 import type { LinkTokenDto } from './dto/link-token.dto';
 import type { StatusFilter } from './dto/list-funding-sources.query';
+import type { SyncResultDto } from './dto/sync-result.dto';
 import type { FundingSourceRecord } from './funding-source.record';
 import { FundingSourcesRepository, type LinkedItem } from './funding-sources.repository';
 
 const DEFAULT_STATUSES: readonly FundingSourceStatus[] = ['active', 'error'];
 const CLAIM_POLL_MS = 100;
+// Failures after which Bluum may have linked the bank anyway: its reply, not its work, was lost.
+const AMBIGUOUS_FAILURES = new Set(['BLUUM_TIMEOUT', 'BLUUM_UNAVAILABLE', 'BLUUM_BAD_RESPONSE']);
 
 export interface ConnectResult {
   response: ConnectResponseDto;
@@ -40,6 +43,7 @@ export class FundingSourcesService {
   }
 
   private readonly claimLifetimeMs: number;
+  private readonly logger = new Logger(FundingSourcesService.name);
 
   async createLinkToken(userId: string, request: CreateLinkTokenDto): Promise<LinkTokenDto> {
     const user = await this.users.require(userId);
@@ -78,7 +82,11 @@ export class FundingSourcesService {
     }
 
     try {
-      const bluumItem = await this.bluum.exchangePublicToken(user.bluumAccountId, publicToken);
+      const bluumItem = await this.bluum
+        .exchangePublicToken(user.bluumAccountId, publicToken)
+        .catch((err: unknown) => {
+          throw this.withSyncHint(err, userId);
+        });
       const linked = await this.repository.saveLinkedItem(userId, user.bluumAccountId, bluumItem, {
         tokenHash,
         respond: (saved) => this.toConnectResponse(saved),
@@ -88,6 +96,32 @@ export class FundingSourcesService {
       await this.repository.releasePublicToken(tokenHash);
       throw err;
     }
+  }
+
+  /** Reads Bluum's list and brings the stored items in line with it. */
+  async sync(userId: string): Promise<SyncResultDto> {
+    const user = await this.users.require(userId);
+    const bluumItems = await this.bluum.listItems(user.bluumAccountId);
+    const { added, updated, skipped } = await this.repository.syncItems(
+      userId,
+      user.bluumAccountId,
+      bluumItems,
+    );
+    if (skipped.length > 0) {
+      this.logger.warn(
+        `sync for ${userId}: ${skipped.length} item(s) from Bluum are stored for another user; left alone`,
+      );
+    }
+    const sources = await this.repository.listByUser(userId, FUNDING_SOURCE_STATUSES);
+    return { data: sources.map((source) => this.map(source)), added, updated };
+  }
+
+  private withSyncHint(err: unknown, userId: string): unknown {
+    if (!(err instanceof AppError) || !AMBIGUOUS_FAILURES.has(err.code)) return err;
+    return new AppError(
+      err.code,
+      `${err.message} If Bluum linked the bank before this failure, POST /v1/users/${userId}/funding-sources/sync recovers it.`,
+    );
   }
 
   private tokenAlreadyUsed(): AppError {

@@ -41,6 +41,11 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
 export class FakeBluum {
   readonly requests: RecordedRequest[] = [];
   readonly items = new Map<string, FakeItem[]>();
+  /** How the list answers: under which key, and in which field case (Bluum's documents use each). */
+  listFormat: { key: 'items' | 'fundingSources' | 'funding_sources'; snakeCase: boolean } = {
+    key: 'items',
+    snakeCase: false,
+  };
   private readonly faults: Fault[] = [];
   private readonly connectReplies: FakeItem[] = [];
   private server!: Server;
@@ -68,12 +73,14 @@ export class FakeBluum {
   async received(count: number, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.requests.length < count) {
-      if (Date.now() > deadline) throw new Error(`fake Bluum received ${this.requests.length} of ${count} requests`);
+      if (Date.now() > deadline)
+        throw new Error(`fake Bluum received ${this.requests.length} of ${count} requests`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 
   reset(): void {
+    this.listFormat = { key: 'items', snakeCase: false };
     this.requests.length = 0;
     this.faults.length = 0;
     this.connectReplies.length = 0;
@@ -166,7 +173,18 @@ export class FakeBluum {
       this.items.set(account, [...(this.items.get(account) ?? []), item]);
       return reply(200, { item });
     }
-    if (method === 'GET' && rest === '') return reply(200, { items: this.items.get(account) ?? [] });
+    if (method === 'GET' && rest === '') {
+      const items = this.items.get(account) ?? [];
+      return reply(200, { [this.listFormat.key]: this.listFormat.snakeCase ? snakeKeys(items) : items });
+    }
     return json(res, 404, { status: 'error', code: 'BLUM-404-000', message: 'no such route' });
   }
+}
+
+function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(v)]),
+  );
 }
