@@ -37,6 +37,11 @@ export const ERROR_CODES = {
     status: 422,
     description: 'Bluum refused the public token: invalid, already used or expired. Open Plaid Link again.',
   },
+  RATE_LIMITED: {
+    status: 429,
+    description:
+      'Too many writes for this user this minute (WRITE_RATE_LIMIT_PER_MINUTE); retry after Retry-After seconds.',
+  },
   INTERNAL_ERROR: {
     status: 500,
     description: 'An unexpected error; the request id identifies it in the logs.',

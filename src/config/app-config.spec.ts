@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       bluumTimeoutMs: 10_000,
       authJwtSecret: DEV_AUTH_JWT_SECRET,
       logLevel: 'info',
+      writeRateLimitPerMinute: 30,
       sandboxEnabled: true,
     });
     expect([...config.developmentDefaults].sort()).toEqual(
@@ -69,6 +70,8 @@ describe('loadConfig', () => {
     ['PORT', '-1'],
     ['BLUUM_TIMEOUT_MS', '0'],
     ['BLUUM_TIMEOUT_MS', '1.5'],
+    ['WRITE_RATE_LIMIT_PER_MINUTE', '0'],
+    ['WRITE_RATE_LIMIT_PER_MINUTE', 'lots'],
     ['LOG_LEVEL', 'verbose'],
     ['NODE_ENV', 'staging'],
     ['DATABASE_URL', 'mysql://db/bluum'],

@@ -16,6 +16,8 @@ export interface AppConfig {
   readonly bluumTimeoutMs: number;
   readonly authJwtSecret: string;
   readonly logLevel: LogLevel;
+  /** Writes (link-token, connect, sync) one user may make per minute. */
+  readonly writeRateLimitPerMinute: number;
   /** The sandbox (and every development-only route) exists only outside production. */
   readonly sandboxEnabled: boolean;
   /** Names of the variables that fell back to a development default, for the boot log. */
@@ -103,6 +105,7 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError('AUTH_JWT_SECRET must not be the development secret when NODE_ENV=production');
   }
 
+  const writeRateLimitPerMinute = parseInteger(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000);
   const logLevelRaw = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
@@ -119,6 +122,7 @@ export function loadConfig(env: Env): AppConfig {
     bluumTimeoutMs,
     authJwtSecret,
     logLevel: logLevelRaw as LogLevel,
+    writeRateLimitPerMinute,
     sandboxEnabled: !production,
     developmentDefaults,
   };

@@ -1,4 +1,15 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -17,6 +28,7 @@ import {
   BODY_ERRORS,
 } from '../common/api-errors.decorator';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
+import { WriteRateLimitGuard } from '../rate-limit/write-rate-limit.guard';
 import { UserIdParam } from '../users/dto/user-id.param';
 import { ConnectDto } from './dto/connect.dto';
 import { ConnectResponseDto } from './dto/connect-response.dto';
@@ -35,6 +47,7 @@ export class FundingSourcesController {
   constructor(private readonly fundingSources: FundingSourcesService) {}
 
   @Post('plaid/link-token')
+  @UseGuards(WriteRateLimitGuard)
   @HttpCode(201)
   @Access({ self: true })
   @ApiOperation({
@@ -45,12 +58,13 @@ export class FundingSourcesController {
   })
   @ApiBody({ type: CreateLinkTokenDto, required: false })
   @ApiCreatedResponse({ type: LinkTokenDto })
-  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, ...BODY_ERRORS, 'USER_NOT_FOUND', ...BLUUM_ERRORS)
+  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, ...BODY_ERRORS, 'USER_NOT_FOUND', 'RATE_LIMITED', ...BLUUM_ERRORS)
   createLinkToken(@Param() { userId }: UserIdParam, @Body() body: CreateLinkTokenDto): Promise<LinkTokenDto> {
     return this.fundingSources.createLinkToken(userId, body);
   }
 
   @Post('plaid/connect')
+  @UseGuards(WriteRateLimitGuard)
   @HttpCode(201)
   @Access({ self: true })
   @UseInterceptors(IdempotencyInterceptor)
@@ -82,6 +96,7 @@ export class FundingSourcesController {
     'IDEMPOTENCY_KEY_IN_FLIGHT',
     'IDEMPOTENCY_KEY_REUSED',
     'PUBLIC_TOKEN_REJECTED',
+    'RATE_LIMITED',
     ...BLUUM_ERRORS,
   )
   async connect(
@@ -95,6 +110,7 @@ export class FundingSourcesController {
   }
 
   @Post('sync')
+  @UseGuards(WriteRateLimitGuard)
   @HttpCode(200)
   @Access({ self: true })
   @ApiOperation({
@@ -104,7 +120,13 @@ export class FundingSourcesController {
       "Reads Bluum's list of the user's items and adds what a lost connect reply left out, takes Bluum's details and statuses (`ERROR` → `error`, `DISCONNECTED` → `disconnected`), and never duplicates. Use it after a connect that answered 502 or 504. The user itself or admins.",
   })
   @ApiOkResponse({ type: SyncResultDto })
-  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, 'USER_NOT_FOUND', 'BLUUM_ACCOUNT_CONFLICT', ...BLUUM_ERRORS)
+  @ApiErrors(
+    ...AUTHENTICATED_ROUTE_ERRORS,
+    'USER_NOT_FOUND',
+    'BLUUM_ACCOUNT_CONFLICT',
+    'RATE_LIMITED',
+    ...BLUUM_ERRORS,
+  )
   sync(@Param() { userId }: UserIdParam): Promise<SyncResultDto> {
     return this.fundingSources.sync(userId);
   }

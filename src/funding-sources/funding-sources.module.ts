@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { BluumModule } from '../bluum/bluum.module';
 import { IdempotencyModule } from '../idempotency/idempotency.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { UsersModule } from '../users/users.module';
 import { FundingSourcesController } from './funding-sources.controller';
 import { FundingSourcesRepository } from './funding-sources.repository';
 import { FundingSourcesService } from './funding-sources.service';
 
 @Module({
-  imports: [UsersModule, BluumModule, IdempotencyModule],
+  imports: [UsersModule, BluumModule, IdempotencyModule, RateLimitModule],
   controllers: [FundingSourcesController],
   providers: [FundingSourcesService, FundingSourcesRepository],
 })
