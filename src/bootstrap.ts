@@ -75,7 +75,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       },
     }),
   );
-  app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
     app,

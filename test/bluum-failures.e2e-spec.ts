@@ -302,31 +302,6 @@ describe('Bluum over HTTP', () => {
       for (const secret of [API_KEY, API_SECRET, BASIC.slice(6)]) expect(res.text).not.toContain(secret);
     });
 
-    it('link-token: a transient failure is retried with backoff and the user never sees it', async () => {
-      const { userId } = await registerUser(app);
-      bluum.failNext({ status: 503 });
-      bluum.failNext({ reset: true });
-      const res = await linkToken(userId);
-      expect(res.status).toBe(201);
-      expect(bluum.requests).toHaveLength(3);
-    });
-
-    it('link-token: our own credentials refused (401) are not retried', async () => {
-      const { userId } = await registerUser(app);
-      bluum.failNext({ status: 401 }, 5);
-      const res = await linkToken(userId);
-      expect(res.status).toBe(502);
-      expect(bluum.requests).toHaveLength(1);
-    });
-
-    it('connect: never retried, even after a transient failure', async () => {
-      const { userId } = await registerUser(app);
-      bluum.failNext({ status: 503 });
-      const res = await connect(userId);
-      expect(res.status).toBe(502);
-      expect(bluum.requests).toHaveLength(1);
-    });
-
     it('link-token: a 400 from Bluum is its rejection of our request, not a token problem', async () => {
       const { userId } = await registerUser(app);
       bluum.failNext({
@@ -338,14 +313,14 @@ describe('Bluum over HTTP', () => {
       expect(res.body.code).toBe('BLUUM_REQUEST_REJECTED');
     });
 
-    it('link-token: retries stop within BLUUM_TIMEOUT_MS when Bluum keeps failing', async () => {
+    it('link-token: retries stop when the BLUUM_TIMEOUT_MS budget is spent, long before Bluum stops failing', async () => {
       const { userId } = await registerUser(app);
-      bluum.failNext({ status: 500 }, 200);
-      const started = Date.now();
+      bluum.failNext({ status: 500 }, 500);
       const res = await linkToken(userId);
       expect(res.status).toBe(502);
+      expect(res.body.code).toBe('BLUUM_UNAVAILABLE');
       expect(bluum.requests.length).toBeGreaterThan(1);
-      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 3);
+      expect(bluum.requests.length).toBeLessThan(50);
     });
 
     it('gives up at BLUUM_TIMEOUT_MS rather than waiting for a slow Bluum', async () => {

@@ -1,0 +1,67 @@
+// The retry policy over real HTTP: calls safe to repeat (link-token, reads) are retried on transient
+// failures within BLUUM_TIMEOUT_MS; connect never is, and neither is a refusal of our credentials.
+import { FakeBluum } from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
+import { tokenFor } from './support/tokens';
+
+describe('Bluum retries', () => {
+  let bluum: FakeBluum;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    bluum = await FakeBluum.start();
+    // A budget roomy enough for a few attempts on a busy machine.
+    app = await startTestApp({ BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '5000' });
+  });
+  afterAll(async () => {
+    await app.close();
+    await bluum.close();
+  });
+  beforeEach(() => bluum.reset());
+
+  const linkToken = (userId: string) =>
+    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
+      token: tokenFor(userId),
+      body: {},
+    });
+  const connect = (userId: string) =>
+    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
+      token: tokenFor(userId),
+      body: { publicToken: sandboxPublicToken() },
+    });
+
+  it('link-token: a transient failure is retried with backoff and the user never sees it', async () => {
+    const { userId } = await registerUser(app);
+    bluum.failNext({ status: 503 });
+    bluum.failNext({ reset: true });
+    const res = await linkToken(userId);
+    expect(res.status).toBe(201);
+    expect(bluum.requests).toHaveLength(3);
+  });
+
+  it('link-token: our own credentials refused (401) are not retried', async () => {
+    const { userId } = await registerUser(app);
+    bluum.failNext({ status: 401 }, 5);
+    const res = await linkToken(userId);
+    expect(res.status).toBe(502);
+    expect(bluum.requests).toHaveLength(1);
+  });
+
+  it('connect: never retried, even after a transient failure', async () => {
+    const { userId } = await registerUser(app);
+    bluum.failNext({ status: 503 });
+    const res = await connect(userId);
+    expect(res.status).toBe(502);
+    expect(bluum.requests).toHaveLength(1);
+  });
+
+  it('sync: a transient failure of the list is retried too', async () => {
+    const { userId } = await registerUser(app);
+    bluum.failNext({ status: 502, body: '<html>Bad Gateway</html>' });
+    const res = await app.request('POST', `/v1/users/${userId}/funding-sources/sync`, {
+      token: tokenFor(userId),
+    });
+    expect(res.status).toBe(200);
+    expect(bluum.requests).toHaveLength(2);
+  });
+});

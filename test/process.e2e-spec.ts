@@ -1,0 +1,111 @@
+// The service as a real process (src/main.ts, run from TypeScript): boot-time configuration errors and
+// graceful shutdown on SIGTERM.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DEV_AUTH_JWT_SECRET } from '../src/config/app-config';
+import { FakeBluum } from './support/fake-bluum';
+import { sandboxPublicToken } from './support/test-app';
+import { tokenFor } from './support/tokens';
+
+const ROOT = resolve(__dirname, '..');
+
+interface Service {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function spawnService(env: Record<string, string>, cwd: string): Service {
+  let output = '';
+  const child = spawn(
+    process.execPath,
+    ['-r', require.resolve('@swc-node/register'), join(ROOT, 'src', 'main.ts')],
+    {
+      cwd,
+      // Nothing inherited: the service sees only what the test gives it.
+      env: { PATH: process.env.PATH ?? '', SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  return { child, output: () => output, exited };
+}
+
+async function listeningUrl(service: Service, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(service.output());
+    if (match) return match[1];
+    if (Date.now() > deadline || service.child.exitCode !== null) {
+      throw new Error(`service did not start:\n${service.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('the service process', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bluum-process-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('stops at boot with one line naming a missing production variable', async () => {
+    const service = spawnService({ NODE_ENV: 'production' }, dir);
+    expect(await service.exited).toBe(1);
+    const lines = service.output().trim().split('\n');
+    expect(lines).toEqual(['Configuration error: DATABASE_URL is required when NODE_ENV=production']);
+  });
+
+  it('stops at boot on a malformed variable, without echoing a secret', async () => {
+    const service = spawnService({ DATABASE_URL: 'mysql://u:s3cr3t-pw@db/x' }, dir);
+    expect(await service.exited).toBe(1);
+    expect(service.output()).toContain('DATABASE_URL');
+    expect(service.output()).not.toContain('s3cr3t-pw');
+  });
+
+  it('on SIGTERM finishes a connect that is waiting on Bluum, stores it, and exits 0', async () => {
+    const bluum = await FakeBluum.start();
+    const service = spawnService(
+      { PORT: '0', BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '8000', LOG_LEVEL: 'info' },
+      dir,
+    );
+    try {
+      const url = await listeningUrl(service);
+      const admin = tokenFor('ops', { roles: ['admin'], secret: DEV_AUTH_JWT_SECRET });
+      const user = tokenFor('user_sigterm', { secret: DEV_AUTH_JWT_SECRET });
+      const put = await fetch(`${url}/v1/users/user_sigterm`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ bluumAccountId: 'acct_sigterm' }),
+      });
+      expect(put.status).toBe(201);
+
+      bluum.failNext({ delayMs: 1_500 });
+      const connect = fetch(`${url}/v1/users/user_sigterm/funding-sources/plaid/connect`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ publicToken: sandboxPublicToken() }),
+      });
+      await bluum.received(1);
+      const signalledAt = Date.now();
+      service.child.kill('SIGTERM');
+
+      const answer = await connect;
+      expect(answer.status).toBe(201);
+      const body = (await answer.json()) as { fundingSources: unknown[] };
+      expect(body.fundingSources).toHaveLength(1);
+      expect(await service.exited).toBe(0);
+      expect(Date.now() - signalledAt).toBeLessThan(10_000);
+      await expect(fetch(`${url}/health/live`)).rejects.toThrow();
+    } finally {
+      if (service.child.exitCode === null) service.child.kill('SIGKILL');
+      await bluum.close();
+    }
+  });
+});
