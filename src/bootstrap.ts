@@ -1,27 +1,21 @@
 // The one place that builds the application: main.ts and the e2e tests both go through it.
-import { Logger, type LogLevel as NestLogLevel, ValidationPipe } from '@nestjs/common';
+import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { ValidationError } from 'class-validator';
+import type { DestinationStream } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module';
 import { BluumEndpoint } from './bluum/bluum-endpoint';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppError, type FieldError } from './common/app-error';
-import type { AppConfig, LogLevel } from './config/app-config';
+import type { AppConfig } from './config/app-config';
+import { AppLogger, createPinoLogger } from './logging/app-logger';
+import { requestContext } from './logging/request-context';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-const NEST_LOG_LEVELS: Record<LogLevel, NestLogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
 
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((error) => {
@@ -37,8 +31,17 @@ export interface StartedApp {
   url: string;
 }
 
+export interface AppOptions {
+  /** Where log lines go (default: stdout); tests read them from here. */
+  logDestination?: DestinationStream;
+}
+
 /** Builds the app with every pipe, filter and doc wired in; does not listen. */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: AppOptions = {},
+): Promise<NestFastifyApplication> {
+  const logger = createPinoLogger(config.logLevel, options.logDestination);
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     // Fastify's default (100) would answer 414 for user ids the contract allows (up to 128 characters).
@@ -51,7 +54,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     logger: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
-    logger: NEST_LOG_LEVELS[config.logLevel],
+    logger: new AppLogger(logger),
     abortOnError: false,
   });
 
@@ -60,6 +63,20 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    requestContext.run({ requestId: request.id }, done);
+  });
+  // One line per request: no headers, no body, no query string (nothing a token could hide in).
+  fastify.addHook('onResponse', (request, reply, done) => {
+    logger.info(
+      {
+        requestId: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime),
+      },
+      'request completed',
+    );
     done();
   });
   app.useGlobalFilters(new AllExceptionsFilter());
@@ -92,8 +109,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 }
 
 /** Builds the app and listens on `port` (0: any free port); points Bluum at the sandbox when it is Bluum. */
-export async function startApp(config: AppConfig, host = '0.0.0.0'): Promise<StartedApp> {
-  const app = await createApp(config);
+export async function startApp(
+  config: AppConfig,
+  host = '0.0.0.0',
+  options: AppOptions = {},
+): Promise<StartedApp> {
+  const app = await createApp(config, options);
   await app.listen(config.port, host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;

@@ -1,7 +1,7 @@
 // Starts the real application (the same bootstrap as main.ts) on a free port for an e2e spec.
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
-import { startApp } from '../../src/bootstrap';
+import { type AppOptions, startApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config/app-config';
 import { PrismaService } from '../../src/database/prisma.service';
 import { adminToken, TEST_JWT_SECRET } from './tokens';
@@ -35,7 +35,10 @@ export interface TestResponse {
  * `env` overrides the test defaults: NODE_ENV=test, PostgreSQL from TEST_DATABASE_URL (else embedded
  * in memory), the built-in sandbox as Bluum, and the e2e JWT secret.
  */
-export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string | undefined> = {},
+  options: AppOptions = {},
+): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
@@ -50,6 +53,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
       embeddedDatabaseDir: config.databaseUrl === null ? 'memory://' : config.embeddedDatabaseDir,
     },
     '127.0.0.1',
+    options,
   );
   const request = async (
     method: string,

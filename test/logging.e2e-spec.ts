@@ -1,0 +1,93 @@
+// What the service writes to its log: JSON lines, the request id on every line written for a request,
+// each Bluum call (method, path template, status, duration), and never a secret or a token.
+import { FakeBluum } from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
+import { TEST_JWT_SECRET, tokenFor } from './support/tokens';
+
+const API_KEY = 'log_key_7a6b5c';
+const API_SECRET = 'log_secret_4d3e2f';
+
+describe('logs', () => {
+  const lines: string[] = [];
+  let bluum: FakeBluum;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    bluum = await FakeBluum.start();
+    app = await startTestApp(
+      { BLUUM_BASE_URL: bluum.url, BLUUM_API_KEY: API_KEY, BLUUM_API_SECRET: API_SECRET, LOG_LEVEL: 'trace' },
+      { logDestination: { write: (line: string) => void lines.push(line) } },
+    );
+  });
+  afterAll(async () => {
+    await app.close();
+    await bluum.close();
+  });
+
+  const parsed = (): Record<string, unknown>[] =>
+    lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  it('are JSON lines that carry the request id, log Bluum calls, and never a secret or token', async () => {
+    const { userId } = await registerUser(app);
+    const userToken = tokenFor(userId);
+    const secrets = [
+      API_KEY,
+      API_SECRET,
+      Buffer.from(`${API_KEY}:${API_SECRET}`).toString('base64'),
+      TEST_JWT_SECRET,
+      userToken,
+    ];
+
+    const link = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
+      token: userToken,
+      body: { enableHostedLink: true },
+      headers: { 'x-request-id': 'log-scan-link-1' },
+    });
+    expect(link.status).toBe(201);
+    secrets.push(link.body.linkToken, link.body.hostedLinkUrl);
+
+    for (const fault of [
+      undefined,
+      { status: 400, body: { status: 'error', code: 'BLUM-400-002', message: 'bad' } },
+      { status: 503 },
+    ]) {
+      const publicToken = sandboxPublicToken();
+      secrets.push(publicToken);
+      if (fault) bluum.failNext(fault);
+      await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
+        token: userToken,
+        body: { publicToken },
+      });
+    }
+    const badBearer = `${userToken.slice(0, -4)}AAAA`;
+    secrets.push(badBearer);
+    expect((await app.request('GET', `/v1/users/${userId}`, { token: badBearer })).status).toBe(401);
+
+    const entries = parsed();
+    expect(entries.length).toBeGreaterThan(5);
+    for (const entry of entries) {
+      expect(entry).toMatchObject({
+        level: expect.any(Number),
+        time: expect.any(String),
+        msg: expect.any(String),
+      });
+    }
+
+    const completed = entries.filter((e) => e.msg === 'request completed');
+    expect(completed.find((e) => e.requestId === 'log-scan-link-1')).toMatchObject({
+      method: 'POST',
+      route: '/v1/users/:userId/funding-sources/plaid/link-token',
+      status: 201,
+      durationMs: expect.any(Number),
+    });
+    const bluumCalls = entries.filter((e) => e.context === 'BluumGateway');
+    expect(bluumCalls.find((e) => e.requestId === 'log-scan-link-1')?.msg).toMatch(
+      /^Bluum POST \/accounts\/\{accountId\}\/funding-sources\/plaid\/link-token 200 in \d+ms$/,
+    );
+    expect(bluumCalls.filter((e) => String(e.msg).includes('/plaid/connect'))).toHaveLength(3);
+    for (const call of bluumCalls) expect(call.requestId).toEqual(expect.any(String));
+
+    const output = lines.join('');
+    for (const secret of secrets) expect(output).not.toContain(secret);
+  });
+});
