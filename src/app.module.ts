@@ -1,3 +1,4 @@
+import type { PGlite } from '@electric-sql/pglite';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import type { AppConfig } from './config/app-config';
@@ -10,12 +11,12 @@ import { UsersModule } from './users/users.module';
 
 @Module({})
 export class AppModule {
-  static forConfig(config: AppConfig): DynamicModule {
+  static forConfig(config: AppConfig, sharedEmbeddedDatabase: PGlite | null = null): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        DatabaseModule,
+        DatabaseModule.forRoot(sharedEmbeddedDatabase),
         AuthModule,
         HealthModule,
         UsersModule,

@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { ValidationError } from 'class-validator';
 import type { DestinationStream } from 'pino';
+import type { PGlite } from '@electric-sql/pglite';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module';
 import { BluumEndpoint } from './bluum/bluum-endpoint';
@@ -34,6 +35,8 @@ export interface StartedApp {
 export interface AppOptions {
   /** Where log lines go (default: stdout); tests read them from here. */
   logDestination?: DestinationStream;
+  /** An embedded database opened by the caller, shared by several app instances (tests of scaling out). */
+  sharedEmbeddedDatabase?: PGlite;
 }
 
 /** Builds the app with every pipe, filter and doc wired in; does not listen. */
@@ -53,10 +56,14 @@ export async function createApp(
     },
     logger: false,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
-    logger: new AppLogger(logger),
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forConfig(config, options.sharedEmbeddedDatabase ?? null),
+    adapter,
+    {
+      logger: new AppLogger(logger),
+      abortOnError: false,
+    },
+  );
 
   const fastify = app.getHttpAdapter().getInstance();
   // JSON is the only body this API reads; anything else is a 415, not a string handed to validation.

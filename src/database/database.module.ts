@@ -1,6 +1,15 @@
-import { Global, Module } from '@nestjs/common';
-import { PrismaService } from './prisma.service';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import type { PGlite } from '@electric-sql/pglite';
+import { PrismaService, SHARED_EMBEDDED_DATABASE } from './prisma.service';
 
 @Global()
-@Module({ providers: [PrismaService], exports: [PrismaService] })
-export class DatabaseModule {}
+@Module({})
+export class DatabaseModule {
+  static forRoot(sharedEmbeddedDatabase: PGlite | null = null): DynamicModule {
+    return {
+      module: DatabaseModule,
+      providers: [PrismaService, { provide: SHARED_EMBEDDED_DATABASE, useValue: sharedEmbeddedDatabase }],
+      exports: [PrismaService],
+    };
+  }
+}

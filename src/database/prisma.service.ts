@@ -9,13 +9,20 @@ import { APP_CONFIG } from '../config/config.module';
 import { PrismaClient } from '../generated/prisma/client';
 import { applyMigrations } from './embedded-migrations';
 
+/** DI token: an embedded database opened by the caller (tests running two instances on one), or null. */
+export const SHARED_EMBEDDED_DATABASE = Symbol('SHARED_EMBEDDED_DATABASE');
+
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(PrismaService.name);
   private readonly pglite: PGlite | null;
+  private readonly ownsPglite: boolean;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    const pglite = config.databaseUrl === null ? openPglite(config.embeddedDatabaseDir) : null;
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(SHARED_EMBEDDED_DATABASE) shared: PGlite | null,
+  ) {
+    const pglite = config.databaseUrl === null ? (shared ?? openPglite(config.embeddedDatabaseDir)) : null;
     super({
       adapter: pglite
         ? // pglite-prisma-adapter 0.6 is typed against driver-adapter-utils 6.10, whose ArgType differs from
@@ -24,6 +31,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
         : new PrismaPg({ connectionString: config.databaseUrl as string }),
     });
     this.pglite = pglite;
+    this.ownsPglite = shared === null;
   }
 
   async onModuleInit(): Promise<void> {
@@ -36,7 +44,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
 
   async onModuleDestroy(): Promise<void> {
     await this.$disconnect();
-    await this.pglite?.close();
+    if (this.ownsPglite) await this.pglite?.close();
   }
 }
 

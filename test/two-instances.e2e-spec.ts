@@ -1,0 +1,85 @@
+// Scaling out is more stateless instances on one database: two instances here share one PostgreSQL
+// (TEST_DATABASE_URL) or one embedded database, and behave as one for double submits, idempotency keys
+// and rate limits.
+import { PGlite } from '@electric-sql/pglite';
+import { FakeBluum } from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
+import { tokenFor } from './support/tokens';
+
+describe('two instances on one database', () => {
+  let bluum: FakeBluum;
+  let shared: PGlite | undefined;
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    bluum = await FakeBluum.start();
+    shared = process.env.TEST_DATABASE_URL ? undefined : new PGlite('memory://');
+    const env = { BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '5000', WRITE_RATE_LIMIT_PER_MINUTE: '4' };
+    a = await startTestApp(env, { sharedEmbeddedDatabase: shared });
+    b = await startTestApp(env, { sharedEmbeddedDatabase: shared });
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await shared?.close();
+    await bluum.close();
+  });
+  beforeEach(() => bluum.reset());
+
+  const connect = (app: TestApp, userId: string, publicToken: string, key?: string) =>
+    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
+      token: tokenFor(userId),
+      body: { publicToken },
+      headers: key ? { 'idempotency-key': key } : {},
+    });
+  const connectCalls = (): number => bluum.requests.filter((r) => r.path.endsWith('/plaid/connect')).length;
+
+  it('one public token sent to both at once: one Bluum call, one item', async () => {
+    const { userId } = await registerUser(a);
+    const publicToken = sandboxPublicToken();
+    bluum.failNext({ delayMs: 500 });
+    // Four, two on each instance: within the rate limit this suite sets for its last test.
+    const answers = await Promise.all([a, b, a, b].map((app) => connect(app, userId, publicToken)));
+
+    expect(connectCalls()).toBe(1);
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 200, 201]);
+    for (const answer of answers) expect(answer.body).toEqual(answers[0].body);
+    expect(await a.prisma.plaidItem.count({ where: { userId } })).toBe(1);
+    const listed = await b.request('GET', `/v1/users/${userId}/funding-sources`, { token: tokenFor(userId) });
+    expect(listed.body.data).toHaveLength(1);
+  });
+
+  it('an Idempotency-Key is in flight on one instance for the other, and replayed by it afterwards', async () => {
+    const { userId } = await registerUser(a);
+    const publicToken = sandboxPublicToken();
+    bluum.failNext({ delayMs: 1_000 });
+    const first = connect(a, userId, publicToken, 'two-instances-key');
+    await bluum.received(1);
+    const during = await connect(b, userId, publicToken, 'two-instances-key');
+    expect(during.status).toBe(409);
+    expect(during.body.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
+
+    const done = await first;
+    expect(done.status).toBe(201);
+    const after = await connect(b, userId, publicToken, 'two-instances-key');
+    expect(after.status).toBe(201);
+    expect(after.headers.get('idempotent-replayed')).toBe('true');
+    expect(after.body).toEqual(done.body);
+    expect(connectCalls()).toBe(1);
+  });
+
+  it('counts one rate limit across both', async () => {
+    const { userId } = await registerUser(a);
+    if (new Date().getSeconds() >= 55)
+      await new Promise((r) => setTimeout(r, (61 - new Date().getSeconds()) * 1000));
+    const linkToken = (app: TestApp) =>
+      app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
+        token: tokenFor(userId),
+        body: {},
+      });
+    const statuses = [];
+    for (const app of [a, b, a, b, a]) statuses.push((await linkToken(app)).status);
+    expect(statuses).toEqual([201, 201, 201, 201, 429]);
+  });
+});
