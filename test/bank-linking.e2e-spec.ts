@@ -321,6 +321,28 @@ describe('bank linking on the built-in sandbox', () => {
     });
   });
 
+  describe('disconnect with the sandbox', () => {
+    it('disconnects every account of an item, the item at the sandbox with the last', async () => {
+      const { userId } = await registerUser(app);
+      const linked = await connect(userId);
+      for (const source of linked.body.fundingSources as { id: string }[]) {
+        const res = await app.request('DELETE', `/v1/users/${userId}/funding-sources/${source.id}`, {
+          token: tokenFor(userId),
+        });
+        expect(res.status).toBe(200);
+        expect(res.body.status).toBe('disconnected');
+      }
+      expect((await app.prisma.plaidItem.findFirstOrThrow({ where: { userId } })).status).toBe(
+        'disconnected',
+      );
+      const sync = await app.request('POST', `/v1/users/${userId}/funding-sources/sync`, {
+        token: tokenFor(userId),
+      });
+      // The sandbox now lists the item as DISCONNECTED too: nothing changes.
+      expect(sync.body).toMatchObject({ added: 0, updated: 0 });
+    });
+  });
+
   describe('sync with the sandbox', () => {
     it('finds nothing to add or change after ordinary connects', async () => {
       const { userId } = await registerUser(app);

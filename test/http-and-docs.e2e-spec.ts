@@ -158,7 +158,10 @@ describe('HTTP edges, health and docs', () => {
         '/v1/users/{userId}/funding-sources/sync': {
           post: ['USER_NOT_FOUND', 'BLUUM_UNAVAILABLE', 'BLUUM_TIMEOUT'],
         },
-        '/v1/users/{userId}/funding-sources/{fundingSourceId}': { get: ['FUNDING_SOURCE_NOT_FOUND'] },
+        '/v1/users/{userId}/funding-sources/{fundingSourceId}': {
+          get: ['FUNDING_SOURCE_NOT_FOUND'],
+          delete: ['FUNDING_SOURCE_NOT_FOUND', 'RATE_LIMITED', 'BLUUM_UNAVAILABLE', 'BLUUM_TIMEOUT'],
+        },
       };
       for (const [path, operations] of Object.entries(expected)) {
         for (const [method, codes] of Object.entries(operations)) {

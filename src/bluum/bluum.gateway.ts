@@ -13,6 +13,9 @@ export abstract class BluumGateway {
 
   abstract exchangePublicToken(bluumAccountId: string, publicToken: string): Promise<BluumItem>;
 
+  /** Disconnects a whole item at Bluum (Bluum soft-deletes it). An item Bluum no longer knows counts as done. */
+  abstract disconnectItem(bluumAccountId: string, bluumFundingSourceId: string): Promise<void>;
+
   /** Every item Bluum holds for the account, whatever its status. */
   abstract listItems(bluumAccountId: string): Promise<BluumItem[]>;
 }

@@ -22,12 +22,18 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 const LINK_TOKEN_PATH = '/accounts/{accountId}/funding-sources/plaid/link-token';
 const CONNECT_PATH = '/accounts/{accountId}/funding-sources/plaid/connect';
 const LIST_PATH = '/accounts/{accountId}/funding-sources';
+const ITEM_PATH = '/accounts/{accountId}/funding-sources/{id}';
 
 interface CallOptions {
   /** What a 400 with Bluum's error envelope means for this call, if not a generic rejection. */
   badRequestAs?: ErrorCode;
   /** Safe to repeat (reads, link-token): transient failures are retried within the time budget. */
   retry?: boolean;
+  /** Fills `{id}` in the path template. */
+  id?: string;
+  query?: string;
+  /** A 404 means the thing is already gone, which is what the call wanted. */
+  notFoundIsDone?: boolean;
 }
 
 // Exponential backoff with full jitter: 0-100 ms, 0-200 ms, 0-400 ms, … capped at 2 s.
@@ -78,6 +84,15 @@ export class HttpBluumGateway extends BluumGateway {
     return this.parse(() => parseConnectData(data));
   }
 
+  async disconnectItem(bluumAccountId: string, bluumFundingSourceId: string): Promise<void> {
+    // Never retried: the contract keeps writes other than link-token to one attempt.
+    await this.call('DELETE', ITEM_PATH, bluumAccountId, undefined, {
+      id: bluumFundingSourceId,
+      query: '?type=plaid',
+      notFoundIsDone: true,
+    });
+  }
+
   async listItems(bluumAccountId: string): Promise<BluumItem[]> {
     const data = await this.call('GET', LIST_PATH, bluumAccountId, undefined, { retry: true });
     return this.parse(() => parseListData(data));
@@ -103,7 +118,10 @@ export class HttpBluumGateway extends BluumGateway {
     body: object | undefined,
     options: CallOptions = {},
   ): Promise<Record<string, unknown>> {
-    const path = pathTemplate.replace('{accountId}', encodeURIComponent(bluumAccountId));
+    const path =
+      pathTemplate
+        .replace('{accountId}', encodeURIComponent(bluumAccountId))
+        .replace('{id}', encodeURIComponent(options.id ?? '')) + (options.query ?? '');
     const deadline = Date.now() + this.endpoint.timeoutMs;
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.attempt(method, pathTemplate, path, body, deadline - Date.now(), options);
@@ -174,6 +192,7 @@ export class HttpBluumGateway extends BluumGateway {
         };
       }
     }
+    if (status === 204 || (status === 404 && options.notFoundIsDone)) return { ok: true, data: {} };
     const bluumCode = errorCode(parsed);
     if (status === 401 || status === 403) {
       // Our credentials: repeating the call cannot help.

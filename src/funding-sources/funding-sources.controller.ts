@@ -1,6 +1,7 @@
 import {
   Body,
   Controller,
+  Delete,
   Get,
   HttpCode,
   Param,
@@ -129,6 +130,27 @@ export class FundingSourcesController {
   )
   sync(@Param() { userId }: UserIdParam): Promise<SyncResultDto> {
     return this.fundingSources.sync(userId);
+  }
+
+  @Delete(':fundingSourceId')
+  @UseGuards(WriteRateLimitGuard)
+  @Access({ self: true })
+  @ApiOperation({
+    operationId: 'disconnectFundingSource',
+    summary: 'Disconnect a funding source',
+    description:
+      'Marks the bank account `disconnected` (soft delete: it stays visible under `?status=disconnected|all`, and deposit services can tell from `status` that it may no longer be used). When it is the last active account of its item, the item is disconnected at Bluum first; if Bluum fails, nothing changes. Disconnecting twice is harmless. The user itself or admins.',
+  })
+  @ApiOkResponse({ type: FundingSourceDto })
+  @ApiErrors(
+    ...AUTHENTICATED_ROUTE_ERRORS,
+    'USER_NOT_FOUND',
+    'FUNDING_SOURCE_NOT_FOUND',
+    'RATE_LIMITED',
+    ...BLUUM_ERRORS,
+  )
+  disconnect(@Param() { userId, fundingSourceId }: FundingSourceParams): Promise<FundingSourceDto> {
+    return this.fundingSources.disconnect(userId, fundingSourceId);
   }
 
   @Get()

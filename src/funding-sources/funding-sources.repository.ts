@@ -172,6 +172,53 @@ export class FundingSourcesRepository {
   }
 
   /**
+   * Marks the user's funding source disconnected (history stays). When it is the last active account of
+   * its item, `disconnectItem` runs first (it disconnects the item at Bluum) while the item is locked, so
+   * two concurrent disconnects cannot both skip it; if it throws, nothing changes. Null: no such source.
+   */
+  async disconnect(
+    userId: string,
+    id: string,
+    timeoutMs: number,
+    disconnectItem: (item: { itemId: string; bluumFundingSourceId: string | null }) => Promise<void>,
+  ): Promise<FundingSourceRecord | null> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        const target = await tx.bankAccount.findFirst({
+          where: { id, userId },
+          select: { plaidItemId: true },
+        });
+        if (!target) return null;
+        await tx.$queryRaw`SELECT id FROM plaid_items WHERE id = ${target.plaidItemId}::uuid FOR UPDATE`;
+        const current = await tx.bankAccount.findUniqueOrThrow({
+          where: { id },
+          select: FUNDING_SOURCE_SELECT,
+        });
+        // Disconnecting twice is harmless.
+        if (current.status === 'disconnected') return toRecord(current);
+        const stillActive = await tx.bankAccount.count({
+          where: { plaidItemId: target.plaidItemId, id: { not: id }, status: { not: 'disconnected' } },
+        });
+        if (stillActive === 0) {
+          await disconnectItem({
+            itemId: current.item.itemId,
+            bluumFundingSourceId: current.item.bluumFundingSourceId,
+          });
+          await tx.plaidItem.update({ where: { id: target.plaidItemId }, data: { status: 'disconnected' } });
+        }
+        const updated = await tx.bankAccount.update({
+          where: { id },
+          data: { status: 'disconnected' },
+          select: FUNDING_SOURCE_SELECT,
+        });
+        return toRecord(updated);
+      },
+      // The transaction spans one Bluum call.
+      { timeout: timeoutMs, maxWait: timeoutMs },
+    );
+  }
+
+  /**
    * Brings the user's stored items in line with Bluum's list, in one transaction: adds what is missing
    * (a connect whose reply was lost), takes Bluum's fields and statuses, never duplicates. Items stored
    * for another user are left alone. Returns how many accounts were added and how many changed.
@@ -191,20 +238,28 @@ export class FundingSourcesRepository {
       const before = await tx.bankAccount.findMany({ where: { userId }, select: ACCOUNT_STATE_SELECT });
       const stateBefore = new Map(before.map((row) => [row.id, accountState(row)]));
 
-      let added = 0;
-      let updated = 0;
+      const touched: string[] = [];
       for (const bluumItem of bluumItems) {
         if (foreign.has(bluumItem.itemId)) continue;
-        const { accountIds } = await upsertItem(tx, userId, bluumItem);
-        const after = await tx.bankAccount.findMany({
-          where: { id: { in: accountIds } },
-          select: ACCOUNT_STATE_SELECT,
-        });
-        for (const row of after) {
-          const previous = stateBefore.get(row.id);
-          if (previous === undefined) added++;
-          else if (previous !== accountState(row)) updated++;
-        }
+        touched.push(...(await upsertItem(tx, userId, bluumItem)).accountIds);
+      }
+      // An account the user disconnected here stays disconnected; only a new connect brings it back.
+      const disconnectedHere = before.filter((row) => row.status === 'disconnected').map((row) => row.id);
+      await tx.bankAccount.updateMany({
+        where: { id: { in: disconnectedHere } },
+        data: { status: 'disconnected' },
+      });
+
+      let added = 0;
+      let updated = 0;
+      const after = await tx.bankAccount.findMany({
+        where: { id: { in: touched } },
+        select: ACCOUNT_STATE_SELECT,
+      });
+      for (const row of after) {
+        const previous = stateBefore.get(row.id);
+        if (previous === undefined) added++;
+        else if (previous !== accountState(row)) updated++;
       }
       return { added, updated, skipped: [...foreign] };
     });

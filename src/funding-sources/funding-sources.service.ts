@@ -38,11 +38,11 @@ export class FundingSourcesService {
     private readonly bluum: BluumGateway,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    // A claim outlives at most one Bluum call and one transaction; past this it was abandoned.
-    this.claimLifetimeMs = 2 * config.bluumTimeoutMs + 5_000;
+    // One Bluum call and one transaction fit in this; a public-token claim older than it was abandoned.
+    this.bluumWorkBudgetMs = 2 * config.bluumTimeoutMs + 5_000;
   }
 
-  private readonly claimLifetimeMs: number;
+  private readonly bluumWorkBudgetMs: number;
   private readonly logger = new Logger(FundingSourcesService.name);
 
   async createLinkToken(userId: string, request: CreateLinkTokenDto): Promise<LinkTokenDto> {
@@ -62,12 +62,12 @@ export class FundingSourcesService {
     const user = await this.users.require(userId);
     // Only the token's hash is ever stored.
     const tokenHash = createHash('sha256').update(publicToken).digest('hex');
-    const deadline = Date.now() + this.claimLifetimeMs;
+    const deadline = Date.now() + this.bluumWorkBudgetMs;
     for (;;) {
       const claim = await this.repository.claimPublicToken(
         tokenHash,
         userId,
-        new Date(Date.now() - this.claimLifetimeMs),
+        new Date(Date.now() - this.bluumWorkBudgetMs),
       );
       if (claim?.state === 'claimed') break;
       if (claim?.state === 'completed') {
@@ -96,6 +96,35 @@ export class FundingSourcesService {
       await this.repository.releasePublicToken(tokenHash);
       throw err;
     }
+  }
+
+  /**
+   * Disconnects one bank account (soft delete). The last active account of an item takes the item with
+   * it, at Bluum first; if Bluum fails, nothing changes.
+   */
+  async disconnect(userId: string, fundingSourceId: string): Promise<FundingSourceDto> {
+    const user = await this.users.require(userId);
+    const record = await this.repository.disconnect(
+      userId,
+      fundingSourceId,
+      this.bluumWorkBudgetMs,
+      async (item) => {
+        // The seed's connect reply may lack Bluum's id for the item: Bluum's list has it.
+        const bluumId =
+          item.bluumFundingSourceId ??
+          (await this.bluum.listItems(user.bluumAccountId)).find((i) => i.itemId === item.itemId)?.id ??
+          null;
+        // An item Bluum does not list (or lists without an id) has nothing left to disconnect there.
+        if (bluumId !== null) await this.bluum.disconnectItem(user.bluumAccountId, bluumId);
+      },
+    );
+    if (!record) {
+      throw new AppError(
+        'FUNDING_SOURCE_NOT_FOUND',
+        `User ${userId} has no funding source ${fundingSourceId}.`,
+      );
+    }
+    return this.map(record);
   }
 
   /** Reads Bluum's list and brings the stored items in line with it. */

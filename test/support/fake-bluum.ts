@@ -173,6 +173,14 @@ export class FakeBluum {
       this.items.set(account, [...(this.items.get(account) ?? []), item]);
       return reply(200, { item });
     }
+    const one = /^\/([^/?]+)(\?.*)?$/.exec(rest);
+    if (method === 'DELETE' && one) {
+      const item = (this.items.get(account) ?? []).find((i) => i.id === decodeURIComponent(one[1]));
+      if (!item)
+        return json(res, 404, { status: 'error', code: 'BLUM-404-001', message: 'Funding source not found' });
+      item.status = 'DISCONNECTED';
+      return reply(200, item);
+    }
     if (method === 'GET' && rest === '') {
       const items = this.items.get(account) ?? [];
       return reply(200, { [this.listFormat.key]: this.listFormat.snakeCase ? snakeKeys(items) : items });
