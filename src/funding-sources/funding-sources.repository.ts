@@ -87,6 +87,37 @@ export class FundingSourcesRepository {
     return rows.map(toRecord);
   }
 
+  /** One page of every user's funding sources, newest first (ties by id), after `after` when given. */
+  async listPage(filter: {
+    userId?: string;
+    institution?: string;
+    statuses: readonly FundingSourceStatus[];
+    limit: number;
+    after?: { createdAt: Date; id: string };
+  }): Promise<FundingSourceRecord[]> {
+    const rows = await this.prisma.bankAccount.findMany({
+      where: {
+        userId: filter.userId,
+        status: { in: [...filter.statuses] },
+        ...(filter.institution
+          ? { item: { institutionName: { contains: filter.institution, mode: 'insensitive' as const } } }
+          : {}),
+        ...(filter.after
+          ? {
+              OR: [
+                { createdAt: { lt: filter.after.createdAt } },
+                { createdAt: filter.after.createdAt, id: { lt: filter.after.id } },
+              ],
+            }
+          : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: filter.limit,
+      select: FUNDING_SOURCE_SELECT,
+    });
+    return rows.map(toRecord);
+  }
+
   async findForUser(userId: string, id: string): Promise<FundingSourceRecord | null> {
     const row = await this.prisma.bankAccount.findFirst({
       where: { id, userId },

@@ -16,6 +16,9 @@ import {
 import type { LinkTokenDto } from './dto/link-token.dto';
 import type { StatusFilter } from './dto/list-funding-sources.query';
 import type { SyncResultDto } from './dto/sync-result.dto';
+import type { AdminListQuery } from './dto/admin-list.query';
+import type { FundingSourcePageDto } from './dto/funding-source-page.dto';
+import { decodeCursor, encodeCursor } from './page-cursor';
 import type { FundingSourceRecord } from './funding-source.record';
 import { FundingSourcesRepository, type LinkedItem } from './funding-sources.repository';
 
@@ -171,6 +174,26 @@ export class FundingSourcesService {
     // Only an empty answer needs the second look: is the user unknown, or does it have nothing linked?
     if (sources.length === 0) await this.users.require(userId);
     return sources.map((source) => this.map(source));
+  }
+
+  /** Every user's funding sources, for admins: filtered, newest first, by keyset pages. */
+  async adminList(query: AdminListQuery): Promise<FundingSourcePageDto> {
+    const limit = query.limit ?? 50;
+    const status = query.status ?? 'all';
+    const rows = await this.repository.listPage({
+      userId: query.userId,
+      institution: query.institution,
+      statuses: status === 'all' ? FUNDING_SOURCE_STATUSES : [status],
+      // One more than asked tells whether another page follows.
+      limit: limit + 1,
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      data: page.map((source) => this.map(source)),
+      nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+    };
   }
 
   async get(userId: string, fundingSourceId: string): Promise<FundingSourceDto> {

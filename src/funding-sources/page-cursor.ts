@@ -1,0 +1,32 @@
+// Opaque keyset cursors: the (createdAt, id) of the last row of a page, so that the next page starts
+// strictly after it whatever is inserted meanwhile (new rows sort before it).
+import { AppError } from '../common/app-error';
+
+export interface PagePosition {
+  createdAt: Date;
+  id: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeCursor(position: PagePosition): string {
+  return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): PagePosition {
+  const invalid = (): AppError =>
+    new AppError('VALIDATION_FAILED', 'cursor is not a cursor this API issued', [
+      { field: 'cursor', message: 'cursor is not a cursor this API issued' },
+    ]);
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (!Array.isArray(value) || value.length !== 2) throw invalid();
+  const [at, id] = value as unknown[];
+  const createdAt = typeof at === 'string' ? new Date(at) : new Date(Number.NaN);
+  if (Number.isNaN(createdAt.getTime()) || typeof id !== 'string' || !UUID.test(id)) throw invalid();
+  return { createdAt, id };
+}

@@ -1,0 +1,119 @@
+// GET /v1/admin/funding-sources: admins only; filters; keyset pages that never skip or repeat a row.
+import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
+import { adminToken, tokenFor } from './support/tokens';
+
+describe('admin listing of funding sources', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  const connect = async (userId: string) => {
+    const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
+      token: tokenFor(userId),
+      body: { publicToken: sandboxPublicToken() },
+    });
+    expect(res.status).toBe(201);
+    return res.body.fundingSources as { id: string; institutionName: string }[];
+  };
+  const list = (query: string, token = adminToken()) =>
+    app.request('GET', `/v1/admin/funding-sources${query}`, { token });
+
+  it('is for admins only', async () => {
+    for (const token of [
+      tokenFor('user_1'),
+      tokenFor('svc', { scope: 'funding-sources:read users:write' }),
+    ]) {
+      const res = await list('', token);
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('FORBIDDEN');
+    }
+    expect((await app.request('GET', '/v1/admin/funding-sources')).status).toBe(401);
+  });
+
+  it('pages newest first without gaps or repeats while banks are linked between pages', async () => {
+    const { userId } = await registerUser(app);
+    const before: string[] = [];
+    for (let i = 0; i < 3; i++) before.push(...(await connect(userId)).map((s) => s.id));
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await list(`?userId=${userId}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(Object.keys(res.body).sort()).toEqual(['data', 'nextCursor']);
+      seen.push(...(res.body.data as { id: string }[]).map((s) => s.id));
+      cursor = res.body.nextCursor as string | null;
+      // Rows added mid-way are newer than every cursor: they belong to a later listing, not this one.
+      if (pages++ === 0) await connect(userId);
+    } while (cursor);
+
+    expect(seen).toHaveLength(before.length);
+    expect(new Set(seen)).toEqual(new Set(before));
+    const all = await list(`?userId=${userId}`);
+    expect((all.body.data as unknown[]).length).toBeGreaterThan(before.length);
+    const createdAt = (all.body.data as { createdAt: string }[]).map((s) => s.createdAt);
+    expect([...createdAt].sort().reverse()).toEqual(createdAt);
+  });
+
+  it('filters by user, institution (contains, ignoring case) and status', async () => {
+    const { userId } = await registerUser(app);
+    const sources = [...(await connect(userId)), ...(await connect(userId))];
+    const name = sources[0].institutionName;
+    const needle = name.slice(1, 6).toUpperCase();
+    const byInstitution = await list(`?userId=${userId}&institution=${encodeURIComponent(needle)}`);
+    expect(byInstitution.status).toBe(200);
+    const expected = sources.filter((s) => s.institutionName.toUpperCase().includes(needle)).map((s) => s.id);
+    expect((byInstitution.body.data as { id: string }[]).map((s) => s.id).sort()).toEqual(expected.sort());
+
+    await app.request('DELETE', `/v1/users/${userId}/funding-sources/${sources[0].id}`, {
+      token: tokenFor(userId),
+    });
+    const disconnected = await list(`?userId=${userId}&status=disconnected`);
+    expect((disconnected.body.data as { id: string }[]).map((s) => s.id)).toEqual([sources[0].id]);
+    const active = await list(`?userId=${userId}&status=active`);
+    expect((active.body.data as { id: string }[]).map((s) => s.id)).not.toContain(sources[0].id);
+    const everything = await list(`?userId=${userId}`);
+    expect(everything.body.data).toHaveLength(sources.length);
+  });
+
+  it('pages by 50 unless told otherwise', async () => {
+    const { userId } = await registerUser(app);
+    const item = await app.prisma.plaidItem.create({
+      data: { userId, itemId: `item_bulk_${userId}`, institutionName: 'Bulk Bank' },
+    });
+    await app.prisma.bankAccount.createMany({
+      data: Array.from({ length: 53 }, (_, i) => ({
+        plaidItemId: item.id,
+        userId,
+        accountId: `acc_${i}`,
+        name: `Account ${i}`,
+        type: 'depository',
+        mask: String(i).padStart(4, '0'),
+      })),
+    });
+    const first = await list(`?userId=${userId}`);
+    expect(first.body.data).toHaveLength(50);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await list(`?userId=${userId}&cursor=${first.body.nextCursor}`);
+    expect(second.body.data).toHaveLength(3);
+    expect(second.body.nextCursor).toBeNull();
+  });
+
+  it.each([
+    ['limit=0', '?limit=0'],
+    ['limit=101', '?limit=101'],
+    ['limit=ten', '?limit=ten'],
+    ['a forged cursor', `?cursor=${Buffer.from('["not a date","x"]').toString('base64url')}`],
+    ['a cursor that is not base64 JSON', '?cursor=%25%25%25'],
+    ['an unknown status', '?status=gone'],
+    ['an unknown parameter', '?sort=asc'],
+  ])('refuses %s with 400', async (_name, query) => {
+    const res = await list(query);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+  });
+});
