@@ -156,6 +156,7 @@ describe('HTTP edges, health and docs', () => {
         },
         '/v1/users/{userId}/funding-sources': { get: ['UNAUTHENTICATED', 'FORBIDDEN', 'USER_NOT_FOUND'] },
         '/v1/admin/funding-sources': { get: ['UNAUTHENTICATED', 'FORBIDDEN', 'VALIDATION_FAILED'] },
+        '/v1/admin/users/{userId}/events': { get: ['UNAUTHENTICATED', 'FORBIDDEN', 'USER_NOT_FOUND'] },
         '/v1/users/{userId}/funding-sources/sync': {
           post: ['USER_NOT_FOUND', 'BLUUM_UNAVAILABLE', 'BLUUM_TIMEOUT'],
         },

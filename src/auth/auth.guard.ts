@@ -7,6 +7,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ACCESS_RULE, type AccessRule, PUBLIC_ROUTE } from './access.decorator';
 import { InvalidTokenError, verifyHs256 } from './jwt';
+import { requestContext } from '../logging/request-context';
 import { Principal } from './principal';
 
 export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
@@ -25,6 +26,8 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const principal = this.authenticate(request.headers.authorization);
     request.principal = principal;
+    const store = requestContext.getStore();
+    if (store) store.actor = principal.toActor();
 
     const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, targets);
     // A route without a rule is closed to everyone but admins: forgetting @Access never opens a route.

@@ -1,3 +1,4 @@
+import type { Actor } from '../logging/request-context';
 import type { JwtClaims } from './jwt';
 
 /** Who is calling, from a verified bearer token. */
@@ -16,6 +17,10 @@ export class Principal {
 
   static fromClaims(claims: JwtClaims): Principal {
     return new Principal(claims.sub, claims.roles, claims.scope);
+  }
+
+  toActor(): Actor {
+    return { subject: this.subject, role: this.isAdmin ? 'admin' : null, scope: [...this.scopes].join(' ') };
   }
 
   hasScope(scope: string): boolean {

@@ -1,18 +1,20 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '../auth/access.decorator';
 import { ApiErrors, AUTHENTICATED_ROUTE_ERRORS } from '../common/api-errors.decorator';
+import { UserIdParam } from '../users/dto/user-id.param';
 import { AdminListQuery } from './dto/admin-list.query';
+import { EventsQuery, FundingSourceEventPageDto } from './dto/funding-source-event.dto';
 import { FundingSourcePageDto } from './dto/funding-source-page.dto';
 import { FundingSourcesService } from './funding-sources.service';
 
 @ApiTags('admin')
 @ApiBearerAuth()
-@Controller('v1/admin/funding-sources')
+@Controller('v1/admin')
 export class AdminFundingSourcesController {
   constructor(private readonly fundingSources: FundingSourcesService) {}
 
-  @Get()
+  @Get('funding-sources')
   @Access({})
   @ApiOperation({
     operationId: 'adminListFundingSources',
@@ -24,5 +26,19 @@ export class AdminFundingSourcesController {
   @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS)
   list(@Query() query: AdminListQuery): Promise<FundingSourcePageDto> {
     return this.fundingSources.adminList(query);
+  }
+
+  @Get('users/:userId/events')
+  @Access({})
+  @ApiOperation({
+    operationId: 'adminListUserEvents',
+    summary: "A user's audit trail",
+    description:
+      "Admins only. Every change to the user's funding sources (linked, updated, status_changed, disconnected) with the actor (subject, role, scope), the request id and the time; written in the same transaction as the change. Newest first, paged like the admin list.",
+  })
+  @ApiOkResponse({ type: FundingSourceEventPageDto })
+  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, 'USER_NOT_FOUND')
+  events(@Param() { userId }: UserIdParam, @Query() query: EventsQuery): Promise<FundingSourceEventPageDto> {
+    return this.fundingSources.events(userId, query);
   }
 }

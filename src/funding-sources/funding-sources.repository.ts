@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { BluumItem, BluumItemStatus } from '../bluum/bluum.types';
 import { AppError } from '../common/app-error';
 import { PrismaService } from '../database/prisma.service';
+import type { Prisma } from '../generated/prisma/client';
+import { currentAudit } from '../logging/request-context';
 import type { FundingSourceStatus } from './dto/funding-source.dto';
 import type { FundingSourceRecord, LinkedItemRecord } from './funding-source.record';
 
@@ -118,6 +120,43 @@ export class FundingSourcesRepository {
     return rows.map(toRecord);
   }
 
+  /** One page of a user's audit trail, newest first (ties by id), after `after` when given. */
+  async listEvents(
+    userId: string,
+    limit: number,
+    after?: { createdAt: Date; id: string },
+  ): Promise<
+    {
+      id: string;
+      type: string;
+      fundingSourceId: string;
+      actor: unknown;
+      requestId: string | null;
+      at: Date;
+      details: unknown;
+    }[]
+  > {
+    return this.prisma.fundingSourceEvent.findMany({
+      where: {
+        userId,
+        ...(after
+          ? { OR: [{ at: { lt: after.createdAt } }, { at: after.createdAt, id: { lt: after.id } }] }
+          : {}),
+      },
+      orderBy: [{ at: 'desc' }, { id: 'desc' }],
+      take: limit,
+      select: {
+        id: true,
+        type: true,
+        fundingSourceId: true,
+        actor: true,
+        requestId: true,
+        at: true,
+        details: true,
+      },
+    });
+  }
+
   async findForUser(userId: string, id: string): Promise<FundingSourceRecord | null> {
     const row = await this.prisma.bankAccount.findFirst({
       where: { id, userId },
@@ -183,7 +222,13 @@ export class FundingSourcesRepository {
           'This bank link is already stored for another user.',
         );
       }
+      const before = await accountStates(tx, { userId, item: { itemId: bluumItem.itemId } });
       const { item, accountIds } = await upsertItem(tx, userId, bluumItem);
+      const after = await tx.bankAccount.findMany({
+        where: { id: { in: accountIds } },
+        select: ACCOUNT_STATE_SELECT,
+      });
+      await recordEvents(tx, userId, changes(before, after), { via: 'connect' });
       const rows = await tx.bankAccount.findMany({
         where: { id: { in: accountIds } },
         select: FUNDING_SOURCE_SELECT,
@@ -237,6 +282,18 @@ export class FundingSourcesRepository {
           });
           await tx.plaidItem.update({ where: { id: target.plaidItemId }, data: { status: 'disconnected' } });
         }
+        await recordEvents(
+          tx,
+          userId,
+          [
+            {
+              fundingSourceId: id,
+              type: 'disconnected',
+              details: { from: current.status, itemDisconnected: stillActive === 0 },
+            },
+          ],
+          { via: 'disconnect' },
+        );
         const updated = await tx.bankAccount.update({
           where: { id },
           data: { status: 'disconnected' },
@@ -266,32 +323,29 @@ export class FundingSourcesRepository {
         select: { itemId: true, userId: true },
       });
       const foreign = new Set(owners.filter((o) => o.userId !== userId).map((o) => o.itemId));
-      const before = await tx.bankAccount.findMany({ where: { userId }, select: ACCOUNT_STATE_SELECT });
-      const stateBefore = new Map(before.map((row) => [row.id, accountState(row)]));
-
+      const before = await accountStates(tx, { userId });
       const touched: string[] = [];
       for (const bluumItem of bluumItems) {
         if (foreign.has(bluumItem.itemId)) continue;
         touched.push(...(await upsertItem(tx, userId, bluumItem)).accountIds);
       }
       // An account the user disconnected here stays disconnected; only a new connect brings it back.
-      const disconnectedHere = before.filter((row) => row.status === 'disconnected').map((row) => row.id);
+      const disconnectedHere = [...before.values()]
+        .filter((row) => row.status === 'disconnected')
+        .map((row) => row.id);
       await tx.bankAccount.updateMany({
         where: { id: { in: disconnectedHere } },
         data: { status: 'disconnected' },
       });
 
-      let added = 0;
-      let updated = 0;
       const after = await tx.bankAccount.findMany({
         where: { id: { in: touched } },
         select: ACCOUNT_STATE_SELECT,
       });
-      for (const row of after) {
-        const previous = stateBefore.get(row.id);
-        if (previous === undefined) added++;
-        else if (previous !== accountState(row)) updated++;
-      }
+      const events = changes(before, after);
+      await recordEvents(tx, userId, events, { via: 'sync' });
+      const added = events.filter((e) => e.type === 'linked').length;
+      const updated = events.length - added;
       return { added, updated, skipped: [...foreign] };
     });
   }
@@ -319,6 +373,65 @@ const ACCOUNT_STATE_SELECT = {
   status: true,
   item: { select: { institutionId: true, institutionName: true, bluumFundingSourceId: true } },
 } as const;
+
+type AccountStateRow = Prisma.BankAccountGetPayload<{ select: typeof ACCOUNT_STATE_SELECT }>;
+
+async function accountStates(
+  tx: Tx,
+  where: Prisma.BankAccountWhereInput,
+): Promise<Map<string, AccountStateRow>> {
+  const rows = await tx.bankAccount.findMany({ where, select: ACCOUNT_STATE_SELECT });
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+export type FundingSourceEventType = 'linked' | 'updated' | 'status_changed' | 'disconnected';
+
+interface Change {
+  fundingSourceId: string;
+  type: FundingSourceEventType;
+  details: Record<string, unknown>;
+}
+
+/** What happened to each account between two readings: linked, status changed, updated, or nothing. */
+function changes(before: Map<string, AccountStateRow>, after: AccountStateRow[]): Change[] {
+  return after.flatMap((row): Change[] => {
+    const previous = before.get(row.id);
+    if (!previous) return [{ fundingSourceId: row.id, type: 'linked', details: { status: row.status } }];
+    if (previous.status !== row.status) {
+      return [
+        {
+          fundingSourceId: row.id,
+          type: 'status_changed',
+          details: { from: previous.status, to: row.status },
+        },
+      ];
+    }
+    return accountState(previous) === accountState(row)
+      ? []
+      : [{ fundingSourceId: row.id, type: 'updated', details: {} }];
+  });
+}
+
+/** Writes the audit events of a change, in the change's own transaction, with its actor and request. */
+async function recordEvents(
+  tx: Tx,
+  userId: string,
+  events: Change[],
+  context: { via: string },
+): Promise<void> {
+  if (events.length === 0) return;
+  const { actor, requestId } = currentAudit();
+  await tx.fundingSourceEvent.createMany({
+    data: events.map((event) => ({
+      userId,
+      fundingSourceId: event.fundingSourceId,
+      type: event.type,
+      actor: { ...actor },
+      requestId,
+      details: { ...event.details, via: context.via },
+    })),
+  });
+}
 
 function accountState(row: {
   name: string;

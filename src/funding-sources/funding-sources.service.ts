@@ -17,6 +17,11 @@ import type { LinkTokenDto } from './dto/link-token.dto';
 import type { StatusFilter } from './dto/list-funding-sources.query';
 import type { SyncResultDto } from './dto/sync-result.dto';
 import type { AdminListQuery } from './dto/admin-list.query';
+import type {
+  EventsQuery,
+  FundingSourceEventDto,
+  FundingSourceEventPageDto,
+} from './dto/funding-source-event.dto';
 import type { FundingSourcePageDto } from './dto/funding-source-page.dto';
 import { decodeCursor, encodeCursor } from './page-cursor';
 import type { FundingSourceRecord } from './funding-source.record';
@@ -193,6 +198,31 @@ export class FundingSourcesService {
     return {
       data: page.map((source) => this.map(source)),
       nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+    };
+  }
+
+  /** A user's audit trail, for admins, by keyset pages. */
+  async events(userId: string, query: EventsQuery): Promise<FundingSourceEventPageDto> {
+    const limit = query.limit ?? 50;
+    const rows = await this.repository.listEvents(
+      userId,
+      limit + 1,
+      query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    );
+    if (rows.length === 0 && query.cursor === undefined) await this.users.require(userId);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      data: page.map((event) => ({
+        id: event.id,
+        type: event.type,
+        fundingSourceId: event.fundingSourceId,
+        actor: event.actor as FundingSourceEventDto['actor'],
+        requestId: event.requestId,
+        at: event.at.toISOString(),
+        details: event.details as Record<string, unknown>,
+      })),
+      nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.at, id: last.id }) : null,
     };
   }
 

@@ -1,4 +1,26 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-/** The request a piece of work belongs to, so that every log line it writes carries the request id. */
-export const requestContext = new AsyncLocalStorage<{ requestId: string }>();
+/** Who made a change, for the audit trail. */
+export interface Actor {
+  subject: string;
+  role: 'admin' | null;
+  scope: string;
+}
+
+export interface RequestContext {
+  requestId: string;
+  /** Set by the auth guard once the caller is known. */
+  actor?: Actor;
+}
+
+/** The request a piece of work belongs to: its id for every log line, its caller for the audit trail. */
+export const requestContext = new AsyncLocalStorage<RequestContext>();
+
+/** The actor and request of the current request; outside one, the system itself. */
+export function currentAudit(): { actor: Actor; requestId: string | null } {
+  const store = requestContext.getStore();
+  return {
+    actor: store?.actor ?? { subject: 'system', role: null, scope: '' },
+    requestId: store?.requestId ?? null,
+  };
+}

@@ -1,0 +1,68 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+
+export const EVENT_TYPES = ['linked', 'updated', 'status_changed', 'disconnected'] as const;
+
+export class ActorDto {
+  @ApiProperty({ example: 'user_123', description: "The caller's `sub`, or `system`" })
+  subject!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: null, enum: ['admin'] })
+  role!: 'admin' | null;
+
+  @ApiProperty({ example: '', description: "The caller's scopes, space-separated" })
+  scope!: string;
+}
+
+export class FundingSourceEventDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ enum: EVENT_TYPES, example: 'linked' })
+  type!: string;
+
+  @ApiProperty({ format: 'uuid' })
+  fundingSourceId!: string;
+
+  @ApiProperty({ type: ActorDto })
+  actor!: ActorDto;
+
+  @ApiProperty({ type: String, nullable: true, example: '0b6f3c1e-2a4d-4c8e-9f10-1a2b3c4d5e6f' })
+  requestId!: string | null;
+
+  @ApiProperty({ example: '2026-01-22T10:30:00.000Z' })
+  at!: string;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { via: 'connect', status: 'active' },
+    description: 'What changed: `via` (connect, sync, disconnect) and, for status changes, `from` and `to`',
+  })
+  details!: Record<string, unknown>;
+}
+
+export class FundingSourceEventPageDto {
+  @ApiProperty({ type: [FundingSourceEventDto], description: 'Newest first, ties broken by id' })
+  data!: FundingSourceEventDto[];
+
+  @ApiProperty({ type: String, nullable: true, example: null })
+  nextCursor!: string | null;
+}
+
+export class EventsQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}
