@@ -108,6 +108,8 @@ export async function createApp(
         "Links a user's bank account for ACH transfers through Bluum and Plaid: link token → Plaid Link → public-token exchange → stored funding sources that deposit services read (`plaidOptions`).",
       )
       .setVersion('1')
+      .setLicense('Proprietary', '')
+      .addServer('/', 'This service')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
       .build(),
   );

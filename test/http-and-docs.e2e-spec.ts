@@ -1,4 +1,5 @@
 // Bad input of every kind gets a clear 4xx in the error envelope; health checks; the OpenAPI document.
+import { ERROR_CODES } from '../src/common/error-codes';
 import { registerUser, startTestApp, type TestApp } from './support/test-app';
 import { adminToken, tokenFor } from './support/tokens';
 
@@ -189,6 +190,19 @@ describe('HTTP edges, health and docs', () => {
         }
       }
       expect(doc.paths['/health/ready']).toBeTruthy();
+      // Every error code the service can answer is documented, with an example, on some route.
+      const everyExample = Object.values(doc.paths as Record<string, Record<string, { responses: object }>>)
+        .flatMap((ops) => Object.values(ops))
+        .flatMap((op) =>
+          Object.values(
+            op.responses as Record<string, { content?: { 'application/json'?: { examples?: object } } }>,
+          ),
+        )
+        .flatMap((r) => Object.keys(r.content?.['application/json']?.examples ?? {}));
+      const undocumented = Object.keys(ERROR_CODES).filter(
+        (code) => !everyExample.includes(code) && !['ROUTE_NOT_FOUND', 'INTERNAL_ERROR'].includes(code),
+      );
+      expect(undocumented).toEqual([]);
       expect(Object.keys(doc.paths).some((p: string) => p.startsWith('/sandbox'))).toBe(false);
       expect(doc.components.schemas.FundingSourceDto.required).toEqual(
         expect.arrayContaining(['id', 'userId', 'status', 'plaidOptions', 'itemId', 'accountId']),

@@ -22,14 +22,19 @@ export class HealthController {
 
   @Get('live')
   @HealthCheck()
-  @ApiOperation({ operationId: 'healthLive', summary: 'The process is up' })
+  // security: [] says in the OpenAPI document that this route needs no token.
+  @ApiOperation({ operationId: 'healthLive', summary: 'The process is up', security: [] })
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ operationId: 'healthReady', summary: 'The database is reachable (503 when not)' })
+  @ApiOperation({
+    operationId: 'healthReady',
+    summary: 'The database is reachable (503 when not)',
+    security: [],
+  })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
       return await this.health.check([() => this.database()]);
