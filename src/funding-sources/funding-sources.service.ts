@@ -23,7 +23,7 @@ import type {
   FundingSourceEventPageDto,
 } from './dto/funding-source-event.dto';
 import type { FundingSourcePageDto } from './dto/funding-source-page.dto';
-import { decodeCursor, encodeCursor } from './page-cursor';
+import { decodeCursor, toPage } from './page-cursor';
 import type { FundingSourceRecord } from './funding-source.record';
 import { FundingSourcesRepository, type LinkedItem } from './funding-sources.repository';
 
@@ -193,12 +193,8 @@ export class FundingSourcesService {
       limit: limit + 1,
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
     });
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      data: page.map((source) => this.map(source)),
-      nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
-    };
+    const { page, nextCursor } = toPage(rows, limit, (source) => source);
+    return { data: page.map((source) => this.map(source)), nextCursor };
   }
 
   /** A user's audit trail, for admins, by keyset pages. */
@@ -210,9 +206,9 @@ export class FundingSourcesService {
       query.cursor === undefined ? undefined : decodeCursor(query.cursor),
     );
     if (rows.length === 0 && query.cursor === undefined) await this.users.require(userId);
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
+    const { page, nextCursor } = toPage(rows, limit, (event) => ({ createdAt: event.at, id: event.id }));
     return {
+      nextCursor,
       data: page.map((event) => ({
         id: event.id,
         type: event.type,
@@ -222,7 +218,6 @@ export class FundingSourcesService {
         at: event.at.toISOString(),
         details: event.details as Record<string, unknown>,
       })),
-      nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.at, id: last.id }) : null,
     };
   }
 

@@ -9,7 +9,7 @@ export interface PagePosition {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function encodeCursor(position: PagePosition): string {
+function encodeCursor(position: PagePosition): string {
   return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id])).toString('base64url');
 }
 
@@ -29,4 +29,21 @@ export function decodeCursor(cursor: string): PagePosition {
   const createdAt = typeof at === 'string' ? new Date(at) : new Date(Number.NaN);
   if (Number.isNaN(createdAt.getTime()) || typeof id !== 'string' || !UUID.test(id)) throw invalid();
   return { createdAt, id };
+}
+
+/**
+ * Cuts the `limit + 1` rows a repository returned into one page and the cursor of the next (null on the
+ * last page): the extra row only says that another page follows.
+ */
+export function toPage<T>(
+  rows: readonly T[],
+  limit: number,
+  positionOf: (row: T) => PagePosition,
+): { page: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    page,
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null,
+  };
 }
