@@ -32,7 +32,7 @@ describe('bank linking on the built-in sandbox', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ LINK_COMPLETION_REDIRECT_ORIGINS: 'https://app.example.com' });
   });
   afterAll(() => app.close());
 
@@ -79,6 +79,42 @@ describe('bank linking on the built-in sandbox', () => {
       expect(res.status).toBe(201);
       expect(res.body.hostedLinkUrl).toEqual(expect.stringContaining(res.body.linkToken));
       expect(() => new URL(res.body.hostedLinkUrl as string)).not.toThrow();
+    });
+
+    it('sends the hosted link back to an allow-listed completionRedirectUri', async () => {
+      const { userId } = await registerUser(app);
+      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
+        token: tokenFor(userId),
+        body: { enableHostedLink: true, completionRedirectUri: 'https://app.example.com/banks/linked?x=1' },
+      });
+      expect(res.status).toBe(201);
+      expect(new URL(res.body.hostedLinkUrl as string).searchParams.get('completion_redirect_uri')).toBe(
+        'https://app.example.com/banks/linked?x=1',
+      );
+    });
+
+    it.each([
+      ['another origin', { enableHostedLink: true, completionRedirectUri: 'https://evil.example.com/' }],
+      [
+        'a look-alike origin',
+        { enableHostedLink: true, completionRedirectUri: 'https://app.example.com.evil.io/' },
+      ],
+      [
+        'the allowed host on another port',
+        { enableHostedLink: true, completionRedirectUri: 'https://app.example.com:8443/' },
+      ],
+      ['no hosted link', { completionRedirectUri: 'https://app.example.com/' }],
+      ['a javascript: URL', { enableHostedLink: true, completionRedirectUri: 'javascript:alert(1)' }],
+      ['a relative URL', { enableHostedLink: true, completionRedirectUri: '/banks' }],
+    ])('refuses a completionRedirectUri with %s (no open redirect)', async (_name, body) => {
+      const { userId } = await registerUser(app);
+      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
+        token: tokenFor(userId),
+        body,
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(res.body.details).toEqual([expect.objectContaining({ field: 'completionRedirectUri' })]);
     });
 
     it('rejects a non-boolean enableHostedLink', async () => {

@@ -8,7 +8,7 @@ import type { BluumItem, BluumLinkToken } from './bluum.types';
 export abstract class BluumGateway {
   abstract createLinkToken(
     bluumAccountId: string,
-    options: { enableHostedLink: boolean },
+    options: { enableHostedLink: boolean; completionRedirectUri?: string },
   ): Promise<BluumLinkToken>;
 
   abstract exchangePublicToken(bluumAccountId: string, publicToken: string): Promise<BluumItem>;

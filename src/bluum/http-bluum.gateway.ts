@@ -59,14 +59,18 @@ export class HttpBluumGateway extends BluumGateway {
 
   async createLinkToken(
     bluumAccountId: string,
-    options: { enableHostedLink: boolean },
+    options: { enableHostedLink: boolean; completionRedirectUri?: string },
   ): Promise<BluumLinkToken> {
     // Asking for another link token is harmless, so transient failures are retried.
     const data = await this.call(
       'POST',
       LINK_TOKEN_PATH,
       bluumAccountId,
-      { enable_hosted_link: options.enableHostedLink },
+      {
+        enable_hosted_link: options.enableHostedLink,
+        // Only when asked for: Bluum's documented body is enable_hosted_link alone.
+        ...(options.completionRedirectUri ? { completion_redirect_uri: options.completionRedirectUri } : {}),
+      },
       { retry: true },
     );
     return this.parse(() => parseLinkToken(data));

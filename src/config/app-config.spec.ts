@@ -77,10 +77,27 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://db/bluum'],
     ['DATABASE_URL', 'not a url'],
     ['BLUUM_BASE_URL', 'ftp://bluum.example'],
+    ['LINK_COMPLETION_REDIRECT_ORIGINS', 'https://app.example.com/path'],
+    ['LINK_COMPLETION_REDIRECT_ORIGINS', 'app.example.com'],
+    ['LINK_COMPLETION_REDIRECT_ORIGINS', 'javascript:alert(1)'],
   ])('stops on a malformed %s (%s), naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(
       expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining(name) }),
     );
+  });
+
+  it('allows hosted-link redirects to its own origins in development, to none in production unless set', () => {
+    expect(loadConfig({ PORT: '4000' }).linkCompletionRedirectOrigins).toEqual([
+      'http://localhost:4000',
+      'http://127.0.0.1:4000',
+    ]);
+    expect(loadConfig(PRODUCTION).linkCompletionRedirectOrigins).toEqual([]);
+    expect(
+      loadConfig({
+        ...PRODUCTION,
+        LINK_COMPLETION_REDIRECT_ORIGINS: 'https://app.example.com, https://m.example.com:8443',
+      }).linkCompletionRedirectOrigins,
+    ).toEqual(['https://app.example.com', 'https://m.example.com:8443']);
   });
 
   it('never puts a secret in its error message', () => {

@@ -16,6 +16,8 @@ export interface AppConfig {
   readonly bluumTimeoutMs: number;
   readonly authJwtSecret: string;
   readonly logLevel: LogLevel;
+  /** Origins a hosted link may redirect back to (`completionRedirectUri`); never an open redirect. */
+  readonly linkCompletionRedirectOrigins: readonly string[];
   /** Writes (link-token, connect, sync) one user may make per minute. */
   readonly writeRateLimitPerMinute: number;
   /** The sandbox (and every development-only route) exists only outside production. */
@@ -65,6 +67,25 @@ function parseUrl(env: Env, name: string, protocols: readonly string[]): string 
   return raw;
 }
 
+// A comma-separated list of origins (scheme://host[:port]), nothing else.
+function parseOrigins(env: Env, name: string, fallback: string[]): string[] {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  return raw.split(',').map((entry) => {
+    const value = entry.trim();
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new ConfigError(`${name} must be a comma-separated list of origins, got "${value}"`);
+    }
+    if (!['http:', 'https:'].includes(url.protocol) || url.origin !== value.replace(/\/$/, '')) {
+      throw new ConfigError(`${name} entries must be origins like https://app.example.com, got "${value}"`);
+    }
+    return url.origin;
+  });
+}
+
 /**
  * Builds the configuration from an environment, or throws a ConfigError whose message names the
  * offending variable (never its value when it is a secret).
@@ -105,6 +126,11 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError('AUTH_JWT_SECRET must not be the development secret when NODE_ENV=production');
   }
 
+  const linkCompletionRedirectOrigins = parseOrigins(
+    env,
+    'LINK_COMPLETION_REDIRECT_ORIGINS',
+    production ? [] : [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
+  );
   const writeRateLimitPerMinute = parseInteger(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000);
   const logLevelRaw = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
@@ -122,6 +148,7 @@ export function loadConfig(env: Env): AppConfig {
     bluumTimeoutMs,
     authJwtSecret,
     logLevel: logLevelRaw as LogLevel,
+    linkCompletionRedirectOrigins,
     writeRateLimitPerMinute,
     sandboxEnabled: !production,
     developmentDefaults,

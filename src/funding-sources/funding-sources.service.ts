@@ -48,17 +48,36 @@ export class FundingSourcesService {
   ) {
     // One Bluum call and one transaction fit in this; a public-token claim older than it was abandoned.
     this.bluumWorkBudgetMs = 2 * config.bluumTimeoutMs + 5_000;
+    this.redirectOrigins = new Set(config.linkCompletionRedirectOrigins);
   }
+
+  private readonly redirectOrigins: ReadonlySet<string>;
 
   private readonly bluumWorkBudgetMs: number;
   private readonly logger = new Logger(FundingSourcesService.name);
 
   async createLinkToken(userId: string, request: CreateLinkTokenDto): Promise<LinkTokenDto> {
+    const enableHostedLink = request.enableHostedLink ?? false;
+    if (request.completionRedirectUri !== undefined)
+      this.checkRedirect(request.completionRedirectUri, enableHostedLink);
     const user = await this.users.require(userId);
     const { linkToken, hostedLinkUrl } = await this.bluum.createLinkToken(user.bluumAccountId, {
-      enableHostedLink: request.enableHostedLink ?? false,
+      enableHostedLink,
+      completionRedirectUri: request.completionRedirectUri,
     });
     return { linkToken, hostedLinkUrl };
+  }
+
+  // A redirect to anywhere would make the hosted link an open redirect: only allow-listed origins.
+  private checkRedirect(uri: string, enableHostedLink: boolean): void {
+    const refuse = (message: string): never => {
+      throw new AppError('VALIDATION_FAILED', message, [{ field: 'completionRedirectUri', message }]);
+    };
+    if (!enableHostedLink)
+      refuse('completionRedirectUri is for the hosted link only (enableHostedLink: true)');
+    if (!this.redirectOrigins.has(new URL(uri).origin)) {
+      refuse('completionRedirectUri must be on an allowed origin (LINK_COMPLETION_REDIRECT_ORIGINS)');
+    }
   }
 
   /**

@@ -46,10 +46,14 @@ export class BluumSandboxController {
       return this.error(reply, 400, 'BLUM-400-001', 'enable_hosted_link must be a boolean.');
     }
     const linkToken = this.store.issueLinkToken();
-    const origin = `${request.protocol}://${request.host}`;
+    const hosted = new URL('/sandbox/link', `${request.protocol}://${request.host}`);
+    hosted.searchParams.set('token', linkToken);
+    if (typeof body.completion_redirect_uri === 'string') {
+      hosted.searchParams.set('completion_redirect_uri', body.completion_redirect_uri);
+    }
     return this.success(reply, 200, {
       link_token: linkToken,
-      hosted_link_url: body.enable_hosted_link ? `${origin}/sandbox/link?token=${linkToken}` : null,
+      hosted_link_url: body.enable_hosted_link ? hosted.toString() : null,
     });
   }
 
