@@ -1,10 +1,10 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { USER_ID_PATTERN } from '../../users/dto/user-id.param';
 import { STATUS_FILTERS, type StatusFilter } from './list-funding-sources.query';
+import { PageQuery } from './page.query';
 
-export class AdminListQuery {
+export class AdminListQuery extends PageQuery {
   @ApiPropertyOptional({ description: "Only this user's funding sources", example: 'user_123' })
   @IsOptional()
   @Matches(USER_ID_PATTERN, { message: 'userId must be 1-128 characters of A-Z a-z 0-9 . _ : | @ -' })
@@ -20,18 +20,4 @@ export class AdminListQuery {
   @IsOptional()
   @IsIn(STATUS_FILTERS)
   status?: StatusFilter;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
 }

@@ -1,6 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { PageQuery } from './page.query';
 
 export const EVENT_TYPES = ['linked', 'updated', 'status_changed', 'disconnected'] as const;
 
@@ -51,18 +50,5 @@ export class FundingSourceEventPageDto {
   nextCursor!: string | null;
 }
 
-export class EventsQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-}
+/** The audit trail's query: paging only. */
+export class EventsQuery extends PageQuery {}
