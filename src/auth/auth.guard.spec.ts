@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { loadConfig } from '../config/app-config';
+import { type RequestContext, requestContext } from '../logging/request-context';
 import { Access, Public } from './access.decorator';
 import { AuthGuard } from './auth.guard';
 import { signHs256 } from './jwt';
@@ -19,11 +20,30 @@ class Routes {
   noRule(): void {}
 }
 
-function context(handler: keyof Routes, authorization?: string, params: Record<string, string> = {}) {
+// Rules set on a controller class apply to its methods; a method's own rule wins over the class's.
+@Access({ self: true })
+class SelfController {
+  inherits(): void {}
+  @Access({}) adminOverride(): void {}
+}
+
+@Public()
+class PublicController {
+  open(): void {}
+}
+
+type Controller = typeof Routes | typeof SelfController | typeof PublicController;
+
+function context(
+  handler: string,
+  authorization?: string,
+  params: Record<string, string> = {},
+  controller: Controller = Routes,
+) {
   const request = { headers: authorization ? { authorization } : {}, params } as Record<string, unknown>;
   const ctx = {
-    getHandler: () => Routes.prototype[handler],
-    getClass: () => Routes,
+    getHandler: () => (controller.prototype as unknown as Record<string, () => void>)[handler],
+    getClass: () => controller,
     switchToHttp: () => ({ getRequest: () => request }),
   } as unknown as ExecutionContext;
   return { ctx, request };
@@ -43,6 +63,17 @@ describe('AuthGuard', () => {
     ['a Basic header', 'Basic dXNlcjpwYXNz'],
     ['a bearer without token', 'Bearer '],
     ['a garbage token', 'Bearer abc.def.ghi'],
+    ['a header with two tokens', 'Bearer a.b.c d.e.f'],
+    [
+      'an expired token',
+      `Bearer ${signHs256({ sub: 'user_1', exp: Math.floor(Date.now() / 1000) - 1 }, SECRET)}`,
+    ],
+    [
+      'an alg none token',
+      `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(
+        JSON.stringify({ sub: 'user_1', exp: 9_999_999_999, roles: ['admin'] }),
+      ).toString('base64url')}.`,
+    ],
     [
       'a token signed with another secret',
       `Bearer ${signHs256({ sub: 'user_1', exp: 9_999_999_999 }, 'other')}`,
@@ -100,6 +131,31 @@ describe('AuthGuard', () => {
     expect(() => check('adminOnly', token({ sub: 'x', roles: ['administrator', 'support'] }))).toThrow(
       expect.objectContaining({ code: 'FORBIDDEN' }),
     );
+  });
+
+  it('accepts the bearer scheme in any case', () => {
+    const header = token({ sub: 'user_1' }).replace('Bearer', 'bearer');
+    expect(check('link', header, 'user_1')).toBe(true);
+  });
+
+  it('records the caller as the actor of the current request, for the audit trail', () => {
+    const store: RequestContext = { requestId: 'req-1' };
+    const { ctx } = context('readSources', token({ sub: 'svc', scope: 'funding-sources:read' }), {
+      userId: 'user_1',
+    });
+    requestContext.run(store, () => guard.canActivate(ctx));
+    expect(store.actor).toEqual({ subject: 'svc', role: null, scope: 'funding-sources:read' });
+  });
+
+  it('applies a rule set on the controller class, unless the method sets its own', () => {
+    const self = token({ sub: 'user_1' });
+    const params = { userId: 'user_1' };
+    expect(guard.canActivate(context('inherits', self, params, SelfController).ctx)).toBe(true);
+    const other = context('inherits', token({ sub: 'user_2' }), params, SelfController).ctx;
+    expect(() => guard.canActivate(other)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+    const override = context('adminOverride', self, params, SelfController).ctx;
+    expect(() => guard.canActivate(override)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+    expect(guard.canActivate(context('open', undefined, {}, PublicController).ctx)).toBe(true);
   });
 
   it('refuses self when the route has no userId parameter', () => {

@@ -42,6 +42,8 @@ describe('verifyHs256', () => {
     ['exp equal to now', () => sign(HS256, { sub: 'a', exp: NOW })],
     ['nbf in the future', () => sign(HS256, { sub: 'a', exp: NOW + 60, nbf: NOW + 30 })],
     ['no sub', () => sign(HS256, { exp: NOW + 60 })],
+    ['an empty sub', () => sign(HS256, { sub: '', exp: NOW + 60 })],
+    ['a string nbf', () => sign(HS256, { sub: 'a', exp: NOW + 60, nbf: String(NOW - 60) })],
     ['a numeric sub', () => sign(HS256, { sub: 42, exp: NOW + 60 })],
     ['roles that are not strings', () => sign(HS256, { sub: 'a', exp: NOW + 60, roles: [1] })],
     ['roles that are a string', () => sign(HS256, { sub: 'a', exp: NOW + 60, roles: 'admin' })],
@@ -57,14 +59,47 @@ describe('verifyHs256', () => {
         return token.slice(0, -1) + twin;
       },
     ],
+    ['an empty token', () => ''],
     ['two segments', () => `${b64(HS256)}.${b64({ sub: 'a', exp: NOW + 60 })}`],
     ['four segments', () => `${sign(HS256, { sub: 'a', exp: NOW + 60 })}.x`],
     ['a header that is not JSON', () => `bm90LWpzb24.${b64({ sub: 'a', exp: NOW + 60 })}.sig`],
+    [
+      'a signed payload that is not JSON',
+      () => {
+        const unsigned = `${b64(HS256)}.${Buffer.from('{"sub":"a",').toString('base64url')}`;
+        return `${unsigned}.${createHmac('sha256', SECRET).update(unsigned).digest('base64url')}`;
+      },
+    ],
+    [
+      'a header that is a JSON string',
+      () => `${Buffer.from('"HS256"').toString('base64url')}.${b64({})}.sig`,
+    ],
     ['a payload that is a JSON array', () => sign(HS256, ['a'])],
     ['characters outside base64url', () => `${b64(HS256)}.${b64({ sub: 'a', exp: NOW + 60 })}.a+b/c=`],
   ];
 
   it.each(rejected)('rejects %s', (_name, token) => {
     expect(() => verifyHs256(token(), SECRET, NOW)).toThrow(InvalidTokenError);
+  });
+
+  it('judges exp and nbf against the injected clock', () => {
+    const token = signHs256({ sub: 'a', nbf: NOW, exp: NOW + 60 }, SECRET);
+    expect(verifyHs256(token, SECRET, NOW)).toMatchObject({ sub: 'a' });
+    expect(verifyHs256(token, SECRET, NOW + 59)).toMatchObject({ sub: 'a' });
+    expect(() => verifyHs256(token, SECRET, NOW + 60)).toThrow(InvalidTokenError);
+    expect(() => verifyHs256(token, SECRET, NOW - 1)).toThrow(InvalidTokenError);
+  });
+
+  it('accepts nothing but the exact signature: a re-spelling of the same bytes is refused', () => {
+    const token = sign(HS256, { sub: 'a', exp: NOW + 60 });
+    const signature = token.split('.')[2];
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = signature.slice(0, -1) + alphabet[alphabet.indexOf(signature.at(-1) as string) ^ 1];
+    // The premise of the case above: both spellings decode to the very same HMAC.
+    expect(Buffer.from(twin, 'base64url').equals(Buffer.from(signature, 'base64url'))).toBe(true);
+    expect(verifyHs256(token, SECRET, NOW)).toMatchObject({ sub: 'a' });
+    expect(() => verifyHs256(token.slice(0, -signature.length) + twin, SECRET, NOW)).toThrow(
+      InvalidTokenError,
+    );
   });
 });

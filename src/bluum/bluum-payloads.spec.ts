@@ -4,6 +4,7 @@ import {
   parseConnectData,
   parseItem,
   parseLinkToken,
+  parseListData,
   successData,
 } from './bluum-payloads';
 
@@ -113,8 +114,63 @@ describe('Bluum payloads', () => {
     ['a mask longer than 16 characters', { ...item, accounts: [{ ...account, mask: '0'.repeat(17) }] }],
     ['an itemId longer than 255 characters', { ...item, itemId: 'i'.repeat(256) }],
     ['an unknown status', { ...item, status: 'PENDING' }],
+    ['a lowercase status', { ...item, status: 'active' }],
+    ['a numeric status', { ...item, status: 1 }],
+    ['accounts that are null', { ...item, accounts: null }],
+    ['an account that is null', { ...item, accounts: [null] }],
+    ['a numeric accountType', { ...item, accounts: [{ ...account, accountType: 1 }] }],
+    ['an empty accountId', { ...item, accounts: [{ ...account, accountId: '' }] }],
+    ['a numeric institutionId', { ...item, institutionId: 3 }],
+    [
+      'an accountType longer than 64 characters',
+      { ...item, accounts: [{ ...account, accountType: 't'.repeat(65) }] },
+    ],
     ['the same account twice', { ...item, accounts: [account, account] }],
   ])('refuses a connect reply with %s', (_name, value) => {
     expect(() => parseConnectData({ item: value })).toThrow(BluumPayloadError);
+  });
+
+  it('accepts strings right at the length limits', () => {
+    const longest = {
+      ...item,
+      itemId: 'i'.repeat(255),
+      accounts: [{ ...account, mask: '0'.repeat(16), accountType: 't'.repeat(64) }],
+    };
+    expect(parseConnectData({ item: longest })).toMatchObject({
+      itemId: longest.itemId,
+      accounts: [{ mask: '0'.repeat(16), accountType: 't'.repeat(64) }],
+    });
+  });
+
+  it('refuses a hosted link URL that is not a string', () => {
+    expect(() => parseLinkToken({ link_token: 'link-1', hosted_link_url: 42 })).toThrow(BluumPayloadError);
+  });
+
+  it.each(['items', 'fundingSources', 'funding_sources'])('reads a list under data.%s', (key) => {
+    const snake = { item_id: 'item_2', institution_name: 'Bank', status: 'DISCONNECTED', accounts: [] };
+    expect(parseListData({ [key]: [item, snake] })).toEqual([
+      {
+        id: null,
+        itemId: 'item_1',
+        institutionId: null,
+        institutionName: 'Chase',
+        status: 'ACTIVE',
+        accounts: [{ ...account, accountSubtype: null }],
+      },
+      {
+        id: null,
+        itemId: 'item_2',
+        institutionId: null,
+        institutionName: 'Bank',
+        status: 'DISCONNECTED',
+        accounts: [],
+      },
+    ]);
+  });
+
+  it('refuses a list under no known key, or with a malformed item', () => {
+    expect(() => parseListData({ data: [item] })).toThrow(BluumPayloadError);
+    expect(() => parseListData({ items: {} })).toThrow(BluumPayloadError);
+    expect(() => parseListData({ items: [item, { itemId: 'x' }] })).toThrow(BluumPayloadError);
   });
 });

@@ -2,6 +2,7 @@ import type { HttpService } from '@nestjs/axios';
 import type { AxiosRequestConfig } from 'axios';
 import { of, throwError } from 'rxjs';
 import { loadConfig } from '../config/app-config';
+import { AppError } from '../common/app-error';
 import { BluumEndpoint } from './bluum-endpoint';
 import { HttpBluumGateway } from './http-bluum.gateway';
 
@@ -12,8 +13,13 @@ const PUBLIC_TOKEN = 'public-sandbox-unit-0001';
 
 type Reply = { status: number; data: string; headers?: Record<string, string> } | { error: { code: string } };
 
-/** The gateway on a fake HttpService that answers each call with the next reply, and fails past the last. */
-function gateway(replies: Reply | Reply[], baseUrl = 'https://bluum.test') {
+/**
+ * The gateway on a strict fake HttpService that answers each call with the next reply. A call past the
+ * last reply fails the test: the fake records it, and the gateway sees a transport error with no code.
+ * Transport errors carry the request's secrets the way AxiosError does (message and config), so the
+ * tests prove the gateway never copies them into its own errors.
+ */
+function gateway(replies: Reply | Reply[], baseUrl = 'https://bluum.test', timeoutMs = '1500') {
   const queue = Array.isArray(replies) ? [...replies] : [replies];
   const calls: AxiosRequestConfig[] = [];
   const http = {
@@ -22,7 +28,12 @@ function gateway(replies: Reply | Reply[], baseUrl = 'https://bluum.test') {
       const reply = queue.shift();
       if (!reply) throw new Error(`unexpected call ${calls.length} to Bluum`);
       return 'error' in reply
-        ? throwError(() => Object.assign(new Error('transport'), reply.error))
+        ? throwError(() =>
+            Object.assign(new Error(`${reply.error.code} ${BASIC} ${JSON.stringify(config.data)}`), {
+              ...reply.error,
+              config,
+            }),
+          )
         : of(reply);
     },
   } as unknown as HttpService;
@@ -31,11 +42,24 @@ function gateway(replies: Reply | Reply[], baseUrl = 'https://bluum.test') {
       BLUUM_BASE_URL: baseUrl,
       BLUUM_API_KEY: KEY,
       BLUUM_API_SECRET: SECRET,
-      BLUUM_TIMEOUT_MS: '1500',
+      BLUUM_TIMEOUT_MS: timeoutMs,
     }),
   );
   return { sut: new HttpBluumGateway(http, endpoint), calls };
 }
+
+/** The AppError a call rejects with; fails the test if the call succeeds. */
+async function failure(call: Promise<unknown>): Promise<AppError> {
+  const outcome = await call.then(
+    (value: unknown) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (!('error' in outcome)) throw new Error('expected the call to fail');
+  expect(outcome.error).toBeInstanceOf(AppError);
+  return outcome.error as AppError;
+}
+
+const SECRETS = [KEY, SECRET, BASIC, PUBLIC_TOKEN];
 
 const success = (data: unknown): Reply => ({
   status: 200,
@@ -43,7 +67,8 @@ const success = (data: unknown): Reply => ({
 });
 const bluumError = (status: number, code = 'BLUM-000'): Reply => ({
   status,
-  data: JSON.stringify({ status: 'error', code, message: 'nope' }),
+  // Bluum's message may echo what it was sent; only its code may reach our errors.
+  data: JSON.stringify({ status: 'error', code, message: `Invalid token ${PUBLIC_TOKEN}` }),
 });
 const item = {
   id: 'fs_1',
@@ -63,15 +88,73 @@ describe('HttpBluumGateway', () => {
       expect(calls[0]).toMatchObject({
         method: 'POST',
         url: 'https://bluum.test/v1/accounts/acct%2F1%20x/funding-sources/plaid/link-token',
-        data: { enable_hosted_link: false },
         headers: expect.objectContaining({
           Authorization: `Basic ${BASIC}`,
           'Content-Type': 'application/json',
         }),
-        timeout: 1500,
         maxRedirects: 0,
       });
-      expect(calls[0].signal).toBeInstanceOf(AbortSignal);
+      expect(calls[0]?.data).toEqual({ enable_hosted_link: false });
+      // The whole budget (BLUUM_TIMEOUT_MS) is left for the first attempt, less the ms spent getting there.
+      expect(calls[0]?.timeout).toBeGreaterThan(1400);
+      expect(calls[0]?.timeout).toBeLessThanOrEqual(1500);
+      expect(calls[0]?.signal).toBeInstanceOf(AbortSignal);
+    });
+
+    it('sends enable_hosted_link true, and completion_redirect_uri only when asked', async () => {
+      const { sut, calls } = gateway([
+        success({ link_token: 'link-1', hosted_link_url: 'https://hosted.plaid.test/x' }),
+        success({ link_token: 'link-2', hosted_link_url: 'https://hosted.plaid.test/y' }),
+      ]);
+      await expect(sut.createLinkToken('acct_1', { enableHostedLink: true })).resolves.toEqual({
+        linkToken: 'link-1',
+        hostedLinkUrl: 'https://hosted.plaid.test/x',
+      });
+      await sut.createLinkToken('acct_1', {
+        enableHostedLink: true,
+        completionRedirectUri: 'http://localhost:3000/',
+      });
+      expect(calls.map((call) => call.data)).toEqual([
+        { enable_hosted_link: true },
+        { enable_hosted_link: true, completion_redirect_uri: 'http://localhost:3000/' },
+      ]);
+    });
+
+    it.each([
+      ['https://bluum.test', 'https://bluum.test/v1'],
+      ['https://bluum.test/', 'https://bluum.test/v1'],
+      ['https://bluum.test/v1', 'https://bluum.test/v1'],
+      ['https://bluum.test/api/v1/', 'https://bluum.test/api/v1'],
+      ['https://bluum.test/api', 'https://bluum.test/api/v1'],
+    ])('puts the calls for base URL %s under %s', async (baseUrl, versioned) => {
+      const { sut, calls } = gateway(success({ link_token: 'link-1' }), baseUrl);
+      await sut.createLinkToken('acct_1', { enableHostedLink: false });
+      expect(calls[0]?.url).toBe(`${versioned}/accounts/acct_1/funding-sources/plaid/link-token`);
+    });
+
+    it("lists the account's items with a GET and no body", async () => {
+      const { sut, calls } = gateway(success({ funding_sources: [item] }));
+      await expect(sut.listItems('acct 1')).resolves.toEqual([
+        expect.objectContaining({ id: 'fs_1', itemId: 'item_1', status: 'ACTIVE' }),
+      ]);
+      expect(calls[0]).toMatchObject({
+        method: 'GET',
+        url: 'https://bluum.test/v1/accounts/acct%201/funding-sources',
+        data: undefined,
+        headers: expect.objectContaining({ Authorization: `Basic ${BASIC}` }),
+      });
+      expect(calls[0]?.headers).not.toHaveProperty('Content-Type');
+    });
+
+    it('disconnects an item with a DELETE, and takes a 404 as already done', async () => {
+      const { sut, calls } = gateway([success({ item }), bluumError(404, 'BLUM-404-001')]);
+      await expect(sut.disconnectItem('acct_1', 'fs/1')).resolves.toBeUndefined();
+      await expect(sut.disconnectItem('acct_1', 'fs/1')).resolves.toBeUndefined();
+      expect(calls).toHaveLength(2);
+      expect(calls[0]).toMatchObject({
+        method: 'DELETE',
+        url: 'https://bluum.test/v1/accounts/acct_1/funding-sources/fs%2F1?type=plaid',
+      });
     });
 
     it('exchanges the public token as public_token, without doubling a /v1 base URL', async () => {
@@ -109,23 +192,49 @@ describe('HttpBluumGateway', () => {
     ];
 
     it.each(cases)('connect: %s → %s, with no secret in the message', async (_name, reply, code) => {
-      const { sut } = gateway(reply);
-      const error: unknown = await sut.exchangePublicToken('acct_1', PUBLIC_TOKEN).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-      expect(error).toMatchObject({ name: 'AppError', code });
-      const message = (error as Error).message;
-      for (const secret of [KEY, SECRET, BASIC, PUBLIC_TOKEN]) expect(message).not.toContain(secret);
+      const { sut, calls } = gateway(reply);
+      const error = await failure(sut.exchangePublicToken('acct_1', PUBLIC_TOKEN));
+      expect(error.code).toBe(code);
+      for (const secret of SECRETS) expect(error.message).not.toContain(secret);
+      expect(calls).toHaveLength(1);
     });
+
+    // A 100 ms budget leaves no room for a retry, so each case is one call.
+    it.each([
+      ...cases,
+      ['400 with the envelope', bluumError(400, 'BLUM-400-001'), 'BLUUM_REQUEST_REJECTED'],
+    ] as [string, Reply, string][])(
+      'link-token: %s → %s, with no secret in the message',
+      async (_name, reply, code) => {
+        const { sut, calls } = gateway(reply, 'https://bluum.test', '100');
+        const error = await failure(sut.createLinkToken('acct_1', { enableHostedLink: false }));
+        expect(error.code).toBe(code);
+        for (const secret of SECRETS) expect(error.message).not.toContain(secret);
+        expect(calls).toHaveLength(1);
+      },
+    );
 
     it('turns a 400 with Bluum’s envelope on connect into PUBLIC_TOKEN_REJECTED (422)', async () => {
       const { sut } = gateway(bluumError(400, 'BLUM-400-002'));
-      await expect(sut.exchangePublicToken('acct_1', PUBLIC_TOKEN)).rejects.toMatchObject({
+      const error = await failure(sut.exchangePublicToken('acct_1', PUBLIC_TOKEN));
+      expect(error).toMatchObject({
         code: 'PUBLIC_TOKEN_REJECTED',
         status: 422,
         message: expect.stringContaining('BLUM-400-002'),
       });
+      for (const secret of SECRETS) expect(error.message).not.toContain(secret);
+    });
+
+    it('answers 502 for Bluum failures and 504 for its timeouts', async () => {
+      await expect(
+        gateway(bluumError(503)).sut.exchangePublicToken('acct_1', PUBLIC_TOKEN),
+      ).rejects.toMatchObject({
+        code: 'BLUUM_UNAVAILABLE',
+        status: 502,
+      });
+      await expect(
+        gateway({ error: { code: 'ETIMEDOUT' } }).sut.exchangePublicToken('acct_1', PUBLIC_TOKEN),
+      ).rejects.toMatchObject({ code: 'BLUUM_TIMEOUT', status: 504 });
     });
 
     it('never retries connect', async () => {
@@ -157,9 +266,9 @@ describe('HttpBluumGateway', () => {
         { error: { code: 'ECONNABORTED' } },
       ] as Reply[]) {
         const { sut, calls } = gateway([reply, success({ link_token: 'x' })]);
-        await expect(sut.createLinkToken('acct_1', { enableHostedLink: false })).rejects.toBeInstanceOf(
-          Error,
-        );
+        await expect(sut.createLinkToken('acct_1', { enableHostedLink: false })).rejects.toMatchObject({
+          code: 'error' in reply ? 'BLUUM_TIMEOUT' : 'BLUUM_UNAVAILABLE',
+        });
         expect(calls).toHaveLength(1);
       }
     });

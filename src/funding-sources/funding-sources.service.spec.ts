@@ -39,6 +39,24 @@ const RECORD: FundingSourceRecord = {
   createdAt: new Date('2026-01-22T10:30:00.000Z'),
   updatedAt: new Date('2026-01-22T10:31:00.000Z'),
 };
+// RECORD as the contract's FundingSource: plaidOptions is what a deposit sends Bluum as plaid_options.
+const FUNDING_SOURCE = {
+  id: '6f1c2a1e-8d0b-4c47-9b0e-3e1d2c4b5a69',
+  userId: 'user_1',
+  status: 'active',
+  institutionId: 'ins_3',
+  institutionName: 'Chase Bank',
+  accountName: 'Checking Account',
+  accountType: 'depository',
+  accountSubtype: 'checking',
+  mask: '0000',
+  itemId: 'item_abc123',
+  accountId: 'acc_1234567890',
+  bluumFundingSourceId: '123e4567-e89b-12d3-a456-426614174000',
+  plaidOptions: { item_id: 'item_abc123', account_id: 'acc_1234567890' },
+  createdAt: '2026-01-22T10:30:00.000Z',
+  updatedAt: '2026-01-22T10:31:00.000Z',
+};
 const ITEM: BluumItem = {
   id: RECORD.bluumFundingSourceId,
   itemId: RECORD.itemId,
@@ -67,8 +85,10 @@ function setup(fakes: {
   const users = strict<UsersService>('users', fakes.users ?? {});
   const repository = strict<FundingSourcesRepository>('repository', fakes.repository ?? {});
   const bluum = strict<BluumGateway>('bluum', fakes.bluum ?? {});
+  // In development the allowed redirect origins are the service's own: http://localhost:3000 and 127.0.0.1.
+  const config = loadConfig({ BLUUM_TIMEOUT_MS: '200' });
   return {
-    sut: new FundingSourcesService(users, repository, bluum, loadConfig({ BLUUM_TIMEOUT_MS: '200' })),
+    sut: new FundingSourcesService(users, repository, bluum, config),
     users,
     repository,
     bluum,
@@ -90,25 +110,7 @@ describe('FundingSourcesService', () => {
         institutionName: 'Chase Bank',
         status: 'active',
       },
-      fundingSources: [
-        {
-          id: RECORD.id,
-          userId: 'user_1',
-          status: 'active',
-          institutionId: 'ins_3',
-          institutionName: 'Chase Bank',
-          accountName: 'Checking Account',
-          accountType: 'depository',
-          accountSubtype: 'checking',
-          mask: '0000',
-          itemId: 'item_abc123',
-          accountId: 'acc_1234567890',
-          bluumFundingSourceId: '123e4567-e89b-12d3-a456-426614174000',
-          plaidOptions: { item_id: 'item_abc123', account_id: 'acc_1234567890' },
-          createdAt: '2026-01-22T10:30:00.000Z',
-          updatedAt: '2026-01-22T10:31:00.000Z',
-        },
-      ],
+      fundingSources: [FUNDING_SOURCE],
     };
 
     it("claims the token by its hash, exchanges it under the user's Bluum account, stores the item and the response", async () => {
@@ -133,6 +135,9 @@ describe('FundingSourcesService', () => {
         'acct_1',
         ITEM,
         expect.objectContaining({ tokenHash: TOKEN_HASH }),
+      );
+      expect(bluum.exchangePublicToken.mock.invocationCallOrder[0]).toBeLessThan(
+        saveLinkedItem.mock.invocationCallOrder[0],
       );
     });
 
@@ -197,23 +202,57 @@ describe('FundingSourcesService', () => {
       }
     });
 
-    it('releases the claim and stores nothing when Bluum fails', async () => {
+    it('releases the claim and stores nothing when Bluum fails, pointing at sync when Bluum may have linked anyway', async () => {
       const releasePublicToken = jest.fn().mockResolvedValue(undefined);
+      const saveLinkedItem = jest.fn();
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockRejectedValue(new AppError('BLUUM_TIMEOUT', 'slow')) },
         repository: {
           claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }),
           releasePublicToken,
+          saveLinkedItem,
         },
       });
-      await expect(sut.connect('user_1', TOKEN)).rejects.toMatchObject({ code: 'BLUUM_TIMEOUT' });
+      await expect(sut.connect('user_1', TOKEN)).rejects.toMatchObject({
+        code: 'BLUUM_TIMEOUT',
+        status: 504,
+        message: expect.stringContaining('/v1/users/user_1/funding-sources/sync'),
+      });
+      expect(saveLinkedItem).not.toHaveBeenCalled();
       expect(releasePublicToken).toHaveBeenCalledWith(TOKEN_HASH);
     });
 
-    it('never calls Bluum for an unknown user', async () => {
-      const { sut } = setup({ users: { require: jest.fn().mockImplementation(notFound) } });
-      await expect(sut.connect('ghost', TOKEN)).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
+    it('passes a rejected public token through as PUBLIC_TOKEN_REJECTED and stores nothing', async () => {
+      const rejected = new AppError('PUBLIC_TOKEN_REJECTED', 'Bluum rejected the public token.');
+      const saveLinkedItem = jest.fn();
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { exchangePublicToken: jest.fn().mockRejectedValue(rejected) },
+        repository: {
+          claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }),
+          releasePublicToken: jest.fn().mockResolvedValue(undefined),
+          saveLinkedItem,
+        },
+      });
+      await expect(sut.connect('user_1', TOKEN)).rejects.toBe(rejected);
+      expect(saveLinkedItem).not.toHaveBeenCalled();
+    });
+
+    it('never calls Bluum, nor claims the token, for an unknown user', async () => {
+      const exchangePublicToken = jest.fn();
+      const claimPublicToken = jest.fn();
+      const { sut } = setup({
+        users: { require: jest.fn().mockImplementation(notFound) },
+        bluum: { exchangePublicToken },
+        repository: { claimPublicToken },
+      });
+      await expect(sut.connect('ghost', TOKEN)).rejects.toMatchObject({
+        code: 'USER_NOT_FOUND',
+        status: 404,
+      });
+      expect(exchangePublicToken).not.toHaveBeenCalled();
+      expect(claimPublicToken).not.toHaveBeenCalled();
     });
   });
 
@@ -234,6 +273,55 @@ describe('FundingSourcesService', () => {
         ['acct_1', { enableHostedLink: true }],
       ]);
     });
+
+    it('passes an allow-listed completionRedirectUri to Bluum with the hosted link', async () => {
+      const createLinkToken = jest
+        .fn()
+        .mockResolvedValue({ linkToken: 'link-1', hostedLinkUrl: 'https://hosted.plaid.test/x' });
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { createLinkToken },
+      });
+      await expect(
+        sut.createLinkToken('user_1', {
+          enableHostedLink: true,
+          completionRedirectUri: 'http://localhost:3000/done',
+        }),
+      ).resolves.toEqual({ linkToken: 'link-1', hostedLinkUrl: 'https://hosted.plaid.test/x' });
+      expect(createLinkToken).toHaveBeenCalledWith('acct_1', {
+        enableHostedLink: true,
+        completionRedirectUri: 'http://localhost:3000/done',
+      });
+    });
+
+    it.each([
+      ['without the hosted link', { completionRedirectUri: 'http://localhost:3000/done' }],
+      [
+        'on an origin not allowed',
+        { enableHostedLink: true, completionRedirectUri: 'https://evil.example/done' },
+      ],
+      [
+        'on an allowed host with another port',
+        { enableHostedLink: true, completionRedirectUri: 'http://localhost:3001/done' },
+      ],
+    ])('refuses a completionRedirectUri %s, before any call', async (_name, request) => {
+      const { sut } = setup({});
+      await expect(sut.createLinkToken('user_1', request)).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        status: 400,
+        details: [expect.objectContaining({ field: 'completionRedirectUri' })],
+      });
+    });
+
+    it('answers USER_NOT_FOUND for an unknown user without calling Bluum', async () => {
+      const createLinkToken = jest.fn();
+      const { sut } = setup({
+        users: { require: jest.fn().mockImplementation(notFound) },
+        bluum: { createLinkToken },
+      });
+      await expect(sut.createLinkToken('ghost', {})).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
+      expect(createLinkToken).not.toHaveBeenCalled();
+    });
   });
 
   describe('list', () => {
@@ -247,8 +335,14 @@ describe('FundingSourcesService', () => {
       const { sut } = setup({ repository: { listByUser } });
       const result = await sut.list('user_1', status);
       expect(listByUser).toHaveBeenCalledWith('user_1', statuses);
-      expect(result.map((s) => s.plaidOptions)).toEqual([
-        { item_id: RECORD.itemId, account_id: RECORD.accountId },
+      expect(result).toEqual([FUNDING_SOURCE]);
+    });
+
+    it('answers the optional fields of a seed-shaped link as null, never omitted', async () => {
+      const seedShaped = { ...RECORD, institutionId: null, accountSubtype: null, bluumFundingSourceId: null };
+      const { sut } = setup({ repository: { listByUser: jest.fn().mockResolvedValue([seedShaped]) } });
+      await expect(sut.list('user_1', undefined)).resolves.toStrictEqual([
+        { ...FUNDING_SOURCE, institutionId: null, accountSubtype: null, bluumFundingSourceId: null },
       ]);
     });
 
@@ -266,11 +360,117 @@ describe('FundingSourcesService', () => {
     });
   });
 
+  describe('disconnect', () => {
+    const DISCONNECTED = { ...RECORD, status: 'disconnected' as const };
+
+    it('disconnects the item at Bluum by its stored id when the repository asks, and returns the source', async () => {
+      const disconnectItem = jest.fn().mockResolvedValue(undefined);
+      const disconnect = jest
+        .fn()
+        .mockImplementation(
+          async (_u: string, _id: string, _t: number, atBluum: (i: object) => Promise<void>) => {
+            await atBluum({ itemId: RECORD.itemId, bluumFundingSourceId: 'fs_1' });
+            return DISCONNECTED;
+          },
+        );
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { disconnectItem },
+        repository: { disconnect },
+      });
+      await expect(sut.disconnect('user_1', RECORD.id)).resolves.toMatchObject({
+        id: RECORD.id,
+        status: 'disconnected',
+        plaidOptions: { item_id: RECORD.itemId, account_id: RECORD.accountId },
+      });
+      expect(disconnect).toHaveBeenCalledWith('user_1', RECORD.id, expect.any(Number), expect.any(Function));
+      expect(disconnectItem).toHaveBeenCalledWith('acct_1', 'fs_1');
+    });
+
+    it("finds Bluum's id in its list when the connect reply lacked it, and skips an item Bluum does not list", async () => {
+      const disconnectItem = jest.fn().mockResolvedValue(undefined);
+      const listItems = jest.fn().mockResolvedValue([{ ...ITEM, id: 'fs_from_list' }]);
+      const disconnect = jest
+        .fn()
+        .mockImplementation(
+          async (_u: string, _id: string, _t: number, atBluum: (i: object) => Promise<void>) => {
+            await atBluum({ itemId: RECORD.itemId, bluumFundingSourceId: null });
+            await atBluum({ itemId: 'item_unknown_to_bluum', bluumFundingSourceId: null });
+            return DISCONNECTED;
+          },
+        );
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { disconnectItem, listItems },
+        repository: { disconnect },
+      });
+      await sut.disconnect('user_1', RECORD.id);
+      expect(disconnectItem.mock.calls).toEqual([['acct_1', 'fs_from_list']]);
+    });
+
+    it('lets a Bluum failure through, so the repository changes nothing', async () => {
+      const failure = new AppError('BLUUM_UNAVAILABLE', 'down');
+      const disconnect = jest
+        .fn()
+        .mockImplementation(
+          async (_u: string, _id: string, _t: number, atBluum: (i: object) => Promise<void>) => {
+            await atBluum({ itemId: RECORD.itemId, bluumFundingSourceId: 'fs_1' });
+            return DISCONNECTED;
+          },
+        );
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { disconnectItem: jest.fn().mockRejectedValue(failure) },
+        repository: { disconnect },
+      });
+      await expect(sut.disconnect('user_1', RECORD.id)).rejects.toBe(failure);
+    });
+
+    it("answers FUNDING_SOURCE_NOT_FOUND for a source that is not the user's", async () => {
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        repository: { disconnect: jest.fn().mockResolvedValue(null) },
+      });
+      await expect(sut.disconnect('user_1', RECORD.id)).rejects.toMatchObject({
+        code: 'FUNDING_SOURCE_NOT_FOUND',
+      });
+    });
+  });
+
+  describe('sync', () => {
+    it("stores Bluum's list under the user's account and answers with every status", async () => {
+      const listItems = jest.fn().mockResolvedValue([ITEM]);
+      const syncItems = jest.fn().mockResolvedValue({ added: 1, updated: 0, skipped: [] });
+      const listByUser = jest.fn().mockResolvedValue([RECORD]);
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { listItems },
+        repository: { syncItems, listByUser },
+      });
+      await expect(sut.sync('user_1')).resolves.toEqual({
+        data: [expect.objectContaining({ id: RECORD.id })],
+        added: 1,
+        updated: 0,
+      });
+      expect(listItems).toHaveBeenCalledWith('acct_1');
+      expect(syncItems).toHaveBeenCalledWith('user_1', 'acct_1', [ITEM]);
+      expect(listByUser).toHaveBeenCalledWith('user_1', ['active', 'error', 'disconnected']);
+    });
+
+    it('changes nothing when Bluum fails', async () => {
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { listItems: jest.fn().mockRejectedValue(new AppError('BLUUM_TIMEOUT', 'slow')) },
+      });
+      await expect(sut.sync('user_1')).rejects.toMatchObject({ code: 'BLUUM_TIMEOUT' });
+    });
+  });
+
   describe('get', () => {
     it("returns the user's funding source", async () => {
       const findForUser = jest.fn().mockResolvedValue(RECORD);
       const { sut } = setup({ repository: { findForUser } });
-      await expect(sut.get('user_1', RECORD.id)).resolves.toMatchObject({ id: RECORD.id, userId: 'user_1' });
+      await expect(sut.get('user_1', RECORD.id)).resolves.toEqual(FUNDING_SOURCE);
       expect(findForUser).toHaveBeenCalledWith('user_1', RECORD.id);
     });
 
