@@ -146,6 +146,15 @@ describe('HttpBluumGateway', () => {
       expect(calls[0]?.headers).not.toHaveProperty('Content-Type');
     });
 
+    it('takes a 204 No Content on DELETE as done, but not on link-token', async () => {
+      const { sut, calls } = gateway({ status: 204, data: '' });
+      await expect(sut.disconnectItem('acct_1', 'fs_1')).resolves.toBeUndefined();
+      expect(calls).toHaveLength(1);
+      const linkToken = gateway({ status: 204, data: '' }, 'https://bluum.test', '100');
+      const error = await failure(linkToken.sut.createLinkToken('acct_1', { enableHostedLink: false }));
+      expect(error.code).toBe('BLUUM_BAD_RESPONSE');
+    });
+
     it('disconnects an item with a DELETE, and takes a 404 as already done', async () => {
       const { sut, calls } = gateway([success({ item }), bluumError(404, 'BLUM-404-001')]);
       await expect(sut.disconnectItem('acct_1', 'fs/1')).resolves.toBeUndefined();

@@ -185,6 +185,8 @@ export class HttpBluumGateway extends BluumGateway {
     this.logger.log(`Bluum ${method} ${pathTemplate} ${response.status} in ${elapsed()}ms`);
     const parsed = parseJson(response.data);
     const status = response.status;
+    // A delete may answer 204 with no body, or 404 when the item is already gone: both mean done.
+    if (options.notFoundIsDone && (status === 204 || status === 404)) return { ok: true, data: {} };
     if (status >= 200 && status < 300) {
       try {
         return { ok: true, data: successData(parsed) };
@@ -196,7 +198,6 @@ export class HttpBluumGateway extends BluumGateway {
         };
       }
     }
-    if (status === 204 || (status === 404 && options.notFoundIsDone)) return { ok: true, data: {} };
     const bluumCode = errorCode(parsed);
     if (status === 401 || status === 403) {
       // Our credentials: repeating the call cannot help.

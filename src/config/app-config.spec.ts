@@ -64,6 +64,13 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the scheme of the Bluum URL as a URL does, in any letter case', () => {
+    expect(() => loadConfig({ ...PRODUCTION, BLUUM_BASE_URL: 'HTTPS://api.bluum.example' })).not.toThrow();
+    expect(() => loadConfig({ ...PRODUCTION, BLUUM_BASE_URL: 'HTTP://api.bluum.example' })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('BLUUM_BASE_URL must use https:') }),
+    );
+  });
+
   it.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],

@@ -112,7 +112,7 @@ export function loadConfig(env: Env): AppConfig {
   const databaseUrl = required('DATABASE_URL', undefined) ?? null;
   parseUrl(env, 'BLUUM_BASE_URL', ['https:', 'http:']);
   const bluumBaseUrl = required('BLUUM_BASE_URL', undefined) ?? null;
-  if (production && bluumBaseUrl !== null && !bluumBaseUrl.startsWith('https:')) {
+  if (production && bluumBaseUrl !== null && new URL(bluumBaseUrl).protocol !== 'https:') {
     throw new ConfigError('BLUUM_BASE_URL must use https: when NODE_ENV=production');
   }
   const bluumApiKey = required('BLUUM_API_KEY', DEV_BLUUM_API_KEY) as string;
