@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -33,6 +34,17 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
       'no-console': 'off',
     },
+  },
+  {
+    // The sandbox's pages run in the browser as plain scripts, with no build step.
+    files: ['src/sandbox/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: globals.browser,
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, strict: ['error', 'global'] },
   },
   prettier,
 );

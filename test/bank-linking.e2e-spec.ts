@@ -88,8 +88,20 @@ describe('bank linking on the built-in sandbox', () => {
         body: { enableHostedLink: true, completionRedirectUri: 'https://app.example.com/banks/linked?x=1' },
       });
       expect(res.status).toBe(201);
-      expect(new URL(res.body.hostedLinkUrl as string).searchParams.get('completion_redirect_uri')).toBe(
-        'https://app.example.com/banks/linked?x=1',
+      const hosted = new URL(res.body.hostedLinkUrl as string);
+      // The URI travels to Bluum with the link token, not in the URL a person could edit.
+      expect([...hosted.searchParams.keys()]).toEqual(['token']);
+      const done = await app.request('POST', '/sandbox/link/complete', {
+        body: {
+          link_token: res.body.linkToken,
+          institution_id: 'ins_109511',
+          username: 'user_good',
+          password: 'pass_good',
+        },
+      });
+      expect(done.status).toBe(200);
+      expect(done.body.redirect_to).toBe(
+        `https://app.example.com/banks/linked?x=1#status=success&public_token=${done.body.public_token}`,
       );
     });
 

@@ -21,7 +21,12 @@ describe('production mode', () => {
   afterAll(() => app.close());
 
   it('serves no sandbox', async () => {
-    for (const path of ['/sandbox/bluum/v1/accounts/a/funding-sources', '/sandbox/link']) {
+    for (const path of [
+      '/',
+      '/sandbox/bluum/v1/accounts/a/funding-sources',
+      '/sandbox/link',
+      '/sandbox/assets/demo.js',
+    ]) {
       const res = await app.request('GET', path);
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('ROUTE_NOT_FOUND');
@@ -31,6 +36,10 @@ describe('production mode', () => {
       headers: { authorization: `Basic ${Buffer.from('sandbox_key:sandbox_secret').toString('base64')}` },
     });
     expect(post.status).toBe(404);
+    // No demo tokens: production identities come from the identity provider only.
+    const demo = await app.request('POST', '/sandbox/demo-users', { body: { userId: 'u1' } });
+    expect(demo.status).toBe(404);
+    expect(demo.body.code).toBe('ROUTE_NOT_FOUND');
   });
 
   it('refuses tokens signed with the development secret', async () => {

@@ -45,12 +45,14 @@ export class BluumSandboxController {
     if (!isObject(body) || typeof body.enable_hosted_link !== 'boolean') {
       return this.error(reply, 400, 'BLUM-400-001', 'enable_hosted_link must be a boolean.');
     }
-    const linkToken = this.store.issueLinkToken();
+    const redirect = body.completion_redirect_uri;
+    if (redirect !== undefined && (typeof redirect !== 'string' || !URL.canParse(redirect))) {
+      return this.error(reply, 400, 'BLUM-400-001', 'completion_redirect_uri must be an absolute URL.');
+    }
+    const linkToken = this.store.issueLinkToken(redirect ?? null);
+    // Like Plaid's, the hosted URL carries only the session: the completion URI stays with the token.
     const hosted = new URL('/sandbox/link', `${request.protocol}://${request.host}`);
     hosted.searchParams.set('token', linkToken);
-    if (typeof body.completion_redirect_uri === 'string') {
-      hosted.searchParams.set('completion_redirect_uri', body.completion_redirect_uri);
-    }
     return this.success(reply, 200, {
       link_token: linkToken,
       hosted_link_url: body.enable_hosted_link ? hosted.toString() : null,

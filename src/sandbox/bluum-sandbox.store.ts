@@ -22,20 +22,39 @@ export interface SandboxItem {
   updatedAt: string;
 }
 
-// Plaid's own sandbox institutions.
+// Plaid's own sandbox institutions; `accounts` is how many accounts the hosted link links at each.
 export const SANDBOX_INSTITUTIONS = [
-  { id: 'ins_109508', name: 'First Platypus Bank' },
-  { id: 'ins_109509', name: 'First Gingham Credit Union' },
-  { id: 'ins_109510', name: 'Tattersall Federal Credit Union' },
-  { id: 'ins_109511', name: 'Tartan Bank' },
-  { id: 'ins_109512', name: 'Houndstooth Bank' },
+  { id: 'ins_109508', name: 'First Platypus Bank', accounts: 2 },
+  { id: 'ins_109509', name: 'First Gingham Credit Union', accounts: 1 },
+  { id: 'ins_109510', name: 'Tattersall Federal Credit Union', accounts: 3 },
+  { id: 'ins_109511', name: 'Tartan Bank', accounts: 2 },
+  { id: 'ins_109512', name: 'Houndstooth Bank', accounts: 1 },
 ] as const;
+
+type SandboxInstitution = (typeof SANDBOX_INSTITUTIONS)[number];
 
 const SANDBOX_ACCOUNTS = [
   { accountName: 'Plaid Checking', accountSubtype: 'checking', mask: '0000' },
   { accountName: 'Plaid Saving', accountSubtype: 'savings', mask: '1111' },
   { accountName: 'Plaid Money Market', accountSubtype: 'money market', mask: '4444' },
 ] as const;
+
+// Plaid Sandbox's credentials: anything else is the wrong password.
+export const SANDBOX_USERNAME = 'user_good';
+export const SANDBOX_PASSWORD = 'pass_good';
+
+// Plaid's link tokens live four hours.
+const LINK_TOKEN_TTL_MS = 4 * 60 * 60 * 1000;
+
+interface LinkSession {
+  completionRedirectUri: string | null;
+  expiresAt: number;
+  done: boolean;
+}
+
+export type LinkSessionResult =
+  | { ok: true; completionRedirectUri: string | null }
+  | { ok: false; reason: 'invalid_link_token' | 'invalid_institution' | 'invalid_credentials' };
 
 /** Well-formed sandbox public token; `public-sandbox-expired-…` plays one that is past its 30 minutes. */
 export const SANDBOX_PUBLIC_TOKEN = /^public-sandbox-[A-Za-z0-9-]{8,200}$/;
@@ -49,9 +68,61 @@ const randomId = (prefix: string): string =>
 export class BluumSandboxStore {
   private readonly usedTokens = new Set<string>();
   private readonly itemsByAccount = new Map<string, Map<string, SandboxItem>>();
+  private readonly linkSessions = new Map<string, LinkSession>();
+  /** Public tokens the hosted link issued, with the institution the person picked. */
+  private readonly hostedPublicTokens = new Map<string, SandboxInstitution>();
 
-  issueLinkToken(): string {
-    return `link-sandbox-${randomUUID()}`;
+  /** The completion URI is bound to the token here, so a hosted link URL cannot be edited into an open redirect. */
+  issueLinkToken(completionRedirectUri: string | null = null, now = Date.now()): string {
+    for (const [token, session] of this.linkSessions) {
+      if (session.expiresAt <= now) this.linkSessions.delete(token);
+    }
+    const linkToken = `link-sandbox-${randomUUID()}`;
+    this.linkSessions.set(linkToken, {
+      completionRedirectUri,
+      expiresAt: now + LINK_TOKEN_TTL_MS,
+      done: false,
+    });
+    return linkToken;
+  }
+
+  /** Whether the hosted link may run for this link token: issued here, not expired, not yet completed. */
+  openSession(linkToken: string, now = Date.now()): LinkSessionResult {
+    const session = this.linkSessions.get(linkToken);
+    if (!session || session.done || session.expiresAt <= now)
+      return { ok: false, reason: 'invalid_link_token' };
+    return { ok: true, completionRedirectUri: session.completionRedirectUri };
+  }
+
+  /**
+   * The person's bank and credentials: user_good / pass_good get a public token for that bank (and end the
+   * session); a wrong password leaves the session open for another try, as Plaid Link does.
+   */
+  completeSession(
+    linkToken: string,
+    institutionId: string,
+    username: string,
+    password: string,
+    now = Date.now(),
+  ): LinkSessionResult & { publicToken?: string } {
+    const open = this.openSession(linkToken, now);
+    if (!open.ok) return open;
+    const institution = SANDBOX_INSTITUTIONS.find((candidate) => candidate.id === institutionId);
+    if (!institution) return { ok: false, reason: 'invalid_institution' };
+    if (username !== SANDBOX_USERNAME || password !== SANDBOX_PASSWORD) {
+      return { ok: false, reason: 'invalid_credentials' };
+    }
+    (this.linkSessions.get(linkToken) as LinkSession).done = true;
+    const publicToken = `public-sandbox-${randomUUID()}`;
+    this.hostedPublicTokens.set(publicToken, institution);
+    return { ...open, publicToken };
+  }
+
+  /** The person closed the hosted link: the session ends without a public token. */
+  exitSession(linkToken: string, now = Date.now()): LinkSessionResult {
+    const open = this.openSession(linkToken, now);
+    if (open.ok) (this.linkSessions.get(linkToken) as LinkSession).done = true;
+    return open;
   }
 
   /** Accepts each well-formed public token once and links an item of one to three accounts. */
@@ -61,10 +132,13 @@ export class BluumSandboxStore {
     if (this.usedTokens.has(publicToken)) return { ok: false, reason: 'used' };
     this.usedTokens.add(publicToken);
 
-    // The token picks the institution and the number of accounts, so a given token always links the same bank.
+    // A hosted-link token links the bank the person picked; any other well-formed token picks one from
+    // its hash, so a given token always links the same bank.
     const seed = createHash('sha256').update(publicToken).digest();
-    const institution = SANDBOX_INSTITUTIONS[seed[0] % SANDBOX_INSTITUTIONS.length];
-    const accountCount = 1 + (seed[1] % SANDBOX_ACCOUNTS.length);
+    const institution =
+      this.hostedPublicTokens.get(publicToken) ?? SANDBOX_INSTITUTIONS[seed[0] % SANDBOX_INSTITUTIONS.length];
+    this.hostedPublicTokens.delete(publicToken);
+    const accountCount = institution.accounts;
     const now = new Date().toISOString();
     const item: SandboxItem = {
       id: randomUUID(),

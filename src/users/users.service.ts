@@ -13,6 +13,12 @@ export class UsersService {
     return { user: this.map(user), created };
   }
 
+  /** The user as registered, or registered now under `bluumAccountId`; never moves an existing user. */
+  async ensure(id: string, bluumAccountId: string): Promise<UserDto> {
+    const existing = await this.users.findById(id);
+    return existing ? this.map(existing) : (await this.put(id, bluumAccountId)).user;
+  }
+
   async get(id: string): Promise<UserDto> {
     return this.map(await this.require(id));
   }

@@ -6,7 +6,8 @@ import { Client } from 'pg';
 
 export default async function globalSetup(): Promise<void> {
   const url = process.env.TEST_DATABASE_URL;
-  if (!url) return;
+  // The e2e and browser projects share this setup; one jest run prepares the database once.
+  if (!url || process.env.TEST_DATABASE_PREPARED === url) return;
   const database = new URL(url).pathname.slice(1);
   // The schema is dropped: refuse anything that does not look like a test database.
   if (!/test/i.test(database)) {
@@ -26,4 +27,5 @@ export default async function globalSetup(): Promise<void> {
     env: { ...process.env, DATABASE_URL: url },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  process.env.TEST_DATABASE_PREPARED = url;
 }

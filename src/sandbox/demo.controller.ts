@@ -1,0 +1,59 @@
+// Development only (the sandbox module): the demo page at `/` and the endpoint that gives it a user and
+// that user's bearer token, so a person can walk the whole flow without an identity provider.
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { createHash, randomBytes } from 'node:crypto';
+import { Public } from '../auth/access.decorator';
+import { signHs256 } from '../auth/jwt';
+import { AppError } from '../common/app-error';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { UsersService } from '../users/users.service';
+import { type DemoSession, DemoUserDto } from './dto/demo-user.dto';
+import { SandboxPages } from './sandbox-pages';
+
+const TOKEN_LIFETIME_SECONDS = 60 * 60;
+const ASSETS = { 'demo.js': 'demo.js', 'link.js': 'link.js', 'sandbox.css': 'sandbox.css' } as const;
+
+@ApiExcludeController()
+@Public()
+@Controller()
+export class DemoController {
+  constructor(
+    private readonly pages: SandboxPages,
+    private readonly users: UsersService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  page(@Res() reply: FastifyReply): FastifyReply {
+    return this.pages.send(reply, 'demo.html');
+  }
+
+  @Get('sandbox/assets/:name')
+  asset(@Param('name') name: string, @Res() reply: FastifyReply): FastifyReply {
+    if (!Object.hasOwn(ASSETS, name)) throw new AppError('ROUTE_NOT_FOUND', 'No such route.');
+    return this.pages.send(reply, ASSETS[name as keyof typeof ASSETS]);
+  }
+
+  /**
+   * Registers the demo user (under a sandbox Bluum account derived from its id) unless it exists, and
+   * signs it a one-hour token with no role and no scope: it may act on its own funding sources only.
+   */
+  @Post('sandbox/demo-users')
+  @HttpCode(201)
+  async demoUser(@Body() body: DemoUserDto): Promise<DemoSession> {
+    const userId = body.userId ?? `demo-${randomBytes(6).toString('hex')}`;
+    const derivedAccount = `sbx_${createHash('sha256').update(userId).digest('hex').slice(0, 24)}`;
+    const user = await this.users.ensure(userId, derivedAccount);
+    const exp = Math.floor(Date.now() / 1000) + TOKEN_LIFETIME_SECONDS;
+    return {
+      userId: user.id,
+      bluumAccountId: user.bluumAccountId,
+      accessToken: signHs256({ sub: user.id, roles: [], scope: '', exp }, this.config.authJwtSecret),
+      tokenType: 'Bearer',
+      expiresIn: TOKEN_LIFETIME_SECONDS,
+    };
+  }
+}

@@ -1,0 +1,233 @@
+// The demo page and the sandbox's hosted link, clicked through in a real Chromium (Debian's, driven by
+// playwright-core) against the real service on PostgreSQL. `npm run test:browser` demands a browser;
+// `npm test` skips this file, saying so, only where none is installed.
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { startTestApp, type TestApp, uniqueUserId } from '../support/test-app';
+import { tokenFor } from '../support/tokens';
+
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const browserPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+  (candidate): candidate is string => typeof candidate === 'string' && existsSync(candidate),
+);
+if (!browserPath) {
+  if (process.env.REQUIRE_BROWSER === '1') {
+    throw new Error('No Chromium found: apt-get install -y chromium, or set CHROMIUM_PATH.');
+  }
+  console.warn(
+    'Browser test skipped: no Chromium on this machine (apt-get install -y chromium, or set CHROMIUM_PATH).',
+  );
+}
+const describeInBrowser = browserPath ? describe : describe.skip;
+
+export const SCREENSHOT = join(__dirname, '..', '..', '.artifacts', 'demo-linked.png');
+
+/** A port that was free a moment ago: the development allow-list of completion URIs is built from PORT. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}
+
+const byTestId = (page: Page, id: string) => page.getByTestId(id);
+
+describeInBrowser('demo page and hosted link in Chromium', () => {
+  let app: TestApp;
+  let browser: Browser;
+  let page: Page;
+  let problems: string[];
+  /** Every answer of 400 or more the page received, as "status /path"; each test says which it expects. */
+  let failedResponses: string[];
+
+  beforeAll(async () => {
+    app = await startTestApp({ NODE_ENV: 'development', PORT: String(await freePort()) });
+    browser = await chromium.launch({ executablePath: browserPath, args: CHROMIUM_FLAGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  beforeEach(async () => {
+    page = await browser.newPage({ viewport: { width: 900, height: 900 } });
+    problems = [];
+    failedResponses = [];
+    // A script error or a CSP violation shows up here and fails the test.
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      // Chromium logs every 4xx it loads; those are checked one by one in failedResponses instead.
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+        problems.push(`console: ${message.text()}`);
+      }
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400)
+        failedResponses.push(`${response.status()} ${new URL(response.url()).pathname}`);
+    });
+  });
+  afterEach(async () => {
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  /** Waits until the element's whole text is `text` (Playwright's own `expect` belongs to its test runner). */
+  async function waitForText(id: string, text: string): Promise<void> {
+    const locator = byTestId(page, id);
+    const deadline = Date.now() + 10_000;
+    let current = await locator.textContent();
+    while (current !== text) {
+      if (Date.now() > deadline) throw new Error(`${id} reads "${current}", never "${text}"`);
+      await page.waitForTimeout(50);
+      current = await locator.textContent();
+    }
+  }
+
+  /** Opens the demo page as a new demo user. */
+  async function openAs(userId: string): Promise<void> {
+    await page.goto(`${app.url}/`);
+    await byTestId(page, 'demo-user-id').fill(userId);
+    await byTestId(page, 'use-user').click();
+    await waitForText('current-user', userId);
+  }
+
+  /** Link bank → the hosted link → the given institution's credential form. */
+  async function openHostedLink(institution: string): Promise<void> {
+    await byTestId(page, 'link-bank').click();
+    await page.waitForURL(/\/sandbox\/link\?token=link-sandbox-/);
+    await byTestId(page, 'institution').filter({ hasText: institution }).click();
+    await waitForText('credentials-title', `Log in to ${institution}`);
+  }
+
+  async function logIn(username: string, password: string): Promise<void> {
+    await byTestId(page, 'sandbox-username').fill(username);
+    await byTestId(page, 'sandbox-password').fill(password);
+    await byTestId(page, 'sandbox-submit').click();
+  }
+
+  async function linkBank(institution: string): Promise<void> {
+    await openHostedLink(institution);
+    await logIn('user_good', 'pass_good');
+    await byTestId(page, 'link-result').waitFor({ state: 'visible' });
+  }
+
+  async function storedSources(userId: string): Promise<Array<Record<string, string>>> {
+    const res = await app.request('GET', `/v1/users/${userId}/funding-sources`, { token: tokenFor(userId) });
+    expect(res.status).toBe(200);
+    return res.body.data;
+  }
+
+  const texts = (id: string) => byTestId(page, id).allTextContents();
+
+  it('links a bank: hosted link, user_good / pass_good, back to the page, Bank linked! and its accounts', async () => {
+    const userId = uniqueUserId('demo');
+    await openAs(userId);
+    await expect(byTestId(page, 'no-funding-sources').isVisible()).resolves.toBe(true);
+
+    await linkBank('First Platypus Bank');
+
+    expect(await byTestId(page, 'link-result').textContent()).toBe('Bank linked!');
+    expect(await texts('linked-account')).toEqual([
+      'First Platypus Bank · Plaid Checking ••••0000 · checking',
+      'First Platypus Bank · Plaid Saving ••••1111 · savings',
+    ]);
+    expect(await texts('funding-source')).toEqual([
+      'Plaid Checking ••••0000 · checking',
+      'Plaid Saving ••••1111 · savings',
+    ]);
+    // The public token came back in the fragment and is gone from the address bar.
+    expect(new URL(page.url()).hash).toBe('');
+    expect(new URL(page.url()).pathname).toBe('/');
+
+    const stored = await storedSources(userId);
+    expect(stored.map((source) => [source.institutionName, source.accountName, source.mask])).toEqual(
+      expect.arrayContaining([
+        ['First Platypus Bank', 'Plaid Checking', '0000'],
+        ['First Platypus Bank', 'Plaid Saving', '1111'],
+      ]),
+    );
+    expect(stored).toHaveLength(2);
+    expect(failedResponses).toEqual([]);
+
+    mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+  });
+
+  it('says the credentials were not correct, keeps the person on the form, then links with the right ones', async () => {
+    const userId = uniqueUserId('demo');
+    await openAs(userId);
+    await openHostedLink('Tartan Bank');
+
+    await logIn('user_good', 'pass_wrong');
+    const error = byTestId(page, 'sandbox-error');
+    await error.waitFor({ state: 'visible' });
+    expect(await error.textContent()).toContain('The credentials were not correct');
+    expect(page.url()).toContain('/sandbox/link');
+    expect(await storedSources(userId)).toEqual([]);
+
+    await logIn('user_good', 'pass_good');
+    await byTestId(page, 'link-result').waitFor({ state: 'visible' });
+    expect(await byTestId(page, 'link-result').textContent()).toBe('Bank linked!');
+    expect(await texts('funding-source')).toHaveLength(2);
+    expect((await storedSources(userId)).map((source) => source.institutionName)).toEqual([
+      'Tartan Bank',
+      'Tartan Bank',
+    ]);
+    expect(failedResponses).toEqual(['400 /sandbox/link/complete']);
+  });
+
+  it('comes back from Cancel without linking anything', async () => {
+    const userId = uniqueUserId('demo');
+    await openAs(userId);
+    await byTestId(page, 'link-bank').click();
+    await page.waitForURL(/\/sandbox\/link\?token=/);
+    await byTestId(page, 'institution').first().waitFor();
+    await byTestId(page, 'sandbox-cancel').click();
+
+    await byTestId(page, 'link-notice').waitFor({ state: 'visible' });
+    expect(await byTestId(page, 'link-notice').textContent()).toBe(
+      'Linking was cancelled. No bank was linked.',
+    );
+    expect(await byTestId(page, 'link-result').isVisible()).toBe(false);
+    expect(await byTestId(page, 'funding-source').count()).toBe(0);
+    expect(await storedSources(userId)).toEqual([]);
+    expect(failedResponses).toEqual([]);
+  });
+
+  it('links a second bank: two items, each with its own accounts, newest first', async () => {
+    const userId = uniqueUserId('demo');
+    await openAs(userId);
+    await linkBank('First Platypus Bank');
+    await linkBank('First Gingham Credit Union');
+
+    expect(await texts('linked-account')).toEqual([
+      'First Gingham Credit Union · Plaid Checking ••••0000 · checking',
+    ]);
+    const items = byTestId(page, 'linked-item');
+    expect(await items.count()).toBe(2);
+    expect(await items.locator('h3').allTextContents()).toEqual([
+      'First Gingham Credit Union',
+      'First Platypus Bank',
+    ]);
+    expect(await byTestId(page, 'funding-source').count()).toBe(3);
+
+    const stored = await storedSources(userId);
+    expect(new Set(stored.map((source) => source.itemId)).size).toBe(2);
+    expect(stored).toHaveLength(3);
+    expect(failedResponses).toEqual([]);
+  });
+});

@@ -1,0 +1,233 @@
+// The development-only pieces behind the demo page, over plain HTTP (the browser spec clicks through
+// them): the demo-token endpoint, the hosted link's API, and the pages' headers.
+import { adminToken, tokenFor } from './support/tokens';
+import { registerUser, startTestApp, uniqueUserId, type TestApp } from './support/test-app';
+
+const COMPLETION = 'https://app.example.com/banks/done';
+
+describe('demo page, demo users and the hosted link (development)', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      NODE_ENV: 'development',
+      LINK_COMPLETION_REDIRECT_ORIGINS: 'https://app.example.com',
+    });
+  });
+  afterAll(() => app.close());
+
+  describe('POST /sandbox/demo-users', () => {
+    it('registers a new demo user and signs it a one-hour token for its own data only', async () => {
+      const userId = uniqueUserId('demo');
+      const res = await app.request('POST', '/sandbox/demo-users', { body: { userId } });
+      expect(res.status).toBe(201);
+      expect(res.body).toEqual({
+        userId,
+        bluumAccountId: expect.stringMatching(/^sbx_[0-9a-f]{24}$/),
+        accessToken: expect.any(String),
+        tokenType: 'Bearer',
+        expiresIn: 3600,
+      });
+      const token = res.body.accessToken as string;
+      const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as {
+        sub: string;
+        roles: string[];
+        exp: number;
+      };
+      expect(claims.sub).toBe(userId);
+      expect(claims.roles).toEqual([]);
+      expect(claims.exp - Date.now() / 1000).toBeGreaterThan(3500);
+      expect(claims.exp - Date.now() / 1000).toBeLessThanOrEqual(3600);
+
+      const own = await app.request('GET', `/v1/users/${userId}/funding-sources`, { token });
+      expect(own.status).toBe(200);
+      expect(own.body.data).toEqual([]);
+      const { userId: other } = await registerUser(app);
+      expect((await app.request('GET', `/v1/users/${other}/funding-sources`, { token })).status).toBe(403);
+      expect((await app.request('GET', '/v1/admin/funding-sources', { token })).status).toBe(403);
+    });
+
+    it('makes up a user id when none is given', async () => {
+      const first = await app.request('POST', '/sandbox/demo-users', { body: {} });
+      const second = await app.request('POST', '/sandbox/demo-users', { body: {} });
+      expect(first.status).toBe(201);
+      expect(first.body.userId).toMatch(/^demo-[0-9a-f]{12}$/);
+      expect(second.body.userId).not.toBe(first.body.userId);
+    });
+
+    it('never moves an existing user to another Bluum account', async () => {
+      const { userId, bluumAccountId } = await registerUser(app);
+      const res = await app.request('POST', '/sandbox/demo-users', { body: { userId } });
+      expect(res.status).toBe(201);
+      expect(res.body.bluumAccountId).toBe(bluumAccountId);
+      const stored = await app.request('GET', `/v1/users/${userId}`, { token: adminToken() });
+      expect(stored.body.bluumAccountId).toBe(bluumAccountId);
+    });
+
+    it.each([
+      ['a user id with a space', { userId: 'demo user' }],
+      ['a user id of 129 characters', { userId: 'u'.repeat(129) }],
+      ['a number', { userId: 42 }],
+      ['an unknown field', { userId: 'demo-1', roles: ['admin'] }],
+    ])('refuses %s with 400 and registers nobody', async (_name, body) => {
+      const before = await app.prisma.user.count();
+      const res = await app.request('POST', '/sandbox/demo-users', { body });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(await app.prisma.user.count()).toBe(before);
+    });
+  });
+
+  describe('hosted link', () => {
+    async function hostedLinkToken(
+      completionRedirectUri?: string,
+    ): Promise<{ userId: string; linkToken: string; url: URL }> {
+      const { userId } = await registerUser(app);
+      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
+        token: tokenFor(userId),
+        body: { enableHostedLink: true, ...(completionRedirectUri ? { completionRedirectUri } : {}) },
+      });
+      expect(res.status).toBe(201);
+      return { userId, linkToken: res.body.linkToken, url: new URL(res.body.hostedLinkUrl as string) };
+    }
+
+    const complete = (linkToken: string, password = 'pass_good', institutionId = 'ins_109510') =>
+      app.request('POST', '/sandbox/link/complete', {
+        body: { link_token: linkToken, institution_id: institutionId, username: 'user_good', password },
+      });
+
+    it('opens a session that lists the sandbox institutions', async () => {
+      const { linkToken, url } = await hostedLinkToken(COMPLETION);
+      expect(url.pathname).toBe('/sandbox/link');
+      expect(url.searchParams.get('token')).toBe(linkToken);
+      const res = await app.request('POST', '/sandbox/link/session', { body: { link_token: linkToken } });
+      expect(res.status).toBe(200);
+      expect(res.body.institutions).toHaveLength(5);
+      expect(res.body.institutions[0]).toEqual({ institution_id: 'ins_109508', name: 'First Platypus Bank' });
+      expect(res.body.has_completion_redirect).toBe(true);
+    });
+
+    it('refuses wrong credentials, keeps the session open, then links the chosen bank', async () => {
+      const { userId, linkToken } = await hostedLinkToken(COMPLETION);
+      const wrong = await complete(linkToken, 'pass_bad');
+      expect(wrong.status).toBe(400);
+      expect(wrong.body).toEqual({
+        error_code: 'INVALID_CREDENTIALS',
+        error_message: expect.stringContaining('The credentials were not correct'),
+      });
+
+      const right = await complete(linkToken);
+      expect(right.status).toBe(200);
+      expect(right.body.public_token).toMatch(/^public-sandbox-/);
+      const back = new URL(right.body.redirect_to as string);
+      expect(`${back.origin}${back.pathname}`).toBe(COMPLETION);
+      expect(Object.fromEntries(new URLSearchParams(back.hash.slice(1)))).toEqual({
+        status: 'success',
+        public_token: right.body.public_token,
+      });
+
+      const connected = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
+        token: tokenFor(userId),
+        body: { publicToken: right.body.public_token },
+      });
+      expect(connected.status).toBe(201);
+      expect(connected.body.item.institutionName).toBe('Tattersall Federal Credit Union');
+      expect(connected.body.fundingSources.map((s: { accountName: string }) => s.accountName).sort()).toEqual(
+        ['Plaid Checking', 'Plaid Money Market', 'Plaid Saving'],
+      );
+
+      // One session, one public token: the finished link cannot mint another.
+      const again = await complete(linkToken);
+      expect(again.status).toBe(400);
+      expect(again.body.error_code).toBe('INVALID_LINK_TOKEN');
+    });
+
+    it('sends the person back with status=exited on Cancel, and ends the session', async () => {
+      const { linkToken } = await hostedLinkToken(COMPLETION);
+      const res = await app.request('POST', '/sandbox/link/exit', { body: { link_token: linkToken } });
+      expect(res.status).toBe(200);
+      expect(res.body.redirect_to).toBe(`${COMPLETION}#status=exited`);
+      expect((await complete(linkToken)).body.error_code).toBe('INVALID_LINK_TOKEN');
+    });
+
+    it('has nowhere to send the person when no completion URI was given', async () => {
+      const { linkToken } = await hostedLinkToken();
+      const session = await app.request('POST', '/sandbox/link/session', { body: { link_token: linkToken } });
+      expect(session.body.has_completion_redirect).toBe(false);
+      const done = await complete(linkToken);
+      expect(done.status).toBe(200);
+      expect(done.body.redirect_to).toBeNull();
+    });
+
+    it.each([
+      ['an unknown link token', 'session', { link_token: 'link-sandbox-unknown' }, 'INVALID_LINK_TOKEN'],
+      ['a missing link token', 'session', {}, 'INVALID_REQUEST'],
+      ['a link token of the wrong type', 'exit', { link_token: 7 }, 'INVALID_REQUEST'],
+      [
+        'a completion with an unknown link token',
+        'complete',
+        { link_token: 'x', institution_id: 'ins_1', username: 'user_good', password: 'pass_good' },
+        'INVALID_LINK_TOKEN',
+      ],
+    ])('answers %s with a Plaid-style 400', async (_name, path, body, code) => {
+      const res = await app.request('POST', `/sandbox/link/${path}`, { body });
+      expect(res.status).toBe(400);
+      expect(res.body.error_code).toBe(code);
+    });
+
+    it('refuses an institution the sandbox does not have, without ending the session', async () => {
+      const { linkToken } = await hostedLinkToken(COMPLETION);
+      const res = await complete(linkToken, 'pass_good', 'ins_999');
+      expect(res.status).toBe(400);
+      expect(res.body.error_code).toBe('INVALID_INSTITUTION');
+      expect((await complete(linkToken)).status).toBe(200);
+    });
+
+    it('cannot be edited into an open redirect: the URI bound to the link token wins', async () => {
+      const { linkToken, url } = await hostedLinkToken(COMPLETION);
+      url.searchParams.set('completion_redirect_uri', 'https://evil.example.net/');
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      const done = await complete(linkToken);
+      expect(new URL(done.body.redirect_to as string).origin).toBe('https://app.example.com');
+    });
+  });
+
+  describe('pages', () => {
+    it.each([
+      ['/', 'text/html', 'data-testid="link-bank"'],
+      ['/sandbox/link?token=x', 'text/html', 'data-testid="sandbox-username"'],
+      ['/sandbox/assets/demo.js', 'text/javascript', '/plaid/link-token'],
+      ['/sandbox/assets/link.js', 'text/javascript', '/sandbox/link/'],
+      ['/sandbox/assets/sandbox.css', 'text/css', '.card'],
+    ])('serves %s as %s with a strict content security policy', async (path, type, marker) => {
+      const res = await fetch(`${app.url}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe(`${type}; charset=utf-8`);
+      expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(await res.text()).toContain(marker);
+    });
+
+    it.each([
+      '/sandbox/assets/demo.html',
+      '/sandbox/assets/..%2Fsandbox.module.js',
+      '/sandbox/assets/nope.js',
+    ])('serves nothing else under /sandbox/assets: %s', async (path) => {
+      const res = await app.request('GET', path);
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('ROUTE_NOT_FOUND');
+    });
+  });
+
+  it('the sandbox refuses a completion_redirect_uri that is not an absolute URL', async () => {
+    const res = await app.request('POST', '/sandbox/bluum/v1/accounts/a/funding-sources/plaid/link-token', {
+      body: { enable_hosted_link: true, completion_redirect_uri: '/relative' },
+      headers: { authorization: `Basic ${Buffer.from('sandbox_key:sandbox_secret').toString('base64')}` },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('BLUM-400-001');
+  });
+});
