@@ -5,7 +5,8 @@
 //
 // Settings (environment): DATABASE_URL (default: a throwaway database created through
 // BENCH_ADMIN_DATABASE_URL, itself defaulting to postgresql://postgres@127.0.0.1:5432/postgres),
-// BENCH_CONNECTIONS (32), BENCH_DURATION seconds per run (10), BENCH_WARMUP seconds (3), BENCH_ROUNDS (3).
+// BENCH_CONNECTIONS (32), BENCH_DURATION seconds per run (10), BENCH_WARMUP seconds (3), BENCH_ROUNDS (3),
+// BENCH_PROFILE=1 (a CPU profile of the service in .artifacts/profile/).
 'use strict';
 const assert = require('node:assert/strict');
 const { execFileSync, spawn } = require('node:child_process');
@@ -165,9 +166,11 @@ async function main() {
     const token = signHs256({ sub: seeded.userId, exp: Math.floor(Date.now() / 1000) + 3600 }, secret);
     const env = { DATABASE_URL: db.url, AUTH_JWT_SECRET: secret };
 
+    // BENCH_PROFILE=1: the service writes a V8 CPU profile to .artifacts/profile/ when it stops.
+    const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=.artifacts/profile'] : [];
     const service = await start(
       'service',
-      ['dist/main.js'],
+      [...profile, 'dist/main.js'],
       {
         ...env,
         NODE_ENV: 'production',

@@ -4,6 +4,14 @@ import { FakeBluum } from './support/fake-bluum';
 import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
 import { TEST_JWT_SECRET, tokenFor } from './support/tokens';
 
+/** Polls until `check` holds (a log line is written just after its response is sent). */
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let waited = 0; !check(); waited += 10) {
+    if (waited > 2000) throw new Error('the expected log line never came');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 const API_KEY = 'log_key_7a6b5c';
 const API_SECRET = 'log_secret_4d3e2f';
 
@@ -87,7 +95,65 @@ describe('logs', () => {
     expect(bluumCalls.filter((e) => String(e.msg).includes('/plaid/connect'))).toHaveLength(3);
     for (const call of bluumCalls) expect(call.requestId).toEqual(expect.any(String));
 
+    // At debug and below, successful reads have their line too, at debug.
+    const ok = await app.request('GET', `/v1/users/${userId}/funding-sources`, {
+      token: userToken,
+      headers: { 'x-request-id': 'trace-read-ok' },
+    });
+    expect(ok.status).toBe(200);
+    await waitFor(() =>
+      parsed().some((e) => e.requestId === 'trace-read-ok' && e.msg === 'request completed'),
+    );
+    expect(parsed().filter((e) => e.requestId === 'trace-read-ok' && e.msg === 'request completed')).toEqual([
+      expect.objectContaining({ level: 20, method: 'GET', status: 200 }),
+    ]);
+
     const output = lines.join('');
     for (const secret of secrets) expect(output).not.toContain(secret);
+  });
+});
+
+describe('request lines at LOG_LEVEL=info', () => {
+  const lines: string[] = [];
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp(
+      { LOG_LEVEL: 'info' },
+      { logDestination: { write: (line: string) => void lines.push(line) } },
+    );
+  });
+  afterAll(() => app.close());
+
+  const completed = (requestId: string) =>
+    lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.msg === 'request completed' && entry.requestId === requestId);
+
+  it('leave out successful reads (the deposit path), keep failed reads and every write', async () => {
+    const { userId } = await registerUser(app);
+    const read = (requestId: string, token?: string) =>
+      app.request('GET', `/v1/users/${userId}/funding-sources`, {
+        token,
+        headers: { 'x-request-id': requestId },
+      });
+    expect((await read('info-read-ok', tokenFor(userId))).status).toBe(200);
+    expect((await read('info-read-401')).status).toBe(401);
+    const write = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
+      token: tokenFor(userId),
+      body: { publicToken: sandboxPublicToken() },
+      headers: { 'x-request-id': 'info-write' },
+    });
+    expect(write.status).toBe(201);
+
+    // The hook writes after the answer is sent: wait for the last line, then look at them all.
+    await waitFor(() => completed('info-write').length > 0);
+    expect(completed('info-read-ok')).toEqual([]);
+    expect(completed('info-read-401')).toEqual([
+      expect.objectContaining({ level: 30, method: 'GET', status: 401 }),
+    ]);
+    expect(completed('info-write')).toEqual([
+      expect.objectContaining({ level: 30, method: 'POST', status: 201 }),
+    ]);
   });
 });

@@ -18,6 +18,8 @@ import {
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
+  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -30,16 +32,31 @@ import {
 } from '../common/api-errors.decorator';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
 import { WriteRateLimitGuard } from '../rate-limit/write-rate-limit.guard';
-import { UserIdParam } from '../users/dto/user-id.param';
+import { PatternPipe, QueryPipe, UUID_PATTERN } from '../common/param-pipes';
+import {
+  USER_ID_DESCRIPTION,
+  USER_ID_MESSAGE,
+  USER_ID_PATTERN,
+  UserIdParam,
+} from '../users/dto/user-id.param';
 import { ConnectDto } from './dto/connect.dto';
 import { ConnectResponseDto } from './dto/connect-response.dto';
 import { CreateLinkTokenDto } from './dto/create-link-token.dto';
 import { FundingSourceDto, FundingSourceListDto } from './dto/funding-source.dto';
 import { FundingSourceParams } from './dto/funding-source.params';
 import { LinkTokenDto } from './dto/link-token.dto';
-import { ListFundingSourcesQuery } from './dto/list-funding-sources.query';
+import { STATUS_FILTERS, type StatusFilter } from './dto/list-funding-sources.query';
 import { SyncResultDto } from './dto/sync-result.dto';
 import { FundingSourcesService } from './funding-sources.service';
+
+// The read routes (list, get) validate with plain pipes instead of DTO classes: see common/param-pipes.ts.
+const USER_ID_PIPE = new PatternPipe('userId', USER_ID_PATTERN, USER_ID_MESSAGE);
+const FUNDING_SOURCE_ID_PIPE = new PatternPipe(
+  'fundingSourceId',
+  UUID_PATTERN,
+  'fundingSourceId must be a UUID',
+);
+const LIST_QUERY_PIPE = new QueryPipe<'status', StatusFilter>({ status: STATUS_FILTERS });
 
 @ApiTags('funding-sources')
 @ApiBearerAuth()
@@ -163,9 +180,16 @@ export class FundingSourcesController {
   })
   @ApiOkResponse({ type: FundingSourceListDto })
   @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, 'USER_NOT_FOUND')
+  @ApiParam({ name: 'userId', description: USER_ID_DESCRIPTION, example: 'user_123' })
+  @ApiQuery({
+    name: 'status',
+    required: false,
+    enum: STATUS_FILTERS,
+    description: 'Without it: every funding source that is not disconnected',
+  })
   async list(
-    @Param() { userId }: UserIdParam,
-    @Query() query: ListFundingSourcesQuery,
+    @Param('userId', USER_ID_PIPE) userId: string,
+    @Query(LIST_QUERY_PIPE) query: { status?: StatusFilter },
   ): Promise<FundingSourceListDto> {
     return { data: await this.fundingSources.list(userId, query.status) };
   }
@@ -180,7 +204,12 @@ export class FundingSourcesController {
   })
   @ApiOkResponse({ type: FundingSourceDto })
   @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, 'USER_NOT_FOUND', 'FUNDING_SOURCE_NOT_FOUND')
-  get(@Param() { userId, fundingSourceId }: FundingSourceParams): Promise<FundingSourceDto> {
+  @ApiParam({ name: 'userId', description: USER_ID_DESCRIPTION, example: 'user_123' })
+  @ApiParam({ name: 'fundingSourceId', format: 'uuid', example: '6f1c2a1e-8d0b-4c47-9b0e-3e1d2c4b5a69' })
+  get(
+    @Param('userId', USER_ID_PIPE) userId: string,
+    @Param('fundingSourceId', FUNDING_SOURCE_ID_PIPE) fundingSourceId: string,
+  ): Promise<FundingSourceDto> {
     return this.fundingSources.get(userId, fundingSourceId);
   }
 }
