@@ -108,19 +108,21 @@ export async function createApp(
     }),
   );
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Bluum bank linking')
-      .setDescription(
-        "Links a user's bank account for ACH transfers through Bluum and Plaid: link token → Plaid Link → public-token exchange → stored funding sources that deposit services read (`plaidOptions`).",
-      )
-      .setVersion('1')
-      .setLicense('Proprietary', '')
-      .addServer('/', 'This service')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-      .build(),
-  );
+  // Built on the first request for /docs, not at boot: start-up time is what a new instance waits for.
+  const document = () =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Bluum bank linking')
+        .setDescription(
+          "Links a user's bank account for ACH transfers through Bluum and Plaid: link token → Plaid Link → public-token exchange → stored funding sources that deposit services read (`plaidOptions`).",
+        )
+        .setVersion('1')
+        .setLicense('Proprietary', '')
+        .addServer('/', 'This service')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+        .build(),
+    );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
 }

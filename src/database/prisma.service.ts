@@ -1,10 +1,11 @@
 // The Prisma client, on PostgreSQL (DATABASE_URL) or, in development and tests, on embedded PGlite.
-import { PGlite } from '@electric-sql/pglite';
+import type * as PGliteModule from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
+import type * as PGliteAdapterModule from 'pglite-prisma-adapter';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { mkdirSync } from 'node:fs';
 import { Pool } from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PrismaClient } from '../generated/prisma/client';
@@ -31,7 +32,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
       adapter: pglite
         ? // pglite-prisma-adapter 0.6 is typed against driver-adapter-utils 6.10, whose ArgType differs from
           // 6.19's; it never reads argTypes, so the two are the same at run time.
-          (new PrismaPGlite(pglite) as unknown as PrismaPg)
+          (new (embedded().PrismaPGlite)(pglite) as unknown as PrismaPg)
         : new PrismaPg(pool as Pool),
     });
     this.pglite = pglite;
@@ -66,7 +67,19 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
   }
 }
 
+// The embedded database's packages load only when it is used: production never pays their start-up cost.
+function embedded(): {
+  PGlite: typeof PGliteModule.PGlite;
+  PrismaPGlite: typeof PGliteAdapterModule.PrismaPGlite;
+} {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { PGlite } = require('@electric-sql/pglite') as typeof PGliteModule;
+  const { PrismaPGlite } = require('pglite-prisma-adapter') as typeof PGliteAdapterModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { PGlite, PrismaPGlite };
+}
+
 function openPglite(dir: string): PGlite {
   if (!dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
-  return new PGlite(dir);
+  return new (embedded().PGlite)(dir);
 }
