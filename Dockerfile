@@ -24,4 +24,6 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s \
   CMD node -e "fetch('http://127.0.0.1:3000/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-CMD ["node", "dist/main.js"]
+# A 4 MB young generation (V8 defaults to 16 MB): about 20 MB less resident memory, no measured cost in
+# throughput (`npm run bench`). Keep in step with `npm run start:prod`.
+CMD ["node", "--max-semi-space-size=4", "dist/main.js"]

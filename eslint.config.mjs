@@ -46,5 +46,20 @@ export default tseslint.config(
     },
     rules: { ...tseslint.configs.disableTypeChecked.rules, strict: ['error', 'global'] },
   },
+  {
+    // The benchmark: plain CommonJS scripts run by node.
+    files: ['bench/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'commonjs',
+      globals: globals.node,
+    },
+    rules: {
+      ...tseslint.configs.disableTypeChecked.rules,
+      '@typescript-eslint/no-require-imports': 'off',
+      'no-console': 'off',
+    },
+  },
   prettier,
 );

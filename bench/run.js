@@ -103,6 +103,14 @@ async function seed(url) {
   return { userId, cleanup };
 }
 
+/** The node flags of `npm run start:prod`, so the service runs here exactly as it runs in production. */
+function productionNodeFlags() {
+  const script = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
+  const match = /\bnode((?: --[\w-]+(?:=\S+)?)*) dist\/main\.js$/.exec(script);
+  if (!match) throw new Error(`cannot read the node flags of start:prod: ${script}`);
+  return match[1].trim().split(' ').filter(Boolean);
+}
+
 /** Starts a server process; resolves once /health/ready answers 200, with the time that took. */
 async function start(name, args, env, port) {
   const out = openSync(os.devNull, 'w');
@@ -170,7 +178,7 @@ async function main() {
     const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=.artifacts/profile'] : [];
     const service = await start(
       'service',
-      [...profile, 'dist/main.js'],
+      [...profile, ...productionNodeFlags(), 'dist/main.js'],
       {
         ...env,
         NODE_ENV: 'production',
