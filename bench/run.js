@@ -193,10 +193,10 @@ async function main() {
     const baseline = await start('baseline', ['bench/baseline-server.js'], env, await freePort());
     processes.push(baseline.child);
 
-    const path_ = `/v1/users/${seeded.userId}/funding-sources`;
+    const route = `/v1/users/${seeded.userId}/funding-sources`;
     const bodies = await Promise.all(
       [service, baseline].map(async (server) => {
-        const res = await fetch(`${server.url}${path_}`, { headers: { authorization: `Bearer ${token}` } });
+        const res = await fetch(`${server.url}${route}`, { headers: { authorization: `Bearer ${token}` } });
         assert.equal(
           res.status,
           200,
@@ -209,16 +209,16 @@ async function main() {
     assert.equal(bodies[0].data.length, 3);
 
     log(`Warm-up: ${WARMUP} s each …`);
-    await load(`${service.url}${path_}`, token, WARMUP);
-    await load(`${baseline.url}${path_}`, token, WARMUP);
+    await load(`${service.url}${route}`, token, WARMUP);
+    await load(`${baseline.url}${route}`, token, WARMUP);
 
     const rounds = [];
     for (let round = 1; round <= ROUNDS; round += 1) {
       log(
         `Round ${round}/${ROUNDS}: service, then baseline (${CONNECTIONS} connections, ${DURATION} s each) …`,
       );
-      const a = summary(await load(`${service.url}${path_}`, token, DURATION));
-      const b = summary(await load(`${baseline.url}${path_}`, token, DURATION));
+      const a = summary(await load(`${service.url}${route}`, token, DURATION));
+      const b = summary(await load(`${baseline.url}${route}`, token, DURATION));
       rounds.push({ a, b, ratio: a.rps / b.rps });
     }
     const rss = { service: rssMb(service.child.pid), baseline: rssMb(baseline.child.pid) };

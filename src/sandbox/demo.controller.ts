@@ -11,10 +11,11 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { UsersService } from '../users/users.service';
 import { type DemoSession, DemoUserDto } from './dto/demo-user.dto';
-import { SandboxPages } from './sandbox-pages';
+import { type PageFile, SandboxPages } from './sandbox-pages';
 
 const TOKEN_LIFETIME_SECONDS = 60 * 60;
-const ASSETS = { 'demo.js': 'demo.js', 'link.js': 'link.js', 'sandbox.css': 'sandbox.css' } as const;
+// Scripts and styles only: the pages themselves have their own routes.
+const ASSETS: readonly PageFile[] = ['demo.js', 'link.js', 'sandbox.css'];
 
 @ApiExcludeController()
 @Public()
@@ -33,8 +34,9 @@ export class DemoController {
 
   @Get('sandbox/assets/:name')
   asset(@Param('name') name: string, @Res() reply: FastifyReply): FastifyReply {
-    if (!Object.hasOwn(ASSETS, name)) throw new AppError('ROUTE_NOT_FOUND', 'No such route.');
-    return this.pages.send(reply, ASSETS[name as keyof typeof ASSETS]);
+    const asset = ASSETS.find((candidate) => candidate === name);
+    if (!asset) throw new AppError('ROUTE_NOT_FOUND', 'No such route.');
+    return this.pages.send(reply, asset);
   }
 
   /**
