@@ -18,9 +18,11 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
   '--no-first-run',
 ];
-const browserPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-  (candidate): candidate is string => typeof candidate === 'string' && existsSync(candidate),
-);
+// CHROMIUM_PATH, when set, is the only candidate: a wrong path must not quietly fall back to another browser.
+const candidates = process.env.CHROMIUM_PATH
+  ? [process.env.CHROMIUM_PATH]
+  : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+const browserPath = candidates.find((candidate) => existsSync(candidate));
 if (!browserPath) {
   if (process.env.REQUIRE_BROWSER === '1') {
     throw new Error('No Chromium found: apt-get install -y chromium, or set CHROMIUM_PATH.');
