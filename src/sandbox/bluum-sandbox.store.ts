@@ -40,8 +40,8 @@ const SANDBOX_ACCOUNTS = [
 ] as const;
 
 // Plaid Sandbox's credentials: anything else is the wrong password.
-export const SANDBOX_USERNAME = 'user_good';
-export const SANDBOX_PASSWORD = 'pass_good';
+const SANDBOX_USERNAME = 'user_good';
+const SANDBOX_PASSWORD = 'pass_good';
 
 // Plaid's link tokens live four hours.
 const LINK_TOKEN_TTL_MS = 4 * 60 * 60 * 1000;
