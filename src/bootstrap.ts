@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module';
 import { BluumEndpoint } from './bluum/bluum-endpoint';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
-import { AppError, type FieldError } from './common/app-error';
+import { type FieldError, validationFailed } from './common/app-error';
 import type { AppConfig } from './config/app-config';
 import { AppLogger, createPinoLogger } from './logging/app-logger';
 import { requestContext } from './logging/request-context';
@@ -101,10 +101,7 @@ export async function createApp(
       forbidNonWhitelisted: true,
       transform: true,
       stopAtFirstError: false,
-      exceptionFactory: (errors) => {
-        const details = flatten(errors);
-        return new AppError('VALIDATION_FAILED', details.map((d) => d.message).join('; '), details);
-      },
+      exceptionFactory: (errors) => validationFailed(flatten(errors)),
     }),
   );
 

@@ -80,6 +80,19 @@ describe('HTTP edges, health and docs', () => {
       expect(res.body.code).toBe('VALIDATION_FAILED');
     });
 
+    it('refuses a funding source id that is not a UUID the same way on GET (plain pipe) and DELETE (DTO)', async () => {
+      const path = `/v1/users/${userId}/funding-sources/1%20OR%201=1`;
+      const answers = await Promise.all(
+        ['GET', 'DELETE'].map((method) => app.request(method, path, { token: adminToken() })),
+      );
+      for (const res of answers) {
+        expect(res.status).toBe(400);
+        expect(res.body.details).toEqual([
+          { field: 'fundingSourceId', message: 'fundingSourceId must be a UUID' },
+        ]);
+      }
+    });
+
     it('answers 404 ROUTE_NOT_FOUND in the envelope for an unknown route', async () => {
       const res = await app.request('GET', '/v1/nothing-here', { token: adminToken() });
       expect(res.status).toBe(404);

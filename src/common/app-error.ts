@@ -19,3 +19,8 @@ export class AppError extends Error {
     this.status = ERROR_CODES[code].status;
   }
 }
+
+/** VALIDATION_FAILED with one detail per bad field: the DTOs' ValidationPipe and the read path's pipes. */
+export function validationFailed(details: readonly FieldError[]): AppError {
+  return new AppError('VALIDATION_FAILED', details.map((detail) => detail.message).join('; '), details);
+}

@@ -2,13 +2,10 @@
 // class-validator: deposit services call those routes on every transfer, and the ValidationPipe was a
 // tenth of their CPU (`npm run bench`). Same rules and the same 400 VALIDATION_FAILED as the DTOs.
 import type { PipeTransform } from '@nestjs/common';
-import { AppError, type FieldError } from './app-error';
+import { type FieldError, validationFailed } from './app-error';
 
-// class-validator's IsUUID('all').
+// Any UUID version, as class-validator's IsUUID('all'); FundingSourceParams uses the same pattern.
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const invalid = (details: FieldError[]): AppError =>
-  new AppError('VALIDATION_FAILED', details.map((detail) => detail.message).join('; '), details);
 
 /** A path parameter that must match `pattern`. */
 export class PatternPipe implements PipeTransform<unknown, string> {
@@ -20,7 +17,7 @@ export class PatternPipe implements PipeTransform<unknown, string> {
 
   transform(value: unknown): string {
     if (typeof value === 'string' && this.pattern.test(value)) return value;
-    throw invalid([{ field: this.field, message: this.message }]);
+    throw validationFailed([{ field: this.field, message: this.message }]);
   }
 }
 
@@ -50,7 +47,7 @@ export class QueryPipe<K extends string, V extends string> implements PipeTransf
         result[field as K] = value as V;
       }
     }
-    if (details.length > 0) throw invalid(details);
+    if (details.length > 0) throw validationFailed(details);
     return result;
   }
 }

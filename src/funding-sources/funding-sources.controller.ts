@@ -43,7 +43,7 @@ import { ConnectDto } from './dto/connect.dto';
 import { ConnectResponseDto } from './dto/connect-response.dto';
 import { CreateLinkTokenDto } from './dto/create-link-token.dto';
 import { FundingSourceDto, FundingSourceListDto } from './dto/funding-source.dto';
-import { FundingSourceParams } from './dto/funding-source.params';
+import { FUNDING_SOURCE_ID_MESSAGE, FundingSourceParams } from './dto/funding-source.params';
 import { LinkTokenDto } from './dto/link-token.dto';
 import { STATUS_FILTERS, type StatusFilter } from './dto/list-funding-sources.query';
 import { SyncResultDto } from './dto/sync-result.dto';
@@ -51,11 +51,7 @@ import { FundingSourcesService } from './funding-sources.service';
 
 // The read routes (list, get) validate with plain pipes instead of DTO classes: see common/param-pipes.ts.
 const USER_ID_PIPE = new PatternPipe('userId', USER_ID_PATTERN, USER_ID_MESSAGE);
-const FUNDING_SOURCE_ID_PIPE = new PatternPipe(
-  'fundingSourceId',
-  UUID_PATTERN,
-  'fundingSourceId must be a UUID',
-);
+const FUNDING_SOURCE_ID_PIPE = new PatternPipe('fundingSourceId', UUID_PATTERN, FUNDING_SOURCE_ID_MESSAGE);
 const LIST_QUERY_PIPE = new QueryPipe<'status', StatusFilter>({ status: STATUS_FILTERS });
 
 @ApiTags('funding-sources')
