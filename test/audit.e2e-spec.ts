@@ -1,13 +1,7 @@
 // The audit trail: every change to a funding source, with actor, request id and time, written in the
 // same transaction as the change (so a change that fails leaves no event).
-import { FakeBluum } from './support/fake-bluum';
-import {
-  registerUser,
-  sandboxPublicToken,
-  startTestApp,
-  uniqueUserId,
-  type TestApp,
-} from './support/test-app';
+import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, uniqueUserId, type TestApp } from './support/test-app';
 import { adminToken, tokenFor } from './support/tokens';
 
 describe('audit trail', () => {
@@ -15,13 +9,9 @@ describe('audit trail', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    bluum = await FakeBluum.start();
-    app = await startTestApp({ BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '2000' });
+    ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '2000' }));
   });
-  afterAll(async () => {
-    await app.close();
-    await bluum.close();
-  });
+  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
 
   const events = async (userId: string, query = '') => {

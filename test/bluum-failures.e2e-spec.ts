@@ -1,7 +1,12 @@
 // Bluum as the gateway sees it over real HTTP: the wire format we send, the replies we accept, and
 // every way Bluum can fail, each with the contract's answer and the database left as it was.
-import { FakeBluum, type Fault } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
+import {
+  closeAppWithFakeBluum,
+  type FakeBluum,
+  type Fault,
+  startAppWithFakeBluum,
+} from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
 import { tokenFor } from './support/tokens';
 
 const API_KEY = 'fake_key_9f8e7d';
@@ -14,19 +19,14 @@ describe('Bluum over HTTP', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    bluum = await FakeBluum.start();
-    // No /v1 in the setting: the gateway adds it.
-    app = await startTestApp({
-      BLUUM_BASE_URL: bluum.url,
+    // The fake's URL has no /v1 (startAppWithFakeBluum sets it as BLUUM_BASE_URL): the gateway adds it.
+    ({ app, bluum } = await startAppWithFakeBluum({
       BLUUM_API_KEY: API_KEY,
       BLUUM_API_SECRET: API_SECRET,
       BLUUM_TIMEOUT_MS: String(TIMEOUT_MS),
-    });
+    }));
   });
-  afterAll(async () => {
-    await app.close();
-    await bluum.close();
-  });
+  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
 
   const stored = async (userId: string): Promise<{ items: number; accounts: number }> => ({

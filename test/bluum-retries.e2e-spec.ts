@@ -1,7 +1,7 @@
 // The retry policy over real HTTP: calls safe to repeat (link-token, reads) are retried on transient
 // failures within BLUUM_TIMEOUT_MS; connect never is, and neither is a refusal of our credentials.
-import { FakeBluum } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
+import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
 import { tokenFor } from './support/tokens';
 
 describe('Bluum retries', () => {
@@ -9,14 +9,10 @@ describe('Bluum retries', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    bluum = await FakeBluum.start();
     // A budget roomy enough for a few attempts on a busy machine.
-    app = await startTestApp({ BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '5000' });
+    ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '5000' }));
   });
-  afterAll(async () => {
-    await app.close();
-    await bluum.close();
-  });
+  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
 
   const linkToken = (userId: string) =>

@@ -1,7 +1,12 @@
 // DELETE …/funding-sources/{id}: a soft delete; the last active account of an item takes the item with
 // it, at Bluum first, and a Bluum failure changes nothing.
-import { FakeBluum, type FakeItem } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
+import {
+  closeAppWithFakeBluum,
+  type FakeBluum,
+  type FakeItem,
+  startAppWithFakeBluum,
+} from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
 import { tokenFor } from './support/tokens';
 
 describe('disconnecting a funding source', () => {
@@ -9,13 +14,9 @@ describe('disconnecting a funding source', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    bluum = await FakeBluum.start();
-    app = await startTestApp({ BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '600' });
+    ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '600' }));
   });
-  afterAll(async () => {
-    await app.close();
-    await bluum.close();
-  });
+  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
 
   const twoAccountItem = (userId: string, withId = true): FakeItem => ({

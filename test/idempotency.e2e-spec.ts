@@ -1,6 +1,6 @@
 // Idempotency-Key on connect, with Stripe's semantics, against a fake Bluum over HTTP.
-import { FakeBluum } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
+import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
 import { tokenFor } from './support/tokens';
 
 describe('Idempotency-Key on connect', () => {
@@ -8,13 +8,9 @@ describe('Idempotency-Key on connect', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    bluum = await FakeBluum.start();
-    app = await startTestApp({ BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '3000' });
+    ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '3000' }));
   });
-  afterAll(async () => {
-    await app.close();
-    await bluum.close();
-  });
+  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
 
   const connect = (userId: string, publicToken: string, key?: string) =>

@@ -1,7 +1,7 @@
 // A connect can succeed at Bluum while its reply is lost; sync reads Bluum's list and recovers it,
 // exactly once, in whichever list format Bluum answers.
-import { FakeBluum } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
+import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
 import { tokenFor } from './support/tokens';
 
 describe('POST /v1/users/{userId}/funding-sources/sync', () => {
@@ -9,13 +9,9 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    bluum = await FakeBluum.start();
-    app = await startTestApp({ BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '500' });
+    ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '500' }));
   });
-  afterAll(async () => {
-    await app.close();
-    await bluum.close();
-  });
+  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
 
   const connect = (userId: string) =>

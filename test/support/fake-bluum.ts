@@ -3,6 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startTestApp, type TestApp } from './test-app';
 
 export interface RecordedRequest {
   method: string;
@@ -195,4 +196,26 @@ function snakeKeys(value: unknown): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(v)]),
   );
+}
+
+export interface AppWithFakeBluum {
+  app: TestApp;
+  bluum: FakeBluum;
+}
+
+/** A fake Bluum and the test app pointed at it, with `env` on top (a spec's usual beforeAll). */
+export async function startAppWithFakeBluum(env: Record<string, string> = {}): Promise<AppWithFakeBluum> {
+  const bluum = await FakeBluum.start();
+  try {
+    return { app: await startTestApp({ BLUUM_BASE_URL: bluum.url, ...env }), bluum };
+  } catch (error) {
+    await bluum.close();
+    throw error;
+  }
+}
+
+/** Closes what startAppWithFakeBluum started, the app first (it may still be calling Bluum). */
+export async function closeAppWithFakeBluum({ app, bluum }: Partial<AppWithFakeBluum>): Promise<void> {
+  await app?.close();
+  await bluum?.close();
 }
