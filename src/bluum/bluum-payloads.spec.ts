@@ -100,6 +100,13 @@ describe('Bluum payloads', () => {
     expect(errorCode({ status: 'success', data: {} })).toBeNull();
     expect(errorCode('<html>')).toBeNull();
     expect(errorCode({ status: 'error', code: 400 })).toBeNull();
+    expect(
+      errorCode({
+        error: { type: 'invalid_request_error', code: 'BLUM-400-005', message: 'x', param: null },
+      }),
+    ).toBe('BLUM-400-005');
+    expect(errorCode({ error: { type: 'invalid_request_error', message: 'no code' } })).toBeNull();
+    expect(errorCode({ error: 'BLUM-400-005' })).toBeNull();
   });
 
   const item = { itemId: 'item_1', institutionName: 'Chase', accounts: [account] };

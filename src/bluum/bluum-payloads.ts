@@ -39,10 +39,16 @@ export function successData(body: unknown): Json {
   return body.data;
 }
 
-/** The code of an error envelope `{ status: "error", code, message }`, if the body is one. */
+/**
+ * The code of an error envelope, if the body is one. Bluum documents two: `{ status: "error", code,
+ * message }` (its older pages) and `{ error: { type, code, message, param } }` (its current API
+ * reference); either may come from any route.
+ */
 export function errorCode(body: unknown): string | null {
-  return isObject(body) && body.status === 'error' && typeof body.code === 'string'
-    ? body.code.slice(0, 64)
+  if (!isObject(body)) return null;
+  const envelope = body.status === 'error' ? body : isObject(body.error) ? body.error : null;
+  return envelope !== null && typeof envelope.code === 'string' && envelope.code.length > 0
+    ? envelope.code.slice(0, 64)
     : null;
 }
 

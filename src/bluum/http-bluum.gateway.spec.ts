@@ -155,6 +155,32 @@ describe('HttpBluumGateway', () => {
       expect(error.code).toBe('BLUUM_BAD_RESPONSE');
     });
 
+    it("takes Bluum's internal 200 reply to DELETE (a message, no data) as done", async () => {
+      const internalReply = JSON.stringify({
+        status: 'success',
+        message: 'Funding source disconnected successfully',
+      });
+      const { sut, calls } = gateway([
+        { status: 200, data: internalReply },
+        { status: 202, data: '' },
+      ]);
+      await expect(sut.disconnectItem('acct_1', 'fs_1')).resolves.toBeUndefined();
+      await expect(sut.disconnectItem('acct_1', 'fs_1')).resolves.toBeUndefined();
+      expect(calls).toHaveLength(2);
+    });
+
+    it('refuses a public token answered in the error envelope of the current API reference', async () => {
+      const { sut } = gateway({
+        status: 400,
+        data: JSON.stringify({
+          error: { type: 'invalid_request_error', code: 'BLUM-400-005', message: 'expired', param: null },
+        }),
+      });
+      const error = await failure(sut.exchangePublicToken('acct_1', PUBLIC_TOKEN));
+      expect(error.code).toBe('PUBLIC_TOKEN_REJECTED');
+      expect(error.message).toContain('BLUM-400-005');
+    });
+
     it('disconnects an item with a DELETE, and takes a 404 as already done', async () => {
       const { sut, calls } = gateway([success({ item }), bluumError(404, 'BLUM-404-001')]);
       await expect(sut.disconnectItem('acct_1', 'fs/1')).resolves.toBeUndefined();

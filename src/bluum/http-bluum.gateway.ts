@@ -32,8 +32,8 @@ interface CallOptions {
   /** Fills `{id}` in the path template. */
   id?: string;
   query?: string;
-  /** A 404 means the thing is already gone, which is what the call wanted. */
-  notFoundIsDone?: boolean;
+  /** A delete: any 2xx, whatever its body, is done, and a 404 means the thing is already gone. */
+  isDelete?: boolean;
 }
 
 // Exponential backoff with full jitter: 0-100 ms, 0-200 ms, 0-400 ms, … capped at 2 s.
@@ -93,7 +93,7 @@ export class HttpBluumGateway extends BluumGateway {
     await this.call('DELETE', ITEM_PATH, bluumAccountId, undefined, {
       id: bluumFundingSourceId,
       query: '?type=plaid',
-      notFoundIsDone: true,
+      isDelete: true,
     });
   }
 
@@ -185,8 +185,11 @@ export class HttpBluumGateway extends BluumGateway {
     this.logger.log(`Bluum ${method} ${pathTemplate} ${response.status} in ${elapsed()}ms`);
     const parsed = parseJson(response.data);
     const status = response.status;
-    // A delete may answer 204 with no body, or 404 when the item is already gone: both mean done.
-    if (options.notFoundIsDone && (status === 204 || status === 404)) return { ok: true, data: {} };
+    // Bluum documents a delete's success as 204 with no body (external API) and as 200 with
+    // `{status:"success",message}` and no data (internal API): any 2xx is done. A 404 means the item is
+    // already gone, which is what the delete wanted.
+    if (options.isDelete && ((status >= 200 && status < 300) || status === 404))
+      return { ok: true, data: {} };
     if (status >= 200 && status < 300) {
       try {
         return { ok: true, data: successData(parsed) };
