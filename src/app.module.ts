@@ -6,6 +6,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { FundingSourcesModule } from './funding-sources/funding-sources.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { SandboxModule } from './sandbox/sandbox.module';
 import { UsersModule } from './users/users.module';
 
@@ -17,6 +18,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         DatabaseModule.forRoot(sharedEmbeddedDatabase),
+        MetricsModule,
         AuthModule,
         HealthModule,
         UsersModule,

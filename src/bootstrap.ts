@@ -10,13 +10,24 @@ import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module';
 import { BluumEndpoint } from './bluum/bluum-endpoint';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
-import { type FieldError, validationFailed } from './common/app-error';
+import { AppError, type FieldError, validationFailed } from './common/app-error';
 import type { AppConfig } from './config/app-config';
 import { AppLogger, createPinoLogger } from './logging/app-logger';
 import { requestContext } from './logging/request-context';
+import { jsonNestsDeeperThan } from './common/json-depth';
+import { MetricsService } from './metrics/metrics.service';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
+// No body this API reads nests deeper than a few levels; a deeper one is refused before anything walks it.
+export const MAX_JSON_DEPTH = 32;
+// A request's headers and body must arrive within these (a client trickling bytes holds a socket for no
+// longer); the time the handler then takes is not counted. Node checks them once a second.
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 15_000;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const jsonTooDeep = (): AppError =>
+  new AppError('MALFORMED_JSON', `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
 
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((error) => {
@@ -55,6 +66,12 @@ export async function createApp(
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     logger: false,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forConfig(config, options.sharedEmbeddedDatabase ?? null),
@@ -62,12 +79,24 @@ export async function createApp(
     {
       logger: new AppLogger(logger),
       abortOnError: false,
+      // The JSON parser is ours (below): Fastify's own, behind a nesting-depth check.
+      bodyParser: false,
     },
   );
 
   const fastify = app.getHttpAdapter().getInstance();
   // JSON is the only body this API reads; anything else is a 415, not a string handed to validation.
   fastify.removeContentTypeParser('text/plain');
+  // Fastify's own JSON parser (prototype-poisoning checks included), after a nesting-depth check.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonNestsDeeperThan(body as string, MAX_JSON_DEPTH)) {
+      done(jsonTooDeep(), undefined);
+      return;
+    }
+    void parseJson(request, body as string, done);
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     requestContext.run({ requestId: request.id }, done);
@@ -75,7 +104,10 @@ export async function createApp(
   // One line per request: no headers, no body, no query string (nothing a token could hide in). A
   // successful read is a debug line: deposit services read on every transfer, and a serialized line per
   // read was a measurable share of the read path (`npm run bench`). Writes and failures stay at info.
+  const metrics = app.get(MetricsService);
   fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     const read = request.method === 'GET' || request.method === 'HEAD';
     const level = read && reply.statusCode < 400 ? 'debug' : 'info';
     if (!logger.isLevelEnabled(level)) {
@@ -86,7 +118,7 @@ export async function createApp(
       {
         requestId: request.id,
         method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
+        route,
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime),
       },

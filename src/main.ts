@@ -5,21 +5,24 @@ import type { Server } from 'node:http';
 import { startApp } from './bootstrap';
 import { ConfigError, loadConfig } from './config/app-config';
 
-const SHUTDOWN_LIMIT_MS = 10_000;
+// Closing the database after the last request, beyond the requests' own Bluum budget.
+const SHUTDOWN_MARGIN_MS = 5_000;
 
 /**
- * SIGTERM/SIGINT: stop accepting, let requests in flight finish (a connect stores its item), then close
- * the database and exit 0, all within SHUTDOWN_LIMIT_MS. The HTTP server closes first: Nest's own
- * close() would run the database's shutdown hook while requests still need it.
+ * SIGTERM/SIGINT: stop accepting, let requests in flight finish (a connect stores its item, a disconnect
+ * records Bluum's answer), then close the database and exit 0. The limit is the Bluum work budget plus a
+ * margin, so work that Bluum has started is recorded; whatever is cut off past it left an intent (a
+ * claimed token, a disconnect lease) that the next connect, disconnect or sync settles. The HTTP server
+ * closes first: Nest's own close() would run the database's shutdown hook while requests still need it.
  */
-function closeOnSignals(app: NestFastifyApplication): void {
+function closeOnSignals(app: NestFastifyApplication, limitMs: number): void {
   const logger = new Logger('Shutdown');
   const shutdown = (signal: NodeJS.Signals): void => {
     logger.log(`${signal} received: finishing requests in flight`);
     setTimeout(() => {
-      logger.error(`still busy after ${SHUTDOWN_LIMIT_MS} ms: exiting anyway`);
+      logger.error(`still busy after ${limitMs} ms: exiting anyway`);
       process.exit(1);
-    }, SHUTDOWN_LIMIT_MS).unref();
+    }, limitMs).unref();
     // A request in flight keeps its keep-alive connection once answered, and server.close() would wait
     // on it: connections are closed as soon as they fall idle.
     const server: Server = app.getHttpServer();
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const { app } = await startApp(config);
-  closeOnSignals(app);
+  closeOnSignals(app, config.bluumWorkBudgetMs + SHUTDOWN_MARGIN_MS);
 }
 
 void main();

@@ -57,17 +57,19 @@ describe('production mode', () => {
     expect(ready.text).not.toContain('127.0.0.1:1');
   });
 
-  it('answers an unexpected failure with 500 INTERNAL_ERROR and no stack, SQL or connection detail', async () => {
+  it('answers 503 DATABASE_UNAVAILABLE with Retry-After, and no stack, SQL or connection detail, while the database is unreachable', async () => {
     const res = await app.request('GET', '/v1/users/u1/funding-sources', {
       token: tokenFor('u1', { secret }),
     });
-    expect(res.status).toBe(500);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('2');
     expect(res.body).toEqual({
-      statusCode: 500,
-      error: 'Internal Server Error',
-      code: 'INTERNAL_ERROR',
-      message: 'An unexpected error occurred.',
+      statusCode: 503,
+      error: 'Service Unavailable',
+      code: 'DATABASE_UNAVAILABLE',
+      message: 'The database is not available right now. Try again shortly.',
       requestId: expect.any(String),
     });
+    expect(res.text).not.toContain('127.0.0.1');
   });
 });

@@ -12,6 +12,9 @@ const HS256 = { alg: 'HS256', typ: 'JWT' };
 
 describe('verifyHs256', () => {
   it('returns the claims of a valid token, with defaults for roles and scope', () => {
+    expect(verifyHs256(signHs256({ sub: 'b'.repeat(128), exp: NOW + 60 }, SECRET), SECRET, NOW).sub).toBe(
+      'b'.repeat(128),
+    );
     expect(verifyHs256(signHs256({ sub: 'user_1', exp: NOW + 60 }, SECRET), SECRET, NOW)).toEqual({
       sub: 'user_1',
       exp: NOW + 60,
@@ -45,6 +48,8 @@ describe('verifyHs256', () => {
     ['an empty sub', () => sign(HS256, { sub: '', exp: NOW + 60 })],
     ['a string nbf', () => sign(HS256, { sub: 'a', exp: NOW + 60, nbf: String(NOW - 60) })],
     ['a numeric sub', () => sign(HS256, { sub: 42, exp: NOW + 60 })],
+    ['a sub of 129 characters', () => sign(HS256, { sub: 'a'.repeat(129), exp: NOW + 60 })],
+    ['a sub that is no user id', () => sign(HS256, { sub: 'a b/../c', exp: NOW + 60 })],
     ['roles that are not strings', () => sign(HS256, { sub: 'a', exp: NOW + 60, roles: [1] })],
     ['roles that are a string', () => sign(HS256, { sub: 'a', exp: NOW + 60, roles: 'admin' })],
     ['a non-string scope', () => sign(HS256, { sub: 'a', exp: NOW + 60, scope: ['x'] })],

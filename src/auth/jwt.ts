@@ -1,5 +1,6 @@
 // Verifies HS256 bearer tokens. Only HS256 is accepted (never `none` or another algorithm), and `exp` is required.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { USER_ID_PATTERN } from '../users/dto/user-id.param';
 
 export interface JwtClaims {
   sub: string;
@@ -62,6 +63,8 @@ export function verifyHs256(token: string, secret: string, nowSeconds = Date.now
   if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds))
     throw new InvalidTokenError('not yet valid');
   if (typeof sub !== 'string' || sub.length === 0) throw new InvalidTokenError('sub is required');
+  // sub is the user id: written to the audit trail, idempotency keys and rate limits, so it must be one.
+  if (!USER_ID_PATTERN.test(sub)) throw new InvalidTokenError('sub is not a valid user id');
   if (roles !== undefined && (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string'))) {
     throw new InvalidTokenError('roles must be an array of strings');
   }

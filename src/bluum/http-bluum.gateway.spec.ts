@@ -3,6 +3,9 @@ import type { AxiosRequestConfig } from 'axios';
 import { of, throwError } from 'rxjs';
 import { loadConfig } from '../config/app-config';
 import { AppError } from '../common/app-error';
+import type { PrismaService } from '../database/prisma.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { BluumBulkhead } from './bluum-bulkhead';
 import { BluumEndpoint } from './bluum-endpoint';
 import { HttpBluumGateway } from './http-bluum.gateway';
 
@@ -19,7 +22,12 @@ type Reply = { status: number; data: string; headers?: Record<string, string> } 
  * Transport errors carry the request's secrets the way AxiosError does (message and config), so the
  * tests prove the gateway never copies them into its own errors.
  */
-function gateway(replies: Reply | Reply[], baseUrl = 'https://bluum.test', timeoutMs = '1500') {
+function gateway(
+  replies: Reply | Reply[],
+  baseUrl = 'https://bluum.test',
+  timeoutMs = '1500',
+  maxConcurrency = '20',
+) {
   const queue = Array.isArray(replies) ? [...replies] : [replies];
   const calls: AxiosRequestConfig[] = [];
   const http = {
@@ -37,15 +45,21 @@ function gateway(replies: Reply | Reply[], baseUrl = 'https://bluum.test', timeo
         : of(reply);
     },
   } as unknown as HttpService;
-  const endpoint = new BluumEndpoint(
-    loadConfig({
-      BLUUM_BASE_URL: baseUrl,
-      BLUUM_API_KEY: KEY,
-      BLUUM_API_SECRET: SECRET,
-      BLUUM_TIMEOUT_MS: timeoutMs,
-    }),
+  const config = loadConfig({
+    BLUUM_BASE_URL: baseUrl,
+    BLUUM_API_KEY: KEY,
+    BLUUM_API_SECRET: SECRET,
+    BLUUM_TIMEOUT_MS: timeoutMs,
+    BLUUM_MAX_CONCURRENCY: maxConcurrency,
+  });
+  const metrics = new MetricsService({ pool: null, readPool: null } as unknown as PrismaService);
+  const sut = new HttpBluumGateway(
+    http,
+    new BluumEndpoint(config),
+    new BluumBulkhead(config, metrics),
+    metrics,
   );
-  return { sut: new HttpBluumGateway(http, endpoint), calls };
+  return { sut, calls, metrics };
 }
 
 /** The AppError a call rejects with; fails the test if the call succeeds. */
@@ -78,6 +92,36 @@ const item = {
 };
 
 describe('HttpBluumGateway', () => {
+  describe('bulkhead and metrics', () => {
+    it('refuses a call beyond BLUUM_MAX_CONCURRENCY at once with BLUUM_BUSY, and takes calls again after', async () => {
+      const slow = { status: 200, data: JSON.stringify({ status: 'success', data: { items: [] } }) };
+      const { sut, calls, metrics } = gateway([slow, slow], 'https://bluum.test', '1500', '1');
+      // The first call is in flight until the microtask queue drains; the second arrives meanwhile.
+      const first = sut.listItems('acct_1');
+      const second = await failure(sut.listItems('acct_1'));
+      expect(second.code).toBe('BLUUM_BUSY');
+      expect(second.status).toBe(503);
+      await expect(first).resolves.toEqual([]);
+      expect(calls).toHaveLength(1);
+      await expect(sut.listItems('acct_1')).resolves.toEqual([]);
+      const text = await metrics.registry.metrics();
+      expect(text).toContain('bluum_bulkhead_rejections_total 1');
+      expect(text).toContain('bluum_call_duration_seconds_count{operation="list",outcome="success"} 2');
+      expect(text).toContain('bluum_call_duration_seconds_count{operation="list",outcome="BLUUM_BUSY"} 1');
+      expect(text).toContain('bluum_calls_in_flight 0');
+    });
+
+    it('labels a failed call with its error code, never with the account or a secret', async () => {
+      const { sut, metrics } = gateway(bluumError(500), 'https://bluum.test', '100');
+      await failure(sut.createLinkToken('acct_secretive', { enableHostedLink: false }));
+      const text = await metrics.registry.metrics();
+      expect(text).toContain('operation="link_token",outcome="BLUUM_UNAVAILABLE"');
+      expect(text).not.toContain('acct_secretive');
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain(BASIC);
+    });
+  });
+
   describe('requests', () => {
     it('asks for a link token with Basic auth, a time limit and enable_hosted_link false by default', async () => {
       const { sut, calls } = gateway(success({ link_token: 'link-1', hosted_link_url: null }));

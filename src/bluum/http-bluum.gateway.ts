@@ -6,6 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { firstValueFrom } from 'rxjs';
 import { AppError } from '../common/app-error';
 import type { ErrorCode } from '../common/error-codes';
+import type { BluumOperation } from '../metrics/metrics.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { BluumBulkhead } from './bluum-bulkhead';
 import { BluumEndpoint } from './bluum-endpoint';
 import { BluumGateway } from './bluum.gateway';
 import type { BluumItem, BluumLinkToken } from './bluum.types';
@@ -25,6 +28,8 @@ const LIST_PATH = '/accounts/{accountId}/funding-sources';
 const ITEM_PATH = '/accounts/{accountId}/funding-sources/{id}';
 
 interface CallOptions {
+  /** What the call is, for metrics. */
+  operation: BluumOperation;
   /** What a 400 with Bluum's error envelope means for this call, if not a generic rejection. */
   badRequestAs?: ErrorCode;
   /** Safe to repeat (reads, link-token): transient failures are retried within the time budget. */
@@ -53,6 +58,8 @@ export class HttpBluumGateway extends BluumGateway {
   constructor(
     private readonly http: HttpService,
     private readonly endpoint: BluumEndpoint,
+    private readonly bulkhead: BluumBulkhead,
+    private readonly metrics: MetricsService,
   ) {
     super();
   }
@@ -71,7 +78,7 @@ export class HttpBluumGateway extends BluumGateway {
         // Only when asked for: Bluum's documented body is enable_hosted_link alone.
         ...(options.completionRedirectUri ? { completion_redirect_uri: options.completionRedirectUri } : {}),
       },
-      { retry: true },
+      { operation: 'link_token', retry: true },
     );
     return this.parse(() => parseLinkToken(data));
   }
@@ -83,7 +90,7 @@ export class HttpBluumGateway extends BluumGateway {
       CONNECT_PATH,
       bluumAccountId,
       { public_token: publicToken },
-      { badRequestAs: 'PUBLIC_TOKEN_REJECTED' },
+      { operation: 'connect', badRequestAs: 'PUBLIC_TOKEN_REJECTED' },
     );
     return this.parse(() => parseConnectData(data));
   }
@@ -91,6 +98,7 @@ export class HttpBluumGateway extends BluumGateway {
   async disconnectItem(bluumAccountId: string, bluumFundingSourceId: string): Promise<void> {
     // Never retried: the contract keeps writes other than link-token to one attempt.
     await this.call('DELETE', ITEM_PATH, bluumAccountId, undefined, {
+      operation: 'disconnect',
       id: bluumFundingSourceId,
       query: '?type=plaid',
       isDelete: true,
@@ -98,7 +106,10 @@ export class HttpBluumGateway extends BluumGateway {
   }
 
   async listItems(bluumAccountId: string): Promise<BluumItem[]> {
-    const data = await this.call('GET', LIST_PATH, bluumAccountId, undefined, { retry: true });
+    const data = await this.call('GET', LIST_PATH, bluumAccountId, undefined, {
+      operation: 'list',
+      retry: true,
+    });
     return this.parse(() => parseListData(data));
   }
 
@@ -120,7 +131,28 @@ export class HttpBluumGateway extends BluumGateway {
     pathTemplate: string,
     bluumAccountId: string,
     body: object | undefined,
-    options: CallOptions = {},
+    options: CallOptions,
+  ): Promise<Record<string, unknown>> {
+    const started = performance.now();
+    let outcome = 'success';
+    try {
+      return await this.bulkhead.run(() =>
+        this.callWithRetries(method, pathTemplate, bluumAccountId, body, options),
+      );
+    } catch (err) {
+      outcome = err instanceof AppError ? err.code : 'unknown';
+      throw err;
+    } finally {
+      this.metrics.observeBluumCall(options.operation, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async callWithRetries(
+    method: 'GET' | 'POST' | 'DELETE',
+    pathTemplate: string,
+    bluumAccountId: string,
+    body: object | undefined,
+    options: CallOptions,
   ): Promise<Record<string, unknown>> {
     const path =
       pathTemplate

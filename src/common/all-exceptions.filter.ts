@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toErrorBody } from './error-envelope';
+import { retryAfterSeconds, toErrorBody } from './error-envelope';
 
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -8,6 +8,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const body = toErrorBody(exception, request.id);
-    void http.getResponse<FastifyReply>().status(body.statusCode).send(body);
+    const reply = http.getResponse<FastifyReply>();
+    const retryAfter = retryAfterSeconds(body.code);
+    // A guard may have set its own (RATE_LIMITED knows the seconds left in its window).
+    if (retryAfter !== undefined && !reply.hasHeader('retry-after')) {
+      void reply.header('retry-after', String(retryAfter));
+    }
+    void reply.status(body.statusCode).send(body);
   }
 }

@@ -46,6 +46,7 @@ export const AUTHENTICATED_ROUTE_ERRORS: readonly ErrorCode[] = [
   'VALIDATION_FAILED',
   'UNAUTHENTICATED',
   'FORBIDDEN',
+  'DATABASE_UNAVAILABLE',
 ];
 /** Errors of routes that take a JSON body. */
 export const BODY_ERRORS: readonly ErrorCode[] = [
@@ -59,6 +60,7 @@ export const BLUUM_ERRORS: readonly ErrorCode[] = [
   'BLUUM_BAD_RESPONSE',
   'BLUUM_REQUEST_REJECTED',
   'BLUUM_TIMEOUT',
+  'BLUUM_BUSY',
 ];
 
 export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {
@@ -73,6 +75,16 @@ export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorat
       ApiResponse({
         status,
         description: group.map((code) => `\`${code}\`: ${ERROR_CODES[code].description}`).join('\n\n'),
+        ...(group.some((code) => 'retryAfterSeconds' in ERROR_CODES[code]) || status === 429
+          ? {
+              headers: {
+                'Retry-After': {
+                  description: 'Seconds to wait before retrying.',
+                  schema: { type: 'integer', example: 2 },
+                },
+              },
+            }
+          : {}),
         content: {
           'application/json': {
             schema: { $ref: getSchemaPath(ErrorBodyDto) },

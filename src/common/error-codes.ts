@@ -23,6 +23,12 @@ export const ERROR_CODES = {
     status: 409,
     description: 'The same public token is being exchanged by another request that has not finished.',
   },
+  DISCONNECT_IN_PROGRESS: {
+    status: 409,
+    description:
+      'Another request is disconnecting this bank at Bluum and has not finished; retry after Retry-After seconds.',
+    retryAfterSeconds: 2,
+  },
   IDEMPOTENCY_KEY_IN_FLIGHT: {
     status: 409,
     description: 'A request with this Idempotency-Key is still being processed; retry after it finishes.',
@@ -56,7 +62,19 @@ export const ERROR_CODES = {
     status: 502,
     description: "Bluum rejected the request (e.g. the user's Bluum account is unknown to it).",
   },
+  DATABASE_UNAVAILABLE: {
+    status: 503,
+    description:
+      'The database is unreachable, too slow, or has no free connection; nothing was changed. Retry after Retry-After seconds.',
+    retryAfterSeconds: 2,
+  },
+  BLUUM_BUSY: {
+    status: 503,
+    description:
+      'Too many calls to Bluum are in flight on this instance (BLUUM_MAX_CONCURRENCY); nothing was changed. Retry after Retry-After seconds.',
+    retryAfterSeconds: 1,
+  },
   BLUUM_TIMEOUT: { status: 504, description: 'Bluum did not answer within BLUUM_TIMEOUT_MS.' },
-} as const satisfies Record<string, { status: number; description: string }>;
+} as const satisfies Record<string, { status: number; description: string; retryAfterSeconds?: number }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

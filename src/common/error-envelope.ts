@@ -1,8 +1,9 @@
 // The one place where any thrown value becomes the contract's error envelope.
 import { HttpException, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { AppError, type FieldError } from './app-error';
-import type { ErrorCode } from './error-codes';
+import { ERROR_CODES, type ErrorCode } from './error-codes';
 
 export interface ErrorBody {
   statusCode: number;
@@ -45,7 +46,19 @@ function classify(err: unknown): AppError {
     if (status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 64 KiB.');
     if (status === 400) return new AppError('VALIDATION_FAILED', 'The request is malformed.');
   }
+  if (isDatabaseUnavailable(err)) {
+    return new AppError(
+      'DATABASE_UNAVAILABLE',
+      'The database is not available right now. Try again shortly.',
+    );
+  }
   return new AppError('INTERNAL_ERROR', 'An unexpected error occurred.');
+}
+
+/** Seconds a client should wait before retrying this error, for the Retry-After header; undefined: none. */
+export function retryAfterSeconds(code: ErrorCode): number | undefined {
+  const entry = ERROR_CODES[code];
+  return 'retryAfterSeconds' in entry ? entry.retryAfterSeconds : undefined;
 }
 
 /** Builds the response for any error; unexpected ones are logged (server side only) with the request id. */
@@ -54,7 +67,10 @@ export function toErrorBody(err: unknown, requestId: string): ErrorBody {
   if (appError.status >= 500) {
     const detail =
       appError.code === 'INTERNAL_ERROR' && err instanceof Error ? (err.stack ?? err.message) : '';
-    logger.error(`${appError.code} request=${requestId} ${detail}`.trim());
+    // An expected outage (database away, Bluum busy or failing) is a warning; a bug is an error.
+    if (appError.code === 'INTERNAL_ERROR')
+      logger.error(`${appError.code} request=${requestId} ${detail}`.trim());
+    else logger.warn(`${appError.code} request=${requestId}`);
   }
   return {
     statusCode: appError.status,

@@ -14,6 +14,21 @@ export interface AppConfig {
   readonly bluumApiKey: string;
   readonly bluumApiSecret: string;
   readonly bluumTimeoutMs: number;
+  /**
+   * The longest a request's Bluum-bound work may take: one Bluum call plus a lookup call and the short
+   * transactions around them. Leases, in-flight claims and the shutdown limit are derived from it.
+   */
+  readonly bluumWorkBudgetMs: number;
+  /** Bluum calls in flight on one instance; above it, 503 BLUUM_BUSY at once. */
+  readonly bluumMaxConcurrency: number;
+  /** Connections of the pool that writes (and every Prisma query) use. */
+  readonly databasePoolSize: number;
+  /** Connections kept for the read path and readiness, which writes never take. */
+  readonly databaseReadPoolSize: number;
+  /** The longest a request waits for a connection (acquiring one, or opening one). */
+  readonly databaseConnectTimeoutMs: number;
+  /** The longest one statement runs (server side), and waits for an answer (client side, a bit more). */
+  readonly databaseStatementTimeoutMs: number;
   readonly authJwtSecret: string;
   readonly logLevel: LogLevel;
   /** Origins a hosted link may redirect back to (`completionRedirectUri`); never an open redirect. */
@@ -118,6 +133,11 @@ export function loadConfig(env: Env): AppConfig {
   const bluumApiKey = required('BLUUM_API_KEY', DEV_BLUUM_API_KEY) as string;
   const bluumApiSecret = required('BLUUM_API_SECRET', DEV_BLUUM_API_SECRET) as string;
   const bluumTimeoutMs = parseInteger(env, 'BLUUM_TIMEOUT_MS', 10_000, 100, 120_000);
+  const bluumMaxConcurrency = parseInteger(env, 'BLUUM_MAX_CONCURRENCY', 20, 1, 10_000);
+  const databasePoolSize = parseInteger(env, 'DATABASE_POOL_SIZE', 10, 1, 1_000);
+  const databaseReadPoolSize = parseInteger(env, 'DATABASE_READ_POOL_SIZE', 5, 1, 1_000);
+  const databaseConnectTimeoutMs = parseInteger(env, 'DATABASE_CONNECT_TIMEOUT_MS', 2_000, 100, 60_000);
+  const databaseStatementTimeoutMs = parseInteger(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 3_000, 100, 60_000);
   const authJwtSecret = required('AUTH_JWT_SECRET', DEV_AUTH_JWT_SECRET) as string;
   if (production && authJwtSecret.length < MIN_SECRET_LENGTH) {
     throw new ConfigError(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
@@ -146,6 +166,13 @@ export function loadConfig(env: Env): AppConfig {
     bluumApiKey,
     bluumApiSecret,
     bluumTimeoutMs,
+    // Two Bluum calls (disconnect may look the item's id up first) and a few short transactions.
+    bluumWorkBudgetMs: 2 * bluumTimeoutMs + 5_000,
+    bluumMaxConcurrency,
+    databasePoolSize,
+    databaseReadPoolSize,
+    databaseConnectTimeoutMs,
+    databaseStatementTimeoutMs,
     authJwtSecret,
     logLevel: logLevelRaw as LogLevel,
     linkCompletionRedirectOrigins,

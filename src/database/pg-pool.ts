@@ -30,3 +30,66 @@ export function createPgPool(connectionString: string): Pool {
   });
   return pool;
 }
+
+export interface BoundedPoolOptions {
+  connectionString: string;
+  max: number;
+  /** Acquiring a connection (waiting for one, or opening one). */
+  connectTimeoutMs: number;
+  /** One statement, server side; the client gives up a little later (a frozen link never answers). */
+  statementTimeoutMs: number;
+  /** Told about connections that broke; never rethrown (an unhandled 'error' would end the process). */
+  onConnectionError: (error: Error) => void;
+}
+
+// What the client waits beyond the server's statement_timeout before it decides the link is gone.
+const CLIENT_GRACE_MS = 500;
+// A row lock is never worth waiting long for: every transaction here is short.
+const LOCK_TIMEOUT_MS = 2_000;
+
+/**
+ * A pg pool where every wait on the database is bounded: acquiring a connection, a statement (server
+ * side), a lock, a transaction left idle (the server ends it), and the answer itself (client side, for a
+ * link that froze: sockets open, nothing passes). A connection whose answer never came is destroyed, not
+ * returned to the pool: its protocol state is unknown and every later query on it would wait forever.
+ */
+export function createBoundedPool(options: BoundedPoolOptions): Pool {
+  const pool = new Pool({
+    connectionString: options.connectionString,
+    max: options.max,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    query_timeout: options.statementTimeoutMs + CLIENT_GRACE_MS,
+    statement_timeout: options.statementTimeoutMs,
+    lock_timeout: LOCK_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: Math.max(10_000, 2 * options.statementTimeoutMs),
+    keepAlive: true,
+  });
+  pool.on('error', options.onConnectionError);
+  // Released with an error (pool.query's own path): the pool will end it; on a frozen link a polite end
+  // never completes, so the socket goes first.
+  pool.on('release', (error: Error | undefined, client: PoolClient) => {
+    if (error) destroyConnection(client);
+  });
+  pool.on('connect', (client) => {
+    // A checked-out client that breaks between queries emits 'error'; without a listener it would crash.
+    client.on('error', options.onConnectionError);
+    // Prisma's transactions release their connection without an error whatever happened, so a client
+    // whose answer timed out is dropped here, where the timeout is seen.
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const out = query(...args);
+      if (!(out instanceof Promise)) return out;
+      return out.catch((error: unknown) => {
+        if (error instanceof Error && error.message === 'Query read timeout') destroyConnection(client);
+        throw error;
+      });
+    };
+  });
+  return pool;
+}
+
+// pg has no public way to drop a connection whose answer is overdue; ending its socket makes the client
+// unqueryable, fails whatever still waits on it, and the pool discards it on release.
+function destroyConnection(client: PoolClient): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}

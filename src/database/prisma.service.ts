@@ -5,11 +5,15 @@ import type * as PGliteAdapterModule from 'pglite-prisma-adapter';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { mkdirSync } from 'node:fs';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PrismaClient } from '../generated/prisma/client';
 import { applyMigrations } from './embedded-migrations';
+import { createBoundedPool } from './pg-pool';
+
+// /health/ready answers within a second, whatever the database does.
+const READY_LIMIT_MS = 800;
 
 /** DI token: an embedded database opened by the caller (tests running two instances on one), or null. */
 export const SHARED_EMBEDDED_DATABASE = Symbol('SHARED_EMBEDDED_DATABASE');
@@ -19,28 +23,51 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
   private readonly logger = new Logger(PrismaService.name);
   private readonly pglite: PGlite | null;
   private readonly ownsPglite: boolean;
-  /** pg's pool, shared by Prisma's adapter and `queryRows` (null on the embedded database). */
-  private readonly pool: Pool | null;
+  /** pg's pool for Prisma's adapter: every write and transaction (null on the embedded database). */
+  readonly pool: Pool | null;
+  /**
+   * A pool of its own for the read path and readiness: however many writes queue for connections, the
+   * deposit services' reads and the health check never wait behind them (null on the embedded database).
+   */
+  readonly readPool: Pool | null;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(SHARED_EMBEDDED_DATABASE) shared: PGlite | null,
   ) {
     const pglite = config.databaseUrl === null ? (shared ?? openPglite(config.embeddedDatabaseDir)) : null;
-    const pool = pglite ? null : new Pool({ connectionString: config.databaseUrl as string });
+    const logger = new Logger(PrismaService.name);
+    // A connection that breaks is dropped by the pool; the request that used it answers 503.
+    const onConnectionError = (error: Error) => logger.warn(`Database connection lost: ${error.message}`);
+    const pool = (max: number) =>
+      createBoundedPool({
+        connectionString: config.databaseUrl as string,
+        max,
+        connectTimeoutMs: config.databaseConnectTimeoutMs,
+        statementTimeoutMs: config.databaseStatementTimeoutMs,
+        onConnectionError,
+      });
+    const writePool = pglite ? null : pool(config.databasePoolSize);
     super({
+      // Interactive transactions are short (never around a Bluum call): bounded like everything else.
+      transactionOptions: {
+        maxWait: config.databaseConnectTimeoutMs,
+        timeout: 2 * config.databaseStatementTimeoutMs,
+      },
       adapter: pglite
         ? // pglite-prisma-adapter 0.6 is typed against driver-adapter-utils 6.10, whose ArgType differs from
           // 6.19's; it never reads argTypes, so the two are the same at run time.
           (new (embedded().PrismaPGlite)(pglite) as unknown as PrismaPg)
-        : new PrismaPg(pool as Pool),
+        : new PrismaPg(writePool as Pool),
     });
     this.pglite = pglite;
     this.ownsPglite = shared === null;
-    this.pool = pool;
-    // A connection that breaks while idle is dropped by the pool; without a listener it would crash the process.
-    pool?.on('error', (error) => this.logger.warn(`Idle database connection lost: ${error.message}`));
+    this.pool = writePool;
+    this.readPool = pglite ? null : pool(config.databaseReadPoolSize);
+    this.pingTimeoutMs = Math.min(READY_LIMIT_MS, config.databaseConnectTimeoutMs);
   }
+
+  private readonly pingTimeoutMs: number;
 
   /**
    * One parameterised statement straight on the driver (pg's pool, or PGlite), rows as the driver gives
@@ -49,7 +76,24 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
    */
   async queryRows<T>(text: string, values: readonly unknown[]): Promise<T[]> {
     if (this.pglite) return (await this.pglite.query<T>(text, [...values])).rows;
-    return (await (this.pool as Pool).query<T & object>(text, [...values])).rows;
+    return (await (this.readPool as Pool).query<T & object>(text, [...values])).rows;
+  }
+
+  /** True when the database answers a trivial query within the readiness limit, on the read pool. */
+  async ping(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.pingTimeoutMs);
+    });
+    const query = this.queryRows('SELECT 1', []).then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([query, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async onModuleInit(): Promise<void> {
@@ -62,7 +106,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
 
   async onModuleDestroy(): Promise<void> {
     await this.$disconnect();
-    await this.pool?.end();
+    await Promise.all([this.pool?.end(), this.readPool?.end()]);
     if (this.ownsPglite) await this.pglite?.close();
   }
 }

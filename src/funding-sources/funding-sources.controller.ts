@@ -152,13 +152,14 @@ export class FundingSourcesController {
     operationId: 'disconnectFundingSource',
     summary: 'Disconnect a funding source',
     description:
-      'Marks the bank account `disconnected` (soft delete: it stays visible under `?status=disconnected|all`, and deposit services can tell from `status` that it may no longer be used). When it is the last active account of its item, the item is disconnected at Bluum first; if Bluum fails, nothing changes. Disconnecting twice is harmless. The user itself or admins.',
+      'Marks the bank account `disconnected` (soft delete: it stays visible under `?status=disconnected|all`, and deposit services can tell from `status` that it may no longer be used). When it is the last active account of its item, the item is disconnected at Bluum first; if Bluum fails, nothing changes. Disconnecting twice is harmless, and so is repeating one that failed (a timeout included). A disconnect sent while another is in progress at Bluum for the same bank waits for it and answers its result, or 409 `DISCONNECT_IN_PROGRESS` if it outlasts the Bluum budget. The user itself or admins.',
   })
   @ApiOkResponse({ type: FundingSourceDto })
   @ApiErrors(
     ...AUTHENTICATED_ROUTE_ERRORS,
     'USER_NOT_FOUND',
     'FUNDING_SOURCE_NOT_FOUND',
+    'DISCONNECT_IN_PROGRESS',
     'RATE_LIMITED',
     ...BLUUM_ERRORS,
   )

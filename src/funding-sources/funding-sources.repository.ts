@@ -11,6 +11,13 @@ import type { FundingSourceRecord, LinkedItemRecord } from './funding-source.rec
 export type PublicTokenClaim =
   { state: 'claimed' } | { state: 'pending' } | { state: 'completed'; userId: string; response: unknown };
 
+/** Where a disconnect stands after its first step. */
+export type DisconnectStart =
+  | { kind: 'not-found' }
+  | { kind: 'disconnected'; record: FundingSourceRecord }
+  | { kind: 'in-progress' }
+  | { kind: 'leased'; item: { id: string; itemId: string; bluumFundingSourceId: string | null } };
+
 export interface LinkedItem {
   item: LinkedItemRecord;
   fundingSources: FundingSourceRecord[];
@@ -261,62 +268,87 @@ export class FundingSourcesRepository {
   }
 
   /**
-   * Marks the user's funding source disconnected (history stays). When it is the last active account of
-   * its item, `disconnectItem` runs first (it disconnects the item at Bluum) while the item is locked, so
-   * two concurrent disconnects cannot both skip it; if it throws, nothing changes. Null: no such source.
+   * Step 1 of a disconnect, one short transaction with the item locked. An account already disconnected
+   * is returned as is; one that is not its item's last active account is disconnected here and now; for
+   * the last one, the item must be disconnected at Bluum first, so this records the intent (a lease until
+   * `leaseUntil`) unless another request holds an unexpired one.
    */
-  async disconnect(
+  async beginDisconnect(
     userId: string,
     id: string,
-    timeoutMs: number,
-    disconnectItem: (item: { itemId: string; bluumFundingSourceId: string | null }) => Promise<void>,
-  ): Promise<FundingSourceRecord | null> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        const target = await tx.bankAccount.findFirst({
-          where: { id, userId },
-          select: { plaidItemId: true },
-        });
-        if (!target) return null;
-        await tx.$queryRaw`SELECT id FROM plaid_items WHERE id = ${target.plaidItemId}::uuid FOR UPDATE`;
-        const current = await tx.bankAccount.findUniqueOrThrow({
-          where: { id },
-          select: FUNDING_SOURCE_SELECT,
-        });
-        // Disconnecting twice is harmless.
-        if (current.status === 'disconnected') return toRecord(current);
-        const stillActive = await tx.bankAccount.count({
-          where: { plaidItemId: target.plaidItemId, id: { not: id }, status: { not: 'disconnected' } },
-        });
-        if (stillActive === 0) {
-          await disconnectItem({
-            itemId: current.item.itemId,
-            bluumFundingSourceId: current.item.bluumFundingSourceId,
-          });
-          await tx.plaidItem.update({ where: { id: target.plaidItemId }, data: { status: 'disconnected' } });
-        }
-        await recordEvents(
-          tx,
-          userId,
-          [
-            {
-              fundingSourceId: id,
-              type: 'disconnected',
-              details: { from: current.status, itemDisconnected: stillActive === 0 },
-            },
-          ],
-          { via: 'disconnect' },
-        );
-        const updated = await tx.bankAccount.update({
-          where: { id },
-          data: { status: 'disconnected' },
-          select: FUNDING_SOURCE_SELECT,
-        });
-        return toRecord(updated);
-      },
-      // The transaction spans one Bluum call.
-      { timeout: timeoutMs, maxWait: timeoutMs },
-    );
+    lease: { id: string; until: Date },
+  ): Promise<DisconnectStart> {
+    return this.prisma.$transaction(async (tx) => {
+      const target = await tx.bankAccount.findFirst({
+        where: { id, userId },
+        select: { plaidItemId: true },
+      });
+      if (!target) return { kind: 'not-found' };
+      const [item] = await tx.$queryRaw<{ disconnect_lease_until: Date | null }[]>`
+        SELECT disconnect_lease_until FROM plaid_items WHERE id = ${target.plaidItemId}::uuid FOR UPDATE`;
+      const current = await tx.bankAccount.findUniqueOrThrow({
+        where: { id },
+        select: FUNDING_SOURCE_SELECT,
+      });
+      // Disconnecting twice is harmless.
+      if (current.status === 'disconnected') return { kind: 'disconnected', record: toRecord(current) };
+      const stillActive = await tx.bankAccount.count({
+        where: { plaidItemId: target.plaidItemId, id: { not: id }, status: { not: 'disconnected' } },
+      });
+      if (stillActive > 0) {
+        const record = await markDisconnected(tx, userId, [{ id, from: current.status }], false, id);
+        return { kind: 'disconnected', record };
+      }
+      const leaseUntil = item?.disconnect_lease_until ?? null;
+      if (leaseUntil !== null && leaseUntil > new Date()) return { kind: 'in-progress' };
+      await tx.plaidItem.update({
+        where: { id: target.plaidItemId },
+        data: { disconnectLeaseId: lease.id, disconnectLeaseUntil: lease.until },
+      });
+      return {
+        kind: 'leased',
+        item: {
+          id: target.plaidItemId,
+          itemId: current.item.itemId,
+          bluumFundingSourceId: current.item.bluumFundingSourceId,
+        },
+      };
+    });
+  }
+
+  /**
+   * Step 3 of a disconnect, after Bluum disconnected the item: the item and every account of it still
+   * active here are disconnected, the lease cleared (whoever holds it: Bluum's answer is the truth), the
+   * audit events written. Returns the funding source `id`.
+   */
+  async finishDisconnect(userId: string, id: string, plaidItemId: string): Promise<FundingSourceRecord> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM plaid_items WHERE id = ${plaidItemId}::uuid FOR UPDATE`;
+      await tx.plaidItem.update({
+        where: { id: plaidItemId },
+        data: { status: 'disconnected', disconnectLeaseId: null, disconnectLeaseUntil: null },
+      });
+      const open = await tx.bankAccount.findMany({
+        where: { plaidItemId, status: { not: 'disconnected' } },
+        select: { id: true, status: true },
+      });
+      const record = await markDisconnected(
+        tx,
+        userId,
+        open.map((account) => ({ id: account.id, from: account.status })),
+        true,
+        id,
+      );
+      return record;
+    });
+  }
+
+  /** Gives up a disconnect lease that Bluum's call did not complete; only its holder's. */
+  async releaseDisconnect(plaidItemId: string, leaseId: string): Promise<void> {
+    await this.prisma.plaidItem.updateMany({
+      where: { id: plaidItemId, disconnectLeaseId: leaseId },
+      data: { disconnectLeaseId: null, disconnectLeaseUntil: null },
+    });
   }
 
   /**
@@ -342,6 +374,12 @@ export class FundingSourcesRepository {
         if (foreign.has(bluumItem.itemId)) continue;
         touched.push(...(await upsertItem(tx, userId, bluumItem)).accountIds);
       }
+      // Bluum's list is the outcome of any disconnect whose lease expired (its process died mid-call):
+      // the statuses just taken settle it, so the intent is cleared.
+      await tx.plaidItem.updateMany({
+        where: { userId, disconnectLeaseUntil: { lte: new Date() } },
+        data: { disconnectLeaseId: null, disconnectLeaseUntil: null },
+      });
       // An account the user disconnected here stays disconnected; only a new connect brings it back.
       const disconnectedHere = [...before.values()]
         .filter((row) => row.status === 'disconnected')
@@ -455,6 +493,38 @@ function accountState(row: {
   item: { institutionId: string | null; institutionName: string; bluumFundingSourceId: string | null };
 }): string {
   return JSON.stringify([row.name, row.type, row.subtype, row.mask, row.status, row.item]);
+}
+
+/**
+ * Marks `accounts` disconnected with one audit event each, and returns the funding source `returnId`
+ * (disconnected already, or among them).
+ */
+async function markDisconnected(
+  tx: Tx,
+  userId: string,
+  accounts: { id: string; from: FundingSourceStatus }[],
+  itemDisconnected: boolean,
+  returnId: string,
+): Promise<FundingSourceRecord> {
+  if (accounts.length > 0) {
+    await tx.bankAccount.updateMany({
+      where: { id: { in: accounts.map((account) => account.id) } },
+      data: { status: 'disconnected' },
+    });
+    await recordEvents(
+      tx,
+      userId,
+      accounts.map((account) => ({
+        fundingSourceId: account.id,
+        type: 'disconnected',
+        details: { from: account.from, itemDisconnected },
+      })),
+      { via: 'disconnect' },
+    );
+  }
+  return toRecord(
+    await tx.bankAccount.findUniqueOrThrow({ where: { id: returnId }, select: FUNDING_SOURCE_SELECT }),
+  );
 }
 
 /** Creates or updates an item (by itemId) and each of its accounts (by accountId). */

@@ -362,74 +362,137 @@ describe('FundingSourcesService', () => {
 
   describe('disconnect', () => {
     const DISCONNECTED = { ...RECORD, status: 'disconnected' as const };
+    const LEASED = {
+      kind: 'leased',
+      item: { id: 'pi_1', itemId: RECORD.itemId, bluumFundingSourceId: 'fs_1' },
+    };
 
-    it('disconnects the item at Bluum by its stored id when the repository asks, and returns the source', async () => {
-      const disconnectItem = jest.fn().mockResolvedValue(undefined);
-      const disconnect = jest
-        .fn()
-        .mockImplementation(
-          async (_u: string, _id: string, _t: number, atBluum: (i: object) => Promise<void>) => {
-            await atBluum({ itemId: RECORD.itemId, bluumFundingSourceId: 'fs_1' });
-            return DISCONNECTED;
-          },
-        );
+    it('records the intent, calls Bluum with nothing held, then records the outcome', async () => {
+      const order: string[] = [];
+      const beginDisconnect = jest.fn().mockImplementation(() => {
+        order.push('begin');
+        return Promise.resolve(LEASED);
+      });
+      const disconnectItem = jest.fn().mockImplementation(() => {
+        order.push('bluum');
+        return Promise.resolve();
+      });
+      const finishDisconnect = jest.fn().mockImplementation(() => {
+        order.push('finish');
+        return Promise.resolve(DISCONNECTED);
+      });
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { disconnectItem },
-        repository: { disconnect },
+        repository: { beginDisconnect, finishDisconnect },
       });
       await expect(sut.disconnect('user_1', RECORD.id)).resolves.toMatchObject({
         id: RECORD.id,
         status: 'disconnected',
         plaidOptions: { item_id: RECORD.itemId, account_id: RECORD.accountId },
       });
-      expect(disconnect).toHaveBeenCalledWith('user_1', RECORD.id, expect.any(Number), expect.any(Function));
+      expect(order).toEqual(['begin', 'bluum', 'finish']);
+      const lease = beginDisconnect.mock.calls[0][2] as { id: string; until: Date };
+      expect(lease.id).toMatch(/^[0-9a-f-]{36}$/);
+      // The lease outlives the Bluum work (two calls and the transactions), not much more.
+      const leaseMs = lease.until.getTime() - Date.now();
+      expect(leaseMs).toBeGreaterThan(2 * 200);
+      expect(leaseMs).toBeLessThanOrEqual(2 * 200 + 5_000);
       expect(disconnectItem).toHaveBeenCalledWith('acct_1', 'fs_1');
+      expect(finishDisconnect).toHaveBeenCalledWith('user_1', RECORD.id, 'pi_1');
+    });
+
+    it('answers a source that needs no Bluum call (not the last account, or already disconnected) at once', async () => {
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        repository: {
+          beginDisconnect: jest.fn().mockResolvedValue({ kind: 'disconnected', record: DISCONNECTED }),
+        },
+      });
+      await expect(sut.disconnect('user_1', RECORD.id)).resolves.toMatchObject({ status: 'disconnected' });
     });
 
     it("finds Bluum's id in its list when the connect reply lacked it, and skips an item Bluum does not list", async () => {
       const disconnectItem = jest.fn().mockResolvedValue(undefined);
       const listItems = jest.fn().mockResolvedValue([{ ...ITEM, id: 'fs_from_list' }]);
-      const disconnect = jest
+      const beginDisconnect = jest
         .fn()
-        .mockImplementation(
-          async (_u: string, _id: string, _t: number, atBluum: (i: object) => Promise<void>) => {
-            await atBluum({ itemId: RECORD.itemId, bluumFundingSourceId: null });
-            await atBluum({ itemId: 'item_unknown_to_bluum', bluumFundingSourceId: null });
-            return DISCONNECTED;
-          },
-        );
+        .mockResolvedValueOnce({ ...LEASED, item: { ...LEASED.item, bluumFundingSourceId: null } })
+        .mockResolvedValueOnce({
+          ...LEASED,
+          item: { ...LEASED.item, itemId: 'item_unknown_to_bluum', bluumFundingSourceId: null },
+        });
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { disconnectItem, listItems },
-        repository: { disconnect },
+        repository: { beginDisconnect, finishDisconnect: jest.fn().mockResolvedValue(DISCONNECTED) },
       });
+      await sut.disconnect('user_1', RECORD.id);
       await sut.disconnect('user_1', RECORD.id);
       expect(disconnectItem.mock.calls).toEqual([['acct_1', 'fs_from_list']]);
     });
 
-    it('lets a Bluum failure through, so the repository changes nothing', async () => {
-      const failure = new AppError('BLUUM_UNAVAILABLE', 'down');
-      const disconnect = jest
-        .fn()
-        .mockImplementation(
-          async (_u: string, _id: string, _t: number, atBluum: (i: object) => Promise<void>) => {
-            await atBluum({ itemId: RECORD.itemId, bluumFundingSourceId: 'fs_1' });
-            return DISCONNECTED;
-          },
-        );
+    it('gives its lease up when Bluum fails, records no outcome, and says a repeat is safe after a timeout', async () => {
+      const releaseDisconnect = jest.fn().mockResolvedValue(undefined);
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { disconnectItem: jest.fn().mockRejectedValue(new AppError('BLUUM_TIMEOUT', 'late.')) },
+        repository: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), releaseDisconnect },
+      });
+      const error = await sut.disconnect('user_1', RECORD.id).catch((err: unknown) => err as AppError);
+      expect(error).toMatchObject({ code: 'BLUUM_TIMEOUT' });
+      expect((error as AppError).message).toContain('Repeating the DELETE is safe');
+      const lease = (
+        (sut as unknown as { repository: { beginDisconnect: jest.Mock } }).repository.beginDisconnect.mock
+          .calls[0][2] as { id: string }
+      ).id;
+      expect(releaseDisconnect).toHaveBeenCalledWith('pi_1', lease);
+    });
+
+    it('answers the Bluum failure, not a database one, when the lease cannot be given up either', async () => {
+      const failure = new AppError('BLUUM_REQUEST_REJECTED', 'no.');
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { disconnectItem: jest.fn().mockRejectedValue(failure) },
-        repository: { disconnect },
+        repository: {
+          beginDisconnect: jest.fn().mockResolvedValue(LEASED),
+          releaseDisconnect: jest.fn().mockRejectedValue(new Error('Connection terminated unexpectedly')),
+        },
       });
       await expect(sut.disconnect('user_1', RECORD.id)).rejects.toBe(failure);
+    });
+
+    it('waits for a disconnect in progress and answers its outcome, without calling Bluum', async () => {
+      const beginDisconnect = jest
+        .fn()
+        .mockResolvedValueOnce({ kind: 'in-progress' })
+        .mockResolvedValueOnce({ kind: 'in-progress' })
+        .mockResolvedValueOnce({ kind: 'disconnected', record: DISCONNECTED });
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        repository: { beginDisconnect },
+      });
+      await expect(sut.disconnect('user_1', RECORD.id)).resolves.toMatchObject({ status: 'disconnected' });
+      expect(beginDisconnect).toHaveBeenCalledTimes(3);
+    });
+
+    it('answers DISCONNECT_IN_PROGRESS when the one in progress outlasts the budget', async () => {
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        repository: { beginDisconnect: jest.fn().mockResolvedValue({ kind: 'in-progress' }) },
+      });
+      // The budget is derived from BLUUM_TIMEOUT_MS plus 5 s; shortened so the test does not wait it out.
+      (sut as unknown as { bluumWorkBudgetMs: number }).bluumWorkBudgetMs = 500;
+      await expect(sut.disconnect('user_1', RECORD.id)).rejects.toMatchObject({
+        code: 'DISCONNECT_IN_PROGRESS',
+        status: 409,
+      });
     });
 
     it("answers FUNDING_SOURCE_NOT_FOUND for a source that is not the user's", async () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
-        repository: { disconnect: jest.fn().mockResolvedValue(null) },
+        repository: { beginDisconnect: jest.fn().mockResolvedValue({ kind: 'not-found' }) },
       });
       await expect(sut.disconnect('user_1', RECORD.id)).rejects.toMatchObject({
         code: 'FUNDING_SOURCE_NOT_FOUND',

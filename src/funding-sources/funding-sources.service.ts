@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BluumGateway } from '../bluum/bluum.gateway';
 import { AppError } from '../common/app-error';
@@ -29,6 +29,8 @@ import { FundingSourcesRepository, type LinkedItem } from './funding-sources.rep
 
 const DEFAULT_STATUSES: readonly FundingSourceStatus[] = ['active', 'error'];
 const CLAIM_POLL_MS = 100;
+// A waiting disconnect reads the item this often; each read is one short query, no lock held.
+const DISCONNECT_POLL_MS = 200;
 // Failures after which Bluum may have linked the bank anyway: its reply, not its work, was lost.
 const AMBIGUOUS_FAILURES = new Set(['BLUUM_TIMEOUT', 'BLUUM_UNAVAILABLE', 'BLUUM_BAD_RESPONSE']);
 
@@ -46,8 +48,8 @@ export class FundingSourcesService {
     private readonly bluum: BluumGateway,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    // One Bluum call and one transaction fit in this; a public-token claim older than it was abandoned.
-    this.bluumWorkBudgetMs = 2 * config.bluumTimeoutMs + 5_000;
+    // A public-token claim or a disconnect lease older than this was abandoned (its process died).
+    this.bluumWorkBudgetMs = config.bluumWorkBudgetMs;
     this.redirectOrigins = new Set(config.linkCompletionRedirectOrigins);
   }
 
@@ -127,31 +129,76 @@ export class FundingSourcesService {
 
   /**
    * Disconnects one bank account (soft delete). The last active account of an item takes the item with
-   * it, at Bluum first; if Bluum fails, nothing changes.
+   * it, at Bluum first; if Bluum fails, nothing changes. In three steps, so that no database connection
+   * or lock is held while Bluum is waited on: record the intent (a lease on the item), call Bluum, record
+   * the outcome. A concurrent disconnect of the same item waits for the one in progress and answers its
+   * result; Bluum is called once.
    */
   async disconnect(userId: string, fundingSourceId: string): Promise<FundingSourceDto> {
     const user = await this.users.require(userId);
-    const record = await this.repository.disconnect(
-      userId,
-      fundingSourceId,
-      this.bluumWorkBudgetMs,
-      async (item) => {
-        // The seed's connect reply may lack Bluum's id for the item: Bluum's list has it.
-        const bluumId =
-          item.bluumFundingSourceId ??
-          (await this.bluum.listItems(user.bluumAccountId)).find((i) => i.itemId === item.itemId)?.id ??
-          null;
-        // An item Bluum does not list (or lists without an id) has nothing left to disconnect there.
-        if (bluumId !== null) await this.bluum.disconnectItem(user.bluumAccountId, bluumId);
-      },
-    );
-    if (!record) {
-      throw new AppError(
-        'FUNDING_SOURCE_NOT_FOUND',
-        `User ${userId} has no funding source ${fundingSourceId}.`,
-      );
+    const deadline = Date.now() + this.bluumWorkBudgetMs;
+    for (;;) {
+      const leaseId = randomUUID();
+      const begun = await this.repository.beginDisconnect(userId, fundingSourceId, {
+        id: leaseId,
+        until: new Date(Date.now() + this.bluumWorkBudgetMs),
+      });
+      switch (begun.kind) {
+        case 'not-found':
+          throw new AppError(
+            'FUNDING_SOURCE_NOT_FOUND',
+            `User ${userId} has no funding source ${fundingSourceId}.`,
+          );
+        case 'disconnected':
+          return this.map(begun.record);
+        case 'leased':
+          return this.map(
+            await this.disconnectAtBluum(user.bluumAccountId, userId, fundingSourceId, begun.item, leaseId),
+          );
+        case 'in-progress':
+          if (Date.now() + DISCONNECT_POLL_MS > deadline) {
+            throw new AppError(
+              'DISCONNECT_IN_PROGRESS',
+              'Another request is disconnecting this bank at Bluum. Retry after Retry-After seconds.',
+            );
+          }
+          await sleep(DISCONNECT_POLL_MS);
+      }
     }
-    return this.map(record);
+  }
+
+  private async disconnectAtBluum(
+    bluumAccountId: string,
+    userId: string,
+    fundingSourceId: string,
+    item: { id: string; itemId: string; bluumFundingSourceId: string | null },
+    leaseId: string,
+  ): Promise<FundingSourceRecord> {
+    try {
+      // The seed's connect reply may lack Bluum's id for the item: Bluum's list has it.
+      const bluumId =
+        item.bluumFundingSourceId ??
+        (await this.bluum.listItems(bluumAccountId)).find((i) => i.itemId === item.itemId)?.id ??
+        null;
+      // An item Bluum does not list (or lists without an id) has nothing left to disconnect there.
+      if (bluumId !== null) await this.bluum.disconnectItem(bluumAccountId, bluumId);
+    } catch (err) {
+      // The item stays as it was. If the database is away too, the lease expires by itself.
+      await this.repository.releaseDisconnect(item.id, leaseId).catch(() => undefined);
+      throw this.withDisconnectHint(err, userId);
+    }
+    // Recorded whether or not the caller is still there. If this fails, the expired lease is settled by
+    // the next disconnect (Bluum answers a repeated DELETE as done) or by sync.
+    return this.repository.finishDisconnect(userId, fundingSourceId, item.id);
+  }
+
+  // After a timeout or a lost reply Bluum may have disconnected the item: repeating is safe.
+  private withDisconnectHint(err: unknown, userId: string): unknown {
+    if (!(err instanceof AppError) || !AMBIGUOUS_FAILURES.has(err.code)) return err;
+    return new AppError(
+      err.code,
+      `${err.message} Repeating the DELETE is safe; POST /v1/users/${userId}/funding-sources/sync takes Bluum's status.`,
+    );
   }
 
   /** Reads Bluum's list and brings the stored items in line with it. */

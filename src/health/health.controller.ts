@@ -49,11 +49,8 @@ export class HealthController {
 
   private async database() {
     const indicator = this.indicators.check('database');
-    try {
-      await this.prisma.$queryRaw`SELECT 1`;
-      return indicator.up();
-    } catch {
-      return indicator.down({ message: 'database unreachable' });
-    }
+    return (await this.prisma.ping())
+      ? indicator.up()
+      : indicator.down({ message: 'database unreachable or not answering' });
   }
 }

@@ -16,6 +16,7 @@ import { catchError, mergeMap } from 'rxjs/operators';
 import type { AuthenticatedRequest } from '../auth/auth.guard';
 import { AppError } from '../common/app-error';
 import { toErrorBody } from '../common/error-envelope';
+import type { ErrorCode } from '../common/error-codes';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -36,10 +37,21 @@ function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+// Answers that say "not now" rather than "no": the same request may well succeed on a retry.
+const RETRYABLE_CONFLICTS: ReadonlySet<ErrorCode> = new Set([
+  'CONNECT_IN_PROGRESS',
+  'DISCONNECT_IN_PROGRESS',
+]);
+
 function statusOf(err: unknown): number {
   if (err instanceof AppError) return err.status;
   if (err instanceof HttpException) return err.getStatus();
   return 500;
+}
+
+/** Whether a failed request's key is given up (worth a retry with the same key) rather than kept. */
+function isRetryable(err: unknown): boolean {
+  return statusOf(err) >= 500 || (err instanceof AppError && RETRYABLE_CONFLICTS.has(err.code));
 }
 
 @Injectable()
@@ -50,8 +62,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
     private readonly keys: IdempotencyRepository,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    // A request outlives at most one Bluum call and its transaction; past this its process is gone.
-    this.inFlightLifetimeMs = 2 * config.bluumTimeoutMs + 5_000;
+    // A request outlives at most its Bluum-bound work; past this its process is gone.
+    this.inFlightLifetimeMs = config.bluumWorkBudgetMs;
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -104,10 +116,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
                 return body;
               }),
               catchError(async (err: unknown) => {
-                const status = statusOf(err);
-                // A 5xx is worth retrying with the same key, so it is not kept; any other answer is final.
-                if (status >= 500) await this.keys.release(subject, key);
-                else await this.keys.complete(subject, key, status, toErrorBody(err, request.id));
+                // A 5xx or an "in progress" 409 is worth retrying with the same key, so it is not kept;
+                // any other answer is final. When the database is what failed, recording this fails too:
+                // the key then stays in flight until it goes stale, and the caller gets the first error.
+                const record = isRetryable(err)
+                  ? this.keys.release(subject, key)
+                  : this.keys.complete(subject, key, statusOf(err), toErrorBody(err, request.id));
+                await record.catch(() => undefined);
                 throw err;
               }),
             );
