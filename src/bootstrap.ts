@@ -20,10 +20,9 @@ import { MetricsService } from './metrics/metrics.service';
 export const BODY_LIMIT_BYTES = 64 * 1024;
 // No body this API reads nests deeper than a few levels; a deeper one is refused before anything walks it.
 export const MAX_JSON_DEPTH = 32;
-// A request's headers and body must arrive within these (a client trickling bytes holds a socket for no
-// longer); the time the handler then takes is not counted. Node checks them once a second.
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 15_000;
+// Node checks its header and request timeouts this often (its default, 30 s, would let a trickling client
+// hold a socket that much longer).
+const CONNECTIONS_CHECK_MS = 1_000;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const jsonTooDeep = (): AppError =>
@@ -66,11 +65,13 @@ export async function createApp(
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     logger: false,
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    // A request's headers and body must arrive within HTTP_REQUEST_TIMEOUT_MS: a client trickling bytes
+    // holds a socket no longer. The time the handler then takes (a Bluum call) is not counted.
+    requestTimeout: config.httpRequestTimeoutMs,
     http: {
-      headersTimeout: HEADERS_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      connectionsCheckingInterval: 1_000,
+      headersTimeout: config.httpRequestTimeoutMs,
+      requestTimeout: config.httpRequestTimeoutMs,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(

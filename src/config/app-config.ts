@@ -21,6 +21,8 @@ export interface AppConfig {
   readonly bluumWorkBudgetMs: number;
   /** Bluum calls in flight on one instance; above it, 503 BLUUM_BUSY at once. */
   readonly bluumMaxConcurrency: number;
+  /** A request's headers and body must arrive within this (a trickling client is cut off). */
+  readonly httpRequestTimeoutMs: number;
   /** Connections of the pool that writes (and every Prisma query) use. */
   readonly databasePoolSize: number;
   /** Connections kept for the read path and readiness, which writes never take. */
@@ -134,6 +136,7 @@ export function loadConfig(env: Env): AppConfig {
   const bluumApiSecret = required('BLUUM_API_SECRET', DEV_BLUUM_API_SECRET) as string;
   const bluumTimeoutMs = parseInteger(env, 'BLUUM_TIMEOUT_MS', 10_000, 100, 120_000);
   const bluumMaxConcurrency = parseInteger(env, 'BLUUM_MAX_CONCURRENCY', 20, 1, 10_000);
+  const httpRequestTimeoutMs = parseInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', 15_000, 1_000, 300_000);
   const databasePoolSize = parseInteger(env, 'DATABASE_POOL_SIZE', 10, 1, 1_000);
   const databaseReadPoolSize = parseInteger(env, 'DATABASE_READ_POOL_SIZE', 5, 1, 1_000);
   const databaseConnectTimeoutMs = parseInteger(env, 'DATABASE_CONNECT_TIMEOUT_MS', 2_000, 100, 60_000);
@@ -169,6 +172,7 @@ export function loadConfig(env: Env): AppConfig {
     // Two Bluum calls (disconnect may look the item's id up first) and a few short transactions.
     bluumWorkBudgetMs: 2 * bluumTimeoutMs + 5_000,
     bluumMaxConcurrency,
+    httpRequestTimeoutMs,
     databasePoolSize,
     databaseReadPoolSize,
     databaseConnectTimeoutMs,
