@@ -16,7 +16,16 @@ const UNAVAILABLE_SQLSTATES = new Set([
 ]);
 // Prisma's codes for the same: cannot reach, timed out, server closed the connection, no connection
 // from the pool in time, a transaction that could not start or outlived its limit.
-const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);
+const UNAVAILABLE_PRISMA_CODES = new Set([
+  'P1001',
+  'P1002',
+  'P1008',
+  'P1017',
+  'P1018',
+  'P2024',
+  'P2028',
+  'P2037',
+]);
 // Prisma's driver-adapter error kinds for a connection that failed.
 const UNAVAILABLE_ADAPTER_KINDS = new Set([
   'DatabaseNotReachable',
@@ -34,8 +43,12 @@ const UNAVAILABLE_SOCKET_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
 ]);
-// pg and pg-pool say these in words only.
+// pg and pg-pool say these in words only; Prisma's raw queries wrap the adapter's kinds in words too
+// ("Raw query failed. Code: `N/A`. Message: `Server has closed the connection.`").
 const UNAVAILABLE_MESSAGES = [
+  'Server has closed the connection',
+  "Can't reach database server",
+  'Operation has timed out',
   'Query read timeout',
   'timeout exceeded when trying to connect',
   'Connection terminated',
@@ -60,6 +73,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     if (typeof fields.originalCode === 'string' && UNAVAILABLE_SQLSTATES.has(fields.originalCode))
       return true;
     if (typeof fields.kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(fields.kind)) return true;
+    // Prisma's raw-query errors carry the database's SQLSTATE in meta.code.
+    const meta = fields.meta as Record<string, unknown> | undefined;
+    if (typeof meta?.code === 'string' && UNAVAILABLE_SQLSTATES.has(meta.code)) return true;
     if (fields.kind === 'postgres' && typeof fields.code === 'string' && fields.code.startsWith('08'))
       return true;
     const message = typeof fields.message === 'string' ? fields.message : '';

@@ -1,0 +1,52 @@
+import { isDatabaseUnavailable } from './database-errors';
+
+const pgError = (code: string) => Object.assign(new Error('pg'), { code, severity: 'ERROR' });
+
+describe('isDatabaseUnavailable', () => {
+  it.each([
+    ['statement timeout (57014)', pgError('57014')],
+    ['lock timeout (55P03)', pgError('55P03')],
+    ['server shutting down (57P01)', pgError('57P01')],
+    ['too many connections (53300)', pgError('53300')],
+    ['connection failure (08006)', pgError('08006')],
+    ['refused socket', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
+    ['pool acquire timeout', new Error('timeout exceeded when trying to connect')],
+    ['frozen link', new Error('Query read timeout')],
+    ['cut link', new Error('Connection terminated unexpectedly')],
+    ['Prisma: transaction could not start (P2028)', Object.assign(new Error('x'), { code: 'P2028' })],
+    ['Prisma: server closed (P1017)', Object.assign(new Error('x'), { code: 'P1017' })],
+    [
+      'Prisma raw query, closed connection in words',
+      Object.assign(
+        new Error('Raw query failed. Code: `N/A`. Message: `Server has closed the connection.`'),
+        {
+          code: 'P2010',
+        },
+      ),
+    ],
+    [
+      'Prisma raw query, SQLSTATE in meta',
+      Object.assign(new Error('x'), { code: 'P2010', meta: { code: '57014' } }),
+    ],
+    ['adapter kind in the cause', Object.assign(new Error('x'), { cause: { kind: 'DatabaseNotReachable' } })],
+    ['adapter postgres kind with 57014', Object.assign(new Error('x'), { cause: { originalCode: '57014' } })],
+  ])('%s: yes', (_name, error) => {
+    expect(isDatabaseUnavailable(error)).toBe(true);
+  });
+
+  it.each([
+    ['a unique violation (23505)', pgError('23505')],
+    ['Prisma: record not found (P2025)', Object.assign(new Error('x'), { code: 'P2025' })],
+    ['a plain bug', new TypeError("Cannot read properties of undefined (reading 'id')")],
+    ['not an error', 'boom'],
+    ['null', null],
+  ])('%s: no', (_name, error) => {
+    expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+
+  it('stops on a cause chain that loops', () => {
+    const a: { message: string; cause?: unknown } = { message: 'a' };
+    a.cause = a;
+    expect(isDatabaseUnavailable(a)).toBe(false);
+  });
+});

@@ -1,0 +1,134 @@
+// A sick database: PostgreSQL behind a fault-injecting TCP proxy that resets (refuses and cuts every
+// connection) or freezes (sockets open, nothing passes: a partition, a firewall that lost the
+// connection). Every request is answered 503 DATABASE_UNAVAILABLE with Retry-After within seconds, never
+// 500 and never a hang; readiness is 503 within a second; the service serves again by itself within two
+// seconds of the database coming back. PostgreSQL only: the embedded database has no network to break.
+import { startFaultProxy, type FaultProxy } from '../bench/lib/fault-proxy';
+import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, type TestApp, type TestResponse } from './support/test-app';
+import { tokenFor } from './support/tokens';
+
+const databaseUrl = process.env.TEST_DATABASE_URL as string;
+
+describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
+  let proxy: FaultProxy;
+  let bluum: FakeBluum;
+  let app: TestApp;
+  let userId: string;
+
+  beforeAll(async () => {
+    const upstream = new URL(databaseUrl);
+    proxy = await startFaultProxy({
+      upstreamHost: upstream.hostname,
+      upstreamPort: Number(upstream.port || 5432),
+    });
+    ({ app, bluum } = await startAppWithFakeBluum({
+      DATABASE_URL: proxy.url(databaseUrl),
+      DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    }));
+    ({ userId } = await registerUser(app));
+    const linked = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
+      token: tokenFor(userId),
+      body: { publicToken: sandboxPublicToken() },
+    });
+    expect(linked.status).toBe(201);
+  });
+  afterEach(() => proxy.heal());
+  afterAll(async () => {
+    proxy.heal();
+    await closeAppWithFakeBluum({ app, bluum });
+    await proxy.close();
+  });
+
+  const read = () => app.request('GET', `/v1/users/${userId}/funding-sources`, { token: tokenFor(userId) });
+  const timed = async (work: () => Promise<TestResponse>): Promise<TestResponse & { ms: number }> => {
+    const started = Date.now();
+    const res = await work();
+    return { ...res, ms: Date.now() - started };
+  };
+  const expectUnavailable = (res: TestResponse & { ms: number }, withinMs: number): void => {
+    expect({ status: res.status, code: res.body?.code }).toEqual({
+      status: 503,
+      code: 'DATABASE_UNAVAILABLE',
+    });
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(res.ms).toBeLessThan(withinMs);
+  };
+  /** Polls `work` until it answers 200; returns how long that took after the call. */
+  const recovery = async (work: () => Promise<TestResponse>, limitMs = 5_000): Promise<number> => {
+    const started = Date.now();
+    while (Date.now() - started < limitMs) {
+      if ((await work()).status === 200) return Date.now() - started;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+  const writes = () => [
+    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
+      token: tokenFor(userId),
+      body: { publicToken: sandboxPublicToken() },
+    }),
+    app.request('POST', `/v1/users/${userId}/funding-sources/sync`, { token: tokenFor(userId) }),
+    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
+      token: tokenFor(userId),
+      body: {},
+      headers: { 'idempotency-key': `fault-${Date.now()}` },
+    }),
+  ];
+
+  it('answers 503 at once while PostgreSQL refuses and resets connections, and serves again within 2 s', async () => {
+    expect((await read()).status).toBe(200);
+    proxy.reset();
+    for (let i = 0; i < 3; i++) expectUnavailable(await timed(read), 3_000);
+    for (const res of await Promise.all(writes())) {
+      expect({ status: res.status, code: res.body?.code }).toEqual({
+        status: 503,
+        code: 'DATABASE_UNAVAILABLE',
+      });
+    }
+    const ready = await timed(() => app.request('GET', '/health/ready'));
+    expect(ready.status).toBe(503);
+    expect(ready.ms).toBeLessThan(1_000);
+    proxy.heal();
+    expect(await recovery(read)).toBeLessThan(2_000);
+    expect((await app.request('GET', '/health/ready')).status).toBe(200);
+  });
+
+  it('answers 503 within seconds, never hangs, while the link to PostgreSQL is frozen', async () => {
+    expect((await read()).status).toBe(200);
+    proxy.freeze();
+    const [reads, ready, writeAnswers] = await Promise.all([
+      Promise.all([1, 2, 3, 4].map(() => timed(read))),
+      timed(() => app.request('GET', '/health/ready')),
+      Promise.all(writes().map((w) => timed(() => w))),
+    ]);
+    for (const res of reads) expectUnavailable(res, 4_000);
+    expect(ready.status).toBe(503);
+    expect(ready.ms).toBeLessThan(1_000);
+    for (const res of writeAnswers) {
+      expect({ status: res.status, code: res.body?.code }).toEqual({
+        status: 503,
+        code: 'DATABASE_UNAVAILABLE',
+      });
+      expect(res.ms).toBeLessThan(8_000);
+    }
+    proxy.heal();
+    expect(await recovery(read)).toBeLessThan(2_000);
+    expect(await recovery(() => app.request('GET', '/health/ready'))).toBeLessThan(2_000);
+  });
+
+  it('does not keep connections stuck when frozen ones come back late (bytes held back, then delivered)', async () => {
+    proxy.freeze();
+    const during = await Promise.all([1, 2, 3].map(() => timed(read)));
+    for (const res of during) expectUnavailable(res, 4_000);
+    proxy.heal({ resume: true });
+    expect(await recovery(read)).toBeLessThan(2_000);
+    // And keeps serving: no pooled connection is left waiting on an answer that was given up on.
+    for (let i = 0; i < 20; i++) expect((await read()).status).toBe(200);
+    const sync = await app.request('POST', `/v1/users/${userId}/funding-sources/sync`, {
+      token: tokenFor(userId),
+    });
+    expect(sync.status).toBe(200);
+  });
+});
