@@ -50,8 +50,10 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
     const writePool = pglite ? null : pool(config.databasePoolSize);
     super({
       // Interactive transactions are short (never around a Bluum call): bounded like everything else.
+      // maxWait outlasts pg's own bounds on getting a connection and its BEGIN, so pg always gives up
+      // first: a connection pg hands over after Prisma stopped waiting would never be released.
       transactionOptions: {
-        maxWait: config.databaseConnectTimeoutMs,
+        maxWait: config.databaseConnectTimeoutMs + config.databaseStatementTimeoutMs + 1_000,
         timeout: 2 * config.databaseStatementTimeoutMs,
       },
       adapter: pglite
