@@ -125,7 +125,7 @@ export class HttpBluumGateway extends BluumGateway {
     }
   }
 
-  /** One logical call to Bluum: retried if `retry` allows, and never longer than BLUUM_TIMEOUT_MS in all. */
+  /** One logical call to Bluum, inside the bulkhead, timed and counted by operation and outcome. */
   private async call(
     method: 'GET' | 'POST' | 'DELETE',
     pathTemplate: string,
@@ -147,6 +147,7 @@ export class HttpBluumGateway extends BluumGateway {
     }
   }
 
+  /** Retried if `retry` allows, and never longer than BLUUM_TIMEOUT_MS in all. */
   private async callWithRetries(
     method: 'GET' | 'POST' | 'DELETE',
     pathTemplate: string,
