@@ -21,8 +21,8 @@ const https = require('node:https');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { Client } = require('pg');
 const { startFaultProxy } = require('./lib/fault-proxy');
+const { freePort, productionNodeFlags, throwawayDatabase } = require('./lib/harness');
 
 const ROOT = path.join(__dirname, '..');
 const SHORT = process.env.CHAOS_SHORT === '1';
@@ -485,47 +485,6 @@ async function startBluumStandIn(certificate) {
 
 // ---------------------------------------------------------------------------------------------------
 // Database, processes
-
-/** A database for the run: DATABASE_URL as given, or a new one dropped at the end. */
-async function database() {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, drop: async () => {} };
-  const name = `bluum_chaos_${process.pid}`;
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect().catch((error) => {
-    throw new Error(
-      `cannot reach PostgreSQL at ${ADMIN_URL} (set DATABASE_URL or CHAOS_ADMIN_DATABASE_URL): ${error.message}`,
-    );
-  });
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new Client({ connectionString: ADMIN_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
-}
-
-/** The node flags of `npm run start:prod`, so the service runs here exactly as it runs in production. */
-function productionNodeFlags() {
-  const script = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
-  const match = /\bnode((?: --[\w-]+(?:=\S+)?)*) dist\/main\.js$/.exec(script);
-  if (!match) throw new Error(`cannot read the node flags of start:prod: ${script}`);
-  return match[1].trim().split(' ').filter(Boolean);
-}
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const children = new Set();
 
@@ -1048,7 +1007,11 @@ async function main() {
   cleanups.push(() => !keepTmp && fs.rmSync(tmp, { recursive: true, force: true }));
   const certificate = makeCertificate(tmp);
 
-  const db = await database();
+  const db = await throwawayDatabase({
+    adminUrl: ADMIN_URL,
+    prefix: 'bluum_chaos',
+    adminVariable: 'CHAOS_ADMIN_DATABASE_URL',
+  });
   cleanups.push(db.drop);
   execFileSync('npm', ['run', '-s', 'db:migrate'], {
     cwd: ROOT,

@@ -12,11 +12,11 @@ const assert = require('node:assert/strict');
 const { execFileSync, spawn } = require('node:child_process');
 const { randomBytes, randomUUID } = require('node:crypto');
 const { openSync, readFileSync } = require('node:fs');
-const { createServer } = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { Client } = require('pg');
+const { freePort, productionNodeFlags, throwawayDatabase } = require('./lib/harness');
 
 const ROOT = path.join(__dirname, '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -33,39 +33,6 @@ const median = (values) => {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A database for the run: DATABASE_URL as given, or a new one dropped at the end. */
-async function database() {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, drop: async () => {} };
-  const name = `bluum_bench_${process.pid}`;
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect().catch((error) => {
-    throw new Error(
-      `cannot reach PostgreSQL at ${ADMIN_URL} (set DATABASE_URL or BENCH_ADMIN_DATABASE_URL): ${error.message}`,
-    );
-  });
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new Client({ connectionString: ADMIN_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
-}
 
 /** One user with one bank (item) of three accounts, as a connect would have stored them. */
 async function seed(url) {
@@ -101,14 +68,6 @@ async function seed(url) {
     await client.end();
   };
   return { userId, cleanup };
-}
-
-/** The node flags of `npm run start:prod`, so the service runs here exactly as it runs in production. */
-function productionNodeFlags() {
-  const script = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
-  const match = /\bnode((?: --[\w-]+(?:=\S+)?)*) dist\/main\.js$/.exec(script);
-  if (!match) throw new Error(`cannot read the node flags of start:prod: ${script}`);
-  return match[1].trim().split(' ').filter(Boolean);
 }
 
 /** Starts a server process; resolves once /health/ready answers 200, with the time that took. */
@@ -160,7 +119,11 @@ async function main() {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const { signHs256 } = require(path.join(ROOT, 'dist', 'auth', 'jwt.js'));
 
-  const db = await database();
+  const db = await throwawayDatabase({
+    adminUrl: ADMIN_URL,
+    prefix: 'bluum_bench',
+    adminVariable: 'BENCH_ADMIN_DATABASE_URL',
+  });
   const processes = [];
   let seeded = null;
   try {
@@ -175,7 +138,8 @@ async function main() {
     const env = { DATABASE_URL: db.url, AUTH_JWT_SECRET: secret };
 
     // BENCH_PROFILE=1: the service writes a V8 CPU profile to .artifacts/profile/ when it stops.
-    const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=.artifacts/profile'] : [];
+    const profile =
+      process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=.artifacts/profile'] : [];
     const service = await start(
       'service',
       [...profile, ...productionNodeFlags(), 'dist/main.js'],

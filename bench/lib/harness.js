@@ -1,0 +1,55 @@
+// What npm run bench and npm run chaos both need to run the built service: a throwaway database, a free
+// port, and the node flags the service runs with in production.
+'use strict';
+const { readFileSync } = require('node:fs');
+const { createServer } = require('node:net');
+const path = require('node:path');
+const { Client } = require('pg');
+
+const ROOT = path.join(__dirname, '..', '..');
+
+/**
+ * A database for the run: DATABASE_URL as given, or a new one named `${prefix}_${pid}` created through
+ * `adminUrl` and dropped by `drop()`. `adminVariable` names the setting that changes `adminUrl`.
+ */
+async function throwawayDatabase({ adminUrl, prefix, adminVariable }) {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, drop: async () => {} };
+  const name = `${prefix}_${process.pid}`;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect().catch((error) => {
+    throw new Error(
+      `cannot reach PostgreSQL at ${adminUrl} (set DATABASE_URL or ${adminVariable}): ${error.message}`,
+    );
+  });
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The node flags of `npm run start:prod`, so the service runs here exactly as it runs in production. */
+function productionNodeFlags() {
+  const script = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
+  const match = /\bnode((?: --[\w-]+(?:=\S+)?)*) dist\/main\.js$/.exec(script);
+  if (!match) throw new Error(`cannot read the node flags of start:prod: ${script}`);
+  return match[1].trim().split(' ').filter(Boolean);
+}
+
+module.exports = { throwawayDatabase, freePort, productionNodeFlags };
