@@ -108,4 +108,51 @@ describe('the service process', () => {
       await bluum.close();
     }
   });
+
+  it('on SIGTERM waits out a disconnect as long as its Bluum budget (past the old fixed 10 s), records it, and exits 0', async () => {
+    const bluum = await FakeBluum.start();
+    const service = spawnService(
+      { PORT: '0', BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '15000', LOG_LEVEL: 'info' },
+      dir,
+    );
+    try {
+      const url = await listeningUrl(service);
+      const call = async (method: string, path: string, token: string, body?: object) =>
+        fetch(`${url}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+      const admin = tokenFor('ops', { roles: ['admin'], secret: DEV_AUTH_JWT_SECRET });
+      const user = tokenFor('user_sigterm_dc', { secret: DEV_AUTH_JWT_SECRET });
+      expect(
+        (await call('PUT', '/v1/users/user_sigterm_dc', admin, { bluumAccountId: 'acct_dc' })).status,
+      ).toBe(201);
+      const linked = await call('POST', '/v1/users/user_sigterm_dc/funding-sources/plaid/connect', user, {
+        publicToken: sandboxPublicToken(),
+      });
+      const { fundingSources } = (await linked.json()) as { fundingSources: { id: string }[] };
+
+      bluum.failNext({ delayMs: 11_000 });
+      const disconnect = call(
+        'DELETE',
+        `/v1/users/user_sigterm_dc/funding-sources/${fundingSources[0].id}`,
+        user,
+      );
+      await bluum.received(2);
+      service.child.kill('SIGTERM');
+
+      const answer = await disconnect;
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as { status: string }).status).toBe('disconnected');
+      expect(await service.exited).toBe(0);
+      expect(service.output()).not.toContain('exiting anyway');
+    } finally {
+      if (service.child.exitCode === null) service.child.kill('SIGKILL');
+      await bluum.close();
+    }
+  }, 40_000);
 });
