@@ -22,6 +22,14 @@ describe('loadConfig', () => {
       logLevel: 'info',
       writeRateLimitPerMinute: 30,
       sandboxEnabled: true,
+      // The Bluum work budget: two calls and the transactions around them.
+      bluumWorkBudgetMs: 25_000,
+      bluumMaxConcurrency: 50,
+      databasePoolSize: 10,
+      databaseReadPoolSize: 5,
+      databaseConnectTimeoutMs: 2_000,
+      databaseStatementTimeoutMs: 3_000,
+      httpRequestTimeoutMs: 15_000,
     });
     expect([...config.developmentDefaults].sort()).toEqual(
       ['AUTH_JWT_SECRET', 'BLUUM_API_KEY', 'BLUUM_API_SECRET', 'BLUUM_BASE_URL', 'DATABASE_URL'].sort(),
@@ -79,6 +87,12 @@ describe('loadConfig', () => {
     ['BLUUM_TIMEOUT_MS', '1.5'],
     ['WRITE_RATE_LIMIT_PER_MINUTE', '0'],
     ['WRITE_RATE_LIMIT_PER_MINUTE', 'lots'],
+    ['BLUUM_MAX_CONCURRENCY', '0'],
+    ['DATABASE_POOL_SIZE', '0'],
+    ['DATABASE_READ_POOL_SIZE', 'many'],
+    ['DATABASE_CONNECT_TIMEOUT_MS', '99'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '60001'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '999'],
     ['LOG_LEVEL', 'verbose'],
     ['NODE_ENV', 'staging'],
     ['DATABASE_URL', 'mysql://db/bluum'],

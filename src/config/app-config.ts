@@ -135,7 +135,7 @@ export function loadConfig(env: Env): AppConfig {
   const bluumApiKey = required('BLUUM_API_KEY', DEV_BLUUM_API_KEY) as string;
   const bluumApiSecret = required('BLUUM_API_SECRET', DEV_BLUUM_API_SECRET) as string;
   const bluumTimeoutMs = parseInteger(env, 'BLUUM_TIMEOUT_MS', 10_000, 100, 120_000);
-  const bluumMaxConcurrency = parseInteger(env, 'BLUUM_MAX_CONCURRENCY', 20, 1, 10_000);
+  const bluumMaxConcurrency = parseInteger(env, 'BLUUM_MAX_CONCURRENCY', 50, 1, 10_000);
   const httpRequestTimeoutMs = parseInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', 15_000, 1_000, 300_000);
   const databasePoolSize = parseInteger(env, 'DATABASE_POOL_SIZE', 10, 1, 1_000);
   const databaseReadPoolSize = parseInteger(env, 'DATABASE_READ_POOL_SIZE', 5, 1, 1_000);
