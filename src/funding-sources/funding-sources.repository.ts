@@ -271,7 +271,7 @@ export class FundingSourcesRepository {
    * Step 1 of a disconnect, one short transaction with the item locked. An account already disconnected
    * is returned as is; one that is not its item's last active account is disconnected here and now; for
    * the last one, the item must be disconnected at Bluum first, so this records the intent (a lease until
-   * `leaseUntil`) unless another request holds an unexpired one.
+   * `lease.until`) unless another request holds an unexpired one.
    */
   async beginDisconnect(
     userId: string,
@@ -319,7 +319,8 @@ export class FundingSourcesRepository {
   /**
    * Step 3 of a disconnect, after Bluum disconnected the item: the item and every account of it still
    * active here are disconnected, the lease cleared (whoever holds it: Bluum's answer is the truth), the
-   * audit events written. Returns the funding source `id`.
+   * audit events written. Returns the funding source `id`. A holder whose lease was taken over after it
+   * expired may finish second: it then finds nothing left to change.
    */
   async finishDisconnect(userId: string, id: string, plaidItemId: string): Promise<FundingSourceRecord> {
     return this.prisma.$transaction(async (tx) => {
@@ -332,14 +333,13 @@ export class FundingSourcesRepository {
         where: { plaidItemId, status: { not: 'disconnected' } },
         select: { id: true, status: true },
       });
-      const record = await markDisconnected(
+      return markDisconnected(
         tx,
         userId,
         open.map((account) => ({ id: account.id, from: account.status })),
         true,
         id,
       );
-      return record;
     });
   }
 
