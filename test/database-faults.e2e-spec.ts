@@ -3,6 +3,7 @@
 // connection). Every request is answered 503 DATABASE_UNAVAILABLE with Retry-After within seconds, never
 // 500 and never a hang; readiness is 503 within a second; the service serves again by itself within two
 // seconds of the database coming back. PostgreSQL only: the embedded database has no network to break.
+import { Client } from 'pg';
 import { startFaultProxy, type FaultProxy } from '../bench/lib/fault-proxy';
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
 import { registerUser, sandboxPublicToken, type TestApp, type TestResponse } from './support/test-app';
@@ -130,5 +131,62 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
       token: tokenFor(userId),
     });
     expect(sync.status).toBe(200);
+  });
+
+  it('gives back every connection of a transaction cut mid-way, however often, and writes recover', async () => {
+    const small = await startAppWithFakeBluum({
+      DATABASE_URL: proxy.url(databaseUrl),
+      DATABASE_POOL_SIZE: '2',
+      DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    });
+    const locker = new Client({ connectionString: databaseUrl });
+    await locker.connect();
+    try {
+      const { userId: lockedUser } = await registerUser(small.app);
+      const sync = () =>
+        small.app.request('POST', `/v1/users/${lockedUser}/funding-sources/sync`, {
+          token: tokenFor(lockedUser),
+        });
+      // Another session holds the user's row: sync's transaction waits on it, mid-way, when the link freezes.
+      await locker.query('BEGIN');
+      await locker.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [lockedUser]);
+      for (let round = 0; round < 3; round++) {
+        const pending = timed(sync);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        proxy.freeze();
+        const res = await pending;
+        expect({ status: res.status, code: res.body?.code }).toEqual({
+          status: 503,
+          code: 'DATABASE_UNAVAILABLE',
+        });
+        expect(res.ms).toBeLessThan(4_000);
+        proxy.heal();
+      }
+      await locker.query('ROLLBACK');
+      // Three transactions were cut on a pool of two: had any kept its connection, none would be left.
+      expect(await recovery(sync)).toBeLessThan(2_000);
+      expect((await sync()).status).toBe(200);
+    } finally {
+      await locker.end();
+      await closeAppWithFakeBluum(small);
+    }
+  });
+
+  it("answers 503, not 500, when a lock is held past PostgreSQL's lock_timeout (the database is up but busy)", async () => {
+    const locker = new Client({ connectionString: databaseUrl });
+    await locker.connect();
+    try {
+      const { userId: lockedUser } = await registerUser(app);
+      await locker.query('BEGIN');
+      await locker.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [lockedUser]);
+      const res = await timed(() =>
+        app.request('POST', `/v1/users/${lockedUser}/funding-sources/sync`, { token: tokenFor(lockedUser) }),
+      );
+      expectUnavailable(res, 4_000);
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
   });
 });

@@ -24,9 +24,31 @@ describe('isDatabaseUnavailable', () => {
         },
       ),
     ],
+    // As Prisma 6.19 with a driver adapter throws it from $queryRaw (measured).
     [
-      'Prisma raw query, SQLSTATE in meta',
-      Object.assign(new Error('x'), { code: 'P2010', meta: { code: '57014' } }),
+      'Prisma raw query, statement timeout in meta.driverAdapterError',
+      Object.assign(new Error('Invalid `prisma.$queryRaw()` invocation:'), {
+        code: 'P2010',
+        meta: {
+          driverAdapterError: {
+            name: 'DriverAdapterError',
+            cause: {
+              originalCode: '57014',
+              kind: 'postgres',
+              code: '57014',
+              severity: 'ERROR',
+              message: 'x',
+            },
+          },
+        },
+      }),
+    ],
+    [
+      'Prisma raw query, lock timeout in meta.driverAdapterError',
+      Object.assign(new Error('x'), {
+        code: 'P2010',
+        meta: { driverAdapterError: { cause: { originalCode: '55P03', kind: 'postgres', code: '55P03' } } },
+      }),
     ],
     ['adapter kind in the cause', Object.assign(new Error('x'), { cause: { kind: 'DatabaseNotReachable' } })],
     ['adapter postgres kind with 57014', Object.assign(new Error('x'), { cause: { originalCode: '57014' } })],
@@ -37,6 +59,13 @@ describe('isDatabaseUnavailable', () => {
   it.each([
     ['a unique violation (23505)', pgError('23505')],
     ['Prisma: record not found (P2025)', Object.assign(new Error('x'), { code: 'P2025' })],
+    [
+      'Prisma raw query, a unique violation in meta.driverAdapterError',
+      Object.assign(new Error('x'), {
+        code: 'P2010',
+        meta: { driverAdapterError: { cause: { originalCode: '23505', kind: 'postgres', code: '23505' } } },
+      }),
+    ],
     ['a plain bug', new TypeError("Cannot read properties of undefined (reading 'id')")],
     ['not an error', 'boom'],
     ['null', null],

@@ -59,28 +59,32 @@ const UNAVAILABLE_MESSAGES = [
   'Unable to start a transaction in the given time',
 ];
 
-const MAX_DEPTH = 8;
+const MAX_VISITS = 16;
 
 export function isDatabaseUnavailable(err: unknown): boolean {
-  let current: unknown = err;
-  for (let depth = 0; depth < MAX_DEPTH && typeof current === 'object' && current !== null; depth++) {
+  // The error, its causes, and what Prisma keeps of the driver's error (raw queries put it in
+  // meta.driverAdapterError, whose cause holds the SQLSTATE): breadth first, bounded.
+  const queue: unknown[] = [err];
+  for (let visits = 0; visits < MAX_VISITS && queue.length > 0; visits++) {
+    const current = queue.shift();
+    if (typeof current !== 'object' || current === null) continue;
     const fields = current as Record<string, unknown>;
-    const code = typeof fields.code === 'string' ? fields.code : undefined;
-    if (code !== undefined) {
-      if (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08')) return true;
-      if (UNAVAILABLE_PRISMA_CODES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code)) return true;
-    }
-    if (typeof fields.originalCode === 'string' && UNAVAILABLE_SQLSTATES.has(fields.originalCode))
-      return true;
-    if (typeof fields.kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(fields.kind)) return true;
-    // Prisma's raw-query errors carry the database's SQLSTATE in meta.code.
+    if (saysUnavailable(fields)) return true;
+    queue.push(fields.cause);
     const meta = fields.meta as Record<string, unknown> | undefined;
-    if (typeof meta?.code === 'string' && UNAVAILABLE_SQLSTATES.has(meta.code)) return true;
-    if (fields.kind === 'postgres' && typeof fields.code === 'string' && fields.code.startsWith('08'))
-      return true;
-    const message = typeof fields.message === 'string' ? fields.message : '';
-    if (UNAVAILABLE_MESSAGES.some((known) => message.includes(known))) return true;
-    current = fields.cause;
+    if (typeof meta === 'object' && meta !== null) queue.push(meta.driverAdapterError);
   }
   return false;
+}
+
+function saysUnavailable(fields: Record<string, unknown>): boolean {
+  const code = typeof fields.code === 'string' ? fields.code : undefined;
+  if (code !== undefined) {
+    if (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08')) return true;
+    if (UNAVAILABLE_PRISMA_CODES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code)) return true;
+  }
+  if (typeof fields.originalCode === 'string' && UNAVAILABLE_SQLSTATES.has(fields.originalCode)) return true;
+  if (typeof fields.kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(fields.kind)) return true;
+  const message = typeof fields.message === 'string' ? fields.message : '';
+  return UNAVAILABLE_MESSAGES.some((known) => message.includes(known));
 }

@@ -73,19 +73,37 @@ export function createBoundedPool(options: BoundedPoolOptions): Pool {
   pool.on('connect', (client) => {
     // A checked-out client that breaks between queries emits 'error'; without a listener it would crash.
     client.on('error', options.onConnectionError);
-    // Prisma's transactions release their connection without an error whatever happened, so a client
-    // whose answer timed out is dropped here, where the timeout is seen.
+    // Failures are handled here, where they are seen, because Prisma's transactions cannot be told:
+    // - an answer that timed out: the connection is destroyed (Prisma would hand it back as healthy);
+    // - a COMMIT or ROLLBACK that failed (the connection broke mid-transaction): Prisma 6 then never
+    //   releases it (it releases only after they succeed), so it is released here, as broken; otherwise
+    //   the pool would count it forever and run dry after DATABASE_POOL_SIZE such failures.
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
       const out = query(...args);
       if (!(out instanceof Promise)) return out;
       return out.catch((error: unknown) => {
         if (error instanceof Error && error.message === 'Query read timeout') destroyConnection(client);
+        if (endsTransaction(args[0])) releaseBroken(client, error);
         throw error;
       });
     };
   });
   return pool;
+}
+
+function endsTransaction(query: unknown): boolean {
+  const text = typeof query === 'string' ? query : (query as { text?: unknown } | null)?.text;
+  return text === 'COMMIT' || text === 'ROLLBACK';
+}
+
+function releaseBroken(client: PoolClient, error: unknown): void {
+  destroyConnection(client);
+  try {
+    client.release(error instanceof Error ? error : new Error(String(error)));
+  } catch {
+    // Released already: nothing is held.
+  }
 }
 
 // pg has no public way to drop a connection whose answer is overdue; ending its socket makes the client

@@ -12,6 +12,8 @@ import { PrismaClient } from '../generated/prisma/client';
 import { applyMigrations } from './embedded-migrations';
 import { createBoundedPool } from './pg-pool';
 
+// Closing the pools at shutdown waits no longer than this.
+const POOL_END_LIMIT_MS = 2_000;
 // /health/ready answers within a second, whatever the database does.
 const READY_LIMIT_MS = 800;
 
@@ -108,7 +110,12 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
 
   async onModuleDestroy(): Promise<void> {
     await this.$disconnect();
-    await Promise.all([this.pool?.end(), this.readPool?.end()]);
+    // pool.end() waits for every checked-out connection; one that can never come back (a frozen link)
+    // must not hold the shutdown, so the wait is bounded.
+    await Promise.race([
+      Promise.all([this.pool?.end(), this.readPool?.end()]),
+      new Promise((resolve) => setTimeout(resolve, POOL_END_LIMIT_MS).unref()),
+    ]);
     if (this.ownsPglite) await this.pglite?.close();
   }
 }
