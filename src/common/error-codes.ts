@@ -65,7 +65,7 @@ export const ERROR_CODES = {
   DATABASE_UNAVAILABLE: {
     status: 503,
     description:
-      'The database is unreachable, too slow, or has no free connection; nothing was changed. Retry after Retry-After seconds.',
+      'The database is unreachable, too slow, or has no free connection. Retry after Retry-After seconds: every route is safe to repeat.',
     retryAfterSeconds: 2,
   },
   BLUUM_BUSY: {

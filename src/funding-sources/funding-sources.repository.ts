@@ -270,13 +270,13 @@ export class FundingSourcesRepository {
   /**
    * Step 1 of a disconnect, one short transaction with the item locked. An account already disconnected
    * is returned as is; one that is not its item's last active account is disconnected here and now; for
-   * the last one, the item must be disconnected at Bluum first, so this records the intent (a lease until
-   * `lease.until`) unless another request holds an unexpired one.
+   * the last one, the item must be disconnected at Bluum first, so this records the intent (a lease for
+   * `lease.durationMs` from now) unless another request holds an unexpired one.
    */
   async beginDisconnect(
     userId: string,
     id: string,
-    lease: { id: string; until: Date },
+    lease: { id: string; durationMs: number },
   ): Promise<DisconnectStart> {
     return this.prisma.$transaction(async (tx) => {
       const target = await tx.bankAccount.findFirst({
@@ -284,8 +284,10 @@ export class FundingSourcesRepository {
         select: { plaidItemId: true },
       });
       if (!target) return { kind: 'not-found' };
-      const [item] = await tx.$queryRaw<{ disconnect_lease_until: Date | null }[]>`
-        SELECT disconnect_lease_until FROM plaid_items WHERE id = ${target.plaidItemId}::uuid FOR UPDATE`;
+      // The database's clock, not this instance's: every instance judges a lease by the same clock.
+      const [item] = await tx.$queryRaw<{ leased: boolean }[]>`
+        SELECT coalesce(disconnect_lease_until > now(), false) AS leased
+          FROM plaid_items WHERE id = ${target.plaidItemId}::uuid FOR UPDATE`;
       const current = await tx.bankAccount.findUniqueOrThrow({
         where: { id },
         select: FUNDING_SOURCE_SELECT,
@@ -299,12 +301,12 @@ export class FundingSourcesRepository {
         const record = await markDisconnected(tx, userId, [{ id, from: current.status }], false, id);
         return { kind: 'disconnected', record };
       }
-      const leaseUntil = item?.disconnect_lease_until ?? null;
-      if (leaseUntil !== null && leaseUntil > new Date()) return { kind: 'in-progress' };
-      await tx.plaidItem.update({
-        where: { id: target.plaidItemId },
-        data: { disconnectLeaseId: lease.id, disconnectLeaseUntil: lease.until },
-      });
+      if (item?.leased) return { kind: 'in-progress' };
+      await tx.$executeRaw`
+        UPDATE plaid_items
+           SET disconnect_lease_id = ${lease.id}::uuid,
+               disconnect_lease_until = now() + ${lease.durationMs} * interval '1 millisecond'
+         WHERE id = ${target.plaidItemId}::uuid`;
       return {
         kind: 'leased',
         item: {
@@ -376,10 +378,9 @@ export class FundingSourcesRepository {
       }
       // Bluum's list is the outcome of any disconnect whose lease expired (its process died mid-call):
       // the statuses just taken settle it, so the intent is cleared.
-      await tx.plaidItem.updateMany({
-        where: { userId, disconnectLeaseUntil: { lte: new Date() } },
-        data: { disconnectLeaseId: null, disconnectLeaseUntil: null },
-      });
+      await tx.$executeRaw`
+        UPDATE plaid_items SET disconnect_lease_id = NULL, disconnect_lease_until = NULL
+         WHERE user_id = ${userId} AND disconnect_lease_until <= now()`;
       // An account the user disconnected here stays disconnected; only a new connect brings it back.
       const disconnectedHere = [...before.values()]
         .filter((row) => row.status === 'disconnected')

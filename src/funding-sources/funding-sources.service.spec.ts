@@ -392,12 +392,10 @@ describe('FundingSourcesService', () => {
         plaidOptions: { item_id: RECORD.itemId, account_id: RECORD.accountId },
       });
       expect(order).toEqual(['begin', 'bluum', 'finish']);
-      const lease = beginDisconnect.mock.calls[0][2] as { id: string; until: Date };
+      const lease = beginDisconnect.mock.calls[0][2] as { id: string; durationMs: number };
       expect(lease.id).toMatch(/^[0-9a-f-]{36}$/);
-      // The lease outlives the Bluum work (two calls and the transactions), not much more.
-      const leaseMs = lease.until.getTime() - Date.now();
-      expect(leaseMs).toBeGreaterThan(2 * 200);
-      expect(leaseMs).toBeLessThanOrEqual(2 * 200 + 5_000);
+      // The lease outlives the Bluum work (two calls and the transactions): the derived budget.
+      expect(lease.durationMs).toBe(2 * 200 + 5_000);
       expect(disconnectItem).toHaveBeenCalledWith('acct_1', 'fs_1');
       expect(finishDisconnect).toHaveBeenCalledWith('user_1', RECORD.id, 'pi_1');
     });
@@ -487,6 +485,36 @@ describe('FundingSourcesService', () => {
         code: 'DISCONNECT_IN_PROGRESS',
         status: 409,
       });
+    });
+
+    it('retries recording what Bluum did when the database blinks', async () => {
+      const finishDisconnect = jest
+        .fn()
+        .mockRejectedValueOnce(new Error('Connection terminated unexpectedly'))
+        .mockResolvedValueOnce(DISCONNECTED);
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { disconnectItem: jest.fn().mockResolvedValue(undefined) },
+        repository: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), finishDisconnect },
+      });
+      await expect(sut.disconnect('user_1', RECORD.id)).resolves.toMatchObject({ status: 'disconnected' });
+      expect(finishDisconnect).toHaveBeenCalledTimes(2);
+    });
+
+    it('says Bluum disconnected the bank and a repeat records it, when the database stays away', async () => {
+      const disconnectItem = jest.fn().mockResolvedValue(undefined);
+      const finishDisconnect = jest.fn().mockRejectedValue(new Error('Connection terminated unexpectedly'));
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { disconnectItem },
+        repository: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), finishDisconnect },
+      });
+      const error = await sut.disconnect('user_1', RECORD.id).catch((err: unknown) => err as AppError);
+      expect(error).toMatchObject({ code: 'DATABASE_UNAVAILABLE', status: 503 });
+      expect((error as AppError).message).toContain('Bluum disconnected this bank');
+      expect(finishDisconnect).toHaveBeenCalledTimes(3);
+      // The lease is not given up: Bluum did its part, and the next disconnect or sync settles it.
+      expect(disconnectItem).toHaveBeenCalledTimes(1);
     });
 
     it("answers FUNDING_SOURCE_NOT_FOUND for a source that is not the user's", async () => {

@@ -5,6 +5,7 @@ import { BluumGateway } from '../bluum/bluum.gateway';
 import { AppError } from '../common/app-error';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { UsersService } from '../users/users.service';
 import type { ConnectResponseDto } from './dto/connect-response.dto';
 import type { CreateLinkTokenDto } from './dto/create-link-token.dto';
@@ -29,8 +30,10 @@ import { FundingSourcesRepository, type LinkedItem } from './funding-sources.rep
 
 const DEFAULT_STATUSES: readonly FundingSourceStatus[] = ['active', 'error'];
 const CLAIM_POLL_MS = 100;
-// A waiting disconnect reads the item this often; each read is one short query, no lock held.
-const DISCONNECT_POLL_MS = 200;
+// A waiting disconnect looks again this often: a short transaction each time, nothing held in between.
+const DISCONNECT_POLL_MS = 250;
+// After Bluum disconnected an item, recording it is retried after these pauses.
+const RECORD_RETRY_DELAYS_MS = [200, 800];
 // Failures after which Bluum may have linked the bank anyway: its reply, not its work, was lost.
 const AMBIGUOUS_FAILURES = new Set(['BLUUM_TIMEOUT', 'BLUUM_UNAVAILABLE', 'BLUUM_BAD_RESPONSE']);
 
@@ -132,7 +135,8 @@ export class FundingSourcesService {
    * it, at Bluum first; if Bluum fails, nothing changes. In three steps, so that no database connection
    * or lock is held while Bluum is waited on: record the intent (a lease on the item), call Bluum, record
    * the outcome. A concurrent disconnect of the same item waits for the one in progress and answers its
-   * result; Bluum is called once.
+   * result; Bluum is called once, unless the first outlives its lease (then the DELETE is repeated,
+   * which Bluum answers as done).
    */
   async disconnect(userId: string, fundingSourceId: string): Promise<FundingSourceDto> {
     const user = await this.users.require(userId);
@@ -141,7 +145,7 @@ export class FundingSourcesService {
       const leaseId = randomUUID();
       const begun = await this.repository.beginDisconnect(userId, fundingSourceId, {
         id: leaseId,
-        until: new Date(Date.now() + this.bluumWorkBudgetMs),
+        durationMs: this.bluumWorkBudgetMs,
       });
       switch (begun.kind) {
         case 'not-found':
@@ -187,9 +191,36 @@ export class FundingSourcesService {
       await this.repository.releaseDisconnect(item.id, leaseId).catch(() => undefined);
       throw this.withDisconnectHint(err, userId);
     }
-    // Recorded whether or not the caller is still there. If this fails, the expired lease is settled by
-    // the next disconnect (Bluum answers a repeated DELETE as done) or by sync.
-    return this.repository.finishDisconnect(userId, fundingSourceId, item.id);
+    return this.recordDisconnected(userId, fundingSourceId, item.id);
+  }
+
+  /**
+   * Records what Bluum did, whether or not the caller is still there, retrying a database that blinked:
+   * the bank is already disconnected at Bluum. If the database stays away, the lease is left to expire
+   * and the next disconnect (Bluum answers a repeated DELETE as done) or sync settles it.
+   */
+  private async recordDisconnected(
+    userId: string,
+    fundingSourceId: string,
+    plaidItemId: string,
+  ): Promise<FundingSourceRecord> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.repository.finishDisconnect(userId, fundingSourceId, plaidItemId);
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        if (attempt >= RECORD_RETRY_DELAYS_MS.length) {
+          this.logger.warn(
+            `disconnect of ${fundingSourceId}: Bluum disconnected the item, recording it failed`,
+          );
+          throw new AppError(
+            'DATABASE_UNAVAILABLE',
+            'Bluum disconnected this bank, but recording it failed. Repeat the DELETE (safe) to record it.',
+          );
+        }
+        await sleep(RECORD_RETRY_DELAYS_MS[attempt]);
+      }
+    }
   }
 
   // After a timeout or a lost reply Bluum may have disconnected the item: repeating is safe.
