@@ -11,8 +11,8 @@ const SHUTDOWN_MARGIN_MS = 5_000;
 /**
  * SIGTERM/SIGINT: stop accepting, let requests in flight finish (a connect stores its item, a disconnect
  * records Bluum's answer), then close the database and exit 0. The limit is the Bluum work budget plus a
- * margin, so work that Bluum has started is recorded; whatever is cut off past it left an intent (a
- * claimed token, a disconnect lease) that the next connect, disconnect or sync settles. The HTTP server
+ * margin, so a request's Bluum calls can finish and their outcome be recorded; whatever is cut off past
+ * it left an intent (a claimed token, a disconnect lease) that the next connect, disconnect or sync settles. The HTTP server
  * closes first: Nest's own close() would run the database's shutdown hook while requests still need it.
  */
 function closeOnSignals(app: NestFastifyApplication, limitMs: number): void {

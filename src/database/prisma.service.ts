@@ -52,8 +52,8 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
     const writePool = pglite ? null : pool(config.databasePoolSize);
     super({
       // Interactive transactions are short (never around a Bluum call): bounded like everything else.
-      // maxWait outlasts pg's own bounds on getting a connection and its BEGIN, so pg always gives up
-      // first: a connection pg hands over after Prisma stopped waiting would never be released.
+      // maxWait outlasts pg's own bounds on getting a connection and its BEGIN, so the bound a caller
+      // meets is pg's (DATABASE_CONNECT_TIMEOUT_MS), whichever way the database is sick.
       transactionOptions: {
         maxWait: config.databaseConnectTimeoutMs + config.databaseStatementTimeoutMs + 1_000,
         timeout: 2 * config.databaseStatementTimeoutMs,
