@@ -177,6 +177,20 @@ describe('authentication and users', () => {
       ['a number', { bluumAccountId: 12 }],
       ['an empty string', { bluumAccountId: '' }],
       ['a path-like value', { bluumAccountId: '../admin' }],
+      // Each would leave its path segment in Bluum's URL (`..` reached POST /v1/funding-sources/…).
+      ['..', { bluumAccountId: '..' }],
+      ['.', { bluumAccountId: '.' }],
+      ['two dots inside', { bluumAccountId: 'acct..1' }],
+      ['a leading dot', { bluumAccountId: '.acct' }],
+      ['a trailing dot', { bluumAccountId: 'acct.' }],
+      ['a slash', { bluumAccountId: 'acct/1' }],
+      ['a backslash', { bluumAccountId: 'acct\\1' }],
+      ['a percent sign', { bluumAccountId: '%2e%2e' }],
+      ['a question mark', { bluumAccountId: 'acct?x=1' }],
+      ['a hash', { bluumAccountId: 'acct#1' }],
+      ['a space', { bluumAccountId: 'acct 1' }],
+      ['a newline', { bluumAccountId: 'acct\n' }],
+      ['129 characters', { bluumAccountId: 'a'.repeat(129) }],
       ['an unknown field', { bluumAccountId: 'acct_1', role: 'admin' }],
     ])('rejects %s with 400 and stores nothing', async (_name, body) => {
       const userId = uniqueUserId();
@@ -185,6 +199,27 @@ describe('authentication and users', () => {
       expect(res.body.code).toBe('VALIDATION_FAILED');
       expect(res.body.details.length).toBeGreaterThan(0);
       expect(await app.prisma.user.count({ where: { id: userId } })).toBe(0);
+    });
+
+    it.each([
+      ['acct_123', 'acct_123'],
+      ['a UUID', '3f9a1c2e-4b5d-4e6f-8a7b-9c0d1e2f3a4b'],
+      ['single dots inside', 'acct.sub_1-x'],
+      ['one character', 'A'],
+      ['128 characters', 'a'.repeat(128)],
+    ])('accepts a bluumAccountId of %s and calls Bluum under it', async (_name, bluumAccountId) => {
+      const userId = uniqueUserId();
+      const res = await app.request('PUT', `/v1/users/${userId}`, {
+        token: adminToken(),
+        body: { bluumAccountId },
+      });
+      expect(res.status).toBe(201);
+      expect(res.body.bluumAccountId).toBe(bluumAccountId);
+      const link = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
+        token: tokenFor(userId),
+        body: {},
+      });
+      expect(link.status).toBe(201);
     });
 
     it('answers 404 USER_NOT_FOUND when getting an unknown user', async () => {

@@ -1,14 +1,19 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
+import { BLUUM_ACCOUNT_ID_PATTERN, BLUUM_ACCOUNT_ID_RULE } from '../../common/bluum-id';
 
 export class PutUserDto {
   @ApiProperty({
-    description: "The Bluum account this user's funding sources live under",
+    description:
+      "The Bluum account this user's funding sources live under, as Bluum names it (e.g. `acct_123` or a UUID). " +
+      `It becomes a segment of Bluum's URLs, so it must be ${BLUUM_ACCOUNT_ID_RULE}; ` +
+      'no `/`, `\\`, `%`, `?`, `#` or whitespace. Anything else is 400 `VALIDATION_FAILED`.',
     example: '3f9a1c2e-4b5d-4e6f-8a7b-9c0d1e2f3a4b',
+    minLength: 1,
+    maxLength: 128,
+    pattern: BLUUM_ACCOUNT_ID_PATTERN.source,
   })
   @IsString()
-  @Matches(/^[A-Za-z0-9._-]{1,128}$/, {
-    message: 'bluumAccountId must be 1-128 characters of A-Z a-z 0-9 . _ -',
-  })
+  @Matches(BLUUM_ACCOUNT_ID_PATTERN, { message: `bluumAccountId must be ${BLUUM_ACCOUNT_ID_RULE}` })
   bluumAccountId!: string;
 }
