@@ -137,6 +137,43 @@ describe('Bluum payloads', () => {
     expect(() => parseConnectData({ item: value })).toThrow(BluumPayloadError);
   });
 
+  // The item's id goes into DELETE …/funding-sources/{id}: it must be one path segment, nothing else.
+  const unsafeIds = [
+    '..',
+    '.',
+    'a/b',
+    '../accounts',
+    'fs\\1',
+    'fs%2F1',
+    'fs?x=1',
+    'fs#1',
+    'fs 1',
+    '.fs',
+    'fs.',
+    'a..b',
+  ];
+  it.each(unsafeIds)('refuses a connect reply whose item id is %j', (id) => {
+    expect(() => parseConnectData({ item: { ...item, id } })).toThrow(BluumPayloadError);
+    expect(() => parseConnectData({ item: { ...item, id } })).toThrow(/id is not a safe path segment/);
+  });
+
+  it.each(unsafeIds)('refuses a whole list when one item has the id %j', (id) => {
+    const good = { ...item, id: 'fs_good' };
+    expect(() => parseListData({ items: [good, { ...item, itemId: 'item_2', id }] })).toThrow(
+      BluumPayloadError,
+    );
+  });
+
+  it.each([
+    ['fs_1', 'fs_1'],
+    ['a UUID', '3f9a1c2e-4b5d-4e6f-8a7b-9c0d1e2f3a4b'],
+    ['single dots inside', 'a-b_c.d.1'],
+    ['255 characters', 'f'.repeat(255)],
+  ])('accepts an item id of %s', (_name, id) => {
+    expect(parseConnectData({ item: { ...item, id } }).id).toBe(id);
+    expect(parseListData({ items: [{ ...item, id }] })[0]?.id).toBe(id);
+  });
+
   it('accepts strings right at the length limits', () => {
     const longest = {
       ...item,

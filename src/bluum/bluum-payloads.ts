@@ -1,4 +1,5 @@
 // Validates Bluum's replies before use: anything that is not its documented envelope is rejected here.
+import { isSafeBluumId } from '../common/bluum-id';
 import type { BluumAccount, BluumItem, BluumItemStatus, BluumLinkToken } from './bluum.types';
 
 export class BluumPayloadError extends Error {
@@ -59,6 +60,18 @@ export function parseLinkToken(data: Json): BluumLinkToken {
   };
 }
 
+/**
+ * An id this service later puts into a Bluum URL path (the item's `id`, in DELETE …/funding-sources/{id}):
+ * one safe path segment (see `isSafeBluumId`), or the reply is not used at all.
+ */
+function optionalPathId(obj: Json, name: string, max: number): string | null {
+  const value = optionalText(obj, name, max);
+  if (value !== null && !isSafeBluumId(value, max)) {
+    throw new BluumPayloadError(`${name} is not a safe path segment (A-Z a-z 0-9 _ - and inner dots)`);
+  }
+  return value;
+}
+
 function parseStatus(value: unknown): BluumItemStatus {
   if (value === undefined || value === null) return 'ACTIVE';
   if (value === 'ACTIVE' || value === 'DISCONNECTED' || value === 'ERROR') return value;
@@ -85,7 +98,7 @@ export function parseItem(value: unknown): BluumItem {
     throw new BluumPayloadError('item lists an account twice');
   }
   return {
-    id: optionalText(value, 'id', 255),
+    id: optionalPathId(value, 'id', 255),
     itemId: text(value, 'itemId', 255),
     institutionId: optionalText(value, 'institutionId', 255),
     institutionName: text(value, 'institutionName', 255),
@@ -102,7 +115,10 @@ export function parseConnectData(data: Json): BluumItem {
 // Bluum's documents disagree on the list's key; all three are accepted.
 const LIST_KEYS = ['items', 'fundingSources', 'funding_sources'] as const;
 
-/** `data` of a list reply: its items, under any of the documented keys. */
+/**
+ * `data` of a list reply: its items, under any of the documented keys. One malformed item (an unsafe
+ * `id` included) rejects the whole reply: a list we cannot trust in part is not used in part.
+ */
 export function parseListData(data: Json): BluumItem[] {
   const key = LIST_KEYS.find((k) => Array.isArray(data[k]));
   if (!key) throw new BluumPayloadError(`list has none of ${LIST_KEYS.join(', ')}`);
