@@ -3,7 +3,8 @@ import type { BluumItem, BluumLinkToken } from './bluum.types';
 /**
  * The port to Bluum: both the contract and the DI token. Failures are thrown as AppError with the
  * contract's codes (BLUUM_UNAVAILABLE, BLUUM_BAD_RESPONSE, BLUUM_REQUEST_REJECTED, BLUUM_TIMEOUT,
- * PUBLIC_TOKEN_REJECTED); nothing of the HTTP client leaks past it.
+ * PUBLIC_TOKEN_REJECTED, and BLUUM_ID_UNSAFE for a call refused before it was sent); nothing of the HTTP
+ * client leaks past it.
  */
 export abstract class BluumGateway {
   abstract createLinkToken(

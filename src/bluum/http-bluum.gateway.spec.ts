@@ -248,6 +248,63 @@ describe('HttpBluumGateway', () => {
     });
   });
 
+  describe('the path of each call', () => {
+    // encodeURIComponent leaves `.` and `..` as they are, and a URL parser resolves them: an id of `..`
+    // would turn /v1/accounts/../funding-sources/plaid/link-token into /v1/funding-sources/plaid/link-token.
+    const calls: [string, (sut: HttpBluumGateway, accountId: string, id: string) => Promise<unknown>][] = [
+      ['link-token', (sut, accountId) => sut.createLinkToken(accountId, { enableHostedLink: true })],
+      ['connect', (sut, accountId) => sut.exchangePublicToken(accountId, PUBLIC_TOKEN)],
+      ['list', (sut, accountId) => sut.listItems(accountId)],
+      ['disconnect', (sut, accountId, id) => sut.disconnectItem(accountId, id)],
+    ];
+    const unsafe: [string, string, string][] = [
+      ['an account id of ..', '..', 'fs_1'],
+      ['an account id of .', '.', 'fs_1'],
+      ['an empty account id', '', 'fs_1'],
+    ];
+
+    it.each(
+      calls.flatMap(([name, call]) =>
+        unsafe.map(([what, accountId, id]) => [name, what, call, accountId, id] as const),
+      ),
+    )(
+      '%s with %s: refused with BLUUM_ID_UNSAFE (502), and Bluum is never called',
+      async (_name, _what, call, accountId, id) => {
+        for (const baseUrl of ['https://bluum.test', 'https://bluum.test/api/v1']) {
+          const { sut, calls: sent, metrics } = gateway([], baseUrl);
+          const error = await failure(call(sut, accountId, id));
+          expect(error).toMatchObject({ code: 'BLUUM_ID_UNSAFE', status: 502 });
+          expect(sent).toHaveLength(0);
+          expect(await metrics.registry.metrics()).toContain('outcome="BLUUM_ID_UNSAFE"');
+        }
+      },
+    );
+
+    it.each([
+      ['..', 'an id of ..'],
+      ['.', 'an id of .'],
+      ['', 'an empty id'],
+    ])('disconnect with funding source id %j (%s): refused, and Bluum is never called', async (id) => {
+      const { sut, calls: sent } = gateway([]);
+      const error = await failure(sut.disconnectItem('acct_1', id));
+      expect(error).toMatchObject({ code: 'BLUUM_ID_UNSAFE', status: 502 });
+      expect(sent).toHaveLength(0);
+    });
+
+    it('still calls Bluum for ids with dots inside, each kept as one segment', async () => {
+      const { sut, calls: sent } = gateway([
+        success({ link_token: 'link-1', hosted_link_url: null }),
+        { status: 204, data: '' },
+      ]);
+      await sut.createLinkToken('acct.1', { enableHostedLink: false });
+      await sut.disconnectItem('acct..x', 'fs...1');
+      expect(sent.map((call) => call.url)).toEqual([
+        'https://bluum.test/v1/accounts/acct.1/funding-sources/plaid/link-token',
+        'https://bluum.test/v1/accounts/acct..x/funding-sources/fs...1?type=plaid',
+      ]);
+    });
+  });
+
   describe('failures', () => {
     const cases: [string, Reply, string][] = [
       ['a 200 that is not JSON', { status: 200, data: '<html>hi</html>' }, 'BLUUM_BAD_RESPONSE'],

@@ -136,9 +136,8 @@ export class HttpBluumGateway extends BluumGateway {
     const started = performance.now();
     let outcome = 'success';
     try {
-      return await this.bulkhead.run(() =>
-        this.callWithRetries(method, pathTemplate, bluumAccountId, body, options),
-      );
+      const url = this.url(pathTemplate, bluumAccountId, options);
+      return await this.bulkhead.run(() => this.callWithRetries(method, pathTemplate, url, body, options));
     } catch (err) {
       outcome = err instanceof AppError ? err.code : 'unknown';
       throw err;
@@ -147,21 +146,56 @@ export class HttpBluumGateway extends BluumGateway {
     }
   }
 
+  /**
+   * The URL of a call, refused (BLUUM_ID_UNSAFE, before anything is sent) unless it has exactly the path
+   * meant: the base URL's path, then the template with each id as one encoded segment. encodeURIComponent
+   * leaves `.` and `..` as they are, and a URL parser resolves those as segments of their own, so an id of
+   * `..` (a bluumAccountId stored before ids were checked, say) would otherwise reach another Bluum route
+   * with our tenant-wide credentials.
+   */
+  private url(pathTemplate: string, bluumAccountId: string, options: CallOptions): string {
+    const ids = pathTemplate.includes('{id}') ? [bluumAccountId, options.id ?? ''] : [bluumAccountId];
+    const path = pathTemplate
+      .replace('{accountId}', encodeURIComponent(bluumAccountId))
+      .replace('{id}', encodeURIComponent(options.id ?? ''));
+    const query = options.query ?? '';
+    const url = `${this.endpoint.baseUrl}${path}${query}`;
+    const base = new URL(this.endpoint.baseUrl);
+    let built: URL | null = null;
+    try {
+      built = new URL(url);
+    } catch {
+      built = null;
+    }
+    const exact =
+      built !== null &&
+      ids.every((id) => id.length > 0) &&
+      built.origin === base.origin &&
+      built.pathname === `${base.pathname}${path}` &&
+      built.search === query &&
+      built.hash === '';
+    if (!exact) {
+      // The id itself is not logged: it is whatever reached us, and the template says which call it was.
+      this.logger.warn(`Bluum ${pathTemplate}: refused to call a URL whose path is not the one meant`);
+      throw new AppError(
+        'BLUUM_ID_UNSAFE',
+        "An id stored for this user (its bluumAccountId, or a funding source id Bluum sent) is not one path segment of a Bluum URL; Bluum was not called. An admin must register the user's bluumAccountId again.",
+      );
+    }
+    return url;
+  }
+
   /** Retried if `retry` allows, and never longer than BLUUM_TIMEOUT_MS in all. */
   private async callWithRetries(
     method: 'GET' | 'POST' | 'DELETE',
     pathTemplate: string,
-    bluumAccountId: string,
+    url: string,
     body: object | undefined,
     options: CallOptions,
   ): Promise<Record<string, unknown>> {
-    const path =
-      pathTemplate
-        .replace('{accountId}', encodeURIComponent(bluumAccountId))
-        .replace('{id}', encodeURIComponent(options.id ?? '')) + (options.query ?? '');
     const deadline = Date.now() + this.endpoint.timeoutMs;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(method, pathTemplate, path, body, deadline - Date.now(), options);
+      const outcome = await this.attempt(method, pathTemplate, url, body, deadline - Date.now(), options);
       if (outcome.ok) return outcome.data;
       const backoff =
         outcome.retryAfterMs ??
@@ -179,7 +213,7 @@ export class HttpBluumGateway extends BluumGateway {
   private async attempt(
     method: 'GET' | 'POST' | 'DELETE',
     pathTemplate: string,
-    path: string,
+    url: string,
     body: object | undefined,
     budgetMs: number,
     options: CallOptions,
@@ -191,7 +225,7 @@ export class HttpBluumGateway extends BluumGateway {
       response = await firstValueFrom(
         this.http.request<string>({
           method,
-          url: `${this.endpoint.baseUrl}${path}`,
+          url,
           data: body,
           headers: {
             Authorization: this.endpoint.authorization,

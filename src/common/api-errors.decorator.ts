@@ -59,6 +59,7 @@ export const BLUUM_ERRORS: readonly ErrorCode[] = [
   'BLUUM_UNAVAILABLE',
   'BLUUM_BAD_RESPONSE',
   'BLUUM_REQUEST_REJECTED',
+  'BLUUM_ID_UNSAFE',
   'BLUUM_TIMEOUT',
   'BLUUM_BUSY',
 ];

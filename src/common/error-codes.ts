@@ -62,6 +62,11 @@ export const ERROR_CODES = {
     status: 502,
     description: "Bluum rejected the request (e.g. the user's Bluum account is unknown to it).",
   },
+  BLUUM_ID_UNSAFE: {
+    status: 502,
+    description:
+      "An id stored for this user (its bluumAccountId, or a funding source id Bluum sent) would not be one segment of Bluum's URL path, so Bluum was not called. Data stored before ids were checked: an admin registers the user's bluumAccountId again; do not retry as is.",
+  },
   DATABASE_UNAVAILABLE: {
     status: 503,
     description:

@@ -1,0 +1,121 @@
+// Ids that go into Bluum's URLs cannot escape their path segment: Bluum's own ids are checked when its
+// replies are read, and the gateway refuses a URL whose path is not the one it meant (for data stored
+// before ids were checked), without Bluum ever seeing the call.
+import {
+  closeAppWithFakeBluum,
+  type FakeBluum,
+  type FakeItem,
+  startAppWithFakeBluum,
+} from './support/fake-bluum';
+import { registerUser, sandboxPublicToken, type TestApp, uniqueUserId } from './support/test-app';
+import { tokenFor } from './support/tokens';
+
+describe('ids in Bluum URLs', () => {
+  let bluum: FakeBluum;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '600' }));
+  });
+  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
+  beforeEach(() => bluum.reset());
+
+  const item = (userId: string, id?: string): FakeItem => ({
+    ...(id === undefined ? {} : { id }),
+    itemId: `item_${userId}`,
+    institutionName: 'Chase Bank',
+    status: 'ACTIVE',
+    accounts: [{ accountId: 'acc_1', accountName: 'Checking', accountType: 'depository', mask: '0000' }],
+  });
+  const connect = (userId: string) =>
+    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
+      token: tokenFor(userId),
+      body: { publicToken: sandboxPublicToken() },
+    });
+  const stored = async (userId: string) => ({
+    items: await app.prisma.plaidItem.count({ where: { userId } }),
+    accounts: await app.prisma.bankAccount.count({ where: { userId } }),
+  });
+
+  describe("Bluum's ids", () => {
+    it.each(['..', 'a/b', '../../admin', 'fs 1', 'fs%2F..'])(
+      'connect: an item id of %j is BLUUM_BAD_RESPONSE, and nothing is stored',
+      async (id) => {
+        const { userId } = await registerUser(app);
+        bluum.nextConnectLinks(item(userId, id));
+        const res = await connect(userId);
+        expect(res.status).toBe(502);
+        expect(res.body.code).toBe('BLUUM_BAD_RESPONSE');
+        expect(await stored(userId)).toEqual({ items: 0, accounts: 0 });
+      },
+    );
+
+    it('list: one item with an id of .. rejects the whole reply; no DELETE is sent and nothing changes', async () => {
+      // Connected without an id, so disconnecting looks the item up in Bluum's list.
+      const { userId, bluumAccountId } = await registerUser(app);
+      bluum.nextConnectLinks(item(userId));
+      const connected = await connect(userId);
+      expect(connected.status).toBe(201);
+      const [source] = connected.body.fundingSources as { id: string }[];
+      bluum.items.get(bluumAccountId)![0].id = '..';
+      bluum.items.set(bluumAccountId, [
+        { ...item(`${userId}_other`, 'fs_fine') },
+        ...bluum.items.get(bluumAccountId)!,
+      ]);
+      bluum.requests.length = 0;
+
+      const res = await app.request('DELETE', `/v1/users/${userId}/funding-sources/${source.id}`, {
+        token: tokenFor(userId),
+      });
+      expect(res.status).toBe(502);
+      expect(res.body.code).toBe('BLUUM_BAD_RESPONSE');
+      expect(bluum.requests.map((r) => r.method)).toEqual(['GET']);
+      const account = await app.prisma.bankAccount.findFirstOrThrow({ where: { userId } });
+      expect(account.status).toBe('active');
+    });
+  });
+
+  describe('data stored before ids were checked', () => {
+    it('a bluumAccountId of .. : link-token is refused with 502 BLUUM_ID_UNSAFE and Bluum is never called', async () => {
+      const userId = uniqueUserId();
+      await app.prisma.user.create({ data: { id: userId, bluumAccountId: '..' } });
+      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
+        token: tokenFor(userId),
+        body: { enableHostedLink: true },
+      });
+      expect(res.status).toBe(502);
+      expect(res.body).toMatchObject({ statusCode: 502, code: 'BLUUM_ID_UNSAFE' });
+      // Before the check, this reached Bluum as POST /v1/funding-sources/plaid/link-token.
+      expect(bluum.requests).toEqual([]);
+
+      for (const path of ['plaid/connect', 'sync']) {
+        const other = await app.request('POST', `/v1/users/${userId}/funding-sources/${path}`, {
+          token: tokenFor(userId),
+          ...(path === 'sync' ? {} : { body: { publicToken: sandboxPublicToken() } }),
+        });
+        expect(other.status).toBe(502);
+        expect(other.body.code).toBe('BLUUM_ID_UNSAFE');
+      }
+      expect(bluum.requests).toEqual([]);
+    });
+
+    it('a stored funding source id of .. : disconnect is refused, Bluum is never called, nothing changes', async () => {
+      const { userId } = await registerUser(app);
+      bluum.nextConnectLinks(item(userId, 'fs_ok'));
+      const connected = await connect(userId);
+      expect(connected.status).toBe(201);
+      const [source] = connected.body.fundingSources as { id: string }[];
+      await app.prisma.plaidItem.updateMany({ where: { userId }, data: { bluumFundingSourceId: '..' } });
+      bluum.requests.length = 0;
+
+      const res = await app.request('DELETE', `/v1/users/${userId}/funding-sources/${source.id}`, {
+        token: tokenFor(userId),
+      });
+      expect(res.status).toBe(502);
+      expect(res.body.code).toBe('BLUUM_ID_UNSAFE');
+      expect(bluum.requests).toEqual([]);
+      const account = await app.prisma.bankAccount.findFirstOrThrow({ where: { userId } });
+      expect(account.status).toBe('active');
+    });
+  });
+});
