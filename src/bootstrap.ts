@@ -16,6 +16,7 @@ import { AppLogger, createPinoLogger } from './logging/app-logger';
 import { requestContext } from './logging/request-context';
 import { jsonNestsDeeperThan } from './common/json-depth';
 import { MetricsService } from './metrics/metrics.service';
+import { registerBrowserEdges } from './common/browser-edges';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 // No body this API reads nests deeper than a few levels; a deeper one is refused before anything walks it.
@@ -59,11 +60,9 @@ export async function createApp(
     bodyLimit: BODY_LIMIT_BYTES,
     // Fastify's default (100) would answer 414 for user ids the contract allows (up to 128 characters).
     routerOptions: { maxParamLength: 256 },
-    // An upstream request id is kept when it is safe to echo; otherwise we make one.
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    // Our own id, always: a client-chosen one must not pose as ours in logs and the audit trail. A safe
+    // X-Request-Id from the client is kept beside it as clientRequestId (onRequest below).
+    genReqId: () => randomUUID(),
     logger: false,
     // A request's headers and body must arrive within HTTP_REQUEST_TIMEOUT_MS: a client trickling bytes
     // holds a socket no longer. The time the handler then takes (a Bluum call) is not counted.
@@ -100,7 +99,9 @@ export async function createApp(
   });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
-    requestContext.run({ requestId: request.id }, done);
+    const given = request.headers['x-request-id'];
+    const clientRequestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : undefined;
+    requestContext.run({ requestId: request.id, ...(clientRequestId ? { clientRequestId } : {}) }, done);
   });
   // One line per request: no headers, no body, no query string (nothing a token could hide in). A
   // successful read is a debug line: deposit services read on every transfer, and a serialized line per
@@ -153,14 +154,15 @@ export async function createApp(
         .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
         .build(),
     );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  if (config.docsEnabled) SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  await registerBrowserEdges(app, config);
   return app;
 }
 
 /** Builds the app and listens on `port` (0: any free port); points Bluum at the sandbox when it is Bluum. */
 export async function startApp(
   config: AppConfig,
-  host = '0.0.0.0',
+  host = config.host,
   options: AppOptions = {},
 ): Promise<StartedApp> {
   const app = await createApp(config, options);

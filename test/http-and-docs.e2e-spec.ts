@@ -101,11 +101,13 @@ describe('HTTP edges, health and docs', () => {
   });
 
   describe('request ids', () => {
-    it('echoes a safe incoming X-Request-Id in the header and error body', async () => {
-      const res = await app.request('GET', '/v1/users/x', { headers: { 'x-request-id': 'req-abc.123' } });
+    it("always answers with its own request id, never the caller's X-Request-Id", async () => {
+      const res = await app.request('GET', '/v1/users/x', {
+        headers: { 'x-request-id': 'ops-maintenance-job-42' },
+      });
       expect(res.status).toBe(401);
-      expect(res.headers.get('x-request-id')).toBe('req-abc.123');
-      expect(res.body.requestId).toBe('req-abc.123');
+      expect(res.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.headers.get('x-request-id')).toBe(res.body.requestId);
     });
 
     it('replaces an unsafe one with a fresh id', async () => {

@@ -82,14 +82,14 @@ describe('logs', () => {
     }
 
     const completed = entries.filter((e) => e.msg === 'request completed');
-    expect(completed.find((e) => e.requestId === 'log-scan-link-1')).toMatchObject({
+    expect(completed.find((e) => e.clientRequestId === 'log-scan-link-1')).toMatchObject({
       method: 'POST',
       route: '/v1/users/:userId/funding-sources/plaid/link-token',
       status: 201,
       durationMs: expect.any(Number),
     });
     const bluumCalls = entries.filter((e) => e.context === 'BluumGateway');
-    expect(bluumCalls.find((e) => e.requestId === 'log-scan-link-1')?.msg).toMatch(
+    expect(bluumCalls.find((e) => e.clientRequestId === 'log-scan-link-1')?.msg).toMatch(
       /^Bluum POST \/accounts\/\{accountId\}\/funding-sources\/plaid\/link-token 200 in \d+ms$/,
     );
     expect(bluumCalls.filter((e) => String(e.msg).includes('/plaid/connect'))).toHaveLength(3);
@@ -102,11 +102,11 @@ describe('logs', () => {
     });
     expect(ok.status).toBe(200);
     await waitFor(() =>
-      parsed().some((e) => e.requestId === 'trace-read-ok' && e.msg === 'request completed'),
+      parsed().some((e) => e.clientRequestId === 'trace-read-ok' && e.msg === 'request completed'),
     );
-    expect(parsed().filter((e) => e.requestId === 'trace-read-ok' && e.msg === 'request completed')).toEqual([
-      expect.objectContaining({ level: 20, method: 'GET', status: 200 }),
-    ]);
+    expect(
+      parsed().filter((e) => e.clientRequestId === 'trace-read-ok' && e.msg === 'request completed'),
+    ).toEqual([expect.objectContaining({ level: 20, method: 'GET', status: 200 })]);
 
     const output = lines.join('');
     for (const secret of secrets) expect(output).not.toContain(secret);
@@ -128,7 +128,7 @@ describe('request lines at LOG_LEVEL=info', () => {
   const completed = (requestId: string) =>
     lines
       .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((entry) => entry.msg === 'request completed' && entry.requestId === requestId);
+      .filter((entry) => entry.msg === 'request completed' && entry.clientRequestId === requestId);
 
   it('leave out successful reads (the deposit path), keep failed reads and every write', async () => {
     const { userId } = await registerUser(app);

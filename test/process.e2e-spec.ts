@@ -62,6 +62,31 @@ describe('the service process', () => {
     expect(lines).toEqual(['Configuration error: DATABASE_URL is required when NODE_ENV=production']);
   });
 
+  it('fails closed: a real database but no NODE_ENV and no auth settings stops at boot, naming what is missing', async () => {
+    const service = spawnService(
+      {
+        DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/anything',
+        BLUUM_BASE_URL: 'https://bluum.example',
+        BLUUM_API_KEY: 'live_key',
+        BLUUM_API_SECRET: 'live_secret',
+      },
+      dir,
+    );
+    expect(await service.exited).toBe(1);
+    expect(service.output().trim().split('\n')).toEqual([
+      'Configuration error: AUTH_JWKS_URL (with AUTH_ISSUER, AUTH_AUDIENCE) or AUTH_JWT_SECRET is required (NODE_ENV is not set and DATABASE_URL is: set NODE_ENV=development for development defaults)',
+    ]);
+  });
+
+  it('fails closed: the identity provider without its issuer stops at boot', async () => {
+    const service = spawnService(
+      { NODE_ENV: 'development', AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks.json', AUTH_AUDIENCE: 'bluum' },
+      dir,
+    );
+    expect(await service.exited).toBe(1);
+    expect(service.output().trim()).toBe('Configuration error: AUTH_ISSUER is required with AUTH_JWKS_URL');
+  });
+
   it('stops at boot on a malformed variable, without echoing a secret', async () => {
     const service = spawnService({ DATABASE_URL: 'mysql://u:s3cr3t-pw@db/x' }, dir);
     expect(await service.exited).toBe(1);
@@ -72,7 +97,13 @@ describe('the service process', () => {
   it('on SIGTERM finishes a connect that is waiting on Bluum, stores it, and exits 0', async () => {
     const bluum = await FakeBluum.start();
     const service = spawnService(
-      { PORT: '0', BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '8000', LOG_LEVEL: 'info' },
+      {
+        NODE_ENV: 'development',
+        PORT: '0',
+        BLUUM_BASE_URL: bluum.url,
+        BLUUM_TIMEOUT_MS: '8000',
+        LOG_LEVEL: 'info',
+      },
       dir,
     );
     try {
@@ -112,7 +143,13 @@ describe('the service process', () => {
   it('on SIGTERM waits out a disconnect as long as its Bluum budget (past the old fixed 10 s), records it, and exits 0', async () => {
     const bluum = await FakeBluum.start();
     const service = spawnService(
-      { PORT: '0', BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '15000', LOG_LEVEL: 'info' },
+      {
+        NODE_ENV: 'development',
+        PORT: '0',
+        BLUUM_BASE_URL: bluum.url,
+        BLUUM_TIMEOUT_MS: '15000',
+        LOG_LEVEL: 'info',
+      },
       dir,
     );
     try {

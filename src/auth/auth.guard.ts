@@ -1,12 +1,10 @@
 // The global guard: every route needs a valid bearer token and an @Access rule it satisfies, unless @Public.
-import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/app-error';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
 import { ACCESS_RULE, type AccessRule, PUBLIC_ROUTE } from './access.decorator';
-import { InvalidTokenError, verifyHs256 } from './jwt';
+import { InvalidTokenError, TokenVerifier } from './token-verifier';
 import { requestContext } from '../logging/request-context';
 import { Principal } from './principal';
 
@@ -16,15 +14,15 @@ export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly tokens: TokenVerifier,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
 
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const principal = this.authenticate(request.headers.authorization);
+    const principal = await this.authenticate(request.headers.authorization);
     request.principal = principal;
     const store = requestContext.getStore();
     if (store) store.actor = principal.toActor();
@@ -41,11 +39,11 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private authenticate(header: string | undefined): Principal {
+  private async authenticate(header: string | undefined): Promise<Principal> {
     const match = /^Bearer ([^\s]+)$/i.exec(header ?? '');
     if (!match?.[1]) throw new AppError('UNAUTHENTICATED', 'A bearer token is required.');
     try {
-      return Principal.fromClaims(verifyHs256(match[1], this.config.authJwtSecret));
+      return Principal.fromClaims(await this.tokens.verify(match[1]));
     } catch (err) {
       if (err instanceof InvalidTokenError) {
         throw new AppError('UNAUTHENTICATED', 'The bearer token is invalid or expired.');

@@ -52,7 +52,7 @@ describe('loadConfig', () => {
     });
   });
 
-  it.each(['DATABASE_URL', 'BLUUM_BASE_URL', 'BLUUM_API_KEY', 'BLUUM_API_SECRET', 'AUTH_JWT_SECRET'])(
+  it.each(['DATABASE_URL', 'BLUUM_BASE_URL', 'BLUUM_API_KEY', 'BLUUM_API_SECRET'])(
     'stops production without %s, naming it',
     (name) => {
       expect(() => loadConfig({ ...PRODUCTION, [name]: undefined })).toThrow(
@@ -61,6 +61,74 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ ...PRODUCTION, [name]: '  ' })).toThrow(ConfigError);
     },
   );
+
+  it('stops production with neither the identity provider nor a shared secret, naming both', () => {
+    expect(() => loadConfig({ ...PRODUCTION, AUTH_JWT_SECRET: undefined })).toThrow(
+      new ConfigError(
+        'AUTH_JWKS_URL (with AUTH_ISSUER, AUTH_AUDIENCE) or AUTH_JWT_SECRET is required when NODE_ENV=production',
+      ),
+    );
+  });
+
+  it("takes the identity provider's settings alone in production, and demands issuer and audience with them", () => {
+    const provider = {
+      AUTH_JWKS_URL: 'https://id.example.com/.well-known/jwks.json',
+      AUTH_ISSUER: 'https://id.example.com/',
+      AUTH_AUDIENCE: 'bluum-bank-linking',
+    };
+    expect(loadConfig({ ...PRODUCTION, AUTH_JWT_SECRET: undefined, ...provider })).toMatchObject({
+      authJwtSecret: null,
+      authJwksUrl: provider.AUTH_JWKS_URL,
+      authIssuer: provider.AUTH_ISSUER,
+      authAudience: provider.AUTH_AUDIENCE,
+      authRolesClaim: 'roles',
+    });
+    expect(() => loadConfig({ ...PRODUCTION, ...provider, AUTH_ISSUER: undefined })).toThrow(
+      new ConfigError('AUTH_ISSUER is required with AUTH_JWKS_URL'),
+    );
+    expect(() => loadConfig({ ...PRODUCTION, ...provider, AUTH_AUDIENCE: ' ' })).toThrow(
+      new ConfigError('AUTH_AUDIENCE is required with AUTH_JWKS_URL'),
+    );
+    expect(() =>
+      loadConfig({ ...PRODUCTION, ...provider, AUTH_JWKS_URL: 'http://id.example.com/jwks' }),
+    ).toThrow(ConfigError);
+  });
+
+  it('fails closed: some deployment settings without NODE_ENV are held to production, naming what is missing', () => {
+    expect(() => loadConfig({ DATABASE_URL: PRODUCTION.DATABASE_URL })).toThrow(
+      new ConfigError(
+        'BLUUM_BASE_URL is required (NODE_ENV is not set and DATABASE_URL is: set NODE_ENV=development for development defaults)',
+      ),
+    );
+    const { NODE_ENV: _unset, AUTH_JWT_SECRET: _none, ...noAuth } = PRODUCTION;
+    expect(() => loadConfig(noAuth)).toThrow(/AUTH_JWT_SECRET is required \(NODE_ENV is not set/);
+    // Everything set but NODE_ENV: production's rules, and production it is.
+    const { NODE_ENV: _alsoUnset, ...complete } = PRODUCTION;
+    expect(loadConfig(complete)).toMatchObject({
+      nodeEnv: 'production',
+      sandboxEnabled: false,
+      host: '0.0.0.0',
+    });
+    // Nothing configured but the port: a fresh checkout, development defaults.
+    expect(loadConfig({ PORT: '4000' })).toMatchObject({ nodeEnv: 'development', host: '127.0.0.1' });
+  });
+
+  it('lists allowed browser origins, none in production unless set, any localhost in development unless set', () => {
+    expect(loadConfig({})).toMatchObject({ corsAllowLocalhost: true, docsEnabled: true });
+    expect(loadConfig(PRODUCTION)).toMatchObject({ corsAllowedOrigins: [], corsAllowLocalhost: false });
+    expect(
+      loadConfig({ ...PRODUCTION, CORS_ALLOWED_ORIGINS: 'https://app.example.com, https://ops.example.com' }),
+    ).toMatchObject({ corsAllowedOrigins: ['https://app.example.com', 'https://ops.example.com'] });
+    expect(
+      loadConfig({ NODE_ENV: 'development', CORS_ALLOWED_ORIGINS: 'https://app.example.com' }),
+    ).toMatchObject({
+      corsAllowLocalhost: false,
+    });
+    expect(loadConfig({ ...PRODUCTION, DOCS_ENABLED: 'false', HOST: '10.0.0.5' })).toMatchObject({
+      docsEnabled: false,
+      host: '10.0.0.5',
+    });
+  });
 
   it.each([
     ['the development JWT secret', { AUTH_JWT_SECRET: DEV_AUTH_JWT_SECRET }, 'AUTH_JWT_SECRET'],
@@ -87,6 +155,9 @@ describe('loadConfig', () => {
     ['BLUUM_TIMEOUT_MS', '1.5'],
     ['WRITE_RATE_LIMIT_PER_MINUTE', '0'],
     ['WRITE_RATE_LIMIT_PER_MINUTE', 'lots'],
+    ['CORS_ALLOWED_ORIGINS', '*'],
+    ['CORS_ALLOWED_ORIGINS', 'https://app.example.com/app'],
+    ['DOCS_ENABLED', 'maybe'],
     ['BLUUM_MAX_CONCURRENCY', '0'],
     ['DATABASE_POOL_SIZE', '0'],
     ['DATABASE_READ_POOL_SIZE', 'many'],

@@ -31,7 +31,22 @@ export interface AppConfig {
   readonly databaseConnectTimeoutMs: number;
   /** The longest one statement runs (server side), and waits for an answer (client side, a bit more). */
   readonly databaseStatementTimeoutMs: number;
-  readonly authJwtSecret: string;
+  /** HS256 secret for service (and development) tokens; null: HS256 tokens are refused. */
+  readonly authJwtSecret: string | null;
+  /** The identity provider's JWKS; null: provider tokens are refused. */
+  readonly authJwksUrl: string | null;
+  /** Required `iss` and `aud` (required with authJwksUrl; checked on HS256 tokens too when set). */
+  readonly authIssuer: string | null;
+  readonly authAudience: string | null;
+  /** The claim that holds roles: a name, or a dotted path such as `realm_access.roles`. */
+  readonly authRolesClaim: string;
+  /** Origins of the frontends that may call the API from a browser; `localhost` adds any local port. */
+  readonly corsAllowedOrigins: readonly string[];
+  /** Development's default: any http://localhost or http://127.0.0.1 origin may call. */
+  readonly corsAllowLocalhost: boolean;
+  readonly docsEnabled: boolean;
+  /** The address to listen on. */
+  readonly host: string;
   readonly logLevel: LogLevel;
   /** Origins a hosted link may redirect back to (`completionRedirectUri`); never an open redirect. */
   readonly linkCompletionRedirectOrigins: readonly string[];
@@ -103,23 +118,92 @@ function parseOrigins(env: Env, name: string, fallback: string[]): string[] {
   });
 }
 
+// The settings that say "this is a deployment": any of them without NODE_ENV means production's rules.
+const DEPLOYMENT_SETTINGS = [
+  'DATABASE_URL',
+  'BLUUM_BASE_URL',
+  'BLUUM_API_KEY',
+  'BLUUM_API_SECRET',
+  'AUTH_JWT_SECRET',
+  'AUTH_JWKS_URL',
+  'AUTH_ISSUER',
+  'AUTH_AUDIENCE',
+];
+
+function parseBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+type AuthConfig = Pick<
+  AppConfig,
+  'authJwtSecret' | 'authJwksUrl' | 'authIssuer' | 'authAudience' | 'authRolesClaim'
+>;
+
+/** The identity provider's JWKS and/or the shared secret: production needs at least one. */
+function loadAuth(env: Env, production: boolean, why: string, developmentDefaults: string[]): AuthConfig {
+  const jwksUrl = parseUrl(env, 'AUTH_JWKS_URL', production ? ['https:'] : ['https:', 'http:']) ?? null;
+  const issuer = read(env, 'AUTH_ISSUER') ?? null;
+  const audience = read(env, 'AUTH_AUDIENCE') ?? null;
+  if (jwksUrl !== null && issuer === null)
+    throw new ConfigError('AUTH_ISSUER is required with AUTH_JWKS_URL');
+  if (jwksUrl !== null && audience === null) {
+    throw new ConfigError('AUTH_AUDIENCE is required with AUTH_JWKS_URL');
+  }
+  let secret = read(env, 'AUTH_JWT_SECRET') ?? null;
+  if (secret === null && production && jwksUrl === null) {
+    throw new ConfigError(
+      `AUTH_JWKS_URL (with AUTH_ISSUER, AUTH_AUDIENCE) or AUTH_JWT_SECRET is required${why}`,
+    );
+  }
+  if (secret === null && !production) {
+    developmentDefaults.push('AUTH_JWT_SECRET');
+    secret = DEV_AUTH_JWT_SECRET;
+  }
+  if (production && secret !== null && secret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+  }
+  if (production && secret === DEV_AUTH_JWT_SECRET) {
+    throw new ConfigError('AUTH_JWT_SECRET must not be the development secret in production');
+  }
+  return {
+    authJwtSecret: secret,
+    authJwksUrl: jwksUrl,
+    authIssuer: issuer,
+    authAudience: audience,
+    authRolesClaim: read(env, 'AUTH_ROLES_CLAIM') ?? 'roles',
+  };
+}
+
 /**
  * Builds the configuration from an environment, or throws a ConfigError whose message names the
  * offending variable (never its value when it is a secret).
  */
 export function loadConfig(env: Env): AppConfig {
-  const nodeEnvRaw = read(env, 'NODE_ENV') ?? 'development';
-  if (nodeEnvRaw !== 'development' && nodeEnvRaw !== 'test' && nodeEnvRaw !== 'production') {
+  const nodeEnvRaw = read(env, 'NODE_ENV');
+  if (nodeEnvRaw !== undefined && !['development', 'test', 'production'].includes(nodeEnvRaw)) {
     throw new ConfigError(`NODE_ENV must be development, test or production, got "${nodeEnvRaw}"`);
   }
-  const nodeEnv: NodeEnv = nodeEnvRaw;
+  // Fail closed: development defaults only when asked for (NODE_ENV=development|test) or when nothing at
+  // all is configured (a fresh checkout). A deployment that sets some of its settings but not NODE_ENV is
+  // held to production's requirements and runs as production.
+  const deploymentSettings = DEPLOYMENT_SETTINGS.filter((name) => read(env, name) !== undefined);
+  const nodeEnv: NodeEnv =
+    (nodeEnvRaw as NodeEnv | undefined) ?? (deploymentSettings.length > 0 ? 'production' : 'development');
   const production = nodeEnv === 'production';
+  const why =
+    nodeEnvRaw === undefined
+      ? ` (NODE_ENV is not set and ${deploymentSettings[0]} is: set NODE_ENV=development for development defaults)`
+      : ' when NODE_ENV=production';
   const developmentDefaults: string[] = [];
 
   const required = (name: string, devDefault: string | undefined): string | undefined => {
     const value = read(env, name);
     if (value !== undefined) return value;
-    if (production) throw new ConfigError(`${name} is required when NODE_ENV=production`);
+    if (production) throw new ConfigError(`${name} is required${why}`);
     developmentDefaults.push(name);
     return devDefault;
   };
@@ -130,7 +214,7 @@ export function loadConfig(env: Env): AppConfig {
   parseUrl(env, 'BLUUM_BASE_URL', ['https:', 'http:']);
   const bluumBaseUrl = required('BLUUM_BASE_URL', undefined) ?? null;
   if (production && bluumBaseUrl !== null && new URL(bluumBaseUrl).protocol !== 'https:') {
-    throw new ConfigError('BLUUM_BASE_URL must use https: when NODE_ENV=production');
+    throw new ConfigError('BLUUM_BASE_URL must use https: in production');
   }
   const bluumApiKey = required('BLUUM_API_KEY', DEV_BLUUM_API_KEY) as string;
   const bluumApiSecret = required('BLUUM_API_SECRET', DEV_BLUUM_API_SECRET) as string;
@@ -141,19 +225,21 @@ export function loadConfig(env: Env): AppConfig {
   const databaseReadPoolSize = parseInteger(env, 'DATABASE_READ_POOL_SIZE', 5, 1, 1_000);
   const databaseConnectTimeoutMs = parseInteger(env, 'DATABASE_CONNECT_TIMEOUT_MS', 2_000, 100, 60_000);
   const databaseStatementTimeoutMs = parseInteger(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 3_000, 100, 60_000);
-  const authJwtSecret = required('AUTH_JWT_SECRET', DEV_AUTH_JWT_SECRET) as string;
-  if (production && authJwtSecret.length < MIN_SECRET_LENGTH) {
-    throw new ConfigError(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
-  }
-  if (production && authJwtSecret === DEV_AUTH_JWT_SECRET) {
-    throw new ConfigError('AUTH_JWT_SECRET must not be the development secret when NODE_ENV=production');
-  }
+  const auth = loadAuth(env, production, why, developmentDefaults);
 
   const linkCompletionRedirectOrigins = parseOrigins(
     env,
     'LINK_COMPLETION_REDIRECT_ORIGINS',
     production ? [] : [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
   );
+  const corsOrigins = read(env, 'CORS_ALLOWED_ORIGINS');
+  const corsAllowedOrigins = parseOrigins(
+    env,
+    'CORS_ALLOWED_ORIGINS',
+    production ? [] : [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
+  );
+  const docsEnabled = parseBoolean(env, 'DOCS_ENABLED', true);
+  const host = read(env, 'HOST') ?? (production ? '0.0.0.0' : '127.0.0.1');
   const writeRateLimitPerMinute = parseInteger(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000);
   const logLevelRaw = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
@@ -177,7 +263,11 @@ export function loadConfig(env: Env): AppConfig {
     databaseReadPoolSize,
     databaseConnectTimeoutMs,
     databaseStatementTimeoutMs,
-    authJwtSecret,
+    ...auth,
+    corsAllowedOrigins,
+    corsAllowLocalhost: !production && corsOrigins === undefined,
+    docsEnabled,
+    host,
     logLevel: logLevelRaw as LogLevel,
     linkCompletionRedirectOrigins,
     writeRateLimitPerMinute,

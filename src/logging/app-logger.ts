@@ -34,7 +34,10 @@ export function createPinoLogger(level: LogLevel, destination?: DestinationStrea
       // Every line written while serving a request says which one.
       mixin: () => {
         const store = requestContext.getStore();
-        return store ? { requestId: store.requestId } : {};
+        if (!store) return {};
+        return store.clientRequestId
+          ? { requestId: store.requestId, clientRequestId: store.clientRequestId }
+          : { requestId: store.requestId };
       },
     },
     destination,

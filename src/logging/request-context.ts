@@ -8,7 +8,10 @@ export interface Actor {
 }
 
 export interface RequestContext {
+  /** Ours, always generated. */
   requestId: string;
+  /** The caller's X-Request-Id, when it sent a safe one: kept beside ours, never instead of it. */
+  clientRequestId?: string;
   /** Set by the auth guard once the caller is known. */
   actor?: Actor;
 }
@@ -17,10 +20,11 @@ export interface RequestContext {
 export const requestContext = new AsyncLocalStorage<RequestContext>();
 
 /** The actor and request of the current request; outside one, the system itself. */
-export function currentAudit(): { actor: Actor; requestId: string | null } {
+export function currentAudit(): { actor: Actor; requestId: string | null; clientRequestId: string | null } {
   const store = requestContext.getStore();
   return {
     actor: store?.actor ?? { subject: 'system', role: null, scope: '' },
     requestId: store?.requestId ?? null,
+    clientRequestId: store?.clientRequestId ?? null,
   };
 }

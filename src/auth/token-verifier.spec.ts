@@ -1,0 +1,148 @@
+import { createHmac } from 'node:crypto';
+import { loadConfig } from '../config/app-config';
+import { signHs256 } from './jwt';
+import { InvalidTokenError, TokenVerifier } from './token-verifier';
+
+const SECRET = 'unit-secret-0123456789abcdef0123456789';
+const NOW = 1_800_000_000;
+const b64 = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+const sign = (header: object, payload: object, secret = SECRET): string => {
+  const unsigned = `${b64(header)}.${b64(payload)}`;
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+};
+const HS256 = { alg: 'HS256', typ: 'JWT' };
+const at = (seconds: number) => new Date(seconds * 1000);
+const verifier = (env: Record<string, string> = {}) =>
+  new TokenVerifier(loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: SECRET, ...env }));
+const verifyHs256 = (token: string, _secret: string, now: number) => verifier().verify(token, at(now));
+
+describe('TokenVerifier with the shared secret (HS256)', () => {
+  it('returns the claims of a valid token, with defaults for roles and scope', async () => {
+    expect(
+      (await verifyHs256(signHs256({ sub: 'b'.repeat(128), exp: NOW + 60 }, SECRET), SECRET, NOW)).sub,
+    ).toBe('b'.repeat(128));
+    expect(await verifyHs256(signHs256({ sub: 'user_1', exp: NOW + 60 }, SECRET), SECRET, NOW)).toEqual({
+      sub: 'user_1',
+      exp: NOW + 60,
+      roles: [],
+      scope: '',
+    });
+    expect(
+      await verifyHs256(
+        signHs256({ sub: 'a', exp: NOW + 1, roles: ['admin'], scope: 'x y' }, SECRET),
+        SECRET,
+        NOW,
+      ),
+    ).toMatchObject({ roles: ['admin'], scope: 'x y' });
+  });
+
+  const rejected: [string, () => string][] = [
+    ['another secret', () => sign(HS256, { sub: 'a', exp: NOW + 60 }, 'another-secret')],
+    [
+      'a tampered payload',
+      () => {
+        const [h, , s] = signHs256({ sub: 'a', exp: NOW + 60 }, SECRET).split('.');
+        return `${h}.${b64({ sub: 'admin', exp: NOW + 60, roles: ['admin'] })}.${s}`;
+      },
+    ],
+    ['alg none without a signature', () => `${b64({ alg: 'none' })}.${b64({ sub: 'a', exp: NOW + 60 })}.`],
+    ['alg none with a signature', () => sign({ alg: 'none' }, { sub: 'a', exp: NOW + 60 })],
+    ['alg HS512', () => sign({ alg: 'HS512' }, { sub: 'a', exp: NOW + 60 })],
+    ['alg RS256', () => sign({ alg: 'RS256' }, { sub: 'a', exp: NOW + 60 })],
+    ['no exp', () => sign(HS256, { sub: 'a' })],
+    ['a string exp', () => sign(HS256, { sub: 'a', exp: String(NOW + 60) })],
+    ['a token expired beyond the 5 s allowed for clock skew', () => sign(HS256, { sub: 'a', exp: NOW - 6 })],
+    ['nbf in the future', () => sign(HS256, { sub: 'a', exp: NOW + 60, nbf: NOW + 30 })],
+    ['no sub', () => sign(HS256, { exp: NOW + 60 })],
+    ['an empty sub', () => sign(HS256, { sub: '', exp: NOW + 60 })],
+    ['a string nbf', () => sign(HS256, { sub: 'a', exp: NOW + 60, nbf: String(NOW - 60) })],
+    ['a numeric sub', () => sign(HS256, { sub: 42, exp: NOW + 60 })],
+    ['a sub of 129 characters', () => sign(HS256, { sub: 'a'.repeat(129), exp: NOW + 60 })],
+    ['a sub that is no user id', () => sign(HS256, { sub: 'a b/../c', exp: NOW + 60 })],
+    ['roles that are not strings', () => sign(HS256, { sub: 'a', exp: NOW + 60, roles: [1] })],
+    ['roles that are a string', () => sign(HS256, { sub: 'a', exp: NOW + 60, roles: 'admin' })],
+    ['a non-string scope', () => sign(HS256, { sub: 'a', exp: NOW + 60, scope: ['x'] })],
+    ['an empty token', () => ''],
+    ['two segments', () => `${b64(HS256)}.${b64({ sub: 'a', exp: NOW + 60 })}`],
+    ['four segments', () => `${sign(HS256, { sub: 'a', exp: NOW + 60 })}.x`],
+    ['a header that is not JSON', () => `bm90LWpzb24.${b64({ sub: 'a', exp: NOW + 60 })}.sig`],
+    [
+      'a signed payload that is not JSON',
+      () => {
+        const unsigned = `${b64(HS256)}.${Buffer.from('{"sub":"a",').toString('base64url')}`;
+        return `${unsigned}.${createHmac('sha256', SECRET).update(unsigned).digest('base64url')}`;
+      },
+    ],
+    [
+      'a header that is a JSON string',
+      () => `${Buffer.from('"HS256"').toString('base64url')}.${b64({})}.sig`,
+    ],
+    ['a payload that is a JSON array', () => sign(HS256, ['a'])],
+    ['characters outside base64url', () => `${b64(HS256)}.${b64({ sub: 'a', exp: NOW + 60 })}.a+b/c=`],
+  ];
+
+  it.each(rejected)('rejects %s', async (_name, token) => {
+    await expect(verifyHs256(token(), SECRET, NOW)).rejects.toThrow(InvalidTokenError);
+  });
+
+  it('judges exp and nbf against the clock, allowing 5 s of skew', async () => {
+    const token = signHs256({ sub: 'a', nbf: NOW, exp: NOW + 60 }, SECRET);
+    await expect(verifyHs256(token, SECRET, NOW)).resolves.toMatchObject({ sub: 'a' });
+    await expect(verifyHs256(token, SECRET, NOW + 64)).resolves.toMatchObject({ sub: 'a' });
+    await expect(verifyHs256(token, SECRET, NOW + 66)).rejects.toThrow(InvalidTokenError);
+    await expect(verifyHs256(token, SECRET, NOW - 6)).rejects.toThrow(InvalidTokenError);
+  });
+
+  it('checks iss and aud on shared-secret tokens when they are set', async () => {
+    const strict = verifier({ AUTH_ISSUER: 'https://id.example.com/', AUTH_AUDIENCE: 'bluum-bank-linking' });
+    const claims = { sub: 'svc', exp: NOW + 60 };
+    const good = signHs256({ ...claims, iss: 'https://id.example.com/', aud: 'bluum-bank-linking' }, SECRET);
+    await expect(strict.verify(good, at(NOW))).resolves.toMatchObject({ sub: 'svc' });
+    for (const bad of [
+      { ...claims, aud: 'bluum-bank-linking' },
+      { ...claims, iss: 'https://id.example.com/' },
+      { ...claims, iss: 'https://id.example.com/', aud: 'some-other-service' },
+      { ...claims, iss: 'https://evil.example/', aud: 'bluum-bank-linking' },
+    ]) {
+      await expect(strict.verify(signHs256(bad, SECRET), at(NOW))).rejects.toThrow(InvalidTokenError);
+    }
+  });
+
+  it('reads scopes from scope or scp, and roles from the configured claim (a name or a dotted path)', async () => {
+    const scp = signHs256({ sub: 'svc', exp: NOW + 60, scope: 'a', scp: ['funding-sources:read'] }, SECRET);
+    await expect(verifier().verify(scp, at(NOW))).resolves.toMatchObject({ scope: 'a funding-sources:read' });
+    const auth0 = signHs256(
+      { sub: 'ops', exp: NOW + 60, roles: ['nobody'], 'https://bluum.example.com/roles': ['admin'] },
+      SECRET,
+    );
+    await expect(
+      verifier({ AUTH_ROLES_CLAIM: 'https://bluum.example.com/roles' }).verify(auth0, at(NOW)),
+    ).resolves.toMatchObject({ roles: ['admin'] });
+    const keycloak = signHs256({ sub: 'ops', exp: NOW + 60, realm_access: { roles: ['admin'] } }, SECRET);
+    await expect(
+      verifier({ AUTH_ROLES_CLAIM: 'realm_access.roles' }).verify(keycloak, at(NOW)),
+    ).resolves.toMatchObject({ roles: ['admin'] });
+    const badScp = signHs256({ sub: 'svc', exp: NOW + 60, scp: 'funding-sources:read' }, SECRET);
+    await expect(verifier().verify(badScp, at(NOW))).rejects.toThrow(InvalidTokenError);
+  });
+
+  it('refuses HS256 tokens when no shared secret is configured', async () => {
+    const providerOnly = new TokenVerifier(
+      loadConfig({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgresql://db/x',
+        BLUUM_BASE_URL: 'https://bluum.example',
+        BLUUM_API_KEY: 'k',
+        BLUUM_API_SECRET: 's',
+        AUTH_JWKS_URL: 'https://id.example.com/.well-known/jwks.json',
+        AUTH_ISSUER: 'https://id.example.com/',
+        AUTH_AUDIENCE: 'bluum',
+      }),
+    );
+    const token = signHs256(
+      { sub: 'a', exp: NOW + 60, iss: 'https://id.example.com/', aud: 'bluum' },
+      SECRET,
+    );
+    await expect(providerOnly.verify(token, at(NOW))).rejects.toThrow(InvalidTokenError);
+  });
+});

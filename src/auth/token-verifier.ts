@@ -1,0 +1,155 @@
+// Verifies bearer tokens with jose: the identity provider's (RS256, ES256 or EdDSA, keys from its JWKS)
+// and the shared secret's (HS256, service tokens and development). No hand-written JOSE.
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JSONWebKeySet,
+  type JWTPayload,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from 'jose';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { USER_ID_PATTERN } from '../users/dto/user-id.param';
+import type { JwtClaims } from './jwt';
+
+export class InvalidTokenError extends Error {
+  override readonly name = 'InvalidTokenError';
+}
+
+// Only these for the provider's keys: a public key can never be used as an HMAC secret, and `none` is
+// never accepted anywhere.
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
+// How far apart our clock and the token issuer's may be.
+const CLOCK_TOLERANCE_SECONDS = 5;
+// The provider's JWKS: refetched at most this often for an unknown kid (rotation), and considered stale
+// after this long; a fetch gives up after this long.
+const JWKS_COOLDOWN_MS = 30_000;
+const JWKS_MAX_AGE_MS = 10 * 60_000;
+const JWKS_TIMEOUT_MS = 3_000;
+
+@Injectable()
+export class TokenVerifier {
+  private readonly logger = new Logger(TokenVerifier.name);
+  private readonly secret: Uint8Array | null;
+  private readonly providerKeys: JWTVerifyGetKey | null;
+  private readonly rolesClaim: string;
+  private readonly expected: { issuer?: string; audience?: string };
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.secret = config.authJwtSecret === null ? null : new TextEncoder().encode(config.authJwtSecret);
+    this.providerKeys = config.authJwksUrl === null ? null : this.remoteKeys(new URL(config.authJwksUrl));
+    this.rolesClaim = config.authRolesClaim;
+    this.expected = {
+      ...(config.authIssuer !== null ? { issuer: config.authIssuer } : {}),
+      ...(config.authAudience !== null ? { audience: config.authAudience } : {}),
+    };
+  }
+
+  /** The token's claims, or an InvalidTokenError; `now` is injectable for tests. */
+  async verify(token: string, now = new Date()): Promise<JwtClaims> {
+    let alg: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw new InvalidTokenError('not a JWS');
+    }
+    const key =
+      alg === 'HS256'
+        ? this.secret
+        : ASYMMETRIC_ALGORITHMS.includes(alg as string)
+          ? this.providerKeys
+          : null;
+    if (key === null) throw new InvalidTokenError(`no key for algorithm ${String(alg)}`);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key as Uint8Array, {
+        algorithms: alg === 'HS256' ? ['HS256'] : ASYMMETRIC_ALGORITHMS,
+        requiredClaims: ['exp', 'sub'],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        currentDate: now,
+        ...this.expected,
+      }));
+    } catch (err) {
+      if (err instanceof errors.JOSEError || err instanceof TypeError) {
+        throw new InvalidTokenError(err instanceof errors.JOSEError ? err.code : 'malformed');
+      }
+      throw err;
+    }
+    return this.claims(payload);
+  }
+
+  private claims(payload: JWTPayload): JwtClaims {
+    const { sub, exp } = payload;
+    // sub is the user id: written to the audit trail, idempotency keys and rate limits, so it must be one.
+    if (typeof sub !== 'string' || !USER_ID_PATTERN.test(sub))
+      throw new InvalidTokenError('sub is not a user id');
+    const roles = readClaim(payload, this.rolesClaim) ?? [];
+    if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
+      throw new InvalidTokenError('roles must be an array of strings');
+    }
+    // OAuth's `scope` (space-separated) or `scp` (an array, as Okta and Azure AD send it).
+    const { scope, scp } = payload;
+    if (scope !== undefined && typeof scope !== 'string')
+      throw new InvalidTokenError('scope must be a string');
+    if (scp !== undefined && (!Array.isArray(scp) || !scp.every((s) => typeof s === 'string'))) {
+      throw new InvalidTokenError('scp must be an array of strings');
+    }
+    const scopes = [scope ?? '', ...((scp as string[] | undefined) ?? [])].join(' ').trim();
+    return { sub, exp: exp as number, roles: roles as string[], scope: scopes };
+  }
+
+  /**
+   * The provider's keys: fetched on first use and cached; an unknown kid (a rotation) triggers a refetch.
+   * When the provider cannot be reached, the keys of the last successful fetch still verify, so a brief
+   * outage logs nobody out; a key removed from the JWKS stops verifying at the next successful fetch.
+   */
+  private remoteKeys(url: URL): JWTVerifyGetKey {
+    const remote = createRemoteJWKSet(url, {
+      cooldownDuration: JWKS_COOLDOWN_MS,
+      cacheMaxAge: JWKS_MAX_AGE_MS,
+      timeoutDuration: JWKS_TIMEOUT_MS,
+    });
+    let lastGood: JSONWebKeySet | undefined;
+    return async (header, token) => {
+      try {
+        const key = await remote(header, token);
+        lastGood = remote.jwks() ?? lastGood;
+        return key;
+      } catch (err) {
+        if (lastGood === undefined || !isFetchFailure(err)) throw err;
+        this.logger.warn(`JWKS unreachable (${describe(err)}): verifying with the keys last fetched`);
+        return createLocalJWKSet(lastGood)(header, token);
+      }
+    };
+  }
+}
+
+// A claim by name (e.g. "roles", or a namespaced "https://example.com/roles"), else by a dotted path
+// (e.g. Keycloak's "realm_access.roles").
+function readClaim(payload: JWTPayload, name: string): unknown {
+  if (name in payload) return payload[name];
+  let value: unknown = payload;
+  for (const part of name.split('.')) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+// The JWKS could not be had (network, timeout, an error status, not JSON), as opposed to a token whose
+// key is not in it.
+function isFetchFailure(err: unknown): boolean {
+  return !(
+    err instanceof errors.JWKSNoMatchingKey ||
+    err instanceof errors.JWKSMultipleMatchingKeys ||
+    err instanceof errors.JOSENotSupported
+  );
+}
+
+function describe(err: unknown): string {
+  return err instanceof errors.JOSEError ? err.code : err instanceof Error ? err.name : 'unknown';
+}
