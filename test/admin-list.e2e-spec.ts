@@ -80,6 +80,61 @@ describe('admin listing of funding sources', () => {
     expect(everything.body.data).toHaveLength(sources.length);
   });
 
+  describe('the institution filter takes %, _ and \\ literally', () => {
+    let userId: string;
+    const names = ['Bank_One', 'BankXOne', '100% Credit Union', 'Back\\slash Bank', 'Plain Bank'];
+    const ids = new Map<string, string>();
+
+    beforeAll(async () => {
+      ({ userId } = await registerUser(app));
+      for (const [i, institutionName] of names.entries()) {
+        const item = await app.prisma.plaidItem.create({
+          data: { userId, itemId: `item_literal_${i}_${userId}`, institutionName },
+        });
+        const account = await app.prisma.bankAccount.create({
+          data: {
+            plaidItemId: item.id,
+            userId,
+            accountId: `acc_literal_${i}`,
+            name: 'Checking',
+            type: 'depository',
+            mask: '0000',
+          },
+        });
+        ids.set(institutionName, account.id);
+      }
+    });
+
+    const found = async (institution: string): Promise<string[]> => {
+      const res = await list(`?userId=${userId}&institution=${encodeURIComponent(institution)}`);
+      expect(res.status).toBe(200);
+      const byId = new Map([...ids].map(([name, id]) => [id, name]));
+      return (res.body.data as { id: string }[]).map((s) => byId.get(s.id) as string).sort();
+    };
+
+    it.each([
+      ['%', ['100% Credit Union']],
+      ['%%', []],
+      ['_', ['Bank_One']],
+      ['k_o', ['Bank_One']],
+      ['0%', ['100% Credit Union']],
+      ['\\', ['Back\\slash Bank']],
+      ['k\\s', ['Back\\slash Bank']],
+      ['\\%', []],
+      ['bank', ['Back\\slash Bank', 'Bank_One', 'BankXOne', 'Plain Bank']],
+    ])('institution=%j finds only the names containing it as written', async (institution, expected) => {
+      expect(await found(institution)).toEqual([...expected].sort());
+    });
+
+    it('institution=%25 does not match every row of every user', async () => {
+      const res = await list('?institution=%25&limit=100');
+      expect(res.status).toBe(200);
+      const institutions = (res.body.data as { institutionName: string }[]).map((s) => s.institutionName);
+      for (const name of institutions) expect(name).toContain('%');
+      expect(institutions).toContain('100% Credit Union');
+    });
+  });
+
   it('pages by 50 unless told otherwise', async () => {
     const { userId } = await registerUser(app);
     const item = await app.prisma.plaidItem.create({

@@ -20,7 +20,7 @@ export class AdminFundingSourcesController {
     operationId: 'adminListFundingSources',
     summary: "List every user's funding sources",
     description:
-      'Admins only. Filters: `userId`, `institution` (name contains, ignoring case), `status` (default: all). Newest first, ties broken by id; pass `nextCursor` as `cursor` for the next page. A page never skips or repeats a row while rows are added.',
+      'Admins only. Filters: `userId`, `institution` (name contains this text, ignoring case; `%` and `_` are not wildcards), `status` (default: all). Newest first, ties broken by id; pass `nextCursor` as `cursor` for the next page. A page never skips or repeats a row while rows are added.',
   })
   @ApiOkResponse({ type: FundingSourcePageDto })
   @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS)

@@ -94,6 +94,15 @@ const FUNDING_SOURCE_SQL = `
     FROM bank_accounts a
     JOIN plaid_items i ON i.id = a.plaid_item_id`;
 
+/**
+ * `value` as literal text inside a LIKE pattern. Prisma's `contains` wraps the value in `%…%` for ILIKE
+ * without escaping, so `%` and `_` would be wildcards (`institution=%25` matched every row) and `\` would
+ * escape the next character. Backslash is PostgreSQL's default LIKE escape character.
+ */
+export function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 @Injectable()
 export class FundingSourcesRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -122,7 +131,11 @@ export class FundingSourcesRepository {
         userId: filter.userId,
         status: { in: [...filter.statuses] },
         ...(filter.institution
-          ? { item: { institutionName: { contains: filter.institution, mode: 'insensitive' as const } } }
+          ? {
+              item: {
+                institutionName: { contains: escapeLike(filter.institution), mode: 'insensitive' as const },
+              },
+            }
           : {}),
         ...(filter.after
           ? {

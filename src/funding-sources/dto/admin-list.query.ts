@@ -10,7 +10,11 @@ export class AdminListQuery extends PageQuery {
   @Matches(USER_ID_PATTERN, { message: 'userId must be 1-128 characters of A-Z a-z 0-9 . _ : | @ -' })
   userId?: string;
 
-  @ApiPropertyOptional({ description: 'Institution name contains this, ignoring case', example: 'chase' })
+  @ApiPropertyOptional({
+    description:
+      'Institution name contains this text as written, ignoring case (`%`, `_` and `\\` are not wildcards)',
+    example: 'chase',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(100)
