@@ -98,8 +98,8 @@ export class TokenVerifier {
     if (scp !== undefined && (!Array.isArray(scp) || !scp.every((s) => typeof s === 'string'))) {
       throw new InvalidTokenError('scp must be an array of strings');
     }
-    const scopes = [scope ?? '', ...((scp as string[] | undefined) ?? [])].join(' ').trim();
-    return { sub, exp: exp as number, roles: roles as string[], scope: scopes };
+    const scopes = [scope ?? '', ...(scp ?? [])].join(' ').trim();
+    return { sub, exp: exp as number, roles: roles, scope: scopes };
   }
 
   /**

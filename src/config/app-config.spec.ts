@@ -100,11 +100,10 @@ describe('loadConfig', () => {
         'BLUUM_BASE_URL is required (NODE_ENV is not set and DATABASE_URL is: set NODE_ENV=development for development defaults)',
       ),
     );
-    const { NODE_ENV: _unset, AUTH_JWT_SECRET: _none, ...noAuth } = PRODUCTION;
+    const noAuth = { ...PRODUCTION, NODE_ENV: undefined, AUTH_JWT_SECRET: undefined };
     expect(() => loadConfig(noAuth)).toThrow(/AUTH_JWT_SECRET is required \(NODE_ENV is not set/);
     // Everything set but NODE_ENV: production's rules, and production it is.
-    const { NODE_ENV: _alsoUnset, ...complete } = PRODUCTION;
-    expect(loadConfig(complete)).toMatchObject({
+    expect(loadConfig({ ...PRODUCTION, NODE_ENV: undefined })).toMatchObject({
       nodeEnv: 'production',
       sandboxEnabled: false,
       host: '0.0.0.0',
