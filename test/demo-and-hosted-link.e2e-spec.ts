@@ -1,5 +1,6 @@
 // The development-only pieces behind the demo page, over plain HTTP (the browser spec clicks through
 // them): the demo-token endpoint, the hosted link's API, and the pages' headers.
+import { createHash } from 'node:crypto';
 import { adminToken, tokenFor } from './support/tokens';
 import { registerUser, startTestApp, uniqueUserId, type TestApp } from './support/test-app';
 
@@ -55,13 +56,54 @@ describe('demo page, demo users and the hosted link (development)', () => {
       expect(second.body.userId).not.toBe(first.body.userId);
     });
 
-    it('never moves an existing user to another Bluum account', async () => {
-      const { userId, bluumAccountId } = await registerUser(app);
+    it('signs the same demo user again, still under its own sandbox account', async () => {
+      const userId = uniqueUserId('demo');
+      const first = await app.request('POST', '/sandbox/demo-users', { body: { userId } });
+      const again = await app.request('POST', '/sandbox/demo-users', { body: { userId } });
+      expect(first.status).toBe(201);
+      expect(again.status).toBe(201);
+      expect(again.body.userId).toBe(userId);
+      expect(again.body.bluumAccountId).toBe(first.body.bluumAccountId);
+      const own = await app.request('GET', `/v1/users/${userId}/funding-sources`, {
+        token: again.body.accessToken as string,
+      });
+      expect(own.status).toBe(200);
+      // The id the page made up for a new user works the same way the next time.
+      const made = await app.request('POST', '/sandbox/demo-users', { body: {} });
+      const back = await app.request('POST', '/sandbox/demo-users', { body: { userId: made.body.userId } });
+      expect(back.status).toBe(201);
+      expect(back.body.bluumAccountId).toBe(made.body.bluumAccountId);
+    });
+
+    it('signs no token for a user it did not register (alice), and leaves the user as it was', async () => {
+      const userId = uniqueUserId('alice');
+      const put = await app.request('PUT', `/v1/users/${userId}`, {
+        token: adminToken(),
+        body: { bluumAccountId: 'acct_real_alice' },
+      });
+      expect(put.status).toBe(201);
       const res = await app.request('POST', '/sandbox/demo-users', { body: { userId } });
-      expect(res.status).toBe(201);
-      expect(res.body.bluumAccountId).toBe(bluumAccountId);
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
+      expect(res.body.message).toContain('registered itself');
+      expect(res.text).not.toContain('accessToken');
+      expect(res.text).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
       const stored = await app.request('GET', `/v1/users/${userId}`, { token: adminToken() });
-      expect(stored.body.bluumAccountId).toBe(bluumAccountId);
+      expect(stored.body.bluumAccountId).toBe('acct_real_alice');
+    });
+
+    it('signs no token for a user registered under a sandbox-looking account it did not derive', async () => {
+      // Whoever may register users could once put a user under sha256(id)'s account and have the sandbox
+      // sign for it; the sandbox's own accounts now depend on the signing secret.
+      const userId = uniqueUserId('victim');
+      const forged = `sbx_${createHash('sha256').update(userId).digest('hex').slice(0, 24)}`;
+      await app.request('PUT', `/v1/users/${userId}`, {
+        token: adminToken(),
+        body: { bluumAccountId: forged },
+      });
+      const res = await app.request('POST', '/sandbox/demo-users', { body: { userId } });
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('FORBIDDEN');
     });
 
     it.each([
@@ -222,12 +264,56 @@ describe('demo page, demo users and the hosted link (development)', () => {
     });
   });
 
-  it('the sandbox refuses a completion_redirect_uri that is not an absolute URL', async () => {
-    const res = await app.request('POST', '/sandbox/bluum/v1/accounts/a/funding-sources/plaid/link-token', {
-      body: { enable_hosted_link: true, completion_redirect_uri: '/relative' },
-      headers: { authorization: `Basic ${Buffer.from('sandbox_key:sandbox_secret').toString('base64')}` },
+  describe("the sandbox's Bluum link-token route", () => {
+    const SANDBOX_BASIC = `Basic ${Buffer.from('sandbox_key:sandbox_secret').toString('base64')}`;
+    const sandboxLinkToken = (completionRedirectUri: unknown) =>
+      app.request('POST', '/sandbox/bluum/v1/accounts/a/funding-sources/plaid/link-token', {
+        body: { enable_hosted_link: true, completion_redirect_uri: completionRedirectUri },
+        headers: { authorization: SANDBOX_BASIC },
+      });
+
+    it.each([
+      ['not an absolute URL', '/relative'],
+      ['javascript:', 'javascript:alert(document.cookie)'],
+      ['JavaScript: in mixed case', 'JavaScript:alert(1)//https://app.example.com/'],
+      ['javascript: after a space', ' javascript:alert(1)'],
+      ['data:', 'data:text/html,<script>alert(1)</script>'],
+      ['file:', 'file:///etc/passwd'],
+      ['vbscript:', 'vbscript:msgbox(1)'],
+      ['ftp:', 'ftp://files.example.com/'],
+      ['a number', 42],
+    ])(
+      'refuses a completion_redirect_uri that is %s, in its error envelope, with no link token',
+      async (_name, uri) => {
+        const res = await sandboxLinkToken(uri);
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual({
+          status: 'error',
+          code: 'BLUM-400-001',
+          message: 'completion_redirect_uri must be an absolute http(s) URL.',
+        });
+        expect(res.text).not.toContain('link-sandbox-');
+      },
+    );
+
+    it('sends the person back to an http(s) completion URI it was given', async () => {
+      for (const uri of ['http://localhost:5173/banks/done', 'https://app.example.com/banks/done']) {
+        const issued = await sandboxLinkToken(uri);
+        expect(issued.status).toBe(200);
+        const linkToken = issued.body.data.link_token as string;
+        const done = await app.request('POST', '/sandbox/link/complete', {
+          body: {
+            link_token: linkToken,
+            institution_id: 'ins_109508',
+            username: 'user_good',
+            password: 'pass_good',
+          },
+        });
+        expect(done.status).toBe(200);
+        expect((done.body.redirect_to as string).startsWith(`${uri}#status=success&public_token=`)).toBe(
+          true,
+        );
+      }
     });
-    expect(res.status).toBe(400);
-    expect(res.body.code).toBe('BLUM-400-001');
   });
 });

@@ -3,7 +3,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/access.decorator';
 import { signHs256 } from '../auth/jwt';
 import { AppError } from '../common/app-error';
@@ -42,20 +42,50 @@ export class DemoController {
   /**
    * Registers the demo user (under a sandbox Bluum account derived from its id) unless it exists, and
    * signs it a one-hour token with no role and no scope: it may act on its own funding sources only.
+   *
+   * Only for users the sandbox registered itself: an existing user whose Bluum account is not the one the
+   * sandbox derives for that id (a real user such as `alice`, registered through PUT /v1/users) gets 403
+   * and no token. The derived account is an HMAC under the token-signing secret, so nobody who could not
+   * already sign a token can register a user that the sandbox takes for its own.
    */
   @Post('sandbox/demo-users')
   @HttpCode(201)
   async demoUser(@Body() body: DemoUserDto): Promise<DemoSession> {
+    const secret = this.config.authJwtSecret;
+    if (secret === null) {
+      throw new AppError(
+        'FORBIDDEN',
+        'The sandbox signs demo tokens with AUTH_JWT_SECRET, which is not set.',
+      );
+    }
     const userId = body.userId ?? `demo-${randomBytes(6).toString('hex')}`;
-    const derivedAccount = `sbx_${createHash('sha256').update(userId).digest('hex').slice(0, 24)}`;
+    const derivedAccount = sandboxAccount(secret, userId);
     const user = await this.users.ensure(userId, derivedAccount);
+    if (!sameText(user.bluumAccountId, derivedAccount)) {
+      throw new AppError(
+        'FORBIDDEN',
+        `The sandbox signs tokens only for demo users it registered itself, and ${userId} is not one. Choose another user id.`,
+      );
+    }
     const exp = Math.floor(Date.now() / 1000) + TOKEN_LIFETIME_SECONDS;
     return {
       userId: user.id,
       bluumAccountId: user.bluumAccountId,
-      accessToken: signHs256({ sub: user.id, roles: [], scope: '', exp }, this.config.authJwtSecret),
+      accessToken: signHs256({ sub: user.id, roles: [], scope: '', exp }, secret),
       tokenType: 'Bearer',
       expiresIn: TOKEN_LIFETIME_SECONDS,
     };
   }
+}
+
+/** The sandbox Bluum account of a demo user: `sbx_` and 24 hex digits of an HMAC of its id. */
+function sandboxAccount(secret: string, userId: string): string {
+  const mac = createHmac('sha256', secret).update(`bluum-sandbox demo user\0${userId}`).digest('hex');
+  return `sbx_${mac.slice(0, 24)}`;
+}
+
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }
