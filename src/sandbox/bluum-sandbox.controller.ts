@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/access.decorator';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { BluumSandboxStore } from './bluum-sandbox.store';
+import { BluumSandboxStore, isHttpUrl } from './bluum-sandbox.store';
 
 const TOKEN_ERRORS = {
   invalid: { code: 'BLUM-400-002', message: 'The public token is invalid.' },
@@ -46,8 +46,13 @@ export class BluumSandboxController {
       return this.error(reply, 400, 'BLUM-400-001', 'enable_hosted_link must be a boolean.');
     }
     const redirect = body.completion_redirect_uri;
-    if (redirect !== undefined && (typeof redirect !== 'string' || !URL.canParse(redirect))) {
-      return this.error(reply, 400, 'BLUM-400-001', 'completion_redirect_uri must be an absolute URL.');
+    if (redirect !== undefined && (typeof redirect !== 'string' || !isHttpUrl(redirect))) {
+      return this.error(
+        reply,
+        400,
+        'BLUM-400-001',
+        'completion_redirect_uri must be an absolute http(s) URL.',
+      );
     }
     const linkToken = this.store.issueLinkToken(redirect ?? null);
     // Like Plaid's, the hosted URL carries only the session: the completion URI stays with the token.

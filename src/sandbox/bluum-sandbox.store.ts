@@ -56,6 +56,16 @@ export type LinkSessionResult =
   | { ok: true; completionRedirectUri: string | null }
   | { ok: false; reason: 'invalid_link_token' | 'invalid_institution' | 'invalid_credentials' };
 
+/**
+ * Whether a completion URI is one a browser may be sent to: an absolute http: or https: URL. Anything
+ * else (`javascript:`, `data:`, `file:`, a relative path) is refused when the link token is made.
+ */
+export function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const { protocol } = new URL(value);
+  return protocol === 'http:' || protocol === 'https:';
+}
+
 /** Well-formed sandbox public token; `public-sandbox-expired-…` plays one that is past its 30 minutes. */
 export const SANDBOX_PUBLIC_TOKEN = /^public-sandbox-[A-Za-z0-9-]{8,200}$/;
 

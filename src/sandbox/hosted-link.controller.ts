@@ -6,7 +6,12 @@ import { Body, Controller, Get, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/access.decorator';
-import { BluumSandboxStore, type LinkSessionResult, SANDBOX_INSTITUTIONS } from './bluum-sandbox.store';
+import {
+  BluumSandboxStore,
+  isHttpUrl,
+  type LinkSessionResult,
+  SANDBOX_INSTITUTIONS,
+} from './bluum-sandbox.store';
 import { SandboxPages } from './sandbox-pages';
 
 const ERRORS = {
@@ -25,9 +30,12 @@ function strings<K extends string>(body: unknown, keys: readonly K[]): Record<K,
   return ok ? (values as Record<K, string>) : null;
 }
 
-/** Where the browser goes when Link ends: the completion URI with the outcome in its fragment. */
+/**
+ * Where the browser goes when Link ends: the completion URI with the outcome in its fragment. Only ever an
+ * http(s) URL: the link-token route refuses any other, and this checks again before sending anyone there.
+ */
 function redirectTo(completionRedirectUri: string | null, outcome: Record<string, string>): string | null {
-  if (completionRedirectUri === null) return null;
+  if (completionRedirectUri === null || !isHttpUrl(completionRedirectUri)) return null;
   const target = new URL(completionRedirectUri);
   target.hash = new URLSearchParams(outcome).toString();
   return target.toString();
