@@ -27,7 +27,7 @@ const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
 const CLOCK_TOLERANCE_SECONDS = 5;
 // The provider's JWKS: refetched at most this often for an unknown kid (rotation), and considered stale
 // after this long; a fetch gives up after this long.
-const JWKS_COOLDOWN_MS = 30_000;
+const JWKS_COOLDOWN_MS = 5_000;
 const JWKS_MAX_AGE_MS = 10 * 60_000;
 const JWKS_TIMEOUT_MS = 3_000;
 
