@@ -116,14 +116,14 @@ describe('identity-provider tokens (JWKS)', () => {
     ['an expired token', async () => sign(rsa, { sub: 'u' }, { expiresIn: '-1m' })],
     [
       'alg none',
-      async () =>
+      () =>
         `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'rsa-1' })).toString('base64url')}.${Buffer.from(
           JSON.stringify({ sub: 'u', iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 }),
         ).toString('base64url')}.`,
     ],
     [
       'HS256 signed with the public key as the secret',
-      async () =>
+      () =>
         rawToken(
           { alg: 'HS256', kid: 'rsa-1' },
           { sub: 'u', iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 },
@@ -141,7 +141,7 @@ describe('identity-provider tokens (JWKS)', () => {
           .sign(rsa.privateKey);
       },
     ],
-  ])('refuses %s with 401', async (_name, make) => {
+  ] as [string, () => string | Promise<string>][])('refuses %s with 401', async (_name, make) => {
     const res = await read(await make(), 'u');
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('UNAUTHENTICATED');
