@@ -12,7 +12,7 @@ const AUDIENCE = 'bluum-bank-linking';
 interface SigningKey {
   kid: string;
   alg: 'RS256' | 'ES256';
-  privateKey: CryptoKey;
+  privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   jwk: JWK;
 }
 

@@ -1,0 +1,105 @@
+// What browsers are told: CORS for the allowed frontends only, headers that keep bank data out of
+// caches, sniffers and frames, and Swagger UI that still works (or is off with DOCS_ENABLED=false).
+import { startTestApp, type TestApp } from './support/test-app';
+import { tokenFor } from './support/tokens';
+
+const FRONTEND = 'https://app.example.com';
+
+describe('browser edges', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ CORS_ALLOWED_ORIGINS: `${FRONTEND},https://ops.example.com` });
+  });
+  afterAll(() => app.close());
+
+  const preflight = (origin: string) =>
+    app.request('OPTIONS', '/v1/users/alice/funding-sources', {
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,idempotency-key',
+      },
+    });
+
+  it('answers a preflight from an allowed origin with 204, the methods and headers it may use', async () => {
+    const res = await preflight(FRONTEND);
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe(FRONTEND);
+    expect(res.headers.get('access-control-allow-methods')).toBe('GET, POST, PUT, DELETE');
+    expect(res.headers.get('access-control-allow-headers')).toBe(
+      'authorization, content-type, idempotency-key, x-request-id',
+    );
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+    expect(res.headers.get('vary')).toContain('Origin');
+  });
+
+  it('gives an origin not on the list no CORS headers, and never echoes it', async () => {
+    for (const origin of ['https://evil.example', 'https://app.example.com.evil.example', 'null']) {
+      const res = await preflight(origin);
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      const get = await app.request('GET', '/v1/users/alice/funding-sources', {
+        token: tokenFor('alice'),
+        headers: { origin },
+      });
+      expect(get.headers.get('access-control-allow-origin')).toBeNull();
+    }
+  });
+
+  it('exposes the request id, Retry-After and Idempotent-Replayed to an allowed frontend', async () => {
+    const res = await app.request('GET', '/v1/users/alice/funding-sources', {
+      token: tokenFor('alice'),
+      headers: { origin: FRONTEND },
+    });
+    expect(res.headers.get('access-control-allow-origin')).toBe(FRONTEND);
+    expect(res.headers.get('access-control-expose-headers')).toBe(
+      'x-request-id, retry-after, idempotent-replayed',
+    );
+  });
+
+  it('answers bank data, and errors, with no-store, nosniff, a CSP that loads nothing, and no referrer', async () => {
+    for (const res of [
+      await app.request('GET', '/v1/users/alice/funding-sources', { token: tokenFor('alice') }),
+      await app.request('GET', '/v1/users/alice/funding-sources'),
+    ]) {
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+  });
+
+  it('keeps Swagger UI working under its own CSP: its page, scripts and document', async () => {
+    const page = await app.request('GET', '/docs');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const scripts = [...page.text.matchAll(/<script[^>]*src="([^"]+)"/g)].map((m) => m[1]);
+    expect(scripts.length).toBeGreaterThan(0);
+    // No inline script: the CSP would block it.
+    expect(page.text).not.toMatch(/<script(?![^>]*src=)[^>]*>\s*\S/);
+    for (const src of scripts) {
+      const path = new URL(src, `${app.url}/docs`).pathname;
+      expect((await app.request('GET', path)).status).toBe(200);
+    }
+    expect((await app.request('GET', '/docs-json')).status).toBe(200);
+  });
+});
+
+describe('DOCS_ENABLED=false', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ DOCS_ENABLED: 'false' });
+  });
+  afterAll(() => app.close());
+
+  it('serves no Swagger UI and no OpenAPI document', async () => {
+    for (const path of ['/docs', '/docs-json']) {
+      const res = await app.request('GET', path);
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('ROUTE_NOT_FOUND');
+    }
+    expect((await app.request('GET', '/health/live')).status).toBe(200);
+  });
+});
