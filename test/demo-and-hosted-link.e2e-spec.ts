@@ -120,6 +120,25 @@ describe('demo page, demo users and the hosted link (development)', () => {
     });
   });
 
+  it('signs demo tokens the service accepts when AUTH_ISSUER and AUTH_AUDIENCE are set', async () => {
+    const checked = await startTestApp({
+      NODE_ENV: 'development',
+      AUTH_ISSUER: 'https://idp.example.com/',
+      AUTH_AUDIENCE: 'bluum-linking',
+    });
+    try {
+      const userId = uniqueUserId('demo');
+      const res = await checked.request('POST', '/sandbox/demo-users', { body: { userId } });
+      expect(res.status).toBe(201);
+      const own = await checked.request('GET', `/v1/users/${userId}/funding-sources`, {
+        token: res.body.accessToken as string,
+      });
+      expect(own.status).toBe(200);
+    } finally {
+      await checked.close();
+    }
+  });
+
   describe('hosted link', () => {
     async function hostedLinkToken(
       completionRedirectUri?: string,

@@ -71,7 +71,18 @@ export class DemoController {
     return {
       userId: user.id,
       bluumAccountId: user.bluumAccountId,
-      accessToken: signHs256({ sub: user.id, roles: [], scope: '', exp }, secret),
+      // With AUTH_ISSUER / AUTH_AUDIENCE set, HS256 tokens are checked against them too.
+      accessToken: signHs256(
+        {
+          sub: user.id,
+          roles: [],
+          scope: '',
+          exp,
+          ...(this.config.authIssuer !== null ? { iss: this.config.authIssuer } : {}),
+          ...(this.config.authAudience !== null ? { aud: this.config.authAudience } : {}),
+        },
+        secret,
+      ),
       tokenType: 'Bearer',
       expiresIn: TOKEN_LIFETIME_SECONDS,
     };
