@@ -44,11 +44,13 @@ describe('audit trail', () => {
 
     const { data, nextCursor } = await events(userId);
     expect(nextCursor).toBeNull();
-    expect(data.map((e) => [e.type, e.requestId])).toEqual([
+    // The caller's X-Request-Id is kept as clientRequestId; the event's requestId is always our own.
+    expect(data.map((e) => [e.type, (e.details as { clientRequestId?: string }).clientRequestId])).toEqual([
       ['disconnected', 'audit-delete-1'],
       ['status_changed', 'audit-sync-1'],
       ['linked', 'audit-connect-1'],
     ]);
+    for (const event of data) expect(event.requestId).toMatch(/^[0-9a-f-]{36}$/);
     for (const event of data) {
       expect(Object.keys(event).sort()).toEqual([
         'actor',

@@ -46,6 +46,7 @@ function gateway(
     },
   } as unknown as HttpService;
   const config = loadConfig({
+    NODE_ENV: 'test',
     BLUUM_BASE_URL: baseUrl,
     BLUUM_API_KEY: KEY,
     BLUUM_API_SECRET: SECRET,

@@ -485,7 +485,7 @@ async function recordEvents(
   context: { via: string },
 ): Promise<void> {
   if (events.length === 0) return;
-  const { actor, requestId } = currentAudit();
+  const { actor, requestId, clientRequestId } = currentAudit();
   await tx.fundingSourceEvent.createMany({
     data: events.map((event) => ({
       userId,
@@ -493,7 +493,8 @@ async function recordEvents(
       type: event.type,
       actor: { ...actor },
       requestId,
-      details: { ...event.details, via: context.via },
+      // The caller's own X-Request-Id, when it sent one, beside ours (never instead of it).
+      details: { ...event.details, via: context.via, ...(clientRequestId ? { clientRequestId } : {}) },
     })),
   });
 }
