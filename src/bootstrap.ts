@@ -179,6 +179,7 @@ export async function startApp(
   if (config.databaseUrl === null)
     logger.log(`Database: embedded PostgreSQL in ${config.embeddedDatabaseDir}`);
   if (app.get(BluumEndpoint).isSandbox) logger.log(`Bluum: built-in sandbox at ${url}/sandbox/bluum`);
-  logger.log(`Listening on ${url} (docs at ${url}/docs)`);
+  const bound = typeof address === 'object' && address !== null ? address.address : host;
+  logger.log(`Listening on ${url} (bound to ${bound}${config.docsEnabled ? `; docs at ${url}/docs` : ''})`);
   return { app, url };
 }

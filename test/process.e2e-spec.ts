@@ -87,6 +87,18 @@ describe('the service process', () => {
     expect(service.output().trim()).toBe('Configuration error: AUTH_ISSUER is required with AUTH_JWKS_URL');
   });
 
+  it('with nothing configured, runs on development defaults bound to 127.0.0.1 only', async () => {
+    const service = spawnService({ PORT: '0' }, dir);
+    try {
+      const url = await listeningUrl(service);
+      expect(service.output()).toContain('(bound to 127.0.0.1;');
+      expect((await fetch(`${url}/health/live`)).status).toBe(200);
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exited;
+    }
+  });
+
   it('stops at boot on a malformed variable, without echoing a secret', async () => {
     const service = spawnService({ DATABASE_URL: 'mysql://u:s3cr3t-pw@db/x' }, dir);
     expect(await service.exited).toBe(1);
