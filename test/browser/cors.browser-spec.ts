@@ -3,37 +3,13 @@
 // origin not on the list is blocked by the browser. The API's own CORS answers are checked over plain
 // HTTP too. `npm run test:browser` demands a browser; `npm test` skips this file, saying so, only where
 // none is installed.
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from '../support/test-app';
+import { browserPath, CHROMIUM_FLAGS, describeInBrowser } from '../support/chromium';
 import { tokenFor } from '../support/tokens';
 
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-// CHROMIUM_PATH, when set, is the only candidate: a wrong path must not quietly fall back to another browser.
-const candidates = process.env.CHROMIUM_PATH
-  ? [process.env.CHROMIUM_PATH]
-  : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
-const browserPath = candidates.find((candidate) => existsSync(candidate));
-if (!browserPath) {
-  if (process.env.REQUIRE_BROWSER === '1') {
-    throw new Error('No Chromium found: apt-get install -y chromium, or set CHROMIUM_PATH.');
-  }
-  console.warn(
-    'Browser test skipped: no Chromium on this machine (apt-get install -y chromium, or set CHROMIUM_PATH).',
-  );
-}
-const describeInBrowser = browserPath ? describe : describe.skip;
 
 /** What the page's `callApi` reports: the answer as JS on that origin may read it, or why it could not. */
 interface Outcome {

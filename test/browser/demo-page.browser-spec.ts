@@ -6,32 +6,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { startTestApp, type TestApp, uniqueUserId } from '../support/test-app';
+import { browserPath, CHROMIUM_FLAGS, describeInBrowser } from '../support/chromium';
 import { tokenFor } from '../support/tokens';
 
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-// CHROMIUM_PATH, when set, is the only candidate: a wrong path must not quietly fall back to another browser.
-const candidates = process.env.CHROMIUM_PATH
-  ? [process.env.CHROMIUM_PATH]
-  : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
-const browserPath = candidates.find((candidate) => existsSync(candidate));
-if (!browserPath) {
-  if (process.env.REQUIRE_BROWSER === '1') {
-    throw new Error('No Chromium found: apt-get install -y chromium, or set CHROMIUM_PATH.');
-  }
-  console.warn(
-    'Browser test skipped: no Chromium on this machine (apt-get install -y chromium, or set CHROMIUM_PATH).',
-  );
-}
-const describeInBrowser = browserPath ? describe : describe.skip;
 
 export const SCREENSHOT = join(__dirname, '..', '..', '.artifacts', 'demo-linked.png');
 
