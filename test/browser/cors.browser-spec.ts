@@ -10,7 +10,6 @@ import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from '..
 import { browserPath, CHROMIUM_FLAGS, describeInBrowser } from '../support/chromium';
 import { tokenFor } from '../support/tokens';
 
-
 /** What the page's `callApi` reports: the answer as JS on that origin may read it, or why it could not. */
 interface Outcome {
   blocked?: string;

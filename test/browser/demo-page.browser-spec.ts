@@ -9,7 +9,6 @@ import { startTestApp, type TestApp, uniqueUserId } from '../support/test-app';
 import { browserPath, CHROMIUM_FLAGS, describeInBrowser } from '../support/chromium';
 import { tokenFor } from '../support/tokens';
 
-
 export const SCREENSHOT = join(__dirname, '..', '..', '.artifacts', 'demo-linked.png');
 
 /** A port that was free a moment ago: the development allow-list of completion URIs is built from PORT. */
