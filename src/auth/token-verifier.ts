@@ -64,15 +64,18 @@ export class TokenVerifier {
           ? this.providerKeys
           : null;
     if (key === null) throw new InvalidTokenError(`no key for algorithm ${String(alg)}`);
+    const options = {
+      requiredClaims: ['exp', 'sub'],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate: now,
+      ...this.expected,
+    };
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key as Uint8Array, {
-        algorithms: alg === 'HS256' ? ['HS256'] : ASYMMETRIC_ALGORITHMS,
-        requiredClaims: ['exp', 'sub'],
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        currentDate: now,
-        ...this.expected,
-      }));
+      ({ payload } =
+        key instanceof Uint8Array
+          ? await jwtVerify(token, key, { ...options, algorithms: ['HS256'] })
+          : await jwtVerify(token, key, { ...options, algorithms: ASYMMETRIC_ALGORITHMS }));
     } catch (err) {
       if (err instanceof errors.JOSEError || err instanceof TypeError) {
         throw new InvalidTokenError(err instanceof errors.JOSEError ? err.code : 'malformed');
