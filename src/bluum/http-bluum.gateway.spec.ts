@@ -121,6 +121,17 @@ describe('HttpBluumGateway', () => {
       expect(text).not.toContain(SECRET);
       expect(text).not.toContain(BASIC);
     });
+
+    it('counts a reply it cannot use as BLUUM_BAD_RESPONSE, not as a success', async () => {
+      const { sut, metrics } = gateway(success({ item: { itemId: 'x' } }));
+      const error = await failure(sut.exchangePublicToken('acct_1', PUBLIC_TOKEN));
+      expect(error.code).toBe('BLUUM_BAD_RESPONSE');
+      const text = await metrics.registry.metrics();
+      expect(text).toContain(
+        'bluum_call_duration_seconds_count{operation="connect",outcome="BLUUM_BAD_RESPONSE"} 1',
+      );
+      expect(text).not.toContain('operation="connect",outcome="success"');
+    });
   });
 
   describe('requests', () => {

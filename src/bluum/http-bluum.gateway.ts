@@ -69,7 +69,7 @@ export class HttpBluumGateway extends BluumGateway {
     options: { enableHostedLink: boolean; completionRedirectUri?: string },
   ): Promise<BluumLinkToken> {
     // Asking for another link token is harmless, so transient failures are retried.
-    const data = await this.call(
+    return this.call(
       'POST',
       LINK_TOKEN_PATH,
       bluumAccountId,
@@ -79,43 +79,48 @@ export class HttpBluumGateway extends BluumGateway {
         ...(options.completionRedirectUri ? { completion_redirect_uri: options.completionRedirectUri } : {}),
       },
       { operation: 'link_token', retry: true },
+      parseLinkToken,
     );
-    return this.parse(() => parseLinkToken(data));
   }
 
   async exchangePublicToken(bluumAccountId: string, publicToken: string): Promise<BluumItem> {
     // Never retried: a repeat after a lost reply is Bluum's "token already used", not a second link.
-    const data = await this.call(
+    return this.call(
       'POST',
       CONNECT_PATH,
       bluumAccountId,
       { public_token: publicToken },
       { operation: 'connect', badRequestAs: 'PUBLIC_TOKEN_REJECTED' },
+      parseConnectData,
     );
-    return this.parse(() => parseConnectData(data));
   }
 
   async disconnectItem(bluumAccountId: string, bluumFundingSourceId: string): Promise<void> {
     // Never retried: the contract keeps writes other than link-token to one attempt.
-    await this.call('DELETE', ITEM_PATH, bluumAccountId, undefined, {
-      operation: 'disconnect',
-      id: bluumFundingSourceId,
-      query: '?type=plaid',
-      isDelete: true,
-    });
+    await this.call(
+      'DELETE',
+      ITEM_PATH,
+      bluumAccountId,
+      undefined,
+      { operation: 'disconnect', id: bluumFundingSourceId, query: '?type=plaid', isDelete: true },
+      () => undefined,
+    );
   }
 
   async listItems(bluumAccountId: string): Promise<BluumItem[]> {
-    const data = await this.call('GET', LIST_PATH, bluumAccountId, undefined, {
-      operation: 'list',
-      retry: true,
-    });
-    return this.parse(() => parseListData(data));
+    return this.call(
+      'GET',
+      LIST_PATH,
+      bluumAccountId,
+      undefined,
+      { operation: 'list', retry: true },
+      parseListData,
+    );
   }
 
-  private parse<T>(fn: () => T): T {
+  private parse<T>(read: (data: Record<string, unknown>) => T, data: Record<string, unknown>): T {
     try {
-      return fn();
+      return read(data);
     } catch (err) {
       if (err instanceof BluumPayloadError) {
         this.logger.warn(`Bluum reply rejected: ${err.message}`);
@@ -125,19 +130,26 @@ export class HttpBluumGateway extends BluumGateway {
     }
   }
 
-  /** One logical call to Bluum, inside the bulkhead, timed and counted by operation and outcome. */
-  private async call(
+  /**
+   * One logical call to Bluum, inside the bulkhead, its reply read by `read`; timed and counted by
+   * operation and outcome (a reply `read` rejects counts as BLUUM_BAD_RESPONSE, not as a success).
+   */
+  private async call<T>(
     method: 'GET' | 'POST' | 'DELETE',
     pathTemplate: string,
     bluumAccountId: string,
     body: object | undefined,
     options: CallOptions,
-  ): Promise<Record<string, unknown>> {
+    read: (data: Record<string, unknown>) => T,
+  ): Promise<T> {
     const started = performance.now();
     let outcome = 'success';
     try {
       const url = this.url(pathTemplate, bluumAccountId, options);
-      return await this.bulkhead.run(() => this.callWithRetries(method, pathTemplate, url, body, options));
+      const data = await this.bulkhead.run(() =>
+        this.callWithRetries(method, pathTemplate, url, body, options),
+      );
+      return this.parse(read, data);
     } catch (err) {
       outcome = err instanceof AppError ? err.code : 'unknown';
       throw err;
@@ -161,12 +173,7 @@ export class HttpBluumGateway extends BluumGateway {
     const query = options.query ?? '';
     const url = `${this.endpoint.baseUrl}${path}${query}`;
     const base = new URL(this.endpoint.baseUrl);
-    let built: URL | null = null;
-    try {
-      built = new URL(url);
-    } catch {
-      built = null;
-    }
+    const built = URL.canParse(url) ? new URL(url) : null;
     const exact =
       built !== null &&
       ids.every((id) => id.length > 0) &&
