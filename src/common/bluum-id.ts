@@ -12,11 +12,12 @@ export const BLUUM_ID_CHARACTERS = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
 /** The longest bluumAccountId a client may register. */
 export const BLUUM_ACCOUNT_ID_MAX_LENGTH = 128;
 
-/** `BLUUM_ID_CHARACTERS` with bluumAccountId's length limit, for the DTO's `@Matches`. */
-export const BLUUM_ACCOUNT_ID_PATTERN = /^(?=.{1,128}$)[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
+/** `BLUUM_ID_CHARACTERS` with bluumAccountId's length limit, for the DTO's `@Matches` and Swagger. */
+export const BLUUM_ACCOUNT_ID_PATTERN = new RegExp(
+  `^(?=.{1,${BLUUM_ACCOUNT_ID_MAX_LENGTH}}$)${BLUUM_ID_CHARACTERS.source.slice(1)}`,
+);
 
-export const BLUUM_ACCOUNT_ID_RULE =
-  '1-128 characters of A-Z a-z 0-9 _ - and single dots between them (no "..", no leading or trailing dot)';
+export const BLUUM_ACCOUNT_ID_RULE = `1-${BLUUM_ACCOUNT_ID_MAX_LENGTH} characters of A-Z a-z 0-9 _ - and single dots between them (no "..", no leading or trailing dot)`;
 
 /** Whether `value` is a string of 1-`maxLength` characters that can only ever be one path segment. */
 export function isSafeBluumId(value: unknown, maxLength: number): value is string {

@@ -1,6 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
-import { BLUUM_ACCOUNT_ID_PATTERN, BLUUM_ACCOUNT_ID_RULE } from '../../common/bluum-id';
+import {
+  BLUUM_ACCOUNT_ID_MAX_LENGTH,
+  BLUUM_ACCOUNT_ID_PATTERN,
+  BLUUM_ACCOUNT_ID_RULE,
+} from '../../common/bluum-id';
 
 export class PutUserDto {
   @ApiProperty({
@@ -10,7 +14,7 @@ export class PutUserDto {
       'no `/`, `\\`, `%`, `?`, `#` or whitespace. Anything else is 400 `VALIDATION_FAILED`.',
     example: '3f9a1c2e-4b5d-4e6f-8a7b-9c0d1e2f3a4b',
     minLength: 1,
-    maxLength: 128,
+    maxLength: BLUUM_ACCOUNT_ID_MAX_LENGTH,
     pattern: BLUUM_ACCOUNT_ID_PATTERN.source,
   })
   @IsString()
