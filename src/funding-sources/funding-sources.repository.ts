@@ -358,6 +358,17 @@ export class FundingSourcesRepository {
     });
   }
 
+  /** Whether the item of the user's funding source `id` holds an unexpired disconnect lease (a plain read). */
+  async disconnectInProgress(userId: string, id: string): Promise<boolean> {
+    const [row] = await this.prisma.queryRows<{ leased: boolean }>(
+      `SELECT coalesce(i.disconnect_lease_until > now(), false) AS leased
+         FROM bank_accounts a JOIN plaid_items i ON i.id = a.plaid_item_id
+        WHERE a.id = $1::uuid AND a.user_id = $2`,
+      [id, userId],
+    );
+    return row?.leased ?? false;
+  }
+
   /** Gives up a disconnect lease that Bluum's call did not complete; only its holder's. */
   async releaseDisconnect(plaidItemId: string, leaseId: string): Promise<void> {
     await this.prisma.plaidItem.updateMany({

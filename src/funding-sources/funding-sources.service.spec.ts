@@ -460,24 +460,32 @@ describe('FundingSourcesService', () => {
       await expect(sut.disconnect('user_1', RECORD.id)).rejects.toBe(failure);
     });
 
-    it('waits for a disconnect in progress and answers its outcome, without calling Bluum', async () => {
+    it('waits for a disconnect in progress with plain reads, then answers its outcome, without calling Bluum', async () => {
       const beginDisconnect = jest
         .fn()
         .mockResolvedValueOnce({ kind: 'in-progress' })
-        .mockResolvedValueOnce({ kind: 'in-progress' })
         .mockResolvedValueOnce({ kind: 'disconnected', record: DISCONNECTED });
+      const disconnectInProgress = jest.fn().mockResolvedValueOnce(true).mockResolvedValueOnce(false);
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
-        repository: { beginDisconnect },
+        repository: { beginDisconnect, disconnectInProgress },
       });
       await expect(sut.disconnect('user_1', RECORD.id)).resolves.toMatchObject({ status: 'disconnected' });
-      expect(beginDisconnect).toHaveBeenCalledTimes(3);
+      // The locking transaction runs again only once the lease is gone.
+      expect(beginDisconnect).toHaveBeenCalledTimes(2);
+      expect(disconnectInProgress.mock.calls).toEqual([
+        ['user_1', RECORD.id],
+        ['user_1', RECORD.id],
+      ]);
     });
 
     it('answers DISCONNECT_IN_PROGRESS when the one in progress outlasts the budget', async () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
-        repository: { beginDisconnect: jest.fn().mockResolvedValue({ kind: 'in-progress' }) },
+        repository: {
+          beginDisconnect: jest.fn().mockResolvedValue({ kind: 'in-progress' }),
+          disconnectInProgress: jest.fn().mockResolvedValue(true),
+        },
       });
       // The budget is derived from BLUUM_TIMEOUT_MS plus 5 s; shortened so the test does not wait it out.
       (sut as unknown as { bluumWorkBudgetMs: number }).bluumWorkBudgetMs = 500;

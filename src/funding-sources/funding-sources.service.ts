@@ -30,7 +30,7 @@ import { FundingSourcesRepository, type LinkedItem } from './funding-sources.rep
 
 const DEFAULT_STATUSES: readonly FundingSourceStatus[] = ['active', 'error'];
 const CLAIM_POLL_MS = 100;
-// A waiting disconnect looks again this often: a short transaction each time, nothing held in between.
+// A waiting disconnect looks again this often: one plain read each time, nothing held in between.
 const DISCONNECT_POLL_MS = 250;
 // After Bluum disconnected an item, recording it is retried after these pauses.
 const RECORD_RETRY_DELAYS_MS = [200, 800];
@@ -160,15 +160,25 @@ export class FundingSourcesService {
             await this.disconnectAtBluum(user.bluumAccountId, userId, fundingSourceId, begun.item, leaseId),
           );
         case 'in-progress':
-          if (Date.now() + DISCONNECT_POLL_MS > deadline) {
-            throw new AppError(
-              'DISCONNECT_IN_PROGRESS',
-              'Another request is disconnecting this bank at Bluum. Retry after Retry-After seconds.',
-            );
-          }
-          await sleep(DISCONNECT_POLL_MS);
+          await this.waitForDisconnect(userId, fundingSourceId, deadline);
       }
     }
+  }
+
+  /**
+   * Waits, with one plain read now and then (no lock, no transaction, the read pool), until the
+   * disconnect in progress ends or its lease expires; DISCONNECT_IN_PROGRESS if that outlasts `deadline`.
+   */
+  private async waitForDisconnect(userId: string, fundingSourceId: string, deadline: number): Promise<void> {
+    do {
+      if (Date.now() + DISCONNECT_POLL_MS > deadline) {
+        throw new AppError(
+          'DISCONNECT_IN_PROGRESS',
+          'Another request is disconnecting this bank at Bluum. Retry after Retry-After seconds.',
+        );
+      }
+      await sleep(DISCONNECT_POLL_MS);
+    } while (await this.repository.disconnectInProgress(userId, fundingSourceId));
   }
 
   private async disconnectAtBluum(
