@@ -106,34 +106,58 @@ describe('the service process', () => {
     expect(service.output()).not.toContain('s3cr3t-pw');
   });
 
-  it('on SIGTERM finishes a connect that is waiting on Bluum, stores it, and exits 0', async () => {
+  /**
+   * The service (development mode) in front of a fake Bluum, a user registered under it, and `call` for
+   * JSON requests to it with that user's token; everything is stopped after `run`.
+   */
+  async function withServiceAndFakeBluum(
+    bluumTimeoutMs: string,
+    userId: string,
+    run: (ctx: {
+      service: Service;
+      bluum: FakeBluum;
+      call: (method: string, path: string, body?: object) => Promise<Response>;
+    }) => Promise<void>,
+  ): Promise<void> {
     const bluum = await FakeBluum.start();
     const service = spawnService(
       {
         NODE_ENV: 'development',
         PORT: '0',
         BLUUM_BASE_URL: bluum.url,
-        BLUUM_TIMEOUT_MS: '8000',
+        BLUUM_TIMEOUT_MS: bluumTimeoutMs,
         LOG_LEVEL: 'info',
       },
       dir,
     );
     try {
       const url = await listeningUrl(service);
+      const send = (method: string, path: string, token: string, body?: object) =>
+        fetch(`${url}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
+          body: body ? JSON.stringify(body) : undefined,
+        });
       const admin = tokenFor('ops', { roles: ['admin'], secret: DEV_AUTH_JWT_SECRET });
-      const user = tokenFor('user_sigterm', { secret: DEV_AUTH_JWT_SECRET });
-      const put = await fetch(`${url}/v1/users/user_sigterm`, {
-        method: 'PUT',
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ bluumAccountId: 'acct_sigterm' }),
-      });
+      const put = await send('PUT', `/v1/users/${userId}`, admin, { bluumAccountId: `acct_${userId}` });
       expect(put.status).toBe(201);
+      const user = tokenFor(userId, { secret: DEV_AUTH_JWT_SECRET });
+      await run({ service, bluum, call: (method, path, body) => send(method, path, user, body) });
+      await expect(fetch(`${url}/health/live`)).rejects.toThrow();
+    } finally {
+      if (service.child.exitCode === null) service.child.kill('SIGKILL');
+      await bluum.close();
+    }
+  }
 
+  it('on SIGTERM finishes a connect that is waiting on Bluum, stores it, and exits 0', async () => {
+    await withServiceAndFakeBluum('8000', 'user_sigterm', async ({ service, bluum, call }) => {
       bluum.failNext({ delayMs: 1_500 });
-      const connect = fetch(`${url}/v1/users/user_sigterm/funding-sources/plaid/connect`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${user}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ publicToken: sandboxPublicToken() }),
+      const connect = call('POST', '/v1/users/user_sigterm/funding-sources/plaid/connect', {
+        publicToken: sandboxPublicToken(),
       });
       await bluum.received(1);
       const signalledAt = Date.now();
@@ -145,52 +169,18 @@ describe('the service process', () => {
       expect(body.fundingSources).toHaveLength(1);
       expect(await service.exited).toBe(0);
       expect(Date.now() - signalledAt).toBeLessThan(10_000);
-      await expect(fetch(`${url}/health/live`)).rejects.toThrow();
-    } finally {
-      if (service.child.exitCode === null) service.child.kill('SIGKILL');
-      await bluum.close();
-    }
+    });
   });
 
   it('on SIGTERM waits out a disconnect as long as its Bluum budget (past the old fixed 10 s), records it, and exits 0', async () => {
-    const bluum = await FakeBluum.start();
-    const service = spawnService(
-      {
-        NODE_ENV: 'development',
-        PORT: '0',
-        BLUUM_BASE_URL: bluum.url,
-        BLUUM_TIMEOUT_MS: '15000',
-        LOG_LEVEL: 'info',
-      },
-      dir,
-    );
-    try {
-      const url = await listeningUrl(service);
-      const call = async (method: string, path: string, token: string, body?: object) =>
-        fetch(`${url}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(body ? { 'content-type': 'application/json' } : {}),
-          },
-          body: body ? JSON.stringify(body) : undefined,
-        });
-      const admin = tokenFor('ops', { roles: ['admin'], secret: DEV_AUTH_JWT_SECRET });
-      const user = tokenFor('user_sigterm_dc', { secret: DEV_AUTH_JWT_SECRET });
-      expect(
-        (await call('PUT', '/v1/users/user_sigterm_dc', admin, { bluumAccountId: 'acct_dc' })).status,
-      ).toBe(201);
-      const linked = await call('POST', '/v1/users/user_sigterm_dc/funding-sources/plaid/connect', user, {
+    await withServiceAndFakeBluum('15000', 'user_sigterm_dc', async ({ service, bluum, call }) => {
+      const linked = await call('POST', '/v1/users/user_sigterm_dc/funding-sources/plaid/connect', {
         publicToken: sandboxPublicToken(),
       });
       const { fundingSources } = (await linked.json()) as { fundingSources: { id: string }[] };
 
       bluum.failNext({ delayMs: 11_000 });
-      const disconnect = call(
-        'DELETE',
-        `/v1/users/user_sigterm_dc/funding-sources/${fundingSources[0].id}`,
-        user,
-      );
+      const disconnect = call('DELETE', `/v1/users/user_sigterm_dc/funding-sources/${fundingSources[0].id}`);
       await bluum.received(2);
       service.child.kill('SIGTERM');
 
@@ -199,9 +189,6 @@ describe('the service process', () => {
       expect(((await answer.json()) as { status: string }).status).toBe('disconnected');
       expect(await service.exited).toBe(0);
       expect(service.output()).not.toContain('exiting anyway');
-    } finally {
-      if (service.child.exitCode === null) service.child.kill('SIGKILL');
-      await bluum.close();
-    }
+    });
   }, 40_000);
 });
