@@ -123,6 +123,25 @@ describe('TokenVerifier with the shared secret (HS256)', () => {
     await expect(verifier().verify(badScp, at(NOW))).rejects.toThrow(InvalidTokenError);
   });
 
+  it('checks a token it has seen again only after a minute, and never serves it past its exp', async () => {
+    const sut = verifier();
+    const anew = jest.spyOn(sut as unknown as { verifyAnew: () => Promise<unknown> }, 'verifyAnew');
+    const longLived = signHs256({ sub: 'svc', exp: NOW + 3_600 }, SECRET);
+    await sut.verify(longLived, at(NOW));
+    await sut.verify(longLived, at(NOW + 59));
+    expect(anew).toHaveBeenCalledTimes(1);
+    await sut.verify(longLived, at(NOW + 61));
+    expect(anew).toHaveBeenCalledTimes(2);
+    // Cached no longer than its exp: past it (and the 5 s of skew) it is checked again, and refused.
+    const shortLived = signHs256({ sub: 'svc', exp: NOW + 10 }, SECRET);
+    await sut.verify(shortLived, at(NOW));
+    await expect(sut.verify(shortLived, at(NOW + 16))).rejects.toThrow(InvalidTokenError);
+    // A refused token is never cached.
+    const forged = signHs256({ sub: 'svc', exp: NOW + 3_600 }, 'another-secret-0123456789abcdef');
+    await expect(sut.verify(forged, at(NOW))).rejects.toThrow(InvalidTokenError);
+    await expect(sut.verify(forged, at(NOW))).rejects.toThrow(InvalidTokenError);
+  });
+
   it('refuses HS256 tokens when no shared secret is configured', async () => {
     const providerOnly = new TokenVerifier(
       loadConfig({
