@@ -104,3 +104,23 @@ export async function registerUser(
 export function sandboxPublicToken(): string {
   return `public-sandbox-${randomBytes(12).toString('hex')}`;
 }
+
+/** How many items and bank accounts the database holds for a user. */
+export async function countStored(
+  app: TestApp,
+  userId: string,
+): Promise<{ items: number; accounts: number }> {
+  return {
+    items: await app.prisma.plaidItem.count({ where: { userId } }),
+    accounts: await app.prisma.bankAccount.count({ where: { userId } }),
+  };
+}
+
+/**
+ * Waits for the next minute when this one is about to end: rate-limit counters use one-minute windows,
+ * and a burst that straddles a window edge would be split in two.
+ */
+export async function awayFromRateWindowEdge(): Promise<void> {
+  const second = new Date().getSeconds();
+  if (second >= 55) await new Promise((resolve) => setTimeout(resolve, (61 - second) * 1000));
+}

@@ -32,3 +32,7 @@ export function rawToken(header: object, payload: object, secret = TEST_JWT_SECR
   const p = Buffer.from(JSON.stringify(payload)).toString('base64url');
   return `${h}.${p}.${createHmac('sha256', secret).update(`${h}.${p}`).digest('base64url')}`;
 }
+
+/** A deposit service's token: it may read funding sources, nothing else. */
+export const depositServiceToken = (sub = 'svc-deposits'): string =>
+  tokenFor(sub, { scope: 'funding-sources:read' });
