@@ -1,36 +1,30 @@
 // GET /v1/admin/funding-sources: admins only; filters; keyset pages that never skip or repeat a row.
-import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
-import { adminToken, tokenFor } from './support/tokens';
+import { type Api, testApi } from './support/api';
+import { registerUser, startTestApp, type TestApp } from './support/test-app';
+import { tokenFor } from './support/tokens';
 
 describe('admin listing of funding sources', () => {
   let app: TestApp;
+  let api: Api;
 
   beforeAll(async () => {
     app = await startTestApp();
+    api = testApi(app);
   });
   afterAll(() => app.close());
 
-  const connect = async (userId: string) => {
-    const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken: sandboxPublicToken() },
-    });
-    expect(res.status).toBe(201);
-    return res.body.fundingSources as { id: string; institutionName: string }[];
-  };
-  const list = (query: string, token = adminToken()) =>
-    app.request('GET', `/v1/admin/funding-sources${query}`, { token });
+  const connect = async (userId: string) => (await api.as(userId).linkBank()).fundingSources;
 
   it('is for admins only', async () => {
     for (const token of [
       tokenFor('user_1'),
       tokenFor('svc', { scope: 'funding-sources:read users:write' }),
     ]) {
-      const res = await list('', token);
+      const res = await api.withToken(token).listFundingSources();
       expect(res.status).toBe(403);
-      expect(res.body.code).toBe('FORBIDDEN');
+      expect(res.error.code).toBe('FORBIDDEN');
     }
-    expect((await app.request('GET', '/v1/admin/funding-sources')).status).toBe(401);
+    expect((await api.withToken(undefined).listFundingSources()).status).toBe(401);
   });
 
   it('pages newest first without gaps or repeats while banks are linked between pages', async () => {
@@ -42,20 +36,20 @@ describe('admin listing of funding sources', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await list(`?userId=${userId}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      const res = await api.admin().listFundingSources({ userId, limit: 1, cursor });
       expect(res.status).toBe(200);
       expect(Object.keys(res.body).sort()).toEqual(['data', 'nextCursor']);
-      seen.push(...(res.body.data as { id: string }[]).map((s) => s.id));
-      cursor = res.body.nextCursor as string | null;
+      seen.push(...res.body.data.map((s) => s.id));
+      cursor = res.body.nextCursor;
       // Rows added mid-way are newer than every cursor: they belong to a later listing, not this one.
       if (pages++ === 0) await connect(userId);
     } while (cursor);
 
     expect(seen).toHaveLength(before.length);
     expect(new Set(seen)).toEqual(new Set(before));
-    const all = await list(`?userId=${userId}`);
-    expect((all.body.data as unknown[]).length).toBeGreaterThan(before.length);
-    const createdAt = (all.body.data as { createdAt: string }[]).map((s) => s.createdAt);
+    const all = await api.admin().listFundingSources({ userId });
+    expect(all.body.data.length).toBeGreaterThan(before.length);
+    const createdAt = all.body.data.map((s) => s.createdAt);
     expect([...createdAt].sort().reverse()).toEqual(createdAt);
   });
 
@@ -64,19 +58,17 @@ describe('admin listing of funding sources', () => {
     const sources = [...(await connect(userId)), ...(await connect(userId))];
     const name = sources[0].institutionName;
     const needle = name.slice(1, 6).toUpperCase();
-    const byInstitution = await list(`?userId=${userId}&institution=${encodeURIComponent(needle)}`);
+    const byInstitution = await api.admin().listFundingSources({ userId, institution: needle });
     expect(byInstitution.status).toBe(200);
     const expected = sources.filter((s) => s.institutionName.toUpperCase().includes(needle)).map((s) => s.id);
-    expect((byInstitution.body.data as { id: string }[]).map((s) => s.id).sort()).toEqual(expected.sort());
+    expect(byInstitution.body.data.map((s) => s.id).sort()).toEqual(expected.sort());
 
-    await app.request('DELETE', `/v1/users/${userId}/funding-sources/${sources[0].id}`, {
-      token: tokenFor(userId),
-    });
-    const disconnected = await list(`?userId=${userId}&status=disconnected`);
-    expect((disconnected.body.data as { id: string }[]).map((s) => s.id)).toEqual([sources[0].id]);
-    const active = await list(`?userId=${userId}&status=active`);
-    expect((active.body.data as { id: string }[]).map((s) => s.id)).not.toContain(sources[0].id);
-    const everything = await list(`?userId=${userId}`);
+    await api.as(userId).disconnect(sources[0].id);
+    const disconnected = await api.admin().listFundingSources({ userId, status: 'disconnected' });
+    expect(disconnected.body.data.map((s) => s.id)).toEqual([sources[0].id]);
+    const active = await api.admin().listFundingSources({ userId, status: 'active' });
+    expect(active.body.data.map((s) => s.id)).not.toContain(sources[0].id);
+    const everything = await api.admin().listFundingSources({ userId });
     expect(everything.body.data).toHaveLength(sources.length);
   });
 
@@ -106,10 +98,10 @@ describe('admin listing of funding sources', () => {
     });
 
     const found = async (institution: string): Promise<string[]> => {
-      const res = await list(`?userId=${userId}&institution=${encodeURIComponent(institution)}`);
+      const res = await api.admin().listFundingSources({ userId, institution });
       expect(res.status).toBe(200);
       const byId = new Map([...ids].map(([name, id]) => [id, name]));
-      return (res.body.data as { id: string }[]).map((s) => byId.get(s.id) as string).sort();
+      return res.body.data.map((s) => byId.get(s.id) as string).sort();
     };
 
     it.each([
@@ -127,9 +119,9 @@ describe('admin listing of funding sources', () => {
     });
 
     it('institution=%25 does not match every row of every user', async () => {
-      const res = await list('?institution=%25&limit=100');
+      const res = await api.admin().listFundingSources('?institution=%25&limit=100');
       expect(res.status).toBe(200);
-      const institutions = (res.body.data as { institutionName: string }[]).map((s) => s.institutionName);
+      const institutions = res.body.data.map((s) => s.institutionName);
       for (const name of institutions) expect(name).toContain('%');
       expect(institutions).toContain('100% Credit Union');
     });
@@ -150,10 +142,10 @@ describe('admin listing of funding sources', () => {
         mask: String(i).padStart(4, '0'),
       })),
     });
-    const first = await list(`?userId=${userId}`);
+    const first = await api.admin().listFundingSources({ userId });
     expect(first.body.data).toHaveLength(50);
     expect(first.body.nextCursor).toEqual(expect.any(String));
-    const second = await list(`?userId=${userId}&cursor=${first.body.nextCursor}`);
+    const second = await api.admin().listFundingSources({ userId, cursor: first.body.nextCursor });
     expect(second.body.data).toHaveLength(3);
     expect(second.body.nextCursor).toBeNull();
   });
@@ -167,8 +159,8 @@ describe('admin listing of funding sources', () => {
     ['an unknown status', '?status=gone'],
     ['an unknown parameter', '?sort=asc'],
   ])('refuses %s with 400', async (_name, query) => {
-    const res = await list(query);
+    const res = await api.admin().listFundingSources(query);
     expect(res.status).toBe(400);
-    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(res.error.code).toBe('VALIDATION_FAILED');
   });
 });

@@ -1,40 +1,31 @@
 // A connect can succeed at Bluum while its reply is lost; sync reads Bluum's list and recovers it,
 // exactly once, in whichever list format Bluum answers.
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
-import { tokenFor } from './support/tokens';
+import { type Api, testApi } from './support/api';
+import { countStored, registerUser, type TestApp } from './support/test-app';
+import { depositServiceToken, tokenFor } from './support/tokens';
 
 describe('POST /v1/users/{userId}/funding-sources/sync', () => {
   let bluum: FakeBluum;
   let app: TestApp;
+  let api: Api;
 
   beforeAll(async () => {
     ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '500' }));
+    api = testApi(app);
   });
   afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
 
-  const connect = (userId: string) =>
-    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken: sandboxPublicToken() },
-    });
-  const sync = (userId: string, token = tokenFor(userId)) =>
-    app.request('POST', `/v1/users/${userId}/funding-sources/sync`, { token });
-  const stored = async (userId: string) => ({
-    items: await app.prisma.plaidItem.count({ where: { userId } }),
-    accounts: await app.prisma.bankAccount.count({ where: { userId } }),
-  });
-
   it('recovers a link whose connect reply was lost, exactly once', async () => {
     const { userId, bluumAccountId } = await registerUser(app);
     bluum.failNext({ afterWork: true, status: 504, body: '<html>Gateway Timeout</html>' });
-    const lost = await connect(userId);
+    const lost = await api.as(userId).connect();
     expect(lost.status).toBe(502);
-    expect(lost.body.message).toContain(`/v1/users/${userId}/funding-sources/sync`);
-    expect(await stored(userId)).toEqual({ items: 0, accounts: 0 });
+    expect(lost.error.message).toContain(`/v1/users/${userId}/funding-sources/sync`);
+    expect(await countStored(app, userId)).toEqual({ items: 0, accounts: 0 });
 
-    const first = await sync(userId);
+    const first = await api.as(userId).sync();
     expect(first.status).toBe(200);
     expect(Object.keys(first.body).sort()).toEqual(['added', 'data', 'updated']);
     expect(first.body).toMatchObject({ added: 1, updated: 0 });
@@ -49,27 +40,26 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
       }),
     ]);
 
-    const second = await sync(userId);
+    const second = await api.as(userId).sync();
     expect(second.body).toMatchObject({ added: 0, updated: 0 });
-    expect(await stored(userId)).toEqual({ items: 1, accounts: 1 });
+    expect(await countStored(app, userId)).toEqual({ items: 1, accounts: 1 });
   });
 
   it("takes Bluum's statuses: ERROR → error, DISCONNECTED → disconnected", async () => {
     const { userId, bluumAccountId } = await registerUser(app);
-    expect((await connect(userId)).status).toBe(201);
-    expect((await connect(userId)).status).toBe(201);
+    await api.as(userId).linkBank();
+    await api.as(userId).linkBank();
     const [erroring, disconnected] = bluum.items.get(bluumAccountId)!;
     erroring.status = 'ERROR';
     disconnected.status = 'DISCONNECTED';
 
-    const res = await sync(userId);
+    const res = await api.as(userId).sync();
     expect(res.body).toMatchObject({ added: 0, updated: 2 });
-    const statusOf = (itemId: string) =>
-      (res.body.data as { itemId: string; status: string }[]).find((s) => s.itemId === itemId)?.status;
+    const statusOf = (itemId: string) => res.body.data.find((s) => s.itemId === itemId)?.status;
     expect(statusOf(erroring.itemId)).toBe('error');
     expect(statusOf(disconnected.itemId)).toBe('disconnected');
-    const list = await app.request('GET', `/v1/users/${userId}/funding-sources`, { token: tokenFor(userId) });
-    expect((list.body.data as { itemId: string }[]).map((s) => s.itemId)).toEqual([erroring.itemId]);
+    const list = await api.as(userId).list();
+    expect(list.body.data.map((s) => s.itemId)).toEqual([erroring.itemId]);
   });
 
   it.each([
@@ -105,13 +95,10 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
       },
     ]);
     bluum.listFormat = { key, snakeCase };
-    const res = await sync(userId);
+    const res = await api.as(userId).sync();
     expect(res.status).toBe(200);
     expect(res.body.added).toBe(2);
-    expect((res.body.data as { accountSubtype: string }[]).map((s) => s.accountSubtype).sort()).toEqual([
-      'checking',
-      'savings',
-    ]);
+    expect(res.body.data.map((s) => s.accountSubtype).sort()).toEqual(['checking', 'savings']);
     expect(res.body.data[0]).toMatchObject({
       institutionName: 'Chase Bank',
       bluumFundingSourceId: 'fs-sync-1',
@@ -120,24 +107,24 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
 
   it('leaves the database as it was when Bluum fails, and says so', async () => {
     const { userId } = await registerUser(app);
-    expect((await connect(userId)).status).toBe(201);
-    const before = await stored(userId);
+    await api.as(userId).linkBank();
+    const before = await countStored(app, userId);
     bluum.failNext({ status: 500 }, 50);
-    const res = await sync(userId);
+    const res = await api.as(userId).sync();
     expect(res.status).toBe(502);
-    expect(res.body.code).toBe('BLUUM_UNAVAILABLE');
+    expect(res.error.code).toBe('BLUUM_UNAVAILABLE');
     bluum.reset();
     bluum.failNext({ status: 200, body: { status: 'success', data: { something: [] } } });
-    const odd = await sync(userId);
+    const odd = await api.as(userId).sync();
     expect(odd.status).toBe(502);
-    expect(odd.body.code).toBe('BLUUM_BAD_RESPONSE');
-    expect(await stored(userId)).toEqual(before);
+    expect(odd.error.code).toBe('BLUUM_BAD_RESPONSE');
+    expect(await countStored(app, userId)).toEqual(before);
   });
 
   it('is for the user itself or admins, not for deposit services', async () => {
     const { userId } = await registerUser(app);
-    const res = await sync(userId, tokenFor('svc', { scope: 'funding-sources:read' }));
+    const res = await api.withToken(depositServiceToken('svc')).user(userId).sync();
     expect(res.status).toBe(403);
-    expect((await sync(userId, tokenFor('someone-else'))).status).toBe(403);
+    expect((await api.withToken(tokenFor('someone-else')).user(userId).sync()).status).toBe(403);
   });
 });
