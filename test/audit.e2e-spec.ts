@@ -1,45 +1,38 @@
 // The audit trail: every change to a funding source, with actor, request id and time, written in the
 // same transaction as the change (so a change that fails leaves no event).
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, uniqueUserId, type TestApp } from './support/test-app';
-import { adminToken, tokenFor } from './support/tokens';
+import { type Api, testApi } from './support/api';
+import { registerUser, uniqueUserId, type TestApp } from './support/test-app';
+import { tokenFor } from './support/tokens';
 
 describe('audit trail', () => {
   let bluum: FakeBluum;
   let app: TestApp;
+  let api: Api;
 
   beforeAll(async () => {
     ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '2000' }));
+    api = testApi(app);
   });
   afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
 
-  const events = async (userId: string, query = '') => {
-    const res = await app.request('GET', `/v1/admin/users/${userId}/events${query}`, { token: adminToken() });
+  const events = async (userId: string, query: { limit?: number; cursor?: string | null } = {}) => {
+    const res = await api.admin().events(userId, query);
     expect(res.status).toBe(200);
-    return res.body as { data: Record<string, unknown>[]; nextCursor: string | null };
+    return res.body;
   };
 
   it('records linking, an admin disconnect and a status change from sync, each with actor and request id', async () => {
     const { userId, bluumAccountId } = await registerUser(app);
-    const linked = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken: sandboxPublicToken() },
-      headers: { 'x-request-id': 'audit-connect-1' },
-    });
+    const linked = await api.as(userId).connect({}, { requestId: 'audit-connect-1' });
     expect(linked.status).toBe(201);
-    const sourceId = linked.body.fundingSources[0].id as string;
+    const sourceId = linked.body.fundingSources[0].id;
 
     bluum.items.get(bluumAccountId)![0].status = 'ERROR';
-    const sync = await app.request('POST', `/v1/users/${userId}/funding-sources/sync`, {
-      token: tokenFor(userId),
-      headers: { 'x-request-id': 'audit-sync-1' },
-    });
+    const sync = await api.as(userId).sync({ requestId: 'audit-sync-1' });
     expect(sync.status).toBe(200);
-    const removed = await app.request('DELETE', `/v1/users/${userId}/funding-sources/${sourceId}`, {
-      token: adminToken(),
-      headers: { 'x-request-id': 'audit-delete-1' },
-    });
+    const removed = await api.admin().user(userId).disconnect(sourceId, { requestId: 'audit-delete-1' });
     expect(removed.status).toBe(200);
 
     const { data, nextCursor } = await events(userId);
@@ -77,42 +70,25 @@ describe('audit trail', () => {
   it('records nothing when the change fails', async () => {
     const { userId } = await registerUser(app);
     bluum.failNext({ status: 503 });
-    const failedConnect = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken: sandboxPublicToken() },
-    });
+    const failedConnect = await api.as(userId).connect();
     expect(failedConnect.status).toBe(502);
     expect((await events(userId)).data).toEqual([]);
 
-    const linked = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken: sandboxPublicToken() },
-    });
+    const linked = await api.as(userId).connect();
     bluum.failNext({ status: 503 });
-    const failedDisconnect = await app.request(
-      'DELETE',
-      `/v1/users/${userId}/funding-sources/${linked.body.fundingSources[0].id}`,
-      {
-        token: tokenFor(userId),
-      },
-    );
+    const failedDisconnect = await api.as(userId).disconnect(linked.body.fundingSources[0].id);
     expect(failedDisconnect.status).toBe(502);
     expect((await events(userId)).data.map((e) => e.type)).toEqual(['linked']);
   });
 
   it('pages newest first without repeats', async () => {
     const { userId } = await registerUser(app);
-    for (let i = 0; i < 3; i++) {
-      await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-        token: tokenFor(userId),
-        body: { publicToken: sandboxPublicToken() },
-      });
-    }
+    for (let i = 0; i < 3; i++) await api.as(userId).connect();
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = await events(userId, `?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
-      seen.push(...page.data.map((e) => e.id as string));
+      const page = await events(userId, { limit: 1, cursor });
+      seen.push(...page.data.map((e) => e.id));
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen).toHaveLength(3);
@@ -122,13 +98,11 @@ describe('audit trail', () => {
   it('is for admins only, and 404 for an unknown user', async () => {
     const { userId } = await registerUser(app);
     for (const token of [tokenFor(userId), tokenFor('svc', { scope: 'funding-sources:read users:write' })]) {
-      const res = await app.request('GET', `/v1/admin/users/${userId}/events`, { token });
+      const res = await api.withToken(token).events(userId);
       expect(res.status).toBe(403);
     }
-    const unknown = await app.request('GET', `/v1/admin/users/${uniqueUserId()}/events`, {
-      token: adminToken(),
-    });
+    const unknown = await api.admin().events(uniqueUserId());
     expect(unknown.status).toBe(404);
-    expect(unknown.body.code).toBe('USER_NOT_FOUND');
+    expect(unknown.error.code).toBe('USER_NOT_FOUND');
   });
 });

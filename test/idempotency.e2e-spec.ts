@@ -1,32 +1,28 @@
 // Idempotency-Key on connect, with Stripe's semantics, against a fake Bluum over HTTP.
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
+import { type Api, testApi } from './support/api';
 import { registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
-import { tokenFor } from './support/tokens';
 
 describe('Idempotency-Key on connect', () => {
   let bluum: FakeBluum;
   let app: TestApp;
+  let api: Api;
 
   beforeAll(async () => {
     ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '3000' }));
+    api = testApi(app);
   });
   afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
 
-  const connect = (userId: string, publicToken: string, key?: string) =>
-    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken },
-      headers: key === undefined ? {} : { 'idempotency-key': key },
-    });
   const connectCalls = (): number => bluum.requests.filter((r) => r.path.endsWith('/plaid/connect')).length;
   const storedItems = (userId: string): Promise<number> => app.prisma.plaidItem.count({ where: { userId } });
 
   it('replays the first response, status included, for the same key and body', async () => {
     const { userId } = await registerUser(app);
     const publicToken = sandboxPublicToken();
-    const first = await connect(userId, publicToken, 'key-replay-1');
-    const second = await connect(userId, publicToken, 'key-replay-1');
+    const first = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-replay-1' });
+    const second = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-replay-1' });
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);
     expect(second.body).toEqual(first.body);
@@ -38,10 +34,10 @@ describe('Idempotency-Key on connect', () => {
 
   it('refuses the same key with another body (422) without calling Bluum', async () => {
     const { userId } = await registerUser(app);
-    expect((await connect(userId, sandboxPublicToken(), 'key-mismatch')).status).toBe(201);
-    const reused = await connect(userId, sandboxPublicToken(), 'key-mismatch');
+    expect((await api.as(userId).connect({ idempotencyKey: 'key-mismatch' })).status).toBe(201);
+    const reused = await api.as(userId).connect({ idempotencyKey: 'key-mismatch' });
     expect(reused.status).toBe(422);
-    expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(reused.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(connectCalls()).toBe(1);
     expect(await storedItems(userId)).toBe(1);
   });
@@ -50,11 +46,11 @@ describe('Idempotency-Key on connect', () => {
     const { userId } = await registerUser(app);
     const publicToken = sandboxPublicToken();
     bluum.failNext({ delayMs: 1_000 });
-    const first = connect(userId, publicToken, 'key-in-flight');
+    const first = api.as(userId).connect({ publicToken, idempotencyKey: 'key-in-flight' });
     await bluum.received(1);
-    const second = await connect(userId, publicToken, 'key-in-flight');
+    const second = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-in-flight' });
     expect(second.status).toBe(409);
-    expect(second.body.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
+    expect(second.error.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
     expect((await first).status).toBe(201);
     expect(connectCalls()).toBe(1);
   });
@@ -66,8 +62,8 @@ describe('Idempotency-Key on connect', () => {
       status: 400,
       body: { status: 'error', code: 'BLUM-400-002', message: 'Invalid public token' },
     });
-    const first = await connect(userId, publicToken, 'key-4xx');
-    const second = await connect(userId, publicToken, 'key-4xx');
+    const first = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-4xx' });
+    const second = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-4xx' });
     expect([first.status, second.status]).toEqual([422, 422]);
     expect(second.body).toEqual(first.body);
     expect(connectCalls()).toBe(1);
@@ -77,8 +73,8 @@ describe('Idempotency-Key on connect', () => {
     const { userId } = await registerUser(app);
     const publicToken = sandboxPublicToken();
     bluum.failNext({ status: 503 });
-    expect((await connect(userId, publicToken, 'key-5xx')).status).toBe(502);
-    const retried = await connect(userId, publicToken, 'key-5xx');
+    expect((await api.as(userId).connect({ publicToken, idempotencyKey: 'key-5xx' })).status).toBe(502);
+    const retried = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-5xx' });
     expect(retried.status).toBe(201);
     expect(retried.headers.get('idempotent-replayed')).toBeNull();
     expect(connectCalls()).toBe(2);
@@ -88,8 +84,8 @@ describe('Idempotency-Key on connect', () => {
   it('scopes keys to the calling user', async () => {
     const a = await registerUser(app);
     const b = await registerUser(app);
-    const first = await connect(a.userId, sandboxPublicToken(), 'shared-key');
-    const second = await connect(b.userId, sandboxPublicToken(), 'shared-key');
+    const first = await api.as(a.userId).connect({ idempotencyKey: 'shared-key' });
+    const second = await api.as(b.userId).connect({ idempotencyKey: 'shared-key' });
     expect([first.status, second.status]).toEqual([201, 201]);
     expect(second.body.item.itemId).not.toBe(first.body.item.itemId);
     expect(connectCalls()).toBe(2);
@@ -101,9 +97,9 @@ describe('Idempotency-Key on connect', () => {
     ['empty', ''],
   ])('refuses a key that is %s with 400', async (_name, key) => {
     const { userId } = await registerUser(app);
-    const res = await connect(userId, sandboxPublicToken(), key);
+    const res = await api.as(userId).connect({ idempotencyKey: key });
     expect(res.status).toBe(400);
-    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(res.error.code).toBe('VALIDATION_FAILED');
     expect(connectCalls()).toBe(0);
   });
 });
