@@ -7,6 +7,7 @@ import {
   parseListData,
   successData,
 } from './bluum-payloads';
+import { overlay, wireFixture, type WireBody, type WireFixtureName } from './wire-fixtures';
 
 const account = {
   accountId: 'acc_1234567890',
@@ -15,13 +16,22 @@ const account = {
   mask: '0000',
 };
 
+// The item of a documented connect reply.
+const documentedItem = (name: WireFixtureName): WireBody => successData(wireFixture(name)).item as WireBody;
+
+// Every documented field, as the fixtures give them (only status is set, to check a non-default one).
+const fullItem = {
+  id: '123e4567-e89b-12d3-a456-426614174000',
+  itemId: 'item_abc123',
+  institutionId: 'ins_3',
+  institutionName: 'Chase Bank',
+  status: 'ERROR',
+  accounts: [{ ...account, accountSubtype: 'checking' }],
+};
+
 describe('Bluum payloads', () => {
   it("parses the seed's connect reply, where only the guaranteed fields are present", () => {
-    const body = {
-      status: 'success',
-      data: { item: { itemId: 'item_abc123', institutionName: 'Chase Bank', accounts: [account] } },
-    };
-    expect(parseConnectData(successData(body))).toEqual({
+    expect(parseConnectData(successData(wireFixture('connect.seed')))).toEqual({
       id: null,
       itemId: 'item_abc123',
       institutionId: null,
@@ -32,53 +42,20 @@ describe('Bluum payloads', () => {
   });
 
   it('parses the full documented item, in camelCase or snake_case', () => {
-    const camel = {
-      id: 'fs_1',
-      itemId: 'item_1',
-      institutionId: 'ins_3',
-      institutionName: 'Chase',
-      status: 'ERROR',
-      accounts: [{ id: 'a1', ...account, accountSubtype: 'checking' }],
-      createdAt: 'x',
-      updatedAt: 'y',
-    };
-    const snake = {
-      id: 'fs_1',
-      item_id: 'item_1',
-      institution_id: 'ins_3',
-      institution_name: 'Chase',
-      status: 'ERROR',
-      accounts: [
-        {
-          id: 'a1',
-          account_id: account.accountId,
-          account_name: account.accountName,
-          account_type: 'depository',
-          account_subtype: 'checking',
-          mask: '0000',
-        },
-      ],
-    };
-    const expected = {
-      id: 'fs_1',
-      itemId: 'item_1',
-      institutionId: 'ins_3',
-      institutionName: 'Chase',
-      status: 'ERROR',
-      accounts: [{ ...account, accountSubtype: 'checking' }],
-    };
-    expect(parseItem(camel)).toEqual(expected);
-    expect(parseItem(snake)).toEqual(expected);
+    const camel = overlay(documentedItem('connect.full'), { status: 'ERROR' });
+    const snake = overlay(documentedItem('connect.full.snake'), { status: 'ERROR' });
+    expect(parseItem(camel)).toEqual(fullItem);
+    expect(parseItem(snake)).toEqual(fullItem);
   });
 
   it('parses a link token with or without a hosted URL', () => {
-    expect(parseLinkToken({ link_token: 'link-sandbox-1', hosted_link_url: null })).toEqual({
-      linkToken: 'link-sandbox-1',
+    expect(parseLinkToken(successData(wireFixture('link-token.sdk')))).toEqual({
+      linkToken: 'link-sandbox-abc123def456',
       hostedLinkUrl: null,
     });
-    expect(parseLinkToken({ link_token: 'link-sandbox-1', hosted_link_url: 'https://h/x' })).toEqual({
-      linkToken: 'link-sandbox-1',
-      hostedLinkUrl: 'https://h/x',
+    expect(parseLinkToken(successData(wireFixture('link-token.hosted')))).toEqual({
+      linkToken: 'link-sandbox-abc123def456',
+      hostedLinkUrl: 'https://hosted.plaid.com/link/lp_abc123def456',
     });
     expect(() => parseLinkToken({ hosted_link_url: null })).toThrow(BluumPayloadError);
     expect(() => parseLinkToken({ link_token: 7 })).toThrow(BluumPayloadError);
@@ -87,7 +64,9 @@ describe('Bluum payloads', () => {
   it.each([
     ['null', null],
     ['a string', 'ok'],
-    ['an error envelope', { status: 'error', code: 'X', message: 'm' }],
+    ['an error envelope', wireFixture('error.status')],
+    ["the current API reference's error envelope", wireFixture('error.object')],
+    ['a DELETE reply without data', wireFixture('delete.200')],
     ['success without data', { status: 'success' }],
     ['success with array data', { status: 'success', data: [] }],
     ['another status', { status: 'ok', data: {} }],
@@ -96,15 +75,12 @@ describe('Bluum payloads', () => {
   });
 
   it('reads the code of an error envelope, and nothing else', () => {
-    expect(errorCode({ status: 'error', code: 'BLUM-400-002', message: 'Invalid' })).toBe('BLUM-400-002');
-    expect(errorCode({ status: 'success', data: {} })).toBeNull();
+    expect(errorCode(wireFixture('error.status'))).toBe('BLUM-400-002');
+    expect(errorCode(wireFixture('connect.full'))).toBeNull();
+    expect(errorCode(wireFixture('delete.200'))).toBeNull();
     expect(errorCode('<html>')).toBeNull();
     expect(errorCode({ status: 'error', code: 400 })).toBeNull();
-    expect(
-      errorCode({
-        error: { type: 'invalid_request_error', code: 'BLUM-400-005', message: 'x', param: null },
-      }),
-    ).toBe('BLUM-400-005');
+    expect(errorCode(wireFixture('error.object'))).toBe('BLUM-400-005');
     expect(errorCode({ error: { type: 'invalid_request_error', message: 'no code' } })).toBeNull();
     expect(errorCode({ error: 'BLUM-400-005' })).toBeNull();
   });
@@ -210,6 +186,17 @@ describe('Bluum payloads', () => {
         accounts: [],
       },
     ]);
+  });
+
+  it.each([
+    ['items', 'list.items'],
+    ['items', 'list.items.snake'],
+    ['fundingSources', 'list.fundingSources'],
+    ['fundingSources', 'list.fundingSources.snake'],
+    ['funding_sources', 'list.funding_sources'],
+    ['funding_sources', 'list.funding_sources.snake'],
+  ] as const)('reads the documented list under data.%s (%s)', (_key, name) => {
+    expect(parseListData(successData(wireFixture(name)))).toEqual([{ ...fullItem, status: 'ACTIVE' }]);
   });
 
   it('refuses a list under no known key, or with a malformed item', () => {

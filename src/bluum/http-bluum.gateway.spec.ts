@@ -8,6 +8,15 @@ import { MetricsService } from '../metrics/metrics.service';
 import { BluumBulkhead } from './bluum-bulkhead';
 import { BluumEndpoint } from './bluum-endpoint';
 import { HttpBluumGateway } from './http-bluum.gateway';
+import {
+  connectReply,
+  errorReply,
+  linkTokenReply,
+  listReply,
+  wireFixture,
+  wireItem,
+  type WireBody,
+} from './wire-fixtures';
 
 const KEY = 'unit_key_abc';
 const SECRET = 'unit_secret_xyz';
@@ -76,26 +85,25 @@ async function failure(call: Promise<unknown>): Promise<AppError> {
 
 const SECRETS = [KEY, SECRET, BASIC, PUBLIC_TOKEN];
 
+/** Bluum's documented bodies (see wire-fixtures) answered with `status`. */
+const wire = (body: WireBody, status = 200): Reply => ({ status, data: JSON.stringify(body) });
+// For replies Bluum does not document (a malformed item, say): its envelope around any data.
 const success = (data: unknown): Reply => ({
   status: 200,
   data: JSON.stringify({ status: 'success', data }),
 });
-const bluumError = (status: number, code = 'BLUM-000'): Reply => ({
-  status,
-  // Bluum's message may echo what it was sent; only its code may reach our errors.
-  data: JSON.stringify({ status: 'error', code, message: `Invalid token ${PUBLIC_TOKEN}` }),
-});
-const item = {
-  id: 'fs_1',
-  itemId: 'item_1',
-  institutionName: 'Chase Bank',
-  accounts: [{ accountId: 'acc_1', accountName: 'Checking', accountType: 'depository', mask: '0000' }],
-};
+// Bluum's message may echo what it was sent; only its code may reach our errors.
+const bluumError = (status: number, code = 'BLUM-000'): Reply =>
+  wire(errorReply(code, `Invalid token ${PUBLIC_TOKEN}`), status);
+const linkToken = (token: string, hostedLinkUrl: string | null = null): Reply =>
+  wire(linkTokenReply(token, hostedLinkUrl));
+const item = wireItem({ id: 'fs_1', itemId: 'item_1' });
+const connected = wire(connectReply(item));
 
 describe('HttpBluumGateway', () => {
   describe('bulkhead and metrics', () => {
     it('refuses a call beyond BLUUM_MAX_CONCURRENCY at once with BLUUM_BUSY, and takes calls again after', async () => {
-      const slow = { status: 200, data: JSON.stringify({ status: 'success', data: { items: [] } }) };
+      const slow = wire(listReply([]));
       const { sut, calls, metrics } = gateway([slow, slow], 'https://bluum.test', '1500', '1');
       // The first call is in flight until the microtask queue drains; the second arrives meanwhile.
       const first = sut.listItems('acct_1');
@@ -136,7 +144,7 @@ describe('HttpBluumGateway', () => {
 
   describe('requests', () => {
     it('asks for a link token with Basic auth, a time limit and enable_hosted_link false by default', async () => {
-      const { sut, calls } = gateway(success({ link_token: 'link-1', hosted_link_url: null }));
+      const { sut, calls } = gateway(linkToken('link-1'));
       await expect(sut.createLinkToken('acct/1 x', { enableHostedLink: false })).resolves.toEqual({
         linkToken: 'link-1',
         hostedLinkUrl: null,
@@ -159,8 +167,8 @@ describe('HttpBluumGateway', () => {
 
     it('sends enable_hosted_link true, and completion_redirect_uri only when asked', async () => {
       const { sut, calls } = gateway([
-        success({ link_token: 'link-1', hosted_link_url: 'https://hosted.plaid.test/x' }),
-        success({ link_token: 'link-2', hosted_link_url: 'https://hosted.plaid.test/y' }),
+        linkToken('link-1', 'https://hosted.plaid.test/x'),
+        linkToken('link-2', 'https://hosted.plaid.test/y'),
       ]);
       await expect(sut.createLinkToken('acct_1', { enableHostedLink: true })).resolves.toEqual({
         linkToken: 'link-1',
@@ -183,13 +191,13 @@ describe('HttpBluumGateway', () => {
       ['https://bluum.test/api/v1/', 'https://bluum.test/api/v1'],
       ['https://bluum.test/api', 'https://bluum.test/api/v1'],
     ])('puts the calls for base URL %s under %s', async (baseUrl, versioned) => {
-      const { sut, calls } = gateway(success({ link_token: 'link-1' }), baseUrl);
+      const { sut, calls } = gateway(linkToken('link-1'), baseUrl);
       await sut.createLinkToken('acct_1', { enableHostedLink: false });
       expect(calls[0]?.url).toBe(`${versioned}/accounts/acct_1/funding-sources/plaid/link-token`);
     });
 
     it("lists the account's items with a GET and no body", async () => {
-      const { sut, calls } = gateway(success({ funding_sources: [item] }));
+      const { sut, calls } = gateway(wire(listReply([item], { key: 'funding_sources', snakeCase: true })));
       await expect(sut.listItems('acct 1')).resolves.toEqual([
         expect.objectContaining({ id: 'fs_1', itemId: 'item_1', status: 'ACTIVE' }),
       ]);
@@ -212,33 +220,22 @@ describe('HttpBluumGateway', () => {
     });
 
     it("takes Bluum's internal 200 reply to DELETE (a message, no data) as done", async () => {
-      const internalReply = JSON.stringify({
-        status: 'success',
-        message: 'Funding source disconnected successfully',
-      });
-      const { sut, calls } = gateway([
-        { status: 200, data: internalReply },
-        { status: 202, data: '' },
-      ]);
+      const { sut, calls } = gateway([wire(wireFixture('delete.200')), { status: 202, data: '' }]);
       await expect(sut.disconnectItem('acct_1', 'fs_1')).resolves.toBeUndefined();
       await expect(sut.disconnectItem('acct_1', 'fs_1')).resolves.toBeUndefined();
       expect(calls).toHaveLength(2);
     });
 
     it('refuses a public token answered in the error envelope of the current API reference', async () => {
-      const { sut } = gateway({
-        status: 400,
-        data: JSON.stringify({
-          error: { type: 'invalid_request_error', code: 'BLUM-400-005', message: 'expired', param: null },
-        }),
-      });
+      const { sut } = gateway(wire(wireFixture('error.object'), 400));
       const error = await failure(sut.exchangePublicToken('acct_1', PUBLIC_TOKEN));
       expect(error.code).toBe('PUBLIC_TOKEN_REJECTED');
       expect(error.message).toContain('BLUM-400-005');
     });
 
     it('disconnects an item with a DELETE, and takes a 404 as already done', async () => {
-      const { sut, calls } = gateway([success({ item }), bluumError(404, 'BLUM-404-001')]);
+      // Any 2xx is a done delete, whatever its body: here one with data, as connect's.
+      const { sut, calls } = gateway([connected, bluumError(404, 'BLUM-404-001')]);
       await expect(sut.disconnectItem('acct_1', 'fs/1')).resolves.toBeUndefined();
       await expect(sut.disconnectItem('acct_1', 'fs/1')).resolves.toBeUndefined();
       expect(calls).toHaveLength(2);
@@ -249,7 +246,7 @@ describe('HttpBluumGateway', () => {
     });
 
     it('exchanges the public token as public_token, without doubling a /v1 base URL', async () => {
-      const { sut, calls } = gateway(success({ item }), 'https://bluum.test/v1/');
+      const { sut, calls } = gateway(connected, 'https://bluum.test/v1/');
       await expect(sut.exchangePublicToken('acct_1', PUBLIC_TOKEN)).resolves.toMatchObject({
         itemId: 'item_1',
       });
@@ -304,10 +301,7 @@ describe('HttpBluumGateway', () => {
     });
 
     it('still calls Bluum for ids with dots inside, each kept as one segment', async () => {
-      const { sut, calls: sent } = gateway([
-        success({ link_token: 'link-1', hosted_link_url: null }),
-        { status: 204, data: '' },
-      ]);
+      const { sut, calls: sent } = gateway([linkToken('link-1'), { status: 204, data: '' }]);
       await sut.createLinkToken('acct.1', { enableHostedLink: false });
       await sut.disconnectItem('acct..x', 'fs...1');
       expect(sent.map((call) => call.url)).toEqual([
@@ -386,7 +380,7 @@ describe('HttpBluumGateway', () => {
     });
 
     it('never retries connect', async () => {
-      const { sut, calls } = gateway([bluumError(503), success({ item })]);
+      const { sut, calls } = gateway([bluumError(503), connected]);
       await expect(sut.exchangePublicToken('acct_1', PUBLIC_TOKEN)).rejects.toMatchObject({
         code: 'BLUUM_UNAVAILABLE',
       });
@@ -398,7 +392,7 @@ describe('HttpBluumGateway', () => {
         bluumError(503),
         { status: 429, data: '{}', headers: { 'retry-after': '0' } },
         { error: { code: 'ECONNRESET' } },
-        success({ link_token: 'link-2', hosted_link_url: null }),
+        linkToken('link-2'),
       ]);
       await expect(sut.createLinkToken('acct_1', { enableHostedLink: false })).resolves.toMatchObject({
         linkToken: 'link-2',
@@ -413,7 +407,7 @@ describe('HttpBluumGateway', () => {
         bluumError(403),
         { error: { code: 'ECONNABORTED' } },
       ] as Reply[]) {
-        const { sut, calls } = gateway([reply, success({ link_token: 'x' })]);
+        const { sut, calls } = gateway([reply, linkToken('x')]);
         await expect(sut.createLinkToken('acct_1', { enableHostedLink: false })).rejects.toMatchObject({
           code: 'error' in reply ? 'BLUUM_TIMEOUT' : 'BLUUM_UNAVAILABLE',
         });
