@@ -2,6 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 
+/** The HTTP Basic header value for Bluum's key pair: what the gateway sends and the sandbox expects. */
+export function basicAuthorization(key: string, secret: string): string {
+  return `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
+}
+
 /** Where Bluum is and how to authenticate to it. */
 @Injectable()
 export class BluumEndpoint {
@@ -14,7 +19,7 @@ export class BluumEndpoint {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.timeoutMs = config.bluumTimeoutMs;
-    this.authorization = `Basic ${Buffer.from(`${config.bluumApiKey}:${config.bluumApiSecret}`).toString('base64')}`;
+    this.authorization = basicAuthorization(config.bluumApiKey, config.bluumApiSecret);
     this.isSandbox = config.bluumBaseUrl === null;
     this.url = config.bluumBaseUrl === null ? null : BluumEndpoint.normalize(config.bluumBaseUrl);
   }

@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/access.decorator';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { basicAuthorization } from '../bluum/bluum-endpoint';
 import { BluumSandboxStore, isHttpUrl } from './bluum-sandbox.store';
 
 const TOKEN_ERRORS = {
@@ -29,9 +30,7 @@ export class BluumSandboxController {
     private readonly store: BluumSandboxStore,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.expectedAuthorization = Buffer.from(
-      `Basic ${Buffer.from(`${config.bluumApiKey}:${config.bluumApiSecret}`).toString('base64')}`,
-    );
+    this.expectedAuthorization = Buffer.from(basicAuthorization(config.bluumApiKey, config.bluumApiSecret));
   }
 
   @Post('plaid/link-token')
