@@ -13,7 +13,7 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppError, type FieldError, validationFailed } from './common/app-error';
 import type { AppConfig } from './config/app-config';
 import { AppLogger, createPinoLogger } from './logging/app-logger';
-import { requestContext } from './logging/request-context';
+import { clientRequestIdOf, requestContext } from './logging/request-context';
 import { jsonNestsDeeperThan } from './common/json-depth';
 import { MetricsService } from './metrics/metrics.service';
 import { registerBrowserEdges } from './common/browser-edges';
@@ -24,7 +24,6 @@ export const MAX_JSON_DEPTH = 32;
 // Node checks its header and request timeouts this often (its default, 30 s, would let a trickling client
 // hold a socket that much longer).
 const CONNECTIONS_CHECK_MS = 1_000;
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const jsonTooDeep = (): AppError =>
   new AppError('MALFORMED_JSON', `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
@@ -99,8 +98,7 @@ export async function createApp(
   });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
-    const given = request.headers['x-request-id'];
-    const clientRequestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : undefined;
+    const clientRequestId = clientRequestIdOf(request.headers);
     requestContext.run({ requestId: request.id, ...(clientRequestId ? { clientRequestId } : {}) }, done);
   });
   // One line per request: no headers, no body, no query string (nothing a token could hide in). A

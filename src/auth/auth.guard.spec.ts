@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { loadConfig } from '../config/app-config';
-import { type RequestContext, requestContext } from '../logging/request-context';
+import { callerOf } from './current-principal.decorator';
 import { Access, Public } from './access.decorator';
 import { AuthGuard } from './auth.guard';
 import { TokenVerifier } from './token-verifier';
@@ -139,13 +139,26 @@ describe('AuthGuard', () => {
     await expect(check('link', header, 'user_1')).resolves.toBe(true);
   });
 
-  it('records the caller as the actor of the current request, for the audit trail', async () => {
-    const store: RequestContext = { requestId: 'req-1' };
-    const { ctx } = context('readSources', token({ sub: 'svc', scope: 'funding-sources:read' }), {
+  it('gives @CurrentPrincipal() the verified caller and the request ids, for the audit trail', async () => {
+    const { ctx, request } = context('readSources', token({ sub: 'svc', scope: 'funding-sources:read' }), {
       userId: 'user_1',
     });
-    await requestContext.run(store, () => guard.canActivate(ctx));
-    expect(store.actor).toEqual({ subject: 'svc', role: null, scope: 'funding-sources:read' });
+    await guard.canActivate(ctx);
+    Object.assign(request, { id: 'req-1' });
+    (request.headers as Record<string, string>)['x-request-id'] = 'client-7';
+    expect(callerOf(request as never)).toEqual({
+      actor: { subject: 'svc', role: null, scope: 'funding-sources:read' },
+      requestId: 'req-1',
+      clientRequestId: 'client-7',
+    });
+    (request.headers as Record<string, string>)['x-request-id'] = 'bad id\nwith newline';
+    expect(callerOf(request as never).clientRequestId).toBeNull();
+  });
+
+  it('gives @CurrentPrincipal() nothing on a request no token was verified for', () => {
+    expect(() => callerOf({ id: 'req-2', headers: {} })).toThrow(
+      expect.objectContaining({ code: 'UNAUTHENTICATED' }),
+    );
   });
 
   it('applies a rule set on the controller class, unless the method sets its own', async () => {

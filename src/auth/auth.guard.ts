@@ -5,7 +5,6 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/app-error';
 import { ACCESS_RULE, type AccessRule, PUBLIC_ROUTE } from './access.decorator';
 import { InvalidTokenError, TokenVerifier } from './token-verifier';
-import { requestContext } from '../logging/request-context';
 import { Principal } from './principal';
 
 export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
@@ -24,8 +23,6 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const principal = await this.authenticate(request.headers.authorization);
     request.principal = principal;
-    const store = requestContext.getStore();
-    if (store) store.actor = principal.toActor();
 
     const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, targets);
     // A route without a rule is closed to everyone but admins: forgetting @Access never opens a route.

@@ -1,4 +1,4 @@
-import type { Actor } from '../logging/request-context';
+import type { Actor } from './caller';
 import type { JwtClaims } from './jwt';
 
 /** Who is calling, from a verified bearer token. */

@@ -24,6 +24,8 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Access } from '../auth/access.decorator';
+import type { Caller } from '../auth/caller';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import {
   ApiErrors,
   AUTHENTICATED_ROUTE_ERRORS,
@@ -116,9 +118,10 @@ export class FundingSourcesController {
   async connect(
     @Param() { userId }: UserIdParam,
     @Body() body: ConnectDto,
+    @CurrentPrincipal() caller: Caller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ConnectResponseDto> {
-    const { response, replayed } = await this.fundingSources.connect(userId, body.publicToken);
+    const { response, replayed } = await this.fundingSources.connect(userId, body.publicToken, caller);
     void reply.status(replayed ? 200 : 201);
     return response;
   }
@@ -141,8 +144,8 @@ export class FundingSourcesController {
     'RATE_LIMITED',
     ...BLUUM_ERRORS,
   )
-  sync(@Param() { userId }: UserIdParam): Promise<SyncResultDto> {
-    return this.fundingSources.sync(userId);
+  sync(@Param() { userId }: UserIdParam, @CurrentPrincipal() caller: Caller): Promise<SyncResultDto> {
+    return this.fundingSources.sync(userId, caller);
   }
 
   @Delete(':fundingSourceId')
@@ -163,8 +166,11 @@ export class FundingSourcesController {
     'RATE_LIMITED',
     ...BLUUM_ERRORS,
   )
-  disconnect(@Param() { userId, fundingSourceId }: FundingSourceParams): Promise<FundingSourceDto> {
-    return this.fundingSources.disconnect(userId, fundingSourceId);
+  disconnect(
+    @Param() { userId, fundingSourceId }: FundingSourceParams,
+    @CurrentPrincipal() caller: Caller,
+  ): Promise<FundingSourceDto> {
+    return this.fundingSources.disconnect(userId, fundingSourceId, caller);
   }
 
   @Get()

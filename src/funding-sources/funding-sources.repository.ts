@@ -1,15 +1,43 @@
 import { Injectable } from '@nestjs/common';
-import type { BluumItem, BluumItemStatus } from '../bluum/bluum.types';
-import { AppError } from '../common/app-error';
+import type { Caller } from '../auth/caller';
 import { PrismaService } from '../database/prisma.service';
 import type { Prisma } from '../generated/prisma/client';
-import { currentAudit } from '../logging/request-context';
-import type { FundingSourceStatus } from './dto/funding-source.dto';
-import type { FundingSourceRecord, LinkedItemRecord } from './funding-source.record';
+import {
+  type FundingSourceRecord,
+  type FundingSourceStatus,
+  type LinkedItem,
+  type LinkedItemRecord,
+  toConnectResponse,
+} from './funding-source';
+import {
+  type AccountState,
+  accountChanges,
+  type Change,
+  type ChangeVia,
+  disconnectChanges,
+  eventRows,
+  type ItemToStore,
+  planDisconnect,
+  planSync,
+  syncCounts,
+} from './reconcile';
+
+// Queries and transactions only. The rules they apply (statuses, what a sync keeps, what counts as a
+// change, what a disconnect does next) are the pure functions of reconcile.ts; the service turns these
+// methods' tagged results into the contract's errors.
 
 /** Where a public token stands: this caller now owns its exchange, another is exchanging it, or it is done. */
 export type PublicTokenClaim =
   { state: 'claimed' } | { state: 'pending' } | { state: 'completed'; userId: string; response: unknown };
+
+/** Why a write for a user was refused before anything changed. */
+export type UserLockFailure = { kind: 'user-not-found' } | { kind: 'bluum-account-changed' };
+
+export type SaveLinkedItemResult =
+  { kind: 'saved'; linked: LinkedItem } | UserLockFailure | { kind: 'item-of-another-user' };
+
+export type SyncItemsResult =
+  { kind: 'synced'; added: number; updated: number; skipped: string[] } | UserLockFailure;
 
 /** Where a disconnect stands after its first step. */
 export type DisconnectStart =
@@ -17,17 +45,6 @@ export type DisconnectStart =
   | { kind: 'disconnected'; record: FundingSourceRecord }
   | { kind: 'in-progress' }
   | { kind: 'leased'; item: { id: string; itemId: string; bluumFundingSourceId: string | null } };
-
-export interface LinkedItem {
-  item: LinkedItemRecord;
-  fundingSources: FundingSourceRecord[];
-}
-
-const STATUS_FROM_BLUUM: Record<BluumItemStatus, FundingSourceStatus> = {
-  ACTIVE: 'active',
-  ERROR: 'error',
-  DISCONNECTED: 'disconnected',
-};
 
 // The columns a FundingSource needs, and nothing else.
 const FUNDING_SOURCE_SELECT = {
@@ -42,55 +59,53 @@ const FUNDING_SOURCE_SELECT = {
   createdAt: true,
   updatedAt: true,
   item: { select: { itemId: true, institutionId: true, institutionName: true, bluumFundingSourceId: true } },
-} as const;
+} as const satisfies Prisma.BankAccountSelect;
 
-interface SelectedRow {
-  id: string;
-  userId: string;
-  status: FundingSourceStatus;
-  accountId: string;
-  name: string;
-  type: string;
-  subtype: string | null;
-  mask: string;
-  createdAt: Date;
-  updatedAt: Date;
-  item: {
-    itemId: string;
-    institutionId: string | null;
-    institutionName: string;
-    bluumFundingSourceId: string | null;
-  };
-}
+type FundingSourceRow = Prisma.BankAccountGetPayload<{ select: typeof FUNDING_SOURCE_SELECT }>;
 
-function toRecord(row: SelectedRow): FundingSourceRecord {
+function toRecord({ item, name, type, subtype, ...account }: FundingSourceRow): FundingSourceRecord {
   return {
-    id: row.id,
-    userId: row.userId,
-    status: row.status,
-    institutionId: row.item.institutionId,
-    institutionName: row.item.institutionName,
-    accountName: row.name,
-    accountType: row.type,
-    accountSubtype: row.subtype,
-    mask: row.mask,
-    itemId: row.item.itemId,
-    accountId: row.accountId,
-    bluumFundingSourceId: row.item.bluumFundingSourceId,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
+    id: account.id,
+    userId: account.userId,
+    status: account.status,
+    institutionId: item.institutionId,
+    institutionName: item.institutionName,
+    accountName: name,
+    accountType: type,
+    accountSubtype: subtype,
+    mask: account.mask,
+    itemId: item.itemId,
+    accountId: account.accountId,
+    bluumFundingSourceId: item.bluumFundingSourceId,
+    createdAt: account.createdAt,
+    updatedAt: account.updatedAt,
   };
 }
 
 // The deposit services' read path (list and get) is one hand-written JOIN run straight on the driver.
 // Through the model API, Prisma 6's query compiler planned the nested select anew on every call (a
-// quarter of the CPU per request) and sent two queries; `npm run bench` has the figures.
+// quarter of the CPU per request) and sent two queries; `npm run bench` has the figures. Its aliases
+// come from this map, which the type checker holds to FundingSourceRecord's fields, one for one.
+const FUNDING_SOURCE_COLUMNS: { readonly [K in keyof FundingSourceRecord]-?: string } = {
+  id: 'a.id',
+  userId: 'a.user_id',
+  status: 'a.status::text',
+  institutionId: 'i.institution_id',
+  institutionName: 'i.institution_name',
+  accountName: 'a.name',
+  accountType: 'a.type',
+  accountSubtype: 'a.subtype',
+  mask: 'a.mask',
+  itemId: 'i.item_id',
+  accountId: 'a.account_id',
+  bluumFundingSourceId: 'i.bluum_funding_source_id',
+  createdAt: 'a.created_at',
+  updatedAt: 'a.updated_at',
+};
 const FUNDING_SOURCE_SQL = `
-  SELECT a.id, a.user_id AS "userId", a.status::text AS status, i.institution_id AS "institutionId",
-         i.institution_name AS "institutionName", a.name AS "accountName", a.type AS "accountType",
-         a.subtype AS "accountSubtype", a.mask, i.item_id AS "itemId", a.account_id AS "accountId",
-         i.bluum_funding_source_id AS "bluumFundingSourceId", a.created_at AS "createdAt",
-         a.updated_at AS "updatedAt"
+  SELECT ${Object.entries(FUNDING_SOURCE_COLUMNS)
+    .map(([field, column]) => `${column} AS "${field}"`)
+    .join(', ')}
     FROM bank_accounts a
     JOIN plaid_items i ON i.id = a.plaid_item_id`;
 
@@ -234,34 +249,28 @@ export class FundingSourcesRepository {
 
   /**
    * Stores an item Bluum linked under `bluumAccountId`, with every account of it, in one transaction,
-   * and completes the public token's exchange in the same transaction with the response `respond`
-   * builds. An item already stored (same itemId) is updated in place, never duplicated.
+   * writes the audit events, and completes the public token's exchange in the same transaction with the
+   * connect response, so a replay answers exactly what this request answers. An item already stored
+   * (same itemId) is updated in place, never duplicated; nothing is written when refused.
    */
   async saveLinkedItem(
     userId: string,
     bluumAccountId: string,
-    bluumItem: BluumItem,
-    exchange: { tokenHash: string; respond: (linked: LinkedItem) => object },
-  ): Promise<LinkedItem> {
-    return this.prisma.$transaction(async (tx) => {
-      await lockUser(tx, userId, bluumAccountId);
+    toStore: ItemToStore,
+    exchange: { tokenHash: string; caller: Caller },
+  ): Promise<SaveLinkedItemResult> {
+    return this.prisma.$transaction(async (tx): Promise<SaveLinkedItemResult> => {
+      const refused = await lockUser(tx, userId, bluumAccountId);
+      if (refused) return refused;
       const owner = await tx.plaidItem.findUnique({
-        where: { itemId: bluumItem.itemId },
+        where: { itemId: toStore.itemId },
         select: { userId: true },
       });
-      if (owner && owner.userId !== userId) {
-        throw new AppError(
-          'ITEM_LINKED_TO_ANOTHER_USER',
-          'This bank link is already stored for another user.',
-        );
-      }
-      const before = await accountStates(tx, { userId, item: { itemId: bluumItem.itemId } });
-      const { item, accountIds } = await upsertItem(tx, userId, bluumItem);
-      const after = await tx.bankAccount.findMany({
-        where: { id: { in: accountIds } },
-        select: ACCOUNT_STATE_SELECT,
-      });
-      await recordEvents(tx, userId, changes(before, after), { via: 'connect' });
+      if (owner && owner.userId !== userId) return { kind: 'item-of-another-user' };
+      const before = await accountStates(tx, { userId, item: { itemId: toStore.itemId } });
+      const { item, accountIds } = await upsertItem(tx, userId, toStore);
+      const after = await accountStates(tx, { id: { in: accountIds } });
+      await recordEvents(tx, userId, accountChanges(before, after), 'connect', exchange.caller);
       const rows = await tx.bankAccount.findMany({
         where: { id: { in: accountIds } },
         select: FUNDING_SOURCE_SELECT,
@@ -272,26 +281,27 @@ export class FundingSourcesRepository {
         item,
         fundingSources: accountIds.map((id) => byId.get(id) as FundingSourceRecord),
       };
+      const response: object = toConnectResponse(linked);
       await tx.publicTokenExchange.update({
         where: { tokenHash: exchange.tokenHash },
-        data: { response: exchange.respond(linked), completedAt: new Date() },
+        data: { response, completedAt: new Date() },
       });
-      return linked;
+      return { kind: 'saved', linked };
     });
   }
 
   /**
-   * Step 1 of a disconnect, one short transaction with the item locked. An account already disconnected
-   * is returned as is; one that is not its item's last active account is disconnected here and now; for
-   * the last one, the item must be disconnected at Bluum first, so this records the intent (a lease for
-   * `lease.durationMs` from now) unless another request holds an unexpired one.
+   * Step 1 of a disconnect, one short transaction with the item locked: reads what `planDisconnect`
+   * needs and does what it decides (answer as is, disconnect the account here, or record the intent as
+   * a lease on the item for `lease.durationMs`, judged on the database's clock).
    */
   async beginDisconnect(
     userId: string,
     id: string,
     lease: { id: string; durationMs: number },
+    caller: Caller,
   ): Promise<DisconnectStart> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.prisma.$transaction(async (tx): Promise<DisconnectStart> => {
       const target = await tx.bankAccount.findFirst({
         where: { id, userId },
         select: { plaidItemId: true },
@@ -305,29 +315,35 @@ export class FundingSourcesRepository {
         where: { id },
         select: FUNDING_SOURCE_SELECT,
       });
-      // Disconnecting twice is harmless.
-      if (current.status === 'disconnected') return { kind: 'disconnected', record: toRecord(current) };
-      const stillActive = await tx.bankAccount.count({
+      const otherActiveAccounts = await tx.bankAccount.count({
         where: { plaidItemId: target.plaidItemId, id: { not: id }, status: { not: 'disconnected' } },
       });
-      if (stillActive > 0) {
-        const record = await markDisconnected(tx, userId, [{ id, from: current.status }], false, id);
-        return { kind: 'disconnected', record };
+      switch (
+        planDisconnect({ status: current.status, otherActiveAccounts, leaseHeld: item?.leased ?? false })
+      ) {
+        case 'already-disconnected':
+          return { kind: 'disconnected', record: toRecord(current) };
+        case 'disconnect-account': {
+          const changes = disconnectChanges([{ id, from: current.status }], false);
+          return { kind: 'disconnected', record: await markDisconnected(tx, userId, changes, id, caller) };
+        }
+        case 'wait':
+          return { kind: 'in-progress' };
+        case 'lease':
+          await tx.$executeRaw`
+            UPDATE plaid_items
+               SET disconnect_lease_id = ${lease.id}::uuid,
+                   disconnect_lease_until = now() + ${lease.durationMs} * interval '1 millisecond'
+             WHERE id = ${target.plaidItemId}::uuid`;
+          return {
+            kind: 'leased',
+            item: {
+              id: target.plaidItemId,
+              itemId: current.item.itemId,
+              bluumFundingSourceId: current.item.bluumFundingSourceId,
+            },
+          };
       }
-      if (item?.leased) return { kind: 'in-progress' };
-      await tx.$executeRaw`
-        UPDATE plaid_items
-           SET disconnect_lease_id = ${lease.id}::uuid,
-               disconnect_lease_until = now() + ${lease.durationMs} * interval '1 millisecond'
-         WHERE id = ${target.plaidItemId}::uuid`;
-      return {
-        kind: 'leased',
-        item: {
-          id: target.plaidItemId,
-          itemId: current.item.itemId,
-          bluumFundingSourceId: current.item.bluumFundingSourceId,
-        },
-      };
     });
   }
 
@@ -337,7 +353,12 @@ export class FundingSourcesRepository {
    * audit events written. Returns the funding source `id`. A holder whose lease was taken over after it
    * expired may finish second: it then finds nothing left to change.
    */
-  async finishDisconnect(userId: string, id: string, plaidItemId: string): Promise<FundingSourceRecord> {
+  async finishDisconnect(
+    userId: string,
+    id: string,
+    plaidItemId: string,
+    caller: Caller,
+  ): Promise<FundingSourceRecord> {
     return this.prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM plaid_items WHERE id = ${plaidItemId}::uuid FOR UPDATE`;
       await tx.plaidItem.update({
@@ -348,13 +369,11 @@ export class FundingSourcesRepository {
         where: { plaidItemId, status: { not: 'disconnected' } },
         select: { id: true, status: true },
       });
-      return markDisconnected(
-        tx,
-        userId,
+      const changes = disconnectChanges(
         open.map((account) => ({ id: account.id, from: account.status })),
         true,
-        id,
       );
+      return markDisconnected(tx, userId, changes, id, caller);
     });
   }
 
@@ -378,51 +397,40 @@ export class FundingSourcesRepository {
   }
 
   /**
-   * Brings the user's stored items in line with Bluum's list, in one transaction: adds what is missing
-   * (a connect whose reply was lost), takes Bluum's fields and statuses, never duplicates. Items stored
-   * for another user are left alone. Returns how many accounts were added and how many changed.
+   * Brings the user's stored items in line with Bluum's list, in one transaction with the user locked,
+   * by `planSync`'s rules (adds what is missing, takes Bluum's fields and statuses, keeps local
+   * disconnects, leaves other users' items alone), and writes the audit events.
    */
   async syncItems(
     userId: string,
     bluumAccountId: string,
-    bluumItems: readonly BluumItem[],
-  ): Promise<{ added: number; updated: number; skipped: string[] }> {
-    return this.prisma.$transaction(async (tx) => {
-      await lockUser(tx, userId, bluumAccountId);
+    bluumItems: Parameters<typeof planSync>[1],
+    caller: Caller,
+  ): Promise<SyncItemsResult> {
+    return this.prisma.$transaction(async (tx): Promise<SyncItemsResult> => {
+      const refused = await lockUser(tx, userId, bluumAccountId);
+      if (refused) return refused;
       const owners = await tx.plaidItem.findMany({
         where: { itemId: { in: bluumItems.map((i) => i.itemId) } },
         select: { itemId: true, userId: true },
       });
-      const foreign = new Set(owners.filter((o) => o.userId !== userId).map((o) => o.itemId));
       const before = await accountStates(tx, { userId });
+      const plan = planSync(
+        userId,
+        bluumItems,
+        new Map(owners.map((owner) => [owner.itemId, owner.userId])),
+        before,
+      );
       const touched: string[] = [];
-      for (const bluumItem of bluumItems) {
-        if (foreign.has(bluumItem.itemId)) continue;
-        touched.push(...(await upsertItem(tx, userId, bluumItem)).accountIds);
-      }
+      for (const item of plan.store) touched.push(...(await upsertItem(tx, userId, item)).accountIds);
       // Bluum's list is the outcome of any disconnect whose lease expired (its process died mid-call):
       // the statuses just taken settle it, so the intent is cleared.
       await tx.$executeRaw`
         UPDATE plaid_items SET disconnect_lease_id = NULL, disconnect_lease_until = NULL
          WHERE user_id = ${userId} AND disconnect_lease_until <= now()`;
-      // An account the user disconnected here stays disconnected; only a new connect brings it back.
-      const disconnectedHere = [...before.values()]
-        .filter((row) => row.status === 'disconnected')
-        .map((row) => row.id);
-      await tx.bankAccount.updateMany({
-        where: { id: { in: disconnectedHere } },
-        data: { status: 'disconnected' },
-      });
-
-      const after = await tx.bankAccount.findMany({
-        where: { id: { in: touched } },
-        select: ACCOUNT_STATE_SELECT,
-      });
-      const events = changes(before, after);
-      await recordEvents(tx, userId, events, { via: 'sync' });
-      const added = events.filter((e) => e.type === 'linked').length;
-      const updated = events.length - added;
-      return { added, updated, skipped: [...foreign] };
+      const changes = accountChanges(before, await accountStates(tx, { id: { in: touched } }));
+      await recordEvents(tx, userId, changes, 'sync', caller);
+      return { kind: 'synced', ...syncCounts(changes), skipped: plan.skipped };
     });
   }
 }
@@ -430,123 +438,61 @@ export class FundingSourcesRepository {
 type Tx = Parameters<Parameters<PrismaService['$transaction']>[0]>[0];
 
 // Locks the user so its Bluum account cannot change under us (see UsersRepository.upsert).
-async function lockUser(tx: Tx, userId: string, bluumAccountId: string): Promise<void> {
+async function lockUser(tx: Tx, userId: string, bluumAccountId: string): Promise<UserLockFailure | null> {
   const [user] = await tx.$queryRaw<{ bluum_account_id: string }[]>`
     SELECT bluum_account_id FROM users WHERE id = ${userId} FOR UPDATE`;
-  if (!user) throw new AppError('USER_NOT_FOUND', `No user ${userId} is registered.`);
-  if (user.bluum_account_id !== bluumAccountId) {
-    throw new AppError('BLUUM_ACCOUNT_CONFLICT', "The user's Bluum account changed while talking to Bluum.");
-  }
+  if (!user) return { kind: 'user-not-found' };
+  return user.bluum_account_id === bluumAccountId ? null : { kind: 'bluum-account-changed' };
 }
 
-// What Bluum decides about an account; a change in any of it counts as an update.
 const ACCOUNT_STATE_SELECT = {
   id: true,
+  accountId: true,
   name: true,
   type: true,
   subtype: true,
   mask: true,
   status: true,
-  item: { select: { institutionId: true, institutionName: true, bluumFundingSourceId: true } },
-} as const;
+  item: { select: { itemId: true, institutionId: true, institutionName: true, bluumFundingSourceId: true } },
+} as const satisfies Prisma.BankAccountSelect;
 
-type AccountStateRow = Prisma.BankAccountGetPayload<{ select: typeof ACCOUNT_STATE_SELECT }>;
-
-async function accountStates(
-  tx: Tx,
-  where: Prisma.BankAccountWhereInput,
-): Promise<Map<string, AccountStateRow>> {
+async function accountStates(tx: Tx, where: Prisma.BankAccountWhereInput): Promise<AccountState[]> {
   const rows = await tx.bankAccount.findMany({ where, select: ACCOUNT_STATE_SELECT });
-  return new Map(rows.map((row) => [row.id, row]));
+  return rows.map(({ item, ...account }) => ({ ...account, ...item }));
 }
 
-export type FundingSourceEventType = 'linked' | 'updated' | 'status_changed' | 'disconnected';
-
-interface Change {
-  fundingSourceId: string;
-  type: FundingSourceEventType;
-  details: Record<string, unknown>;
-}
-
-/** What happened to each account between two readings: linked, status changed, updated, or nothing. */
-function changes(before: Map<string, AccountStateRow>, after: AccountStateRow[]): Change[] {
-  return after.flatMap((row): Change[] => {
-    const previous = before.get(row.id);
-    if (!previous) return [{ fundingSourceId: row.id, type: 'linked', details: { status: row.status } }];
-    if (previous.status !== row.status) {
-      return [
-        {
-          fundingSourceId: row.id,
-          type: 'status_changed',
-          details: { from: previous.status, to: row.status },
-        },
-      ];
-    }
-    return accountState(previous) === accountState(row)
-      ? []
-      : [{ fundingSourceId: row.id, type: 'updated', details: {} }];
-  });
-}
-
-/** Writes the audit events of a change, in the change's own transaction, with its actor and request. */
+/** Writes the audit events of a change, in the change's own transaction. */
 async function recordEvents(
   tx: Tx,
   userId: string,
-  events: Change[],
-  context: { via: string },
+  changes: Change[],
+  via: ChangeVia,
+  caller: Caller,
 ): Promise<void> {
-  if (events.length === 0) return;
-  const { actor, requestId, clientRequestId } = currentAudit();
+  if (changes.length === 0) return;
   await tx.fundingSourceEvent.createMany({
-    data: events.map((event) => ({
-      userId,
-      fundingSourceId: event.fundingSourceId,
-      type: event.type,
-      actor: { ...actor },
-      requestId,
-      // The caller's own X-Request-Id, when it sent one, beside ours (never instead of it).
-      details: { ...event.details, via: context.via, ...(clientRequestId ? { clientRequestId } : {}) },
+    data: eventRows(userId, changes, via, caller).map((row) => ({
+      ...row,
+      actor: { ...row.actor },
+      details: row.details as Prisma.InputJsonObject,
     })),
   });
 }
 
-function accountState(row: {
-  name: string;
-  type: string;
-  subtype: string | null;
-  mask: string;
-  status: string;
-  item: { institutionId: string | null; institutionName: string; bluumFundingSourceId: string | null };
-}): string {
-  return JSON.stringify([row.name, row.type, row.subtype, row.mask, row.status, row.item]);
-}
-
-/**
- * Marks `accounts` disconnected with one audit event each, and returns the funding source `returnId`
- * (disconnected already, or among them).
- */
+/** Applies disconnect `changes` with their events, and returns the funding source `returnId`. */
 async function markDisconnected(
   tx: Tx,
   userId: string,
-  accounts: { id: string; from: FundingSourceStatus }[],
-  itemDisconnected: boolean,
+  changes: Change[],
   returnId: string,
+  caller: Caller,
 ): Promise<FundingSourceRecord> {
-  if (accounts.length > 0) {
+  if (changes.length > 0) {
     await tx.bankAccount.updateMany({
-      where: { id: { in: accounts.map((account) => account.id) } },
+      where: { id: { in: changes.map((change) => change.fundingSourceId) } },
       data: { status: 'disconnected' },
     });
-    await recordEvents(
-      tx,
-      userId,
-      accounts.map((account) => ({
-        fundingSourceId: account.id,
-        type: 'disconnected',
-        details: { from: account.from, itemDisconnected },
-      })),
-      { via: 'disconnect' },
-    );
+    await recordEvents(tx, userId, changes, 'disconnect', caller);
   }
   return toRecord(
     await tx.bankAccount.findUniqueOrThrow({ where: { id: returnId }, select: FUNDING_SOURCE_SELECT }),
@@ -557,45 +503,29 @@ async function markDisconnected(
 async function upsertItem(
   tx: Tx,
   userId: string,
-  bluumItem: BluumItem,
+  { accounts, itemId, ...itemFields }: ItemToStore,
 ): Promise<{ item: LinkedItemRecord; accountIds: string[] }> {
-  const status = STATUS_FROM_BLUUM[bluumItem.status];
-  const itemFields = {
-    bluumFundingSourceId: bluumItem.id,
-    institutionId: bluumItem.institutionId,
-    institutionName: bluumItem.institutionName,
-    status,
-  };
   const item = await tx.plaidItem.upsert({
-    where: { itemId: bluumItem.itemId },
-    create: { userId, itemId: bluumItem.itemId, ...itemFields },
+    where: { itemId },
+    create: { userId, itemId, ...itemFields },
     update: itemFields,
     select: { id: true, itemId: true, institutionId: true, institutionName: true, status: true },
   });
+  const linked: LinkedItemRecord = {
+    itemId: item.itemId,
+    institutionId: item.institutionId,
+    institutionName: item.institutionName,
+    status: item.status,
+  };
   const accountIds: string[] = [];
-  for (const account of bluumItem.accounts) {
-    const accountFields = {
-      name: account.accountName,
-      type: account.accountType,
-      subtype: account.accountSubtype,
-      mask: account.mask,
-      status,
-    };
+  for (const { accountId, ...accountFields } of accounts) {
     const saved = await tx.bankAccount.upsert({
-      where: { plaidItemId_accountId: { plaidItemId: item.id, accountId: account.accountId } },
-      create: { plaidItemId: item.id, userId, accountId: account.accountId, ...accountFields },
+      where: { plaidItemId_accountId: { plaidItemId: item.id, accountId } },
+      create: { plaidItemId: item.id, userId, accountId, ...accountFields },
       update: accountFields,
       select: { id: true },
     });
     accountIds.push(saved.id);
   }
-  return {
-    item: {
-      itemId: item.itemId,
-      institutionId: item.institutionId,
-      institutionName: item.institutionName,
-      status: item.status,
-    },
-    accountIds,
-  };
+  return { item: linked, accountIds };
 }

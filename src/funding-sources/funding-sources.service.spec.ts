@@ -4,7 +4,8 @@ import type { BluumItem } from '../bluum/bluum.types';
 import { AppError } from '../common/app-error';
 import { loadConfig } from '../config/app-config';
 import type { UsersService } from '../users/users.service';
-import type { FundingSourceRecord } from './funding-source.record';
+import type { Caller } from '../auth/caller';
+import type { FundingSourceRecord } from './funding-source';
 import type { FundingSourcesRepository } from './funding-sources.repository';
 import { FundingSourcesService } from './funding-sources.service';
 
@@ -22,6 +23,12 @@ function strict<T extends object>(
   }) as T & Record<keyof T, jest.Mock>;
 }
 
+// Who is calling: passed explicitly down to where the audit events are written.
+const CALLER: Caller = {
+  actor: { subject: 'admin_1', role: 'admin', scope: '' },
+  requestId: 'req-1',
+  clientRequestId: null,
+};
 const USER = { id: 'user_1', bluumAccountId: 'acct_1', createdAt: new Date(), updatedAt: new Date() };
 const RECORD: FundingSourceRecord = {
   id: '6f1c2a1e-8d0b-4c47-9b0e-3e1d2c4b5a69',
@@ -114,31 +121,63 @@ describe('FundingSourcesService', () => {
     };
 
     it("claims the token by its hash, exchanges it under the user's Bluum account, stores the item and the response", async () => {
-      const saveLinkedItem = jest
-        .fn()
-        .mockImplementation(
-          (_u: string, _a: string, _i: BluumItem, exchange: { respond: (l: typeof LINKED) => object }) => {
-            expect(exchange.respond(LINKED)).toEqual(RESPONSE);
-            return Promise.resolve(LINKED);
-          },
-        );
+      const saveLinkedItem = jest.fn().mockResolvedValue({ kind: 'saved', linked: LINKED });
       const { sut, bluum, repository } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockResolvedValue(ITEM) },
         repository: { claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }), saveLinkedItem },
       });
-      await expect(sut.connect('user_1', TOKEN)).resolves.toEqual({ response: RESPONSE, replayed: false });
+      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
+        response: RESPONSE,
+        replayed: false,
+      });
       expect(repository.claimPublicToken).toHaveBeenCalledWith(TOKEN_HASH, 'user_1', expect.any(Date));
       expect(bluum.exchangePublicToken).toHaveBeenCalledWith('acct_1', TOKEN);
+      // Bluum's item as it is stored: our statuses, our field names.
       expect(saveLinkedItem).toHaveBeenCalledWith(
         'user_1',
         'acct_1',
-        ITEM,
-        expect.objectContaining({ tokenHash: TOKEN_HASH }),
+        {
+          itemId: ITEM.itemId,
+          bluumFundingSourceId: ITEM.id,
+          institutionId: 'ins_3',
+          institutionName: 'Chase Bank',
+          status: 'active',
+          accounts: [
+            {
+              accountId: RECORD.accountId,
+              name: 'Checking Account',
+              type: 'depository',
+              subtype: 'checking',
+              mask: '0000',
+              status: 'active',
+            },
+          ],
+        },
+        { tokenHash: TOKEN_HASH, caller: CALLER },
       );
       expect(bluum.exchangePublicToken.mock.invocationCallOrder[0]).toBeLessThan(
         saveLinkedItem.mock.invocationCallOrder[0],
       );
+    });
+
+    it.each([
+      ['user-not-found', 'USER_NOT_FOUND', 404],
+      ['bluum-account-changed', 'BLUUM_ACCOUNT_CONFLICT', 409],
+      ['item-of-another-user', 'ITEM_LINKED_TO_ANOTHER_USER', 409],
+    ])('turns a refused save (%s) into %s and gives the token up', async (kind, code, status) => {
+      const releasePublicToken = jest.fn().mockResolvedValue(undefined);
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { exchangePublicToken: jest.fn().mockResolvedValue(ITEM) },
+        repository: {
+          claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }),
+          saveLinkedItem: jest.fn().mockResolvedValue({ kind }),
+          releasePublicToken,
+        },
+      });
+      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({ code, status });
+      expect(releasePublicToken).toHaveBeenCalledWith(TOKEN_HASH);
     });
 
     it('replays the stored response of a token already exchanged by this user, without calling Bluum', async () => {
@@ -150,7 +189,10 @@ describe('FundingSourcesService', () => {
             .mockResolvedValue({ state: 'completed', userId: 'user_1', response: RESPONSE }),
         },
       });
-      await expect(sut.connect('user_1', TOKEN)).resolves.toEqual({ response: RESPONSE, replayed: true });
+      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
+        response: RESPONSE,
+        replayed: true,
+      });
     });
 
     it("answers PUBLIC_TOKEN_REJECTED for another user's exchanged token, revealing nothing of it", async () => {
@@ -162,7 +204,7 @@ describe('FundingSourcesService', () => {
             .mockResolvedValue({ state: 'completed', userId: 'user_2', response: RESPONSE }),
         },
       });
-      const error = await sut.connect('user_1', TOKEN).catch((err: unknown) => err);
+      const error = await sut.connect('user_1', TOKEN, CALLER).catch((err: unknown) => err);
       expect(error).toMatchObject({ code: 'PUBLIC_TOKEN_REJECTED' });
       expect((error as Error).message).not.toContain('item_abc123');
     });
@@ -177,7 +219,10 @@ describe('FundingSourcesService', () => {
         users: { require: jest.fn().mockResolvedValue(USER) },
         repository: { claimPublicToken },
       });
-      await expect(sut.connect('user_1', TOKEN)).resolves.toEqual({ response: RESPONSE, replayed: true });
+      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
+        response: RESPONSE,
+        replayed: true,
+      });
       expect(claimPublicToken).toHaveBeenCalledTimes(3);
     });
 
@@ -193,7 +238,7 @@ describe('FundingSourcesService', () => {
           users: { require: jest.fn().mockResolvedValue(USER) },
           repository: { claimPublicToken },
         });
-        await expect(sut.connect('user_1', TOKEN)).rejects.toMatchObject({
+        await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
           code: 'CONNECT_IN_PROGRESS',
           status: 409,
         });
@@ -214,7 +259,7 @@ describe('FundingSourcesService', () => {
           saveLinkedItem,
         },
       });
-      await expect(sut.connect('user_1', TOKEN)).rejects.toMatchObject({
+      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
         code: 'BLUUM_TIMEOUT',
         status: 504,
         message: expect.stringContaining('/v1/users/user_1/funding-sources/sync'),
@@ -235,7 +280,7 @@ describe('FundingSourcesService', () => {
           saveLinkedItem,
         },
       });
-      await expect(sut.connect('user_1', TOKEN)).rejects.toBe(rejected);
+      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toBe(rejected);
       expect(saveLinkedItem).not.toHaveBeenCalled();
     });
 
@@ -247,7 +292,7 @@ describe('FundingSourcesService', () => {
         bluum: { exchangePublicToken },
         repository: { claimPublicToken },
       });
-      await expect(sut.connect('ghost', TOKEN)).rejects.toMatchObject({
+      await expect(sut.connect('ghost', TOKEN, CALLER)).rejects.toMatchObject({
         code: 'USER_NOT_FOUND',
         status: 404,
       });
@@ -386,7 +431,7 @@ describe('FundingSourcesService', () => {
         bluum: { disconnectItem },
         repository: { beginDisconnect, finishDisconnect },
       });
-      await expect(sut.disconnect('user_1', RECORD.id)).resolves.toMatchObject({
+      await expect(sut.disconnect('user_1', RECORD.id, CALLER)).resolves.toMatchObject({
         id: RECORD.id,
         status: 'disconnected',
         plaidOptions: { item_id: RECORD.itemId, account_id: RECORD.accountId },
@@ -397,7 +442,8 @@ describe('FundingSourcesService', () => {
       // The lease outlives the Bluum work (two calls and the transactions): the derived budget.
       expect(lease.durationMs).toBe(2 * 200 + 5_000);
       expect(disconnectItem).toHaveBeenCalledWith('acct_1', 'fs_1');
-      expect(finishDisconnect).toHaveBeenCalledWith('user_1', RECORD.id, 'pi_1');
+      expect(finishDisconnect).toHaveBeenCalledWith('user_1', RECORD.id, 'pi_1', CALLER);
+      expect(beginDisconnect.mock.calls[0][3]).toBe(CALLER);
     });
 
     it('answers a source that needs no Bluum call (not the last account, or already disconnected) at once', async () => {
@@ -407,7 +453,9 @@ describe('FundingSourcesService', () => {
           beginDisconnect: jest.fn().mockResolvedValue({ kind: 'disconnected', record: DISCONNECTED }),
         },
       });
-      await expect(sut.disconnect('user_1', RECORD.id)).resolves.toMatchObject({ status: 'disconnected' });
+      await expect(sut.disconnect('user_1', RECORD.id, CALLER)).resolves.toMatchObject({
+        status: 'disconnected',
+      });
     });
 
     it("finds Bluum's id in its list when the connect reply lacked it, and skips an item Bluum does not list", async () => {
@@ -425,8 +473,8 @@ describe('FundingSourcesService', () => {
         bluum: { disconnectItem, listItems },
         repository: { beginDisconnect, finishDisconnect: jest.fn().mockResolvedValue(DISCONNECTED) },
       });
-      await sut.disconnect('user_1', RECORD.id);
-      await sut.disconnect('user_1', RECORD.id);
+      await sut.disconnect('user_1', RECORD.id, CALLER);
+      await sut.disconnect('user_1', RECORD.id, CALLER);
       expect(disconnectItem.mock.calls).toEqual([['acct_1', 'fs_from_list']]);
     });
 
@@ -437,7 +485,9 @@ describe('FundingSourcesService', () => {
         bluum: { disconnectItem: jest.fn().mockRejectedValue(new AppError('BLUUM_TIMEOUT', 'late.')) },
         repository: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), releaseDisconnect },
       });
-      const error = await sut.disconnect('user_1', RECORD.id).catch((err: unknown) => err as AppError);
+      const error = await sut
+        .disconnect('user_1', RECORD.id, CALLER)
+        .catch((err: unknown) => err as AppError);
       expect(error).toMatchObject({ code: 'BLUUM_TIMEOUT' });
       expect((error as AppError).message).toContain('Repeating the DELETE is safe');
       const lease = (
@@ -457,7 +507,7 @@ describe('FundingSourcesService', () => {
           releaseDisconnect: jest.fn().mockRejectedValue(new Error('Connection terminated unexpectedly')),
         },
       });
-      await expect(sut.disconnect('user_1', RECORD.id)).rejects.toBe(failure);
+      await expect(sut.disconnect('user_1', RECORD.id, CALLER)).rejects.toBe(failure);
     });
 
     it('waits for a disconnect in progress with plain reads, then answers its outcome, without calling Bluum', async () => {
@@ -470,7 +520,9 @@ describe('FundingSourcesService', () => {
         users: { require: jest.fn().mockResolvedValue(USER) },
         repository: { beginDisconnect, disconnectInProgress },
       });
-      await expect(sut.disconnect('user_1', RECORD.id)).resolves.toMatchObject({ status: 'disconnected' });
+      await expect(sut.disconnect('user_1', RECORD.id, CALLER)).resolves.toMatchObject({
+        status: 'disconnected',
+      });
       // The locking transaction runs again only once the lease is gone.
       expect(beginDisconnect).toHaveBeenCalledTimes(2);
       expect(disconnectInProgress.mock.calls).toEqual([
@@ -489,7 +541,7 @@ describe('FundingSourcesService', () => {
       });
       // The budget is derived from BLUUM_TIMEOUT_MS plus 5 s; shortened so the test does not wait it out.
       (sut as unknown as { bluumWorkBudgetMs: number }).bluumWorkBudgetMs = 500;
-      await expect(sut.disconnect('user_1', RECORD.id)).rejects.toMatchObject({
+      await expect(sut.disconnect('user_1', RECORD.id, CALLER)).rejects.toMatchObject({
         code: 'DISCONNECT_IN_PROGRESS',
         status: 409,
       });
@@ -505,7 +557,9 @@ describe('FundingSourcesService', () => {
         bluum: { disconnectItem: jest.fn().mockResolvedValue(undefined) },
         repository: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), finishDisconnect },
       });
-      await expect(sut.disconnect('user_1', RECORD.id)).resolves.toMatchObject({ status: 'disconnected' });
+      await expect(sut.disconnect('user_1', RECORD.id, CALLER)).resolves.toMatchObject({
+        status: 'disconnected',
+      });
       expect(finishDisconnect).toHaveBeenCalledTimes(2);
     });
 
@@ -517,7 +571,9 @@ describe('FundingSourcesService', () => {
         bluum: { disconnectItem },
         repository: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), finishDisconnect },
       });
-      const error = await sut.disconnect('user_1', RECORD.id).catch((err: unknown) => err as AppError);
+      const error = await sut
+        .disconnect('user_1', RECORD.id, CALLER)
+        .catch((err: unknown) => err as AppError);
       expect(error).toMatchObject({ code: 'DATABASE_UNAVAILABLE', status: 503 });
       expect((error as AppError).message).toContain('Bluum disconnected this bank');
       expect(finishDisconnect).toHaveBeenCalledTimes(3);
@@ -530,7 +586,7 @@ describe('FundingSourcesService', () => {
         users: { require: jest.fn().mockResolvedValue(USER) },
         repository: { beginDisconnect: jest.fn().mockResolvedValue({ kind: 'not-found' }) },
       });
-      await expect(sut.disconnect('user_1', RECORD.id)).rejects.toMatchObject({
+      await expect(sut.disconnect('user_1', RECORD.id, CALLER)).rejects.toMatchObject({
         code: 'FUNDING_SOURCE_NOT_FOUND',
       });
     });
@@ -539,21 +595,33 @@ describe('FundingSourcesService', () => {
   describe('sync', () => {
     it("stores Bluum's list under the user's account and answers with every status", async () => {
       const listItems = jest.fn().mockResolvedValue([ITEM]);
-      const syncItems = jest.fn().mockResolvedValue({ added: 1, updated: 0, skipped: [] });
+      const syncItems = jest.fn().mockResolvedValue({ kind: 'synced', added: 1, updated: 0, skipped: [] });
       const listByUser = jest.fn().mockResolvedValue([RECORD]);
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { listItems },
         repository: { syncItems, listByUser },
       });
-      await expect(sut.sync('user_1')).resolves.toEqual({
+      await expect(sut.sync('user_1', CALLER)).resolves.toEqual({
         data: [expect.objectContaining({ id: RECORD.id })],
         added: 1,
         updated: 0,
       });
       expect(listItems).toHaveBeenCalledWith('acct_1');
-      expect(syncItems).toHaveBeenCalledWith('user_1', 'acct_1', [ITEM]);
+      expect(syncItems).toHaveBeenCalledWith('user_1', 'acct_1', [ITEM], CALLER);
       expect(listByUser).toHaveBeenCalledWith('user_1', ['active', 'error', 'disconnected']);
+    });
+
+    it.each([
+      ['user-not-found', 'USER_NOT_FOUND'],
+      ['bluum-account-changed', 'BLUUM_ACCOUNT_CONFLICT'],
+    ])('turns a refused sync (%s) into %s', async (kind, code) => {
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { listItems: jest.fn().mockResolvedValue([ITEM]) },
+        repository: { syncItems: jest.fn().mockResolvedValue({ kind }) },
+      });
+      await expect(sut.sync('user_1', CALLER)).rejects.toMatchObject({ code });
     });
 
     it('changes nothing when Bluum fails', async () => {
@@ -561,7 +629,7 @@ describe('FundingSourcesService', () => {
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { listItems: jest.fn().mockRejectedValue(new AppError('BLUUM_TIMEOUT', 'slow')) },
       });
-      await expect(sut.sync('user_1')).rejects.toMatchObject({ code: 'BLUUM_TIMEOUT' });
+      await expect(sut.sync('user_1', CALLER)).rejects.toMatchObject({ code: 'BLUUM_TIMEOUT' });
     });
   });
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Caller } from '../auth/caller';
 import { BluumGateway } from '../bluum/bluum.gateway';
 import { AppError } from '../common/app-error';
 import type { AppConfig } from '../config/app-config';
@@ -9,11 +10,7 @@ import { isDatabaseUnavailable } from '../database/database-errors';
 import { UsersService } from '../users/users.service';
 import type { ConnectResponseDto } from './dto/connect-response.dto';
 import type { CreateLinkTokenDto } from './dto/create-link-token.dto';
-import {
-  FUNDING_SOURCE_STATUSES,
-  type FundingSourceDto,
-  type FundingSourceStatus,
-} from './dto/funding-source.dto';
+import type { FundingSourceDto } from './dto/funding-source.dto';
 import type { LinkTokenDto } from './dto/link-token.dto';
 import type { StatusFilter } from './dto/list-funding-sources.query';
 import type { SyncResultDto } from './dto/sync-result.dto';
@@ -25,8 +22,15 @@ import type {
 } from './dto/funding-source-event.dto';
 import type { FundingSourcePageDto } from './dto/funding-source-page.dto';
 import { decodeCursor, toPage } from './page-cursor';
-import type { FundingSourceRecord } from './funding-source.record';
-import { FundingSourcesRepository, type LinkedItem } from './funding-sources.repository';
+import {
+  FUNDING_SOURCE_STATUSES,
+  type FundingSourceRecord,
+  type FundingSourceStatus,
+  toConnectResponse,
+  toFundingSource,
+} from './funding-source';
+import { FundingSourcesRepository, type UserLockFailure } from './funding-sources.repository';
+import { itemToStore } from './reconcile';
 
 const DEFAULT_STATUSES: readonly FundingSourceStatus[] = ['active', 'error'];
 const CLAIM_POLL_MS = 100;
@@ -90,7 +94,7 @@ export class FundingSourcesService {
    * The same token sent again (Plaid Link's onSuccess can fire twice), even at the same time from
    * another instance, calls Bluum once: the later requests wait for the first and replay its response.
    */
-  async connect(userId: string, publicToken: string): Promise<ConnectResult> {
+  async connect(userId: string, publicToken: string, caller: Caller): Promise<ConnectResult> {
     const user = await this.users.require(userId);
     // Only the token's hash is ever stored.
     const tokenHash = createHash('sha256').update(publicToken).digest('hex');
@@ -119,11 +123,23 @@ export class FundingSourcesService {
         .catch((err: unknown) => {
           throw this.withSyncHint(err, userId);
         });
-      const linked = await this.repository.saveLinkedItem(userId, user.bluumAccountId, bluumItem, {
-        tokenHash,
-        respond: (saved) => this.toConnectResponse(saved),
-      });
-      return { response: this.toConnectResponse(linked), replayed: false };
+      const saved = await this.repository.saveLinkedItem(
+        userId,
+        user.bluumAccountId,
+        itemToStore(bluumItem),
+        {
+          tokenHash,
+          caller,
+        },
+      );
+      if (saved.kind === 'item-of-another-user') {
+        throw new AppError(
+          'ITEM_LINKED_TO_ANOTHER_USER',
+          'This bank link is already stored for another user.',
+        );
+      }
+      if (saved.kind !== 'saved') throw this.userLockFailure(saved, userId);
+      return { response: toConnectResponse(saved.linked), replayed: false };
     } catch (err) {
       await this.repository.releasePublicToken(tokenHash);
       throw err;
@@ -138,15 +154,17 @@ export class FundingSourcesService {
    * result; Bluum is called once, unless the first outlives its lease (then the DELETE is repeated,
    * which Bluum answers as done).
    */
-  async disconnect(userId: string, fundingSourceId: string): Promise<FundingSourceDto> {
+  async disconnect(userId: string, fundingSourceId: string, caller: Caller): Promise<FundingSourceDto> {
     const user = await this.users.require(userId);
     const deadline = Date.now() + this.bluumWorkBudgetMs;
     for (;;) {
       const leaseId = randomUUID();
-      const begun = await this.repository.beginDisconnect(userId, fundingSourceId, {
-        id: leaseId,
-        durationMs: this.bluumWorkBudgetMs,
-      });
+      const begun = await this.repository.beginDisconnect(
+        userId,
+        fundingSourceId,
+        { id: leaseId, durationMs: this.bluumWorkBudgetMs },
+        caller,
+      );
       switch (begun.kind) {
         case 'not-found':
           throw new AppError(
@@ -154,10 +172,13 @@ export class FundingSourcesService {
             `User ${userId} has no funding source ${fundingSourceId}.`,
           );
         case 'disconnected':
-          return this.map(begun.record);
+          return toFundingSource(begun.record);
         case 'leased':
-          return this.map(
-            await this.disconnectAtBluum(user.bluumAccountId, userId, fundingSourceId, begun.item, leaseId),
+          return toFundingSource(
+            await this.disconnectAtBluum(user.bluumAccountId, userId, fundingSourceId, begun.item, {
+              leaseId,
+              caller,
+            }),
           );
         case 'in-progress':
           await this.waitForDisconnect(userId, fundingSourceId, deadline);
@@ -186,7 +207,7 @@ export class FundingSourcesService {
     userId: string,
     fundingSourceId: string,
     item: { id: string; itemId: string; bluumFundingSourceId: string | null },
-    leaseId: string,
+    lease: { leaseId: string; caller: Caller },
   ): Promise<FundingSourceRecord> {
     try {
       // The seed's connect reply may lack Bluum's id for the item: Bluum's list has it.
@@ -198,10 +219,10 @@ export class FundingSourcesService {
       if (bluumId !== null) await this.bluum.disconnectItem(bluumAccountId, bluumId);
     } catch (err) {
       // The item stays as it was. If the database is away too, the lease expires by itself.
-      await this.repository.releaseDisconnect(item.id, leaseId).catch(() => undefined);
+      await this.repository.releaseDisconnect(item.id, lease.leaseId).catch(() => undefined);
       throw this.withDisconnectHint(err, userId);
     }
-    return this.recordDisconnected(userId, fundingSourceId, item.id);
+    return this.recordDisconnected(userId, fundingSourceId, item.id, lease.caller);
   }
 
   /**
@@ -213,10 +234,11 @@ export class FundingSourcesService {
     userId: string,
     fundingSourceId: string,
     plaidItemId: string,
+    caller: Caller,
   ): Promise<FundingSourceRecord> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.repository.finishDisconnect(userId, fundingSourceId, plaidItemId);
+        return await this.repository.finishDisconnect(userId, fundingSourceId, plaidItemId, caller);
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
         if (attempt >= RECORD_RETRY_DELAYS_MS.length) {
@@ -243,21 +265,25 @@ export class FundingSourcesService {
   }
 
   /** Reads Bluum's list and brings the stored items in line with it. */
-  async sync(userId: string): Promise<SyncResultDto> {
+  async sync(userId: string, caller: Caller): Promise<SyncResultDto> {
     const user = await this.users.require(userId);
     const bluumItems = await this.bluum.listItems(user.bluumAccountId);
-    const { added, updated, skipped } = await this.repository.syncItems(
-      userId,
-      user.bluumAccountId,
-      bluumItems,
-    );
-    if (skipped.length > 0) {
+    const synced = await this.repository.syncItems(userId, user.bluumAccountId, bluumItems, caller);
+    if (synced.kind !== 'synced') throw this.userLockFailure(synced, userId);
+    if (synced.skipped.length > 0) {
       this.logger.warn(
-        `sync for ${userId}: ${skipped.length} item(s) from Bluum are stored for another user; left alone`,
+        `sync for ${userId}: ${synced.skipped.length} item(s) from Bluum are stored for another user; left alone`,
       );
     }
     const sources = await this.repository.listByUser(userId, FUNDING_SOURCE_STATUSES);
-    return { data: sources.map((source) => this.map(source)), added, updated };
+    return { data: sources.map(toFundingSource), added: synced.added, updated: synced.updated };
+  }
+
+  // The user was locked for a write after Bluum answered, and was gone or moved to another Bluum account.
+  private userLockFailure(failure: UserLockFailure, userId: string): AppError {
+    return failure.kind === 'user-not-found'
+      ? new AppError('USER_NOT_FOUND', `No user ${userId} is registered.`)
+      : new AppError('BLUUM_ACCOUNT_CONFLICT', "The user's Bluum account changed while talking to Bluum.");
   }
 
   private withSyncHint(err: unknown, userId: string): unknown {
@@ -275,17 +301,13 @@ export class FundingSourcesService {
     );
   }
 
-  private toConnectResponse({ item, fundingSources }: LinkedItem): ConnectResponseDto {
-    return { item, fundingSources: fundingSources.map((source) => this.map(source)) };
-  }
-
   async list(userId: string, status: StatusFilter | undefined): Promise<FundingSourceDto[]> {
     const statuses =
       status === undefined ? DEFAULT_STATUSES : status === 'all' ? FUNDING_SOURCE_STATUSES : [status];
     const sources = await this.repository.listByUser(userId, statuses);
     // Only an empty answer needs the second look: is the user unknown, or does it have nothing linked?
     if (sources.length === 0) await this.users.require(userId);
-    return sources.map((source) => this.map(source));
+    return sources.map(toFundingSource);
   }
 
   /** Every user's funding sources, for admins: filtered, newest first, by keyset pages. */
@@ -301,7 +323,7 @@ export class FundingSourcesService {
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
     });
     const { page, nextCursor } = toPage(rows, limit, (source) => source);
-    return { data: page.map((source) => this.map(source)), nextCursor };
+    return { data: page.map(toFundingSource), nextCursor };
   }
 
   /** A user's audit trail, for admins, by keyset pages. */
@@ -337,26 +359,6 @@ export class FundingSourcesService {
         `User ${userId} has no funding source ${fundingSourceId}.`,
       );
     }
-    return this.map(source);
-  }
-
-  private map(source: FundingSourceRecord): FundingSourceDto {
-    return {
-      id: source.id,
-      userId: source.userId,
-      status: source.status,
-      institutionId: source.institutionId,
-      institutionName: source.institutionName,
-      accountName: source.accountName,
-      accountType: source.accountType,
-      accountSubtype: source.accountSubtype,
-      mask: source.mask,
-      itemId: source.itemId,
-      accountId: source.accountId,
-      bluumFundingSourceId: source.bluumFundingSourceId,
-      plaidOptions: { item_id: source.itemId, account_id: source.accountId },
-      createdAt: source.createdAt.toISOString(),
-      updatedAt: source.updatedAt.toISOString(),
-    };
+    return toFundingSource(source);
   }
 }

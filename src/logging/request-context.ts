@@ -1,30 +1,24 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-
-/** Who made a change, for the audit trail. */
-export interface Actor {
-  subject: string;
-  role: 'admin' | null;
-  scope: string;
-}
+import type { IncomingHttpHeaders } from 'node:http';
 
 export interface RequestContext {
   /** Ours, always generated. */
   requestId: string;
   /** The caller's X-Request-Id, when it sent a safe one: kept beside ours, never instead of it. */
   clientRequestId?: string;
-  /** Set by the auth guard once the caller is known. */
-  actor?: Actor;
 }
 
-/** The request a piece of work belongs to: its id for every log line, its caller for the audit trail. */
+/**
+ * The request a piece of work belongs to, for log lines only: every line written while serving a request
+ * says which one. The audit trail never reads it: its caller and ids are passed explicitly (`Caller`).
+ */
 export const requestContext = new AsyncLocalStorage<RequestContext>();
 
-/** The actor and request of the current request; outside one, the system itself. */
-export function currentAudit(): { actor: Actor; requestId: string | null; clientRequestId: string | null } {
-  const store = requestContext.getStore();
-  return {
-    actor: store?.actor ?? { subject: 'system', role: null, scope: '' },
-    requestId: store?.requestId ?? null,
-    clientRequestId: store?.clientRequestId ?? null,
-  };
+// What a caller may send as X-Request-Id to be kept: short, and nothing a log line could be forged with.
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's X-Request-Id, if it sent a safe one. */
+export function clientRequestIdOf(headers: IncomingHttpHeaders): string | undefined {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : undefined;
 }

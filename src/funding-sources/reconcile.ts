@@ -1,0 +1,195 @@
+// The rules by which stored funding sources follow Bluum, as pure functions: which status Bluum's item
+// means, what a sync stores, what counts as a change for the audit trail, and what a disconnect does
+// next. The repository runs them inside its transactions, on rows it has just read under lock; the
+// table-driven specs beside this file are where the rules are tested.
+import type { BluumItem, BluumItemStatus } from '../bluum/bluum.types';
+import type { Caller } from '../auth/caller';
+import type { FundingSourceEventType, FundingSourceStatus } from './funding-source';
+
+export const STATUS_FROM_BLUUM: Record<BluumItemStatus, FundingSourceStatus> = {
+  ACTIVE: 'active',
+  ERROR: 'error',
+  DISCONNECTED: 'disconnected',
+};
+
+/** An item as it is to be stored: Bluum's fields, our statuses. */
+export interface ItemToStore {
+  itemId: string;
+  bluumFundingSourceId: string | null;
+  institutionId: string | null;
+  institutionName: string;
+  status: FundingSourceStatus;
+  accounts: {
+    accountId: string;
+    name: string;
+    type: string;
+    subtype: string | null;
+    mask: string;
+    status: FundingSourceStatus;
+  }[];
+}
+
+/** What is stored of an account that Bluum decides; a change in any of it is an audit event. */
+export interface AccountState {
+  id: string;
+  itemId: string;
+  accountId: string;
+  name: string;
+  type: string;
+  subtype: string | null;
+  mask: string;
+  status: FundingSourceStatus;
+  institutionId: string | null;
+  institutionName: string;
+  bluumFundingSourceId: string | null;
+}
+
+/** One audit event to write: what happened to which funding source. */
+export interface Change {
+  fundingSourceId: string;
+  type: FundingSourceEventType;
+  details: Record<string, unknown>;
+}
+
+/** How the change came about, recorded in each event's details. */
+export type ChangeVia = 'connect' | 'sync' | 'disconnect';
+
+/**
+ * Bluum's item as we store it. `keepDisconnected` names accounts (by item and account id) the user
+ * disconnected here: they stay disconnected whatever Bluum says, until a new connect brings them back.
+ */
+export function itemToStore(
+  bluumItem: BluumItem,
+  keepDisconnected: ReadonlySet<string> = new Set(),
+): ItemToStore {
+  const status = STATUS_FROM_BLUUM[bluumItem.status];
+  return {
+    itemId: bluumItem.itemId,
+    bluumFundingSourceId: bluumItem.id,
+    institutionId: bluumItem.institutionId,
+    institutionName: bluumItem.institutionName,
+    status,
+    accounts: bluumItem.accounts.map((account) => ({
+      accountId: account.accountId,
+      name: account.accountName,
+      type: account.accountType,
+      subtype: account.accountSubtype,
+      mask: account.mask,
+      status: keepDisconnected.has(accountKey(bluumItem.itemId, account.accountId)) ? 'disconnected' : status,
+    })),
+  };
+}
+
+function accountKey(itemId: string, accountId: string): string {
+  return JSON.stringify([itemId, accountId]);
+}
+
+/**
+ * What a sync stores of Bluum's list: every item not stored for another user (those are left alone and
+ * reported), with Bluum's fields and statuses, except that an account disconnected here stays so.
+ */
+export function planSync(
+  userId: string,
+  bluumItems: readonly BluumItem[],
+  owners: ReadonlyMap<string, string>,
+  before: readonly AccountState[],
+): { store: ItemToStore[]; skipped: string[] } {
+  const disconnectedHere = new Set(
+    before.filter((row) => row.status === 'disconnected').map((row) => accountKey(row.itemId, row.accountId)),
+  );
+  const isForeign = (itemId: string): boolean => (owners.get(itemId) ?? userId) !== userId;
+  return {
+    store: bluumItems
+      .filter((item) => !isForeign(item.itemId))
+      .map((item) => itemToStore(item, disconnectedHere)),
+    skipped: [...new Set(bluumItems.filter((item) => isForeign(item.itemId)).map((item) => item.itemId))],
+  };
+}
+
+/** What happened to each account between two readings: linked, status changed, updated, or nothing. */
+export function accountChanges(before: readonly AccountState[], after: readonly AccountState[]): Change[] {
+  const previousById = new Map(before.map((row) => [row.id, row]));
+  return after.flatMap((row): Change[] => {
+    const previous = previousById.get(row.id);
+    if (!previous) return [{ fundingSourceId: row.id, type: 'linked', details: { status: row.status } }];
+    if (previous.status !== row.status) {
+      return [
+        {
+          fundingSourceId: row.id,
+          type: 'status_changed',
+          details: { from: previous.status, to: row.status },
+        },
+      ];
+    }
+    return sameState(previous, row) ? [] : [{ fundingSourceId: row.id, type: 'updated', details: {} }];
+  });
+}
+
+function sameState(a: AccountState, b: AccountState): boolean {
+  return (Object.keys(a) as (keyof AccountState)[]).every((key) => a[key] === b[key]);
+}
+
+/** A sync's answer: accounts added (a lost connect recovered) and accounts whose stored state changed. */
+export function syncCounts(changes: readonly Change[]): { added: number; updated: number } {
+  const added = changes.filter((change) => change.type === 'linked').length;
+  return { added, updated: changes.length - added };
+}
+
+/** One `disconnected` event per account, saying whether its item went at Bluum too. */
+export function disconnectChanges(
+  accounts: readonly { id: string; from: FundingSourceStatus }[],
+  itemDisconnected: boolean,
+): Change[] {
+  return accounts.map((account) => ({
+    fundingSourceId: account.id,
+    type: 'disconnected',
+    details: { from: account.from, itemDisconnected },
+  }));
+}
+
+/**
+ * The next step of a disconnect, judged with the item locked: an account already disconnected is
+ * answered as is (disconnecting twice is harmless); one that is not its item's last active account is
+ * disconnected here alone; the last one needs Bluum to disconnect the item first, so the caller takes a
+ * lease on the item, or waits when another request holds an unexpired one.
+ */
+export type DisconnectStep = 'already-disconnected' | 'disconnect-account' | 'wait' | 'lease';
+
+export function planDisconnect(state: {
+  status: FundingSourceStatus;
+  otherActiveAccounts: number;
+  leaseHeld: boolean;
+}): DisconnectStep {
+  if (state.status === 'disconnected') return 'already-disconnected';
+  if (state.otherActiveAccounts > 0) return 'disconnect-account';
+  return state.leaseHeld ? 'wait' : 'lease';
+}
+
+/** The audit rows of `changes`: who (the caller), in which request, and how. */
+export function eventRows(
+  userId: string,
+  changes: readonly Change[],
+  via: ChangeVia,
+  caller: Caller,
+): {
+  userId: string;
+  fundingSourceId: string;
+  type: FundingSourceEventType;
+  actor: Caller['actor'];
+  requestId: string | null;
+  details: Record<string, unknown>;
+}[] {
+  return changes.map((change) => ({
+    userId,
+    fundingSourceId: change.fundingSourceId,
+    type: change.type,
+    actor: { ...caller.actor },
+    requestId: caller.requestId,
+    // The caller's own X-Request-Id, when it sent one, beside ours (never instead of it).
+    details: {
+      ...change.details,
+      via,
+      ...(caller.clientRequestId ? { clientRequestId: caller.clientRequestId } : {}),
+    },
+  }));
+}
