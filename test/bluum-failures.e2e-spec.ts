@@ -6,8 +6,8 @@ import {
   type Fault,
   startAppWithFakeBluum,
 } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
-import { tokenFor } from './support/tokens';
+import { type Api, testApi } from './support/api';
+import { countStored, registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
 
 const API_KEY = 'fake_key_9f8e7d';
 const API_SECRET = 'fake_secret_6c5b4a';
@@ -17,6 +17,7 @@ const TIMEOUT_MS = 400;
 describe('Bluum over HTTP', () => {
   let bluum: FakeBluum;
   let app: TestApp;
+  let api: Api;
 
   beforeAll(async () => {
     // The fake's URL has no /v1 (startAppWithFakeBluum sets it as BLUUM_BASE_URL): the gateway adds it.
@@ -25,33 +26,16 @@ describe('Bluum over HTTP', () => {
       BLUUM_API_SECRET: API_SECRET,
       BLUUM_TIMEOUT_MS: String(TIMEOUT_MS),
     }));
+    api = testApi(app);
   });
   afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
 
-  const stored = async (userId: string): Promise<{ items: number; accounts: number }> => ({
-    items: await app.prisma.plaidItem.count({ where: { userId } }),
-    accounts: await app.prisma.bankAccount.count({ where: { userId } }),
-  });
-  const connect = (userId: string, publicToken = sandboxPublicToken()) =>
-    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken },
-    });
-  const linkToken = (userId: string) =>
-    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-      token: tokenFor(userId),
-      body: {},
-    });
-
   describe('what we send', () => {
     it('calls link-token with Basic auth, the account in the path and enable_hosted_link always set', async () => {
       const { userId, bluumAccountId } = await registerUser(app);
-      expect((await linkToken(userId)).status).toBe(201);
-      await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-        token: tokenFor(userId),
-        body: { enableHostedLink: true },
-      });
+      expect((await api.as(userId).linkToken()).status).toBe(201);
+      await api.as(userId).linkToken({ enableHostedLink: true });
       expect(bluum.requests.map((r) => [r.method, r.path, r.headers.authorization, r.body])).toEqual([
         [
           'POST',
@@ -72,7 +56,7 @@ describe('Bluum over HTTP', () => {
     it('calls connect with public_token in snake_case', async () => {
       const { userId, bluumAccountId } = await registerUser(app);
       const publicToken = sandboxPublicToken();
-      expect((await connect(userId, publicToken)).status).toBe(201);
+      expect((await api.as(userId).connect({ publicToken })).status).toBe(201);
       expect(bluum.requests).toHaveLength(1);
       expect(bluum.requests[0]).toMatchObject({
         method: 'POST',
@@ -97,7 +81,7 @@ describe('Bluum over HTTP', () => {
           },
         ],
       });
-      const res = await connect(userId);
+      const res = await api.as(userId).connect();
       expect(res.status).toBe(201);
       expect(res.body.item).toEqual({
         itemId: 'item_seed_minimal_1',
@@ -140,7 +124,7 @@ describe('Bluum over HTTP', () => {
           },
         ],
       } as never);
-      const res = await connect(userId);
+      const res = await api.as(userId).connect();
       expect(res.status).toBe(201);
       expect(res.body.item).toEqual({
         itemId: 'item_snake_1',
@@ -173,7 +157,7 @@ describe('Bluum over HTTP', () => {
         ],
       };
       bluum.nextConnectLinks(item);
-      const first = await connect(userId);
+      const first = await api.as(userId).connect();
       bluum.nextConnectLinks({
         ...item,
         institutionName: 'JPMorgan Chase',
@@ -188,14 +172,10 @@ describe('Bluum over HTTP', () => {
           },
         ],
       });
-      const second = await connect(userId);
+      const second = await api.as(userId).connect();
       expect([first.status, second.status]).toEqual([201, 201]);
-      expect(await stored(userId)).toEqual({ items: 1, accounts: 2 });
-      const [a, b] = second.body.fundingSources as {
-        id: string;
-        accountName: string;
-        institutionName: string;
-      }[];
+      expect(await countStored(app, userId)).toEqual({ items: 1, accounts: 2 });
+      const [a, b] = second.body.fundingSources;
       expect(a.id).toBe(first.body.fundingSources[0].id);
       expect(a).toMatchObject({ accountName: 'Total Checking', institutionName: 'JPMorgan Chase' });
       expect(b).toMatchObject({ accountName: 'Savings' });
@@ -210,13 +190,13 @@ describe('Bluum over HTTP', () => {
         accounts: [{ accountId: 'acc_x', accountName: 'Checking', accountType: 'depository', mask: '0000' }],
       };
       bluum.nextConnectLinks(item);
-      expect((await connect(owner.userId)).status).toBe(201);
+      expect((await api.as(owner.userId).connect()).status).toBe(201);
       bluum.nextConnectLinks(item);
-      const res = await connect(other.userId);
+      const res = await api.as(other.userId).connect();
       expect(res.status).toBe(409);
-      expect(res.body.code).toBe('ITEM_LINKED_TO_ANOTHER_USER');
-      expect(await stored(other.userId)).toEqual({ items: 0, accounts: 0 });
-      expect(await stored(owner.userId)).toEqual({ items: 1, accounts: 1 });
+      expect(res.error.code).toBe('ITEM_LINKED_TO_ANOTHER_USER');
+      expect(await countStored(app, other.userId)).toEqual({ items: 0, accounts: 0 });
+      expect(await countStored(app, owner.userId)).toEqual({ items: 1, accounts: 1 });
     });
   });
 
@@ -281,10 +261,10 @@ describe('Bluum over HTTP', () => {
       const { userId } = await registerUser(app);
       const publicToken = sandboxPublicToken();
       bluum.failNext(fault);
-      const res = await connect(userId, publicToken);
+      const res = await api.as(userId).connect({ publicToken });
       expect(res.status).toBe(status);
-      expect(res.body).toMatchObject({ statusCode: status, code, requestId: expect.any(String) });
-      expect(await stored(userId)).toEqual({ items: 0, accounts: 0 });
+      expect(res.error).toMatchObject({ statusCode: status, code, requestId: expect.any(String) });
+      expect(await countStored(app, userId)).toEqual({ items: 0, accounts: 0 });
       // Neither our credentials nor the user's token ever reach an error body.
       for (const secret of [publicToken, API_KEY, API_SECRET, BASIC.slice(6)])
         expect(res.text).not.toContain(secret);
@@ -296,9 +276,9 @@ describe('Bluum over HTTP', () => {
       const { userId } = await registerUser(app);
       // Link-token is retried within the budget: the fault lasts for every attempt.
       bluum.failNext(fault, 50);
-      const res = await linkToken(userId);
+      const res = await api.as(userId).linkToken();
       expect(res.status).toBe(status);
-      expect(res.body.code).toBe(code);
+      expect(res.error.code).toBe(code);
       for (const secret of [API_KEY, API_SECRET, BASIC.slice(6)]) expect(res.text).not.toContain(secret);
     });
 
@@ -308,17 +288,17 @@ describe('Bluum over HTTP', () => {
         status: 400,
         body: { status: 'error', code: 'BLUM-400-001', message: 'bad request' },
       });
-      const res = await linkToken(userId);
+      const res = await api.as(userId).linkToken();
       expect(res.status).toBe(502);
-      expect(res.body.code).toBe('BLUUM_REQUEST_REJECTED');
+      expect(res.error.code).toBe('BLUUM_REQUEST_REJECTED');
     });
 
     it('link-token: retries stop when the BLUUM_TIMEOUT_MS budget is spent, long before Bluum stops failing', async () => {
       const { userId } = await registerUser(app);
       bluum.failNext({ status: 500 }, 500);
-      const res = await linkToken(userId);
+      const res = await api.as(userId).linkToken();
       expect(res.status).toBe(502);
-      expect(res.body.code).toBe('BLUUM_UNAVAILABLE');
+      expect(res.error.code).toBe('BLUUM_UNAVAILABLE');
       expect(bluum.requests.length).toBeGreaterThan(1);
       expect(bluum.requests.length).toBeLessThan(50);
     });
@@ -328,7 +308,7 @@ describe('Bluum over HTTP', () => {
       const delayMs = 8_000;
       bluum.failNext({ delayMs });
       const started = Date.now();
-      const res = await linkToken(userId);
+      const res = await api.as(userId).linkToken();
       expect(res.status).toBe(504);
       expect(Date.now() - started).toBeLessThan(delayMs / 2);
     });

@@ -7,15 +7,17 @@ import {
   type FakeItem,
   startAppWithFakeBluum,
 } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, type TestApp, uniqueUserId } from './support/test-app';
-import { tokenFor } from './support/tokens';
+import { type Api, testApi } from './support/api';
+import { countStored, registerUser, type TestApp, uniqueUserId } from './support/test-app';
 
 describe('ids in Bluum URLs', () => {
   let bluum: FakeBluum;
   let app: TestApp;
+  let api: Api;
 
   beforeAll(async () => {
     ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '600' }));
+    api = testApi(app);
   });
   afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
@@ -27,15 +29,6 @@ describe('ids in Bluum URLs', () => {
     status: 'ACTIVE',
     accounts: [{ accountId: 'acc_1', accountName: 'Checking', accountType: 'depository', mask: '0000' }],
   });
-  const connect = (userId: string) =>
-    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken: sandboxPublicToken() },
-    });
-  const stored = async (userId: string) => ({
-    items: await app.prisma.plaidItem.count({ where: { userId } }),
-    accounts: await app.prisma.bankAccount.count({ where: { userId } }),
-  });
 
   describe("Bluum's ids", () => {
     it.each(['..', 'a/b', '../../admin', 'fs 1', 'fs%2F..'])(
@@ -43,10 +36,10 @@ describe('ids in Bluum URLs', () => {
       async (id) => {
         const { userId } = await registerUser(app);
         bluum.nextConnectLinks(item(userId, id));
-        const res = await connect(userId);
+        const res = await api.as(userId).connect();
         expect(res.status).toBe(502);
-        expect(res.body.code).toBe('BLUUM_BAD_RESPONSE');
-        expect(await stored(userId)).toEqual({ items: 0, accounts: 0 });
+        expect(res.error.code).toBe('BLUUM_BAD_RESPONSE');
+        expect(await countStored(app, userId)).toEqual({ items: 0, accounts: 0 });
       },
     );
 
@@ -54,9 +47,9 @@ describe('ids in Bluum URLs', () => {
       // Connected without an id, so disconnecting looks the item up in Bluum's list.
       const { userId, bluumAccountId } = await registerUser(app);
       bluum.nextConnectLinks(item(userId));
-      const connected = await connect(userId);
+      const connected = await api.as(userId).connect();
       expect(connected.status).toBe(201);
-      const [source] = connected.body.fundingSources as { id: string }[];
+      const [source] = connected.body.fundingSources;
       bluum.items.get(bluumAccountId)![0].id = '..';
       bluum.items.set(bluumAccountId, [
         { ...item(`${userId}_other`, 'fs_fine') },
@@ -64,11 +57,9 @@ describe('ids in Bluum URLs', () => {
       ]);
       bluum.requests.length = 0;
 
-      const res = await app.request('DELETE', `/v1/users/${userId}/funding-sources/${source.id}`, {
-        token: tokenFor(userId),
-      });
+      const res = await api.as(userId).disconnect(source.id);
       expect(res.status).toBe(502);
-      expect(res.body.code).toBe('BLUUM_BAD_RESPONSE');
+      expect(res.error.code).toBe('BLUUM_BAD_RESPONSE');
       expect(bluum.requests.map((r) => r.method)).toEqual(['GET']);
       const account = await app.prisma.bankAccount.findFirstOrThrow({ where: { userId } });
       expect(account.status).toBe('active');
@@ -79,22 +70,15 @@ describe('ids in Bluum URLs', () => {
     it('a bluumAccountId of .. : link-token is refused with 502 BLUUM_ID_UNSAFE and Bluum is never called', async () => {
       const userId = uniqueUserId();
       await app.prisma.user.create({ data: { id: userId, bluumAccountId: '..' } });
-      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-        token: tokenFor(userId),
-        body: { enableHostedLink: true },
-      });
+      const res = await api.as(userId).linkToken({ enableHostedLink: true });
       expect(res.status).toBe(502);
-      expect(res.body).toMatchObject({ statusCode: 502, code: 'BLUUM_ID_UNSAFE' });
+      expect(res.error).toMatchObject({ statusCode: 502, code: 'BLUUM_ID_UNSAFE' });
       // Before the check, this reached Bluum as POST /v1/funding-sources/plaid/link-token.
       expect(bluum.requests).toEqual([]);
 
-      for (const path of ['plaid/connect', 'sync']) {
-        const other = await app.request('POST', `/v1/users/${userId}/funding-sources/${path}`, {
-          token: tokenFor(userId),
-          ...(path === 'sync' ? {} : { body: { publicToken: sandboxPublicToken() } }),
-        });
+      for (const other of [await api.as(userId).connect(), await api.as(userId).sync()]) {
         expect(other.status).toBe(502);
-        expect(other.body.code).toBe('BLUUM_ID_UNSAFE');
+        expect(other.error.code).toBe('BLUUM_ID_UNSAFE');
       }
       expect(bluum.requests).toEqual([]);
     });
@@ -102,17 +86,15 @@ describe('ids in Bluum URLs', () => {
     it('a stored funding source id of .. : disconnect is refused, Bluum is never called, nothing changes', async () => {
       const { userId } = await registerUser(app);
       bluum.nextConnectLinks(item(userId, 'fs_ok'));
-      const connected = await connect(userId);
+      const connected = await api.as(userId).connect();
       expect(connected.status).toBe(201);
-      const [source] = connected.body.fundingSources as { id: string }[];
+      const [source] = connected.body.fundingSources;
       await app.prisma.plaidItem.updateMany({ where: { userId }, data: { bluumFundingSourceId: '..' } });
       bluum.requests.length = 0;
 
-      const res = await app.request('DELETE', `/v1/users/${userId}/funding-sources/${source.id}`, {
-        token: tokenFor(userId),
-      });
+      const res = await api.as(userId).disconnect(source.id);
       expect(res.status).toBe(502);
-      expect(res.body.code).toBe('BLUUM_ID_UNSAFE');
+      expect(res.error.code).toBe('BLUUM_ID_UNSAFE');
       expect(bluum.requests).toEqual([]);
       const account = await app.prisma.bankAccount.findFirstOrThrow({ where: { userId } });
       expect(account.status).toBe('active');

@@ -1,36 +1,27 @@
 // The retry policy over real HTTP: calls safe to repeat (link-token, reads) are retried on transient
 // failures within BLUUM_TIMEOUT_MS; connect never is, and neither is a refusal of our credentials.
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
-import { tokenFor } from './support/tokens';
+import { type Api, testApi } from './support/api';
+import { registerUser, type TestApp } from './support/test-app';
 
 describe('Bluum retries', () => {
   let bluum: FakeBluum;
   let app: TestApp;
+  let api: Api;
 
   beforeAll(async () => {
     // A budget roomy enough for a few attempts on a busy machine.
     ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '5000' }));
+    api = testApi(app);
   });
   afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
-
-  const linkToken = (userId: string) =>
-    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-      token: tokenFor(userId),
-      body: {},
-    });
-  const connect = (userId: string) =>
-    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken: sandboxPublicToken() },
-    });
 
   it('link-token: a transient failure is retried with backoff and the user never sees it', async () => {
     const { userId } = await registerUser(app);
     bluum.failNext({ status: 503 });
     bluum.failNext({ reset: true });
-    const res = await linkToken(userId);
+    const res = await api.as(userId).linkToken();
     expect(res.status).toBe(201);
     expect(bluum.requests).toHaveLength(3);
   });
@@ -38,7 +29,7 @@ describe('Bluum retries', () => {
   it('link-token: our own credentials refused (401) are not retried', async () => {
     const { userId } = await registerUser(app);
     bluum.failNext({ status: 401 }, 5);
-    const res = await linkToken(userId);
+    const res = await api.as(userId).linkToken();
     expect(res.status).toBe(502);
     expect(bluum.requests).toHaveLength(1);
   });
@@ -46,7 +37,7 @@ describe('Bluum retries', () => {
   it('connect: never retried, even after a transient failure', async () => {
     const { userId } = await registerUser(app);
     bluum.failNext({ status: 503 });
-    const res = await connect(userId);
+    const res = await api.as(userId).connect();
     expect(res.status).toBe(502);
     expect(bluum.requests).toHaveLength(1);
   });
@@ -54,9 +45,7 @@ describe('Bluum retries', () => {
   it('sync: a transient failure of the list is retried too', async () => {
     const { userId } = await registerUser(app);
     bluum.failNext({ status: 502, body: '<html>Bad Gateway</html>' });
-    const res = await app.request('POST', `/v1/users/${userId}/funding-sources/sync`, {
-      token: tokenFor(userId),
-    });
+    const res = await api.as(userId).sync();
     expect(res.status).toBe(200);
     expect(bluum.requests).toHaveLength(2);
   });

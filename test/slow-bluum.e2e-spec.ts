@@ -2,12 +2,13 @@
 // splits what Bluum holds from what we store. The pool is deliberately tiny here: with a connection held
 // across each Bluum call (the old disconnect), the reads below would queue behind the DELETEs.
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
-import { adminToken, tokenFor } from './support/tokens';
+import { type Api, testApi } from './support/api';
+import { registerUser, type TestApp } from './support/test-app';
 
 describe('Bluum slow or failing', () => {
   let bluum: FakeBluum;
   let app: TestApp;
+  let api: Api;
 
   beforeAll(async () => {
     ({ app, bluum } = await startAppWithFakeBluum({
@@ -16,6 +17,7 @@ describe('Bluum slow or failing', () => {
       DATABASE_READ_POOL_SIZE: '2',
       BLUUM_MAX_CONCURRENCY: '4',
     }));
+    api = testApi(app);
   });
   afterAll(() => closeAppWithFakeBluum({ app, bluum }));
   beforeEach(() => bluum.reset());
@@ -25,18 +27,11 @@ describe('Bluum slow or failing', () => {
     const { userId, bluumAccountId } = await registerUser(app);
     const ids: string[] = [];
     for (let i = 0; i < banks; i++) {
-      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-        token: tokenFor(userId),
-        body: { publicToken: sandboxPublicToken() },
-      });
-      expect(res.status).toBe(201);
-      ids.push(res.body.fundingSources[0].id as string);
+      ids.push((await api.as(userId).linkBank()).fundingSources[0].id);
     }
     bluum.requests.length = 0;
     return { userId, bluumAccountId, ids };
   }
-  const disconnect = (userId: string, id: string) =>
-    app.request('DELETE', `/v1/users/${userId}/funding-sources/${id}`, { token: tokenFor(userId) });
   const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> => {
     const started = Date.now();
     const value = await work();
@@ -48,23 +43,18 @@ describe('Bluum slow or failing', () => {
     const reader = await linkBanks(1);
     const busy = await linkBanks(4);
     bluum.failNext({ delayMs: 1_500 }, 4);
-    const deletes = busy.ids.map((id) => disconnect(busy.userId, id));
+    const deletes = busy.ids.map((id) => api.as(busy.userId).disconnect(id));
     await bluum.received(4);
     // Four Bluum calls in flight on a pool of two connections: reads and readiness still answer at once.
     for (let i = 0; i < 5; i++) {
-      const read = await timed(() =>
-        app.request('GET', `/v1/users/${reader.userId}/funding-sources`, { token: tokenFor(reader.userId) }),
-      );
+      const read = await timed(() => api.as(reader.userId).list());
       expect(read.value.status).toBe(200);
       expect(read.ms).toBeLessThan(500);
       const ready = await timed(() => app.request('GET', '/health/ready'));
       expect(ready.value.status).toBe(200);
       expect(ready.ms).toBeLessThan(500);
       // Writes that need no Bluum call get a connection too.
-      const put = await app.request('PUT', `/v1/users/${reader.userId}`, {
-        token: adminToken(),
-        body: { bluumAccountId: reader.bluumAccountId },
-      });
+      const put = await api.admin().user(reader.userId).putUser({ bluumAccountId: reader.bluumAccountId });
       expect(put.status).toBe(200);
     }
     const answers = await Promise.all(deletes);
@@ -76,24 +66,24 @@ describe('Bluum slow or failing', () => {
     const busy = await linkBanks(4);
     const other = await linkBanks(1);
     bluum.failNext({ delayMs: 1_000 }, 4);
-    const deletes = busy.ids.map((id) => disconnect(busy.userId, id));
+    const deletes = busy.ids.map((id) => api.as(busy.userId).disconnect(id));
     await bluum.received(4);
-    const refused = await timed(() => disconnect(other.userId, other.ids[0]));
+    const refused = await timed(() => api.as(other.userId).disconnect(other.ids[0]));
     expect(refused.value.status).toBe(503);
-    expect(refused.value.body.code).toBe('BLUUM_BUSY');
+    expect(refused.value.error.code).toBe('BLUUM_BUSY');
     expect(refused.value.headers.get('retry-after')).toBe('1');
     expect(refused.ms).toBeLessThan(500);
     await Promise.all(deletes);
     const stored = await app.prisma.bankAccount.findUniqueOrThrow({ where: { id: other.ids[0] } });
     expect(stored.status).toBe('active');
     // Nothing was held: the same DELETE now goes through.
-    expect((await disconnect(other.userId, other.ids[0])).status).toBe(200);
+    expect((await api.as(other.userId).disconnect(other.ids[0])).status).toBe(200);
   });
 
   it('calls Bluum once for concurrent disconnects of one bank, and every caller gets the finished result', async () => {
     const { userId, bluumAccountId, ids } = await linkBanks(1);
     bluum.failNext({ delayMs: 1_200 });
-    const answers = await Promise.all([1, 2, 3].map(() => disconnect(userId, ids[0])));
+    const answers = await Promise.all([1, 2, 3].map(() => api.as(userId).disconnect(ids[0])));
     expect(answers.map((r) => [r.status, r.body.status])).toEqual([
       [200, 'disconnected'],
       [200, 'disconnected'],
@@ -114,13 +104,13 @@ describe('Bluum slow or failing', () => {
   it('changes nothing and keeps no lease when Bluum fails, so a repeat goes to Bluum again', async () => {
     const { userId, ids } = await linkBanks(1);
     bluum.failNext({ status: 500 }, 10);
-    const failed = await disconnect(userId, ids[0]);
+    const failed = await api.as(userId).disconnect(ids[0]);
     expect(failed.status).toBe(502);
-    expect(failed.body.code).toBe('BLUUM_UNAVAILABLE');
+    expect(failed.error.code).toBe('BLUUM_UNAVAILABLE');
     const item = await app.prisma.plaidItem.findFirstOrThrow({ where: { userId } });
     expect(item).toMatchObject({ status: 'active', disconnectLeaseId: null });
     bluum.reset();
-    const retried = await disconnect(userId, ids[0]);
+    const retried = await api.as(userId).disconnect(ids[0]);
     expect(retried.status).toBe(200);
     expect(deletesSeenByBluum()).toBe(1);
   });
@@ -129,12 +119,12 @@ describe('Bluum slow or failing', () => {
     const { userId, bluumAccountId, ids } = await linkBanks(1);
     // Bluum disconnects the item, but its reply comes after our time limit.
     bluum.failNext({ delayMs: 3_500 });
-    const late = await disconnect(userId, ids[0]);
+    const late = await api.as(userId).disconnect(ids[0]);
     expect(late.status).toBe(504);
-    expect(late.body.message).toContain('Repeating the DELETE is safe');
+    expect(late.error.message).toContain('Repeating the DELETE is safe');
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(bluum.items.get(bluumAccountId)?.[0]?.status).toBe('DISCONNECTED');
-    const repeated = await disconnect(userId, ids[0]);
+    const repeated = await api.as(userId).disconnect(ids[0]);
     expect(repeated.status).toBe(200);
     expect(repeated.body.status).toBe('disconnected');
   });
@@ -149,7 +139,7 @@ describe('Bluum slow or failing', () => {
     });
     // While the lease is live, another disconnect waits (here: past its own budget is too long to test,
     // so the lease is then expired as a dead process's would be).
-    const waiting = disconnect(userId, ids[0]);
+    const waiting = api.as(userId).disconnect(ids[0]);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(deletesSeenByBluum()).toBe(0);
     await app.prisma.plaidItem.update({
@@ -176,11 +166,9 @@ describe('Bluum slow or failing', () => {
     const stored = bluum.items.get(bluumAccountId)?.[0];
     if (!stored) throw new Error('the fake has no item');
     stored.status = 'DISCONNECTED';
-    const sync = await app.request('POST', `/v1/users/${userId}/funding-sources/sync`, {
-      token: tokenFor(userId),
-    });
+    const sync = await api.as(userId).sync();
     expect(sync.status).toBe(200);
-    expect(sync.body.data.find((s: { id: string }) => s.id === ids[0]).status).toBe('disconnected');
+    expect(sync.body.data.find((s) => s.id === ids[0])?.status).toBe('disconnected');
     expect(await app.prisma.plaidItem.findUniqueOrThrow({ where: { id: item.id } })).toMatchObject({
       status: 'disconnected',
       disconnectLeaseId: null,

@@ -3,14 +3,22 @@
 // and rate limits.
 import { PGlite } from '@electric-sql/pglite';
 import { FakeBluum } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
-import { tokenFor } from './support/tokens';
+import { type Api, testApi } from './support/api';
+import {
+  awayFromRateWindowEdge,
+  registerUser,
+  sandboxPublicToken,
+  startTestApp,
+  type TestApp,
+} from './support/test-app';
 
 describe('two instances on one database', () => {
   let bluum: FakeBluum;
   let shared: PGlite | undefined;
   let a: TestApp;
   let b: TestApp;
+  let apiA: Api;
+  let apiB: Api;
 
   beforeAll(async () => {
     bluum = await FakeBluum.start();
@@ -18,6 +26,7 @@ describe('two instances on one database', () => {
     const env = { BLUUM_BASE_URL: bluum.url, BLUUM_TIMEOUT_MS: '5000', WRITE_RATE_LIMIT_PER_MINUTE: '4' };
     a = await startTestApp(env, { sharedEmbeddedDatabase: shared });
     b = await startTestApp(env, { sharedEmbeddedDatabase: shared });
+    [apiA, apiB] = [testApi(a), testApi(b)];
   });
   afterAll(async () => {
     await a.close();
@@ -27,12 +36,6 @@ describe('two instances on one database', () => {
   });
   beforeEach(() => bluum.reset());
 
-  const connect = (app: TestApp, userId: string, publicToken: string, key?: string) =>
-    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken },
-      headers: key ? { 'idempotency-key': key } : {},
-    });
   const connectCalls = (): number => bluum.requests.filter((r) => r.path.endsWith('/plaid/connect')).length;
 
   it('one public token sent to both at once: one Bluum call, one item', async () => {
@@ -40,13 +43,15 @@ describe('two instances on one database', () => {
     const publicToken = sandboxPublicToken();
     bluum.failNext({ delayMs: 500 });
     // Four, two on each instance: within the rate limit this suite sets for its last test.
-    const answers = await Promise.all([a, b, a, b].map((app) => connect(app, userId, publicToken)));
+    const answers = await Promise.all(
+      [apiA, apiB, apiA, apiB].map((api) => api.as(userId).connect({ publicToken })),
+    );
 
     expect(connectCalls()).toBe(1);
     expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 200, 201]);
     for (const answer of answers) expect(answer.body).toEqual(answers[0].body);
     expect(await a.prisma.plaidItem.count({ where: { userId } })).toBe(1);
-    const listed = await b.request('GET', `/v1/users/${userId}/funding-sources`, { token: tokenFor(userId) });
+    const listed = await apiB.as(userId).list();
     expect(listed.body.data).toHaveLength(1);
   });
 
@@ -54,15 +59,15 @@ describe('two instances on one database', () => {
     const { userId } = await registerUser(a);
     const publicToken = sandboxPublicToken();
     bluum.failNext({ delayMs: 1_000 });
-    const first = connect(a, userId, publicToken, 'two-instances-key');
+    const first = apiA.as(userId).connect({ publicToken, idempotencyKey: 'two-instances-key' });
     await bluum.received(1);
-    const during = await connect(b, userId, publicToken, 'two-instances-key');
+    const during = await apiB.as(userId).connect({ publicToken, idempotencyKey: 'two-instances-key' });
     expect(during.status).toBe(409);
-    expect(during.body.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
+    expect(during.error.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
 
     const done = await first;
     expect(done.status).toBe(201);
-    const after = await connect(b, userId, publicToken, 'two-instances-key');
+    const after = await apiB.as(userId).connect({ publicToken, idempotencyKey: 'two-instances-key' });
     expect(after.status).toBe(201);
     expect(after.headers.get('idempotent-replayed')).toBe('true');
     expect(after.body).toEqual(done.body);
@@ -71,15 +76,10 @@ describe('two instances on one database', () => {
 
   it('counts one rate limit across both', async () => {
     const { userId } = await registerUser(a);
-    if (new Date().getSeconds() >= 55)
-      await new Promise((r) => setTimeout(r, (61 - new Date().getSeconds()) * 1000));
-    const linkToken = (app: TestApp) =>
-      app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-        token: tokenFor(userId),
-        body: {},
-      });
+    await awayFromRateWindowEdge();
     const statuses = [];
-    for (const app of [a, b, a, b, a]) statuses.push((await linkToken(app)).status);
+    for (const api of [apiA, apiB, apiA, apiB, apiA])
+      statuses.push((await api.as(userId).linkToken()).status);
     expect(statuses).toEqual([201, 201, 201, 201, 429]);
   });
 });
