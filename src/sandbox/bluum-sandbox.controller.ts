@@ -1,5 +1,6 @@
 // Bluum's bank-linking API as Bluum documents it (paths, snake_case bodies, envelopes, Basic auth),
 // served by this process in development so the gateway makes real HTTP calls without a Bluum account.
+// Its replies are Bluum's documented bodies, filled in (the same fixtures the test fault server serves).
 import { Body, Controller, Delete, Get, Headers, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -8,6 +9,15 @@ import { Public } from '../auth/access.decorator';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { basicAuthorization } from '../bluum/bluum-endpoint';
+import {
+  connectReply,
+  deleteReply,
+  errorReply,
+  linkTokenReply,
+  listReply,
+  successReply,
+  type WireBody,
+} from '../bluum/wire-fixtures';
 import { BluumSandboxStore, isHttpUrl } from './bluum-sandbox.store';
 
 const TOKEN_ERRORS = {
@@ -57,10 +67,11 @@ export class BluumSandboxController {
     // Like Plaid's, the hosted URL carries only the session: the completion URI stays with the token.
     const hosted = new URL('/sandbox/link', `${request.protocol}://${request.host}`);
     hosted.searchParams.set('token', linkToken);
-    return this.success(reply, 200, {
-      link_token: linkToken,
-      hosted_link_url: body.enable_hosted_link ? hosted.toString() : null,
-    });
+    return this.send(
+      reply,
+      200,
+      linkTokenReply(linkToken, body.enable_hosted_link ? hosted.toString() : null),
+    );
   }
 
   @Post('plaid/connect')
@@ -79,7 +90,7 @@ export class BluumSandboxController {
       const { code, message } = TOKEN_ERRORS[result.reason];
       return this.error(reply, 400, code, message);
     }
-    return this.success(reply, 200, { item: result.item });
+    return this.send(reply, 200, connectReply(result.item));
   }
 
   @Get()
@@ -89,7 +100,7 @@ export class BluumSandboxController {
     @Res() reply: FastifyReply,
   ): FastifyReply {
     if (!this.authorized(authorization)) return this.unauthorized(reply);
-    return this.success(reply, 200, { items: this.store.list(accountId) });
+    return this.send(reply, 200, listReply(this.store.list(accountId)));
   }
 
   @Get(':id')
@@ -100,8 +111,9 @@ export class BluumSandboxController {
     @Res() reply: FastifyReply,
   ): FastifyReply {
     if (!this.authorized(authorization)) return this.unauthorized(reply);
+    // Bluum documents this route but not its body: the item, in the success envelope.
     const item = this.store.get(accountId, id);
-    return item ? this.success(reply, 200, item) : this.notFound(reply);
+    return item ? this.send(reply, 200, successReply(item)) : this.notFound(reply);
   }
 
   @Delete(':id')
@@ -112,8 +124,9 @@ export class BluumSandboxController {
     @Res() reply: FastifyReply,
   ): FastifyReply {
     if (!this.authorized(authorization)) return this.unauthorized(reply);
+    // Bluum's internal API's 200; its external one answers 204 with no body, and the gateway takes either.
     const item = this.store.disconnect(accountId, id);
-    return item ? this.success(reply, 200, item) : this.notFound(reply);
+    return item ? this.send(reply, 200, deleteReply()) : this.notFound(reply);
   }
 
   private authorized(header: string | undefined): boolean {
@@ -123,12 +136,12 @@ export class BluumSandboxController {
     );
   }
 
-  private success(reply: FastifyReply, status: number, data: unknown): FastifyReply {
-    return reply.status(status).send({ status: 'success', data });
+  private send(reply: FastifyReply, status: number, body: WireBody): FastifyReply {
+    return reply.status(status).send(body);
   }
 
   private error(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-    return reply.status(status).send({ status: 'error', code, message });
+    return this.send(reply, status, errorReply(code, message));
   }
 
   private unauthorized(reply: FastifyReply): FastifyReply {
