@@ -1,12 +1,15 @@
 // Bearer authentication and the contract's who-may-call table, route by route; the users routes.
+import { type Api, type ApiResponse, testApi, type UserRoutes } from './support/api';
 import { registerUser, startTestApp, uniqueUserId, type TestApp } from './support/test-app';
-import { adminToken, rawToken, TEST_JWT_SECRET, tokenFor } from './support/tokens';
+import { adminToken, depositServiceToken, rawToken, TEST_JWT_SECRET, tokenFor } from './support/tokens';
 
 describe('authentication and users', () => {
   let app: TestApp;
+  let api: Api;
 
   beforeAll(async () => {
     app = await startTestApp();
+    api = testApi(app);
   });
   afterAll(() => app.close());
 
@@ -51,13 +54,13 @@ describe('authentication and users', () => {
   });
 
   describe('who may call what', () => {
-    const routes = (userId: string): Record<string, [string, string, unknown?]> => ({
-      putUser: ['PUT', `/v1/users/${userId}`, { bluumAccountId: 'acct_same' }],
-      getUser: ['GET', `/v1/users/${userId}`],
-      listSources: ['GET', `/v1/users/${userId}/funding-sources`],
-      getSource: ['GET', `/v1/users/${userId}/funding-sources/00000000-0000-4000-8000-000000000000`],
-      linkToken: ['POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {}],
-    });
+    const routes: Record<string, (user: UserRoutes) => Promise<ApiResponse<unknown>>> = {
+      putUser: (user) => user.putUser({ bluumAccountId: 'acct_same' }),
+      getUser: (user) => user.getUser(),
+      listSources: (user) => user.list(),
+      getSource: (user) => user.get('00000000-0000-4000-8000-000000000000'),
+      linkToken: (user) => user.linkToken(),
+    };
     // Allowed callers get past authorization (any status but 401/403); others get 403 FORBIDDEN.
     const table: [string, (userId: string) => string, Record<string, boolean>][] = [
       [
@@ -82,7 +85,7 @@ describe('authentication and users', () => {
       ],
       [
         'scope funding-sources:read',
-        () => tokenFor('svc-deposits', { scope: 'funding-sources:read' }),
+        () => depositServiceToken(),
         { putUser: false, getUser: false, listSources: true, getSource: true, linkToken: false },
       ],
       [
@@ -94,16 +97,13 @@ describe('authentication and users', () => {
 
     it.each(table)('%s', async (_who, token, allowed) => {
       const userId = uniqueUserId();
-      await app.request('PUT', `/v1/users/${userId}`, {
-        token: adminToken(),
-        body: { bluumAccountId: 'acct_same' },
-      });
-      for (const [name, [method, path, body]] of Object.entries(routes(userId))) {
-        const res = await app.request(method, path, { token: token(userId), body });
+      await api.admin().user(userId).putUser({ bluumAccountId: 'acct_same' });
+      for (const [name, call] of Object.entries(routes)) {
+        const res = await call(api.withToken(token(userId)).user(userId));
         if (allowed[name]) {
           expect({ name, refused: [401, 403].includes(res.status) }).toEqual({ name, refused: false });
         } else {
-          expect({ name, status: res.status, code: res.body.code }).toEqual({
+          expect({ name, status: res.status, code: res.error.code }).toEqual({
             name,
             status: 403,
             code: 'FORBIDDEN',
@@ -116,10 +116,8 @@ describe('authentication and users', () => {
   describe('PUT /v1/users/{userId}', () => {
     it('creates with 201, then answers 200 for the same or a changed account', async () => {
       const userId = uniqueUserId();
-      const created = await app.request('PUT', `/v1/users/${userId}`, {
-        token: adminToken(),
-        body: { bluumAccountId: 'acct_1' },
-      });
+      const admin = api.admin().user(userId);
+      const created = await admin.putUser({ bluumAccountId: 'acct_1' });
       expect(created.status).toBe(201);
       expect(created.body).toEqual({
         id: userId,
@@ -127,16 +125,10 @@ describe('authentication and users', () => {
         createdAt: expect.stringMatching(/Z$/),
         updatedAt: expect.stringMatching(/Z$/),
       });
-      const same = await app.request('PUT', `/v1/users/${userId}`, {
-        token: adminToken(),
-        body: { bluumAccountId: 'acct_1' },
-      });
+      const same = await admin.putUser({ bluumAccountId: 'acct_1' });
       expect(same.status).toBe(200);
       expect(same.body).toEqual(created.body);
-      const changed = await app.request('PUT', `/v1/users/${userId}`, {
-        token: adminToken(),
-        body: { bluumAccountId: 'acct_2' },
-      });
+      const changed = await admin.putUser({ bluumAccountId: 'acct_2' });
       expect(changed.status).toBe(200);
       expect(changed.body).toMatchObject({
         id: userId,
@@ -144,31 +136,24 @@ describe('authentication and users', () => {
         createdAt: created.body.createdAt,
       });
 
-      const got = await app.request('GET', `/v1/users/${userId}`, { token: tokenFor(userId) });
+      const got = await api.as(userId).getUser();
       expect(got.status).toBe(200);
       expect(got.body).toEqual(changed.body);
     });
 
     it('accepts every character the contract allows in a user id', async () => {
       const userId = `auth0|A.b_c:d@e-${uniqueUserId()}`;
-      const res = await app.request('PUT', `/v1/users/${encodeURIComponent(userId)}`, {
-        token: adminToken(),
-        body: { bluumAccountId: 'acct_1' },
-      });
+      // The client sends the id percent-encoded in the path.
+      const res = await api.admin().user(userId).putUser({ bluumAccountId: 'acct_1' });
       expect(res.status).toBe(201);
       expect(res.body.id).toBe(userId);
     });
 
     it('accepts a user id of the longest allowed length, 128 characters', async () => {
       const userId = `u${uniqueUserId()}`.padEnd(128, 'x');
-      const res = await app.request('PUT', `/v1/users/${userId}`, {
-        token: adminToken(),
-        body: { bluumAccountId: 'acct_1' },
-      });
+      const res = await api.admin().user(userId).putUser({ bluumAccountId: 'acct_1' });
       expect(res.status).toBe(201);
-      const list = await app.request('GET', `/v1/users/${userId}/funding-sources`, {
-        token: tokenFor(userId),
-      });
+      const list = await api.as(userId).list();
       expect(list.status).toBe(200);
     });
 
@@ -209,23 +194,17 @@ describe('authentication and users', () => {
       ['128 characters', 'a'.repeat(128)],
     ])('accepts a bluumAccountId of %s and calls Bluum under it', async (_name, bluumAccountId) => {
       const userId = uniqueUserId();
-      const res = await app.request('PUT', `/v1/users/${userId}`, {
-        token: adminToken(),
-        body: { bluumAccountId },
-      });
+      const res = await api.admin().user(userId).putUser({ bluumAccountId });
       expect(res.status).toBe(201);
       expect(res.body.bluumAccountId).toBe(bluumAccountId);
-      const link = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-        token: tokenFor(userId),
-        body: {},
-      });
+      const link = await api.as(userId).linkToken();
       expect(link.status).toBe(201);
     });
 
     it('answers 404 USER_NOT_FOUND when getting an unknown user', async () => {
-      const res = await app.request('GET', `/v1/users/${uniqueUserId()}`, { token: adminToken() });
+      const res = await api.admin().user(uniqueUserId()).getUser();
       expect(res.status).toBe(404);
-      expect(res.body.code).toBe('USER_NOT_FOUND');
+      expect(res.error.code).toBe('USER_NOT_FOUND');
     });
   });
 });

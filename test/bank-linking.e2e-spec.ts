@@ -1,13 +1,16 @@
 // The seed's flow end to end on the built-in Bluum sandbox: link token, public-token exchange, stored
 // funding sources that deposit services read.
-import { adminToken, tokenFor } from './support/tokens';
+import { type StatusFilter } from '../src/funding-sources/dto/list-funding-sources.query';
+import { type Api, testApi } from './support/api';
 import {
+  countStored,
   registerUser,
   sandboxPublicToken,
   startTestApp,
   uniqueUserId,
   type TestApp,
 } from './support/test-app';
+import { depositServiceToken, tokenFor } from './support/tokens';
 
 const FUNDING_SOURCE_KEYS = [
   'accountId',
@@ -30,31 +33,18 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 describe('bank linking on the built-in sandbox', () => {
   let app: TestApp;
+  let api: Api;
 
   beforeAll(async () => {
     app = await startTestApp({ LINK_COMPLETION_REDIRECT_ORIGINS: 'https://app.example.com' });
+    api = testApi(app);
   });
   afterAll(() => app.close());
-
-  const countStored = async (userId: string): Promise<{ items: number; accounts: number }> => ({
-    items: await app.prisma.plaidItem.count({ where: { userId } }),
-    accounts: await app.prisma.bankAccount.count({ where: { userId } }),
-  });
-
-  async function connect(userId: string, publicToken = sandboxPublicToken()) {
-    return app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken },
-    });
-  }
 
   describe('link token', () => {
     it('returns a Plaid link token without a hosted URL by default', async () => {
       const { userId } = await registerUser(app);
-      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-        token: tokenFor(userId),
-        body: {},
-      });
+      const res = await api.as(userId).linkToken();
       expect(res.status).toBe(201);
       expect(Object.keys(res.body).sort()).toEqual(['hostedLinkUrl', 'linkToken']);
       expect(res.body.linkToken).toMatch(/^link-sandbox-/);
@@ -72,23 +62,20 @@ describe('bank linking on the built-in sandbox', () => {
 
     it('returns a hosted link URL when asked', async () => {
       const { userId } = await registerUser(app);
-      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-        token: tokenFor(userId),
-        body: { enableHostedLink: true },
-      });
+      const res = await api.as(userId).linkToken({ enableHostedLink: true });
       expect(res.status).toBe(201);
       expect(res.body.hostedLinkUrl).toEqual(expect.stringContaining(res.body.linkToken));
-      expect(() => new URL(res.body.hostedLinkUrl as string)).not.toThrow();
+      expect(() => new URL(res.body.hostedLinkUrl!)).not.toThrow();
     });
 
     it('sends the hosted link back to an allow-listed completionRedirectUri', async () => {
       const { userId } = await registerUser(app);
-      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-        token: tokenFor(userId),
-        body: { enableHostedLink: true, completionRedirectUri: 'https://app.example.com/banks/linked?x=1' },
+      const res = await api.as(userId).linkToken({
+        enableHostedLink: true,
+        completionRedirectUri: 'https://app.example.com/banks/linked?x=1',
       });
       expect(res.status).toBe(201);
-      const hosted = new URL(res.body.hostedLinkUrl as string);
+      const hosted = new URL(res.body.hostedLinkUrl!);
       // The URI travels to Bluum with the link token, not in the URL a person could edit.
       expect([...hosted.searchParams.keys()]).toEqual(['token']);
       const done = await app.request('POST', '/sandbox/link/complete', {
@@ -120,13 +107,10 @@ describe('bank linking on the built-in sandbox', () => {
       ['a relative URL', { enableHostedLink: true, completionRedirectUri: '/banks' }],
     ])('refuses a completionRedirectUri with %s (no open redirect)', async (_name, body) => {
       const { userId } = await registerUser(app);
-      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-        token: tokenFor(userId),
-        body,
-      });
+      const res = await api.as(userId).linkToken(body);
       expect(res.status).toBe(400);
-      expect(res.body.code).toBe('VALIDATION_FAILED');
-      expect(res.body.details).toEqual([expect.objectContaining({ field: 'completionRedirectUri' })]);
+      expect(res.error.code).toBe('VALIDATION_FAILED');
+      expect(res.error.details).toEqual([expect.objectContaining({ field: 'completionRedirectUri' })]);
     });
 
     it('rejects a non-boolean enableHostedLink', async () => {
@@ -142,19 +126,16 @@ describe('bank linking on the built-in sandbox', () => {
 
     it('answers 404 USER_NOT_FOUND for an unregistered user', async () => {
       const userId = uniqueUserId();
-      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-        token: tokenFor(userId),
-        body: {},
-      });
+      const res = await api.as(userId).linkToken();
       expect(res.status).toBe(404);
-      expect(res.body.code).toBe('USER_NOT_FOUND');
+      expect(res.error.code).toBe('USER_NOT_FOUND');
     });
   });
 
   describe('connect', () => {
     it('exchanges the public token and stores the item with every account, in the contract shape', async () => {
       const { userId } = await registerUser(app);
-      const res = await connect(userId);
+      const res = await api.as(userId).connect();
 
       expect(res.status).toBe(201);
       expect(Object.keys(res.body).sort()).toEqual(['fundingSources', 'item']);
@@ -165,7 +146,7 @@ describe('bank linking on the built-in sandbox', () => {
         'status',
       ]);
       expect(res.body.item).toMatchObject({ itemId: expect.stringMatching(/^item_/), status: 'active' });
-      const sources = res.body.fundingSources as Record<string, unknown>[];
+      const sources = res.body.fundingSources;
       expect(sources.length).toBeGreaterThanOrEqual(1);
       expect(sources.length).toBeLessThanOrEqual(3);
       for (const source of sources) {
@@ -184,42 +165,42 @@ describe('bank linking on the built-in sandbox', () => {
         });
         expect(source.plaidOptions).toEqual({ item_id: source.itemId, account_id: source.accountId });
       }
-      expect(await countStored(userId)).toEqual({ items: 1, accounts: sources.length });
+      expect(await countStored(app, userId)).toEqual({ items: 1, accounts: sources.length });
     });
 
     it('answers the same public token sent again with the stored response and 200, storing nothing more', async () => {
       const { userId } = await registerUser(app);
       const publicToken = sandboxPublicToken();
-      const first = await connect(userId, publicToken);
+      const first = await api.as(userId).connect({ publicToken });
       expect(first.status).toBe(201);
-      const before = await countStored(userId);
+      const before = await countStored(app, userId);
 
-      const again = await connect(userId, publicToken);
+      const again = await api.as(userId).connect({ publicToken });
       expect(again.status).toBe(200);
       expect(again.body).toEqual(first.body);
-      expect(await countStored(userId)).toEqual(before);
+      expect(await countStored(app, userId)).toEqual(before);
     });
 
     it("answers another user's already exchanged public token with 422, revealing nothing", async () => {
       const owner = await registerUser(app);
       const other = await registerUser(app);
       const publicToken = sandboxPublicToken();
-      const first = await connect(owner.userId, publicToken);
+      const first = await api.as(owner.userId).connect({ publicToken });
       expect(first.status).toBe(201);
 
-      const res = await connect(other.userId, publicToken);
+      const res = await api.as(other.userId).connect({ publicToken });
       expect(res.status).toBe(422);
-      expect(res.body.code).toBe('PUBLIC_TOKEN_REJECTED');
+      expect(res.error.code).toBe('PUBLIC_TOKEN_REJECTED');
       expect(res.text).not.toContain(first.body.item.itemId);
-      expect(await countStored(other.userId)).toEqual({ items: 0, accounts: 0 });
+      expect(await countStored(app, other.userId)).toEqual({ items: 0, accounts: 0 });
     });
 
     it('refuses an expired public token with 422 and stores nothing', async () => {
       const { userId } = await registerUser(app);
-      const res = await connect(userId, 'public-sandbox-expired-0123456789');
+      const res = await api.as(userId).connect({ publicToken: 'public-sandbox-expired-0123456789' });
       expect(res.status).toBe(422);
-      expect(res.body.code).toBe('PUBLIC_TOKEN_REJECTED');
-      expect(await countStored(userId)).toEqual({ items: 0, accounts: 0 });
+      expect(res.error.code).toBe('PUBLIC_TOKEN_REJECTED');
+      expect(await countStored(app, userId)).toEqual({ items: 0, accounts: 0 });
     });
 
     it('validates the body before calling Bluum', async () => {
@@ -238,45 +219,38 @@ describe('bank linking on the built-in sandbox', () => {
         expect(res.body.code).toBe('VALIDATION_FAILED');
         expect(res.body.details.length).toBeGreaterThan(0);
       }
-      expect(await countStored(userId)).toEqual({ items: 0, accounts: 0 });
+      expect(await countStored(app, userId)).toEqual({ items: 0, accounts: 0 });
     });
 
     it('answers 404 USER_NOT_FOUND for an unregistered user', async () => {
-      const res = await app.request('POST', `/v1/users/${uniqueUserId()}/funding-sources/plaid/connect`, {
-        token: adminToken(),
-        body: { publicToken: sandboxPublicToken() },
-      });
+      const res = await api.admin().user(uniqueUserId()).connect();
       expect(res.status).toBe(404);
-      expect(res.body.code).toBe('USER_NOT_FOUND');
+      expect(res.error.code).toBe('USER_NOT_FOUND');
     });
   });
 
   describe('reading funding sources', () => {
     it('lists every linked bank newest first, and gets each one by id', async () => {
       const { userId } = await registerUser(app);
-      const first = await connect(userId);
-      const second = await connect(userId);
+      const first = await api.as(userId).connect();
+      const second = await api.as(userId).connect();
       expect([first.status, second.status]).toEqual([201, 201]);
 
-      const list = await app.request('GET', `/v1/users/${userId}/funding-sources`, {
-        token: tokenFor(userId),
-      });
+      const list = await api.as(userId).list();
       expect(list.status).toBe(200);
       expect(Object.keys(list.body)).toEqual(['data']);
-      const ids = (list.body.data as { id: string }[]).map((s) => s.id);
-      const firstIds = (first.body.fundingSources as { id: string }[]).map((s) => s.id);
-      const secondIds = (second.body.fundingSources as { id: string }[]).map((s) => s.id);
+      const ids = list.body.data.map((s) => s.id);
+      const firstIds = first.body.fundingSources.map((s) => s.id);
+      const secondIds = second.body.fundingSources.map((s) => s.id);
       expect(ids).toHaveLength(firstIds.length + secondIds.length);
       // The second bank's accounts come before the first's.
       expect(new Set(ids.slice(0, secondIds.length))).toEqual(new Set(secondIds));
       expect(new Set(ids.slice(secondIds.length))).toEqual(new Set(firstIds));
-      const createdAt = (list.body.data as { createdAt: string }[]).map((s) => s.createdAt);
+      const createdAt = list.body.data.map((s) => s.createdAt);
       expect([...createdAt].sort().reverse()).toEqual(createdAt);
 
-      for (const source of first.body.fundingSources as { id: string }[]) {
-        const one = await app.request('GET', `/v1/users/${userId}/funding-sources/${source.id}`, {
-          token: tokenFor(userId),
-        });
+      for (const source of first.body.fundingSources) {
+        const one = await api.as(userId).get(source.id);
         expect(one.status).toBe(200);
         expect(one.body).toEqual(source);
       }
@@ -284,87 +258,69 @@ describe('bank linking on the built-in sandbox', () => {
 
     it('filters by status: default hides disconnected, all shows every one', async () => {
       const { userId } = await registerUser(app);
-      const linked = await connect(userId);
-      const [disconnected, ...others] = linked.body.fundingSources as { id: string }[];
+      const linked = await api.as(userId).connect();
+      const [disconnected, ...others] = linked.body.fundingSources;
       await app.prisma.bankAccount.update({
         where: { id: disconnected.id },
         data: { status: 'disconnected' },
       });
-      const path = `/v1/users/${userId}/funding-sources`;
-      const ids = async (query: string): Promise<string[]> => {
-        const res = await app.request('GET', `${path}${query}`, { token: tokenFor(userId) });
+      const ids = async (status?: StatusFilter): Promise<string[]> => {
+        const res = await api.as(userId).list({ status });
         expect(res.status).toBe(200);
-        return (res.body.data as { id: string }[]).map((s) => s.id).sort();
+        return res.body.data.map((s) => s.id).sort();
       };
-      const all = (linked.body.fundingSources as { id: string }[]).map((s) => s.id).sort();
-      expect(await ids('')).toEqual(others.map((s) => s.id).sort());
-      expect(await ids('?status=active')).toEqual(others.map((s) => s.id).sort());
-      expect(await ids('?status=disconnected')).toEqual([disconnected.id]);
-      expect(await ids('?status=error')).toEqual([]);
-      expect(await ids('?status=all')).toEqual(all);
+      const all = linked.body.fundingSources.map((s) => s.id).sort();
+      expect(await ids()).toEqual(others.map((s) => s.id).sort());
+      expect(await ids('active')).toEqual(others.map((s) => s.id).sort());
+      expect(await ids('disconnected')).toEqual([disconnected.id]);
+      expect(await ids('error')).toEqual([]);
+      expect(await ids('all')).toEqual(all);
     });
 
     it('returns an empty list for a registered user with no bank, and 404 for an unknown user', async () => {
       const { userId } = await registerUser(app);
-      const empty = await app.request('GET', `/v1/users/${userId}/funding-sources`, {
-        token: tokenFor(userId),
-      });
+      const empty = await api.as(userId).list();
       expect(empty.status).toBe(200);
       expect(empty.body).toEqual({ data: [] });
 
-      const unknown = uniqueUserId();
-      const res = await app.request('GET', `/v1/users/${unknown}/funding-sources`, {
-        token: tokenFor(unknown),
-      });
+      const res = await api.as(uniqueUserId()).list();
       expect(res.status).toBe(404);
-      expect(res.body.code).toBe('USER_NOT_FOUND');
+      expect(res.error.code).toBe('USER_NOT_FOUND');
     });
 
     it("answers 404 for another user's funding source id, never its data", async () => {
       const owner = await registerUser(app);
       const other = await registerUser(app);
-      const linked = await connect(owner.userId);
-      const sourceId = (linked.body.fundingSources as { id: string }[])[0].id;
+      const linked = await api.as(owner.userId).connect();
+      const sourceId = linked.body.fundingSources[0].id;
 
-      for (const token of [tokenFor(other.userId), adminToken()]) {
-        const res = await app.request('GET', `/v1/users/${other.userId}/funding-sources/${sourceId}`, {
-          token,
-        });
+      for (const caller of [api.as(other.userId), api.admin().user(other.userId)]) {
+        const res = await caller.get(sourceId);
         expect(res.status).toBe(404);
-        expect(res.body.code).toBe('FUNDING_SOURCE_NOT_FOUND');
+        expect(res.error.code).toBe('FUNDING_SOURCE_NOT_FOUND');
         expect(res.text).not.toContain(owner.userId);
       }
-      const missing = await app.request(
-        'GET',
-        `/v1/users/${owner.userId}/funding-sources/00000000-0000-4000-8000-000000000000`,
-        { token: tokenFor(owner.userId) },
-      );
+      const missing = await api.as(owner.userId).get('00000000-0000-4000-8000-000000000000');
       expect(missing.status).toBe(404);
-      expect(missing.body.code).toBe('FUNDING_SOURCE_NOT_FOUND');
+      expect(missing.error.code).toBe('FUNDING_SOURCE_NOT_FOUND');
     });
 
     it('lets a deposit service with scope funding-sources:read read, but not link', async () => {
       const { userId } = await registerUser(app);
-      const linked = await connect(userId);
-      const depositService = tokenFor('svc-deposits', { scope: 'funding-sources:read' });
+      const linked = await api.as(userId).connect();
+      const depositService = api.withToken(depositServiceToken()).user(userId);
 
-      const list = await app.request('GET', `/v1/users/${userId}/funding-sources`, { token: depositService });
+      const list = await depositService.list();
       expect(list.status).toBe(200);
-      expect((list.body.data as unknown[]).length).toBe((linked.body.fundingSources as unknown[]).length);
-      const one = (list.body.data as { id: string; plaidOptions: unknown }[])[0];
-      const get = await app.request('GET', `/v1/users/${userId}/funding-sources/${one.id}`, {
-        token: depositService,
-      });
+      expect(list.body.data.length).toBe(linked.body.fundingSources.length);
+      const one = list.body.data[0];
+      const get = await depositService.get(one.id);
       expect(get.status).toBe(200);
       expect(get.body.plaidOptions).toEqual(one.plaidOptions);
 
-      for (const route of ['plaid/link-token', 'plaid/connect']) {
-        const res = await app.request('POST', `/v1/users/${userId}/funding-sources/${route}`, {
-          token: depositService,
-          body: route === 'plaid/connect' ? { publicToken: sandboxPublicToken() } : {},
-        });
+      for (const res of [await depositService.linkToken(), await depositService.connect()]) {
         expect(res.status).toBe(403);
-        expect(res.body.code).toBe('FORBIDDEN');
+        expect(res.error.code).toBe('FORBIDDEN');
       }
     });
   });
@@ -372,20 +328,16 @@ describe('bank linking on the built-in sandbox', () => {
   describe('disconnect with the sandbox', () => {
     it('disconnects every account of an item, the item at the sandbox with the last', async () => {
       const { userId } = await registerUser(app);
-      const linked = await connect(userId);
-      for (const source of linked.body.fundingSources as { id: string }[]) {
-        const res = await app.request('DELETE', `/v1/users/${userId}/funding-sources/${source.id}`, {
-          token: tokenFor(userId),
-        });
+      const linked = await api.as(userId).connect();
+      for (const source of linked.body.fundingSources) {
+        const res = await api.as(userId).disconnect(source.id);
         expect(res.status).toBe(200);
         expect(res.body.status).toBe('disconnected');
       }
       expect((await app.prisma.plaidItem.findFirstOrThrow({ where: { userId } })).status).toBe(
         'disconnected',
       );
-      const sync = await app.request('POST', `/v1/users/${userId}/funding-sources/sync`, {
-        token: tokenFor(userId),
-      });
+      const sync = await api.as(userId).sync();
       // The sandbox now lists the item as DISCONNECTED too: nothing changes.
       expect(sync.body).toMatchObject({ added: 0, updated: 0 });
     });
@@ -394,44 +346,32 @@ describe('bank linking on the built-in sandbox', () => {
   describe('sync with the sandbox', () => {
     it('finds nothing to add or change after ordinary connects', async () => {
       const { userId } = await registerUser(app);
-      const a = await connect(userId);
-      const b = await connect(userId);
-      const res = await app.request('POST', `/v1/users/${userId}/funding-sources/sync`, {
-        token: tokenFor(userId),
-      });
+      const a = await api.as(userId).connect();
+      const b = await api.as(userId).connect();
+      const res = await api.as(userId).sync();
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ added: 0, updated: 0 });
-      const expected = [...a.body.fundingSources, ...b.body.fundingSources]
-        .map((s: { id: string }) => s.id)
-        .sort();
-      expect((res.body.data as { id: string }[]).map((s) => s.id).sort()).toEqual(expected);
+      const expected = [...a.body.fundingSources, ...b.body.fundingSources].map((s) => s.id).sort();
+      expect(res.body.data.map((s) => s.id).sort()).toEqual(expected);
     });
   });
 
   describe("the user's Bluum account", () => {
     it('cannot change once a bank is linked (409), and can before', async () => {
       const { userId } = await registerUser(app);
-      const moved = await app.request('PUT', `/v1/users/${userId}`, {
-        token: adminToken(),
-        body: { bluumAccountId: 'acct_moved_before_link' },
-      });
+      const admin = api.admin().user(userId);
+      const moved = await admin.putUser({ bluumAccountId: 'acct_moved_before_link' });
       expect(moved.status).toBe(200);
       expect(moved.body.bluumAccountId).toBe('acct_moved_before_link');
 
-      expect((await connect(userId)).status).toBe(201);
-      const conflict = await app.request('PUT', `/v1/users/${userId}`, {
-        token: adminToken(),
-        body: { bluumAccountId: 'acct_moved_after_link' },
-      });
+      expect((await api.as(userId).connect()).status).toBe(201);
+      const conflict = await admin.putUser({ bluumAccountId: 'acct_moved_after_link' });
       expect(conflict.status).toBe(409);
-      expect(conflict.body.code).toBe('BLUUM_ACCOUNT_CONFLICT');
+      expect(conflict.error.code).toBe('BLUUM_ACCOUNT_CONFLICT');
       const stored = await app.prisma.user.findUniqueOrThrow({ where: { id: userId } });
       expect(stored.bluumAccountId).toBe('acct_moved_before_link');
 
-      const same = await app.request('PUT', `/v1/users/${userId}`, {
-        token: adminToken(),
-        body: { bluumAccountId: 'acct_moved_before_link' },
-      });
+      const same = await admin.putUser({ bluumAccountId: 'acct_moved_before_link' });
       expect(same.status).toBe(200);
     });
   });
