@@ -6,8 +6,8 @@
 import { Client } from 'pg';
 import { startFaultProxy, type FaultProxy } from '../bench/lib/fault-proxy';
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
-import { registerUser, sandboxPublicToken, type TestApp, type TestResponse } from './support/test-app';
-import { tokenFor } from './support/tokens';
+import { type Api, testApi } from './support/api';
+import { registerUser, type TestApp, type TestResponse } from './support/test-app';
 
 const databaseUrl = process.env.TEST_DATABASE_URL as string;
 
@@ -15,6 +15,7 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
   let proxy: FaultProxy;
   let bluum: FakeBluum;
   let app: TestApp;
+  let api: Api;
   let userId: string;
 
   beforeAll(async () => {
@@ -28,12 +29,9 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
       DATABASE_STATEMENT_TIMEOUT_MS: '1000',
       DATABASE_CONNECT_TIMEOUT_MS: '1000',
     }));
+    api = testApi(app);
     ({ userId } = await registerUser(app));
-    const linked = await app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken: sandboxPublicToken() },
-    });
-    expect(linked.status).toBe(201);
+    await api.as(userId).linkBank();
   });
   afterEach(() => proxy.heal());
   afterAll(async () => {
@@ -42,7 +40,7 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
     await proxy.close();
   });
 
-  const read = () => app.request('GET', `/v1/users/${userId}/funding-sources`, { token: tokenFor(userId) });
+  const read = () => api.as(userId).list();
   const timed = async (work: () => Promise<TestResponse>): Promise<TestResponse & { ms: number }> => {
     const started = Date.now();
     const res = await work();
@@ -66,16 +64,9 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
     return Number.POSITIVE_INFINITY;
   };
   const writes = () => [
-    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
-      token: tokenFor(userId),
-      body: { publicToken: sandboxPublicToken() },
-    }),
-    app.request('POST', `/v1/users/${userId}/funding-sources/sync`, { token: tokenFor(userId) }),
-    app.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
-      token: tokenFor(userId),
-      body: {},
-      headers: { 'idempotency-key': `fault-${Date.now()}` },
-    }),
+    api.as(userId).connect(),
+    api.as(userId).sync(),
+    api.as(userId).linkToken({}, { headers: { 'idempotency-key': `fault-${Date.now()}` } }),
   ];
 
   it('answers 503 at once while PostgreSQL refuses and resets connections, and serves again within 2 s', async () => {
@@ -83,7 +74,7 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
     proxy.reset();
     for (let i = 0; i < 3; i++) expectUnavailable(await timed(read), 3_000);
     for (const res of await Promise.all(writes())) {
-      expect({ status: res.status, code: res.body?.code }).toEqual({
+      expect({ status: res.status, code: res.error?.code }).toEqual({
         status: 503,
         code: 'DATABASE_UNAVAILABLE',
       });
@@ -127,9 +118,7 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
     expect(await recovery(read)).toBeLessThan(2_000);
     // And keeps serving: no pooled connection is left waiting on an answer that was given up on.
     for (let i = 0; i < 20; i++) expect((await read()).status).toBe(200);
-    const sync = await app.request('POST', `/v1/users/${userId}/funding-sources/sync`, {
-      token: tokenFor(userId),
-    });
+    const sync = await api.as(userId).sync();
     expect(sync.status).toBe(200);
   });
 
@@ -144,10 +133,7 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
     await locker.connect();
     try {
       const { userId: lockedUser } = await registerUser(small.app);
-      const sync = () =>
-        small.app.request('POST', `/v1/users/${lockedUser}/funding-sources/sync`, {
-          token: tokenFor(lockedUser),
-        });
+      const sync = () => testApi(small.app).as(lockedUser).sync();
       // Another session holds the user's row: sync's transaction waits on it, mid-way, when the link freezes.
       await locker.query('BEGIN');
       await locker.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [lockedUser]);
@@ -180,9 +166,7 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
       const { userId: lockedUser } = await registerUser(app);
       await locker.query('BEGIN');
       await locker.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [lockedUser]);
-      const res = await timed(() =>
-        app.request('POST', `/v1/users/${lockedUser}/funding-sources/sync`, { token: tokenFor(lockedUser) }),
-      );
+      const res = await timed(() => api.as(lockedUser).sync());
       expectUnavailable(res, 4_000);
     } finally {
       await locker.query('ROLLBACK');
