@@ -1,5 +1,9 @@
+import {
+  FUNDING_SOURCE_ID_MESSAGE,
+  FUNDING_SOURCE_ID_PIPE,
+} from '../funding-sources/dto/funding-source.params';
 import { AppError } from './app-error';
-import { PatternPipe, QueryPipe, UUID_PATTERN } from './param-pipes';
+import { QueryPipe } from './param-pipes';
 
 function failure(run: () => unknown): AppError {
   try {
@@ -12,7 +16,7 @@ function failure(run: () => unknown): AppError {
 }
 
 describe('PatternPipe', () => {
-  const pipe = new PatternPipe('fundingSourceId', UUID_PATTERN, 'fundingSourceId must be a UUID');
+  const pipe = FUNDING_SOURCE_ID_PIPE;
 
   it('passes a matching value through', () => {
     expect(pipe.transform('6F1C2A1E-8d0b-4c47-9b0e-3e1d2c4b5a69')).toBe(
@@ -25,9 +29,7 @@ describe('PatternPipe', () => {
     (value) => {
       const error = failure(() => pipe.transform(value));
       expect(error.code).toBe('VALIDATION_FAILED');
-      expect(error.details).toEqual([
-        { field: 'fundingSourceId', message: 'fundingSourceId must be a UUID' },
-      ]);
+      expect(error.details).toEqual([{ field: 'fundingSourceId', message: FUNDING_SOURCE_ID_MESSAGE }]);
     },
   );
 });

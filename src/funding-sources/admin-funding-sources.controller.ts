@@ -1,7 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Access } from '../auth/access.decorator';
-import { ApiErrors, AUTHENTICATED_ROUTE_ERRORS } from '../common/api-errors.decorator';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Route } from '../common/route.decorator';
 import { UserIdParam } from '../users/dto/user-id.param';
 import { AdminListQuery } from './dto/admin-list.query';
 import { EventsQuery, FundingSourceEventPageDto } from './dto/funding-source-event.dto';
@@ -15,29 +14,28 @@ export class AdminFundingSourcesController {
   constructor(private readonly fundingSources: FundingSourcesService) {}
 
   @Get('funding-sources')
-  @Access({})
-  @ApiOperation({
+  @Route({
     operationId: 'adminListFundingSources',
     summary: "List every user's funding sources",
     description:
-      'Admins only. Filters: `userId`, `institution` (name contains this text, ignoring case; `%` and `_` are not wildcards), `status` (default: all). Newest first, ties broken by id; pass `nextCursor` as `cursor` for the next page. A page never skips or repeats a row while rows are added.',
+      'Filters: `userId`, `institution` (name contains this text, ignoring case; `%` and `_` are not wildcards), `status` (default: all). Newest first, ties broken by id; pass `nextCursor` as `cursor` for the next page. A page never skips or repeats a row while rows are added.',
+    access: {},
+    responses: [{ status: 200, type: FundingSourcePageDto }],
   })
-  @ApiOkResponse({ type: FundingSourcePageDto })
-  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS)
   list(@Query() query: AdminListQuery): Promise<FundingSourcePageDto> {
     return this.fundingSources.adminList(query);
   }
 
   @Get('users/:userId/events')
-  @Access({})
-  @ApiOperation({
+  @Route({
     operationId: 'adminListUserEvents',
     summary: "A user's audit trail",
     description:
-      "Admins only. Every change to the user's funding sources (linked, updated, status_changed, disconnected) with the actor (subject, role, scope), the request id and the time; written in the same transaction as the change. Newest first, paged like the admin list.",
+      "Every change to the user's funding sources (linked, updated, status_changed, disconnected) with the actor (subject, role, scope), the request id and the time; written in the same transaction as the change. Newest first, paged like the admin list.",
+    access: {},
+    responses: [{ status: 200, type: FundingSourceEventPageDto }],
+    errors: ['USER_NOT_FOUND'],
   })
-  @ApiOkResponse({ type: FundingSourceEventPageDto })
-  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, 'USER_NOT_FOUND')
   events(@Param() { userId }: UserIdParam, @Query() query: EventsQuery): Promise<FundingSourceEventPageDto> {
     return this.fundingSources.events(userId, query);
   }

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, validationFailed } from '../common/app-error';
-import { USER_ID_MESSAGE, USER_ID_PATTERN } from '../users/dto/user-id.param';
+import { AppError } from '../common/app-error';
+import { USER_ID_PIPE } from '../users/dto/user-id.param';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RateLimitRepository } from './rate-limit.repository';
@@ -21,9 +21,9 @@ export class WriteRateLimitGuard implements CanActivate {
     const http = context.switchToHttp();
     const userId = (http.getRequest<FastifyRequest>().params as { userId?: string }).userId;
     if (userId === undefined) return true;
-    // Guards run before pipes: the path's userId is checked here before it is written anywhere.
-    if (!USER_ID_PATTERN.test(userId))
-      throw validationFailed([{ field: 'userId', message: USER_ID_MESSAGE }]);
+    // Guards run before pipes: the path's userId is checked here, by the same pipe as the read routes',
+    // before it is written anywhere.
+    USER_ID_PIPE.transform(userId);
     const { count, secondsLeft } = await this.counters.hit(`writes:${userId}`);
     if (count <= this.config.writeRateLimitPerMinute) return true;
     void http.getResponse<FastifyReply>().header('retry-after', String(secondsLeft));

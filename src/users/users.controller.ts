@@ -1,8 +1,7 @@
 import { Body, Controller, Get, Param, Put, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Access } from '../auth/access.decorator';
-import { ApiErrors, AUTHENTICATED_ROUTE_ERRORS, BODY_ERRORS } from '../common/api-errors.decorator';
+import { Route } from '../common/route.decorator';
 import { PutUserDto } from './dto/put-user.dto';
 import { UserDto } from './dto/user.dto';
 import { UserIdParam } from './dto/user-id.param';
@@ -15,17 +14,19 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Put(':userId')
-  @Access({ scope: 'users:write' })
-  @ApiOperation({
+  @Route({
     operationId: 'putUser',
     summary: 'Register a user and its Bluum account',
     description:
-      'Creates the user (201) or updates which Bluum account its funding sources live under (200). Admins or scope `users:write`. The Bluum account cannot change once the user has linked a bank (409).',
+      'Creates the user (201) or updates which Bluum account its funding sources live under (200). The Bluum account cannot change once the user has linked a bank (409).',
+    access: { scope: 'users:write' },
+    body: { type: PutUserDto },
+    responses: [
+      { status: 201, type: UserDto, description: 'Created' },
+      { status: 200, type: UserDto, description: 'Updated (or unchanged)' },
+    ],
+    errors: ['BLUUM_ACCOUNT_CONFLICT'],
   })
-  @ApiBody({ type: PutUserDto })
-  @ApiResponse({ status: 201, type: UserDto, description: 'Created' })
-  @ApiOkResponse({ type: UserDto, description: 'Updated (or unchanged)' })
-  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, ...BODY_ERRORS, 'BLUUM_ACCOUNT_CONFLICT')
   async put(
     @Param() { userId }: UserIdParam,
     @Body() body: PutUserDto,
@@ -37,14 +38,13 @@ export class UsersController {
   }
 
   @Get(':userId')
-  @Access({ self: true, scope: 'users:write' })
-  @ApiOperation({
+  @Route({
     operationId: 'getUser',
     summary: 'Get a user',
-    description: 'The user itself, admins, or scope `users:write`.',
+    access: { self: true, scope: 'users:write' },
+    responses: [{ status: 200, type: UserDto }],
+    errors: ['USER_NOT_FOUND'],
   })
-  @ApiOkResponse({ type: UserDto })
-  @ApiErrors(...AUTHENTICATED_ROUTE_ERRORS, 'USER_NOT_FOUND')
   get(@Param() { userId }: UserIdParam): Promise<UserDto> {
     return this.users.get(userId);
   }

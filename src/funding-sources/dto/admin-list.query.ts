@@ -1,13 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { USER_ID_PATTERN } from '../../users/dto/user-id.param';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsUserId, USER_ID_EXAMPLE } from '../../users/dto/user-id.param';
 import { STATUS_FILTERS, type StatusFilter } from './list-funding-sources.query';
 import { PageQuery } from './page.query';
 
 export class AdminListQuery extends PageQuery {
-  @ApiPropertyOptional({ description: "Only this user's funding sources", example: 'user_123' })
+  @ApiPropertyOptional({ description: "Only this user's funding sources", example: USER_ID_EXAMPLE })
   @IsOptional()
-  @Matches(USER_ID_PATTERN, { message: 'userId must be 1-128 characters of A-Z a-z 0-9 . _ : | @ -' })
+  @IsUserId()
   userId?: string;
 
   @ApiPropertyOptional({
