@@ -1,4 +1,5 @@
-// Unit specs sit beside the code (src/**/*.spec.ts); e2e specs in test/ run the real app over HTTP.
+// Unit specs sit beside the code (src/**/*.spec.ts); medium specs (test/medium/) run repositories and
+// services on a real database; e2e specs in test/ run the real app over HTTP.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -51,6 +52,13 @@ module.exports = {
   testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...common,
+      // Repositories and services on a real database, without the app or HTTP (test/medium/).
+      displayName: 'medium',
+      testMatch: ['<rootDir>/test/medium/**/*.medium-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+    },
     {
       ...common,
       displayName: 'e2e',

@@ -9,8 +9,15 @@ export class UsersService {
   constructor(private readonly users: UsersRepository) {}
 
   async put(id: string, bluumAccountId: string): Promise<{ user: UserDto; created: boolean }> {
-    const { user, created } = await this.users.upsert(id, bluumAccountId);
-    return { user: this.map(user), created };
+    const upserted = await this.users.upsert(id, bluumAccountId);
+    if (upserted.kind === 'has-items') {
+      // Its items exist only under its current Bluum account.
+      throw new AppError(
+        'BLUUM_ACCOUNT_CONFLICT',
+        "The user's Bluum account cannot change while funding sources are stored under it.",
+      );
+    }
+    return { user: this.map(upserted.user), created: upserted.created };
   }
 
   /** The user as registered, or registered now under `bluumAccountId`; never moves an existing user. */

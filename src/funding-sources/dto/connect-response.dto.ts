@@ -1,7 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { FUNDING_SOURCE_STATUSES, FundingSourceDto, type FundingSourceStatus } from './funding-source.dto';
+import {
+  type ConnectResponse,
+  FUNDING_SOURCE_STATUSES,
+  type FundingSourceStatus,
+  type LinkedItemRecord,
+} from '../funding-source';
+import { FundingSourceDto } from './funding-source.dto';
 
-export class LinkedItemDto {
+export class LinkedItemDto implements LinkedItemRecord {
   @ApiProperty({ example: 'item_abc123' })
   itemId!: string;
 
@@ -15,7 +21,7 @@ export class LinkedItemDto {
   status!: FundingSourceStatus;
 }
 
-export class ConnectResponseDto {
+export class ConnectResponseDto implements ConnectResponse {
   @ApiProperty({ type: LinkedItemDto })
   item!: LinkedItemDto;
 

@@ -1,10 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { Actor } from '../../auth/caller';
+import { USER_ID_EXAMPLE } from '../../users/dto/user-id.param';
+import { FUNDING_SOURCE_EVENT_TYPES } from '../funding-source';
 import { PageQuery } from './page.query';
 
-export const EVENT_TYPES = ['linked', 'updated', 'status_changed', 'disconnected'] as const;
-
-export class ActorDto {
-  @ApiProperty({ example: 'user_123', description: "The caller's `sub`, or `system`" })
+export class ActorDto implements Actor {
+  @ApiProperty({ example: USER_ID_EXAMPLE, description: "The caller's `sub`, or `system`" })
   subject!: string;
 
   @ApiProperty({ type: String, nullable: true, example: null, enum: ['admin'] })
@@ -18,7 +19,7 @@ export class FundingSourceEventDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
 
-  @ApiProperty({ enum: EVENT_TYPES, example: 'linked' })
+  @ApiProperty({ enum: FUNDING_SOURCE_EVENT_TYPES, example: 'linked' })
   type!: string;
 
   @ApiProperty({ format: 'uuid' })

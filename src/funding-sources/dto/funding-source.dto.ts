@@ -1,9 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { USER_ID_EXAMPLE } from '../../users/dto/user-id.param';
+import { FUNDING_SOURCE_STATUSES, type FundingSource, type FundingSourceStatus } from '../funding-source';
+import { FUNDING_SOURCE_ID_SCHEMA } from './funding-source.params';
 
-export const FUNDING_SOURCE_STATUSES = ['active', 'error', 'disconnected'] as const;
-export type FundingSourceStatus = (typeof FUNDING_SOURCE_STATUSES)[number];
+type PlaidOptions = FundingSource['plaidOptions'];
 
-export class PlaidOptionsDto {
+export class PlaidOptionsDto implements PlaidOptions {
   @ApiProperty({ example: 'item_abc123' })
   item_id!: string;
 
@@ -12,11 +14,11 @@ export class PlaidOptionsDto {
 }
 
 /** One bank account of a linked Plaid item: what deposit and withdrawal services pay from or to. */
-export class FundingSourceDto {
-  @ApiProperty({ format: 'uuid', example: '6f1c2a1e-8d0b-4c47-9b0e-3e1d2c4b5a69' })
+export class FundingSourceDto implements FundingSource {
+  @ApiProperty(FUNDING_SOURCE_ID_SCHEMA)
   id!: string;
 
-  @ApiProperty({ example: 'user_123' })
+  @ApiProperty({ example: USER_ID_EXAMPLE })
   userId!: string;
 
   @ApiProperty({ enum: FUNDING_SOURCE_STATUSES, example: 'active' })

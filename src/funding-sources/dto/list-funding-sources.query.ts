@@ -1,4 +1,4 @@
-import { FUNDING_SOURCE_STATUSES } from './funding-source.dto';
+import { FUNDING_SOURCE_STATUSES } from '../funding-source';
 
 /** `?status=` on a user's list: one status, or `all`; without it, every one that is not disconnected. */
 export const STATUS_FILTERS = [...FUNDING_SOURCE_STATUSES, 'all'] as const;

@@ -1,0 +1,340 @@
+// The funding-sources repository and service on a real database: what is stored, what is read back,
+// which events are written, and what is refused, without the app or HTTP in between.
+import { randomUUID } from 'node:crypto';
+import { SYSTEM_CALLER } from '../../src/auth/caller';
+import type { BluumItem } from '../../src/bluum/bluum.types';
+import { itemToStore } from '../../src/funding-sources/reconcile';
+import { ADMIN_CALLER, MediumContext } from './medium-context';
+
+describe('funding sources on a real database', () => {
+  let ctx: MediumContext;
+
+  beforeAll(async () => {
+    ctx = await MediumContext.open();
+  });
+  afterAll(() => ctx.close());
+
+  const eventsOf = (userId: string) =>
+    ctx.prisma.fundingSourceEvent.findMany({ where: { userId }, orderBy: [{ at: 'asc' }, { id: 'asc' }] });
+  const counts = async (userId: string) => ({
+    items: await ctx.prisma.plaidItem.count({ where: { userId } }),
+    accounts: await ctx.prisma.bankAccount.count({ where: { userId } }),
+    events: await ctx.prisma.fundingSourceEvent.count({ where: { userId } }),
+  });
+
+  describe('the two read paths', () => {
+    it('the raw-SQL path (list, get) and the Prisma path (admin pages) return the same record for the same rows', async () => {
+      const { user, fundingSources } = await ctx.newLinkedItem({ accounts: 3 });
+      const [disconnected] = fundingSources;
+      await ctx.prisma.bankAccount.update({
+        where: { id: disconnected.id },
+        data: { status: 'disconnected' },
+      });
+
+      const raw = await ctx.fundingSources.listByUser(user.id, ['active', 'error', 'disconnected']);
+      const viaPrisma = await ctx.fundingSources.listPage({
+        userId: user.id,
+        statuses: ['active', 'error', 'disconnected'],
+        limit: 10,
+      });
+      expect(raw).toHaveLength(3);
+      expect(raw).toEqual(viaPrisma);
+      for (const record of raw) {
+        expect(await ctx.fundingSources.findForUser(user.id, record.id)).toEqual(record);
+        expect(record.createdAt).toBeInstanceOf(Date);
+        expect(Object.keys(record).sort()).toEqual(Object.keys(viaPrisma[0]).sort());
+      }
+      expect(raw.find((r) => r.id === disconnected.id)?.status).toBe('disconnected');
+      // And what a connect returned is what is read back.
+      const linked = fundingSources[1];
+      expect(raw.find((r) => r.id === linked.id)).toEqual(linked);
+    });
+
+    it("gets nothing for another user's funding source", async () => {
+      const { fundingSources } = await ctx.newLinkedItem();
+      const stranger = await ctx.newUser();
+      expect(await ctx.fundingSources.findForUser(stranger.id, fundingSources[0].id)).toBeNull();
+    });
+  });
+
+  describe('saving a linked item', () => {
+    it('stores the item and every account in Bluum order, completes the exchange with the response, and writes one linked event each', async () => {
+      const user = await ctx.newUser();
+      const { fundingSources, bluumItem } = await ctx.newLinkedItem({
+        user,
+        accounts: 3,
+        caller: ADMIN_CALLER,
+      });
+      expect(fundingSources.map((s) => s.accountId)).toEqual(bluumItem.accounts.map((a) => a.accountId));
+      expect(await counts(user.id)).toEqual({ items: 1, accounts: 3, events: 3 });
+      const events = await eventsOf(user.id);
+      expect(events.map((e) => [e.type, e.details, e.actor, e.requestId])).toEqual(
+        fundingSources.map(() => [
+          'linked',
+          { status: 'active', via: 'connect' },
+          ADMIN_CALLER.actor,
+          ADMIN_CALLER.requestId,
+        ]),
+      );
+      const exchange = await ctx.prisma.publicTokenExchange.findFirst({ where: { userId: user.id } });
+      expect(exchange?.completedAt).toBeInstanceOf(Date);
+      expect(exchange?.response).toMatchObject({
+        item: { itemId: bluumItem.itemId, status: 'active' },
+        fundingSources: fundingSources.map((s) => ({
+          id: s.id,
+          plaidOptions: { item_id: s.itemId, account_id: s.accountId },
+          createdAt: s.createdAt.toISOString(),
+        })),
+      });
+    });
+
+    it('updates an item linked again in place, never duplicating it, and records only what changed', async () => {
+      const { user, bluumItem, fundingSources } = await ctx.newLinkedItem({ accounts: 2 });
+      await ctx.prisma.bankAccount.update({
+        where: { id: fundingSources[0].id },
+        data: { status: 'disconnected' },
+      });
+      const renamed: BluumItem = {
+        ...bluumItem,
+        accounts: [{ ...bluumItem.accounts[0] }, { ...bluumItem.accounts[1], accountName: 'Renamed' }],
+      };
+      const tokenHash = 'b'.repeat(64);
+      await ctx.fundingSources.claimPublicToken(tokenHash, user.id, new Date(0));
+      const saved = await ctx.fundingSources.saveLinkedItem(
+        user.id,
+        user.bluumAccountId,
+        itemToStore(renamed),
+        {
+          tokenHash,
+          caller: SYSTEM_CALLER,
+        },
+      );
+      expect(saved.kind).toBe('saved');
+      if (saved.kind !== 'saved') return;
+      expect(saved.linked.fundingSources.map((s) => s.id)).toEqual(fundingSources.map((s) => s.id));
+      expect(saved.linked.fundingSources.map((s) => [s.status, s.accountName])).toEqual([
+        ['active', 'Account 0'],
+        ['active', 'Renamed'],
+      ]);
+      expect((await counts(user.id)).accounts).toBe(2);
+      // One transaction's events share a time; their order among themselves is not the point here.
+      const events = (await eventsOf(user.id)).filter((e) => e.type !== 'linked');
+      const order = fundingSources.map((source) => source.id);
+      events.sort((x, y) => order.indexOf(x.fundingSourceId) - order.indexOf(y.fundingSourceId));
+      expect(events.map((e) => [e.fundingSourceId, e.type, e.details])).toEqual([
+        [fundingSources[0].id, 'status_changed', { from: 'disconnected', to: 'active', via: 'connect' }],
+        [fundingSources[1].id, 'updated', { via: 'connect' }],
+      ]);
+    });
+
+    it.each([
+      ['an unknown user', 'user-not-found'],
+      ['a user whose Bluum account changed', 'bluum-account-changed'],
+      ['an item stored for another user', 'item-of-another-user'],
+    ] as const)('refuses %s and writes nothing', async (_case, kind) => {
+      const owner = await ctx.newLinkedItem();
+      const user = await ctx.newUser();
+      const userId = kind === 'user-not-found' ? `ghost_${randomUUID()}` : user.id;
+      const account = kind === 'bluum-account-changed' ? 'acct_other' : user.bluumAccountId;
+      const item = kind === 'item-of-another-user' ? owner.bluumItem : ctx.bluumItem();
+      const before = await counts(userId);
+      const saved = await ctx.fundingSources.saveLinkedItem(userId, account, itemToStore(item), {
+        tokenHash: 'c'.repeat(64),
+        caller: SYSTEM_CALLER,
+      });
+      expect(saved).toEqual({ kind });
+      expect(await counts(userId)).toEqual(before);
+      expect(await counts(owner.user.id)).toEqual({ items: 1, accounts: 1, events: 1 });
+    });
+  });
+
+  describe('sync', () => {
+    // What Bluum says × what is stored → what is stored after, and the event written.
+    it.each([
+      ['ACTIVE', 'active', 'active', null],
+      ['ERROR', 'active', 'error', { from: 'active', to: 'error' }],
+      ['DISCONNECTED', 'active', 'disconnected', { from: 'active', to: 'disconnected' }],
+      ['ACTIVE', 'error', 'active', { from: 'error', to: 'active' }],
+      ['ERROR', 'error', 'error', null],
+      // Disconnected here stays disconnected, whatever Bluum says; only a new connect brings it back.
+      ['ACTIVE', 'disconnected', 'disconnected', null],
+      ['ERROR', 'disconnected', 'disconnected', null],
+      ['DISCONNECTED', 'disconnected', 'disconnected', null],
+    ] as const)(
+      'Bluum %s over a stored %s account leaves it %s',
+      async (bluumStatus, stored, expected, change) => {
+        const { user, bluumItem, fundingSources } = await ctx.newLinkedItem();
+        await ctx.prisma.bankAccount.update({
+          where: { id: fundingSources[0].id },
+          data: { status: stored },
+        });
+        const service = ctx.service({
+          listItems: () => Promise.resolve([{ ...bluumItem, status: bluumStatus }]),
+        });
+        const result = await service.sync(user.id, ADMIN_CALLER);
+        expect(result.data.map((s) => s.status)).toEqual([expected]);
+        expect(result).toMatchObject({ added: 0, updated: change ? 1 : 0 });
+        const events = (await eventsOf(user.id)).filter((e) => e.type !== 'linked');
+        expect(events.map((e) => e.details)).toEqual(change ? [{ ...change, via: 'sync' }] : []);
+      },
+    );
+
+    it('adds what a lost connect reply left out, once, and takes changed details as updates', async () => {
+      const { user, bluumItem } = await ctx.newLinkedItem();
+      const lost = ctx.bluumItem({ accounts: 2 });
+      const renamed = { ...bluumItem, institutionName: 'Platypus Renamed' };
+      const service = ctx.service({ listItems: () => Promise.resolve([renamed, lost]) });
+      const first = await service.sync(user.id, ADMIN_CALLER);
+      expect(first).toMatchObject({ added: 2, updated: 1 });
+      expect(first.data.map((s) => s.institutionName).sort()).toEqual([
+        'Platypus Bank',
+        'Platypus Bank',
+        'Platypus Renamed',
+      ]);
+      expect(await service.sync(user.id, ADMIN_CALLER)).toMatchObject({ added: 0, updated: 0 });
+      expect(await counts(user.id)).toEqual({ items: 2, accounts: 3, events: 4 });
+    });
+
+    it("leaves another user's item alone", async () => {
+      const owner = await ctx.newLinkedItem();
+      const user = await ctx.newUser();
+      const service = ctx.service({
+        listItems: () => Promise.resolve([{ ...owner.bluumItem, status: 'ERROR' as const }]),
+      });
+      await expect(service.sync(user.id, ADMIN_CALLER)).resolves.toMatchObject({ data: [], added: 0 });
+      expect(await ctx.fundingSources.listByUser(owner.user.id, ['active'])).toHaveLength(1);
+    });
+
+    it('clears an expired disconnect lease, and keeps an unexpired one', async () => {
+      const expired = await ctx.newLinkedItem();
+      const held = await ctx.newLinkedItem({ user: expired.user });
+      await ctx.prisma.$executeRaw`
+        UPDATE plaid_items SET disconnect_lease_id = gen_random_uuid(),
+               disconnect_lease_until = now() + CASE WHEN item_id = ${expired.bluumItem.itemId}
+                                                THEN interval '-1 second' ELSE interval '1 hour' END
+         WHERE user_id = ${expired.user.id}`;
+      const service = ctx.service({ listItems: () => Promise.resolve([expired.bluumItem, held.bluumItem]) });
+      await service.sync(expired.user.id, ADMIN_CALLER);
+      const leases = await ctx.prisma.plaidItem.findMany({
+        where: { userId: expired.user.id },
+        select: { itemId: true, disconnectLeaseId: true },
+      });
+      expect(Object.fromEntries(leases.map((l) => [l.itemId, l.disconnectLeaseId !== null]))).toEqual({
+        [expired.bluumItem.itemId]: false,
+        [held.bluumItem.itemId]: true,
+      });
+    });
+  });
+
+  describe('disconnect', () => {
+    const lease = () => ({ id: randomUUID(), durationMs: 60_000 });
+
+    it('disconnects an account that is not its item’s last one here, without Bluum', async () => {
+      const { user, fundingSources } = await ctx.newLinkedItem({ accounts: 2 });
+      const begun = await ctx.fundingSources.beginDisconnect(
+        user.id,
+        fundingSources[0].id,
+        lease(),
+        ADMIN_CALLER,
+      );
+      expect(begun).toMatchObject({
+        kind: 'disconnected',
+        record: { id: fundingSources[0].id, status: 'disconnected' },
+      });
+      const [event] = (await eventsOf(user.id)).filter((e) => e.type !== 'linked');
+      expect(event).toMatchObject({
+        type: 'disconnected',
+        actor: ADMIN_CALLER.actor,
+        details: { from: 'active', itemDisconnected: false, via: 'disconnect' },
+      });
+    });
+
+    it('leases the last account’s item, makes a second caller wait, and finishing settles the item and the lease', async () => {
+      const { user, fundingSources, bluumItem } = await ctx.newLinkedItem();
+      const id = fundingSources[0].id;
+      const first = await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER);
+      expect(first).toMatchObject({
+        kind: 'leased',
+        item: { itemId: bluumItem.itemId, bluumFundingSourceId: bluumItem.id },
+      });
+      expect(await ctx.fundingSources.disconnectInProgress(user.id, id)).toBe(true);
+      expect(await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toEqual({
+        kind: 'in-progress',
+      });
+      if (first.kind !== 'leased') return;
+
+      const record = await ctx.fundingSources.finishDisconnect(user.id, id, first.item.id, ADMIN_CALLER);
+      expect(record).toMatchObject({ id, status: 'disconnected' });
+      expect(await ctx.fundingSources.disconnectInProgress(user.id, id)).toBe(false);
+      expect(await ctx.prisma.plaidItem.findUnique({ where: { id: first.item.id } })).toMatchObject({
+        status: 'disconnected',
+        disconnectLeaseId: null,
+      });
+      // Finishing twice (a holder whose lease was taken over) changes nothing more.
+      await ctx.fundingSources.finishDisconnect(user.id, id, first.item.id, ADMIN_CALLER);
+      expect((await eventsOf(user.id)).map((e) => [e.type, e.details])).toEqual([
+        ['linked', { status: 'active', via: 'connect' }],
+        ['disconnected', { from: 'active', itemDisconnected: true, via: 'disconnect' }],
+      ]);
+      expect(await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toMatchObject({
+        kind: 'disconnected',
+      });
+    });
+
+    it('releases only its own lease, and takes over an expired one', async () => {
+      const { user, fundingSources } = await ctx.newLinkedItem();
+      const id = fundingSources[0].id;
+      const mine = lease();
+      const begun = await ctx.fundingSources.beginDisconnect(
+        user.id,
+        id,
+        { ...mine, durationMs: 1 },
+        ADMIN_CALLER,
+      );
+      if (begun.kind !== 'leased') throw new Error(begun.kind);
+      await ctx.fundingSources.releaseDisconnect(begun.item.id, randomUUID());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Expired: the next caller leases the item again.
+      expect(await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toMatchObject({
+        kind: 'leased',
+      });
+      await ctx.fundingSources.releaseDisconnect(begun.item.id, mine.id);
+      expect(await ctx.fundingSources.disconnectInProgress(user.id, id)).toBe(true);
+    });
+
+    it("finds nothing for another user's funding source", async () => {
+      const { fundingSources } = await ctx.newLinkedItem();
+      const stranger = await ctx.newUser();
+      expect(
+        await ctx.fundingSources.beginDisconnect(stranger.id, fundingSources[0].id, lease(), ADMIN_CALLER),
+      ).toEqual({ kind: 'not-found' });
+    });
+  });
+
+  describe('the service, end to end on the database', () => {
+    it('connects once, replays the stored response, and records the caller explicitly', async () => {
+      const user = await ctx.newUser();
+      const bluumItem = ctx.bluumItem({ accounts: 2 });
+      const exchanges: string[] = [];
+      const service = ctx.service({
+        exchangePublicToken: (_account, token) => {
+          exchanges.push(token);
+          return Promise.resolve(bluumItem);
+        },
+      });
+      const caller = { ...ADMIN_CALLER, clientRequestId: 'client-1' };
+      const first = await service.connect(user.id, 'public-medium-1', caller);
+      const again = await service.connect(user.id, 'public-medium-1', caller);
+      expect(first.replayed).toBe(false);
+      expect(again).toEqual({ response: first.response, replayed: true });
+      expect(exchanges).toHaveLength(1);
+      expect((await eventsOf(user.id)).map((e) => [e.actor, e.requestId, e.details])).toEqual(
+        first.response.fundingSources.map(() => [
+          caller.actor,
+          caller.requestId,
+          { status: 'active', via: 'connect', clientRequestId: 'client-1' },
+        ]),
+      );
+    });
+  });
+});

@@ -1,0 +1,135 @@
+// The medium tier: real repositories and services on a migrated database, with no Nest app and no HTTP.
+// On PostgreSQL when TEST_DATABASE_URL is set (prepared once by the global setup), else on an in-memory
+// embedded PGlite of the spec file's own. Spec files share PostgreSQL, so every factory makes fresh ids
+// and a test reads back only what it made.
+import { randomUUID } from 'node:crypto';
+import type { BluumGateway } from '../../src/bluum/bluum.gateway';
+import type { BluumItem } from '../../src/bluum/bluum.types';
+import { type Caller, SYSTEM_CALLER } from '../../src/auth/caller';
+import { loadConfig } from '../../src/config/app-config';
+import { PrismaService } from '../../src/database/prisma.service';
+import type { FundingSourceStatus, LinkedItem } from '../../src/funding-sources/funding-source';
+import { FundingSourcesRepository } from '../../src/funding-sources/funding-sources.repository';
+import { FundingSourcesService } from '../../src/funding-sources/funding-sources.service';
+import { itemToStore } from '../../src/funding-sources/reconcile';
+import { IdempotencyRepository } from '../../src/idempotency/idempotency.repository';
+import { RateLimitRepository } from '../../src/rate-limit/rate-limit.repository';
+import { UsersRepository } from '../../src/users/users.repository';
+import { UsersService } from '../../src/users/users.service';
+
+const BLUUM_STATUS: Record<FundingSourceStatus, BluumItem['status']> = {
+  active: 'ACTIVE',
+  error: 'ERROR',
+  disconnected: 'DISCONNECTED',
+};
+
+/** An admin caller, as `@CurrentPrincipal()` gives it. */
+export const ADMIN_CALLER: Caller = {
+  actor: { subject: 'admin_medium', role: 'admin', scope: '' },
+  requestId: 'req-medium',
+  clientRequestId: null,
+};
+
+export class MediumContext {
+  readonly config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'fatal',
+    DATABASE_URL: process.env.TEST_DATABASE_URL,
+    BLUUM_TIMEOUT_MS: '200',
+  });
+  readonly prisma = new PrismaService({ ...this.config, embeddedDatabaseDir: 'memory://' }, null);
+  readonly fundingSources = new FundingSourcesRepository(this.prisma);
+  readonly users = new UsersRepository(this.prisma);
+  readonly idempotency = new IdempotencyRepository(this.prisma);
+  readonly rateLimits = new RateLimitRepository(this.prisma);
+
+  static async open(): Promise<MediumContext> {
+    const ctx = new MediumContext();
+    await ctx.prisma.onModuleInit();
+    return ctx;
+  }
+
+  close(): Promise<void> {
+    return this.prisma.onModuleDestroy();
+  }
+
+  /** The funding-sources service on the real repositories, calling `bluum` (a strict fake of the port). */
+  service(bluum: Partial<BluumGateway> = {}): FundingSourcesService {
+    return new FundingSourcesService(
+      new UsersService(this.users),
+      this.fundingSources,
+      strictGateway(bluum),
+      this.config,
+    );
+  }
+
+  /** A registered user with a Bluum account of its own. */
+  async newUser(): Promise<{ id: string; bluumAccountId: string }> {
+    const id = `user_${randomUUID()}`;
+    const bluumAccountId = `acct_${randomUUID()}`;
+    await this.prisma.user.create({ data: { id, bluumAccountId } });
+    return { id, bluumAccountId };
+  }
+
+  /** Bluum's view of an item with `accounts` accounts, as its list or connect reply would give it. */
+  bluumItem(
+    options: { accounts?: number; status?: FundingSourceStatus; institutionName?: string } = {},
+  ): BluumItem {
+    const itemId = `item_${randomUUID()}`;
+    return {
+      id: randomUUID(),
+      itemId,
+      institutionId: 'ins_3',
+      institutionName: options.institutionName ?? 'Platypus Bank',
+      status: BLUUM_STATUS[options.status ?? 'active'],
+      accounts: Array.from({ length: options.accounts ?? 1 }, (_, index) => ({
+        accountId: `acc_${index}_${itemId}`,
+        accountName: `Account ${index}`,
+        accountType: 'depository',
+        accountSubtype: index % 2 === 0 ? 'checking' : null,
+        mask: String(1000 + index),
+      })),
+    };
+  }
+
+  /**
+   * An item stored the way a connect stores it (through the repository, with its audit events), for
+   * `user` (a new one when not given).
+   */
+  async newLinkedItem(
+    options: {
+      user?: { id: string; bluumAccountId: string };
+      accounts?: number;
+      status?: FundingSourceStatus;
+      institutionName?: string;
+      caller?: Caller;
+    } = {},
+  ): Promise<LinkedItem & { user: { id: string; bluumAccountId: string }; bluumItem: BluumItem }> {
+    const user = options.user ?? (await this.newUser());
+    const bluumItem = this.bluumItem(options);
+    const tokenHash = randomUUID().replace(/-/g, '').padEnd(64, '0');
+    await this.fundingSources.claimPublicToken(tokenHash, user.id, new Date(0));
+    const saved = await this.fundingSources.saveLinkedItem(
+      user.id,
+      user.bluumAccountId,
+      itemToStore(bluumItem),
+      {
+        tokenHash,
+        caller: options.caller ?? SYSTEM_CALLER,
+      },
+    );
+    if (saved.kind !== 'saved') throw new Error(`newLinkedItem: ${saved.kind}`);
+    return { ...saved.linked, user, bluumItem };
+  }
+}
+
+// A Bluum port whose every method not given fails the test when called.
+function strictGateway(methods: Partial<BluumGateway>): BluumGateway {
+  return new Proxy(methods, {
+    get(target, prop: string) {
+      if (prop in target) return target[prop as keyof BluumGateway];
+      if (prop === 'then') return undefined;
+      throw new Error(`unexpected Bluum call: ${prop}`);
+    },
+  }) as BluumGateway;
+}
