@@ -1,8 +1,18 @@
 // A stand-in for Bluum over real HTTP: answers like Bluum does, records every request, and can be told
 // to misbehave on the next call (status, body, delay, reset connection, or do the work then fail).
+// Its replies are Bluum's documented bodies, filled in (the same fixtures the development sandbox serves).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  connectReply,
+  deleteReply,
+  errorReply,
+  linkTokenReply,
+  listReply,
+  wireItem,
+  type ListFormat,
+} from '../../src/bluum/wire-fixtures';
 import { startTestApp, type TestApp } from './test-app';
 
 export interface RecordedRequest {
@@ -43,10 +53,7 @@ export class FakeBluum {
   readonly requests: RecordedRequest[] = [];
   readonly items = new Map<string, FakeItem[]>();
   /** How the list answers: under which key, and in which field case (Bluum's documents use each). */
-  listFormat: { key: 'items' | 'fundingSources' | 'funding_sources'; snakeCase: boolean } = {
-    key: 'items',
-    snakeCase: false,
-  };
+  listFormat: ListFormat = { key: 'items', snakeCase: false };
   private readonly faults: Fault[] = [];
   private readonly connectReplies: FakeItem[] = [];
   private server!: Server;
@@ -124,11 +131,7 @@ export class FakeBluum {
       res.writeHead(status, { 'content-type': 'text/html' });
       res.end(fault.body);
     } else {
-      json(
-        res,
-        status,
-        fault.body ?? { status: 'error', code: `BLUM-${status}-000`, message: 'injected fault' },
-      );
+      json(res, status, fault.body ?? errorReply(`BLUM-${status}-000`, 'injected fault'));
     }
   }
 
@@ -140,62 +143,41 @@ export class FakeBluum {
     fault: Fault | undefined,
   ): void {
     const match = /^\/v1\/accounts\/([^/]+)\/funding-sources(\/.*)?$/.exec(path);
-    if (!match) return json(res, 404, { status: 'error', code: 'BLUM-404-000', message: 'no such route' });
+    if (!match) return json(res, 404, errorReply('BLUM-404-000', 'no such route'));
     const account = decodeURIComponent(match[1]);
     const rest = match[2] ?? '';
-    const reply = (status: number, data: unknown): void =>
-      fault ? this.sendFault(res, fault) : json(res, status, { status: 'success', data });
+    const reply = (status: number, body: object): void =>
+      fault ? this.sendFault(res, fault) : json(res, status, body);
 
     if (method === 'POST' && rest === '/plaid/link-token') {
       const hosted = (body as { enable_hosted_link?: unknown })?.enable_hosted_link === true;
       const token = `link-sandbox-${randomUUID()}`;
-      return reply(200, {
-        link_token: token,
-        hosted_link_url: hosted ? `https://hosted.plaid.test/${token}` : null,
-      });
+      return reply(200, linkTokenReply(token, hosted ? `https://hosted.plaid.test/${token}` : null));
     }
     if (method === 'POST' && rest === '/plaid/connect') {
-      const item = this.connectReplies.shift() ?? {
-        id: randomUUID(),
-        itemId: `item_${randomBytes(6).toString('hex')}`,
-        institutionId: 'ins_3',
-        institutionName: 'Chase Bank',
-        status: 'ACTIVE',
-        accounts: [
-          {
-            accountId: `acc_${randomBytes(6).toString('hex')}`,
-            accountName: 'Checking Account',
-            accountType: 'depository',
-            accountSubtype: 'checking',
-            mask: '0000',
-          },
-        ],
-      };
+      // Otherwise the documented item, under fresh ids so each connect links a new one.
+      const item =
+        this.connectReplies.shift() ??
+        (wireItem({
+          id: randomUUID(),
+          itemId: `item_${randomBytes(6).toString('hex')}`,
+          accounts: [{ id: randomUUID(), accountId: `acc_${randomBytes(6).toString('hex')}` }],
+        }) as unknown as FakeItem);
       this.items.set(account, [...(this.items.get(account) ?? []), item]);
-      return reply(200, { item });
+      return reply(200, connectReply(item));
     }
     const one = /^\/([^/?]+)(\?.*)?$/.exec(rest);
     if (method === 'DELETE' && one) {
       const item = (this.items.get(account) ?? []).find((i) => i.id === decodeURIComponent(one[1]));
-      if (!item)
-        return json(res, 404, { status: 'error', code: 'BLUM-404-001', message: 'Funding source not found' });
+      if (!item) return json(res, 404, errorReply('BLUM-404-001', 'Funding source not found'));
       item.status = 'DISCONNECTED';
-      return reply(200, item);
+      return reply(200, deleteReply());
     }
     if (method === 'GET' && rest === '') {
-      const items = this.items.get(account) ?? [];
-      return reply(200, { [this.listFormat.key]: this.listFormat.snakeCase ? snakeKeys(items) : items });
+      return reply(200, listReply(this.items.get(account) ?? [], this.listFormat));
     }
-    return json(res, 404, { status: 'error', code: 'BLUM-404-000', message: 'no such route' });
+    return json(res, 404, errorReply('BLUM-404-000', 'no such route'));
   }
-}
-
-function snakeKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(snakeKeys);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeKeys(v)]),
-  );
 }
 
 export interface AppWithFakeBluum {
