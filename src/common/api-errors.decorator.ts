@@ -10,6 +10,9 @@ import {
 import { STATUS_CODES } from 'node:http';
 import { ERROR_CODES, type ErrorCode } from './error-codes';
 
+/** The example request id of every documented body that carries one. */
+export const REQUEST_ID_EXAMPLE = '0b6f3c1e-2a4d-4c8e-9f10-1a2b3c4d5e6f';
+
 class FieldErrorDto {
   @ApiProperty({ example: 'publicToken' })
   field!: string;
@@ -31,7 +34,7 @@ export class ErrorBodyDto {
   @ApiProperty({ example: 'publicToken must be a string' })
   message!: string;
 
-  @ApiProperty({ example: '0b6f3c1e-2a4d-4c8e-9f10-1a2b3c4d5e6f' })
+  @ApiProperty({ example: REQUEST_ID_EXAMPLE })
   requestId!: string;
 
   @ApiPropertyOptional({
@@ -99,7 +102,7 @@ export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorat
                     error: STATUS_CODES[status],
                     code,
                     message: ERROR_CODES[code].description,
-                    requestId: '0b6f3c1e-2a4d-4c8e-9f10-1a2b3c4d5e6f',
+                    requestId: REQUEST_ID_EXAMPLE,
                   },
                 },
               ]),

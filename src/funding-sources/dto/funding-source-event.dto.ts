@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { Actor } from '../../auth/caller';
+import { REQUEST_ID_EXAMPLE } from '../../common/api-errors.decorator';
 import { USER_ID_EXAMPLE } from '../../users/dto/user-id.param';
 import { FUNDING_SOURCE_EVENT_TYPES } from '../funding-source';
 import { PageQuery } from './page.query';
@@ -28,7 +29,7 @@ export class FundingSourceEventDto {
   @ApiProperty({ type: ActorDto })
   actor!: ActorDto;
 
-  @ApiProperty({ type: String, nullable: true, example: '0b6f3c1e-2a4d-4c8e-9f10-1a2b3c4d5e6f' })
+  @ApiProperty({ type: String, nullable: true, example: REQUEST_ID_EXAMPLE })
   requestId!: string | null;
 
   @ApiProperty({ example: '2026-01-22T10:30:00.000Z' })
