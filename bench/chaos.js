@@ -25,6 +25,15 @@ const { startFaultProxy } = require('./lib/fault-proxy');
 const { freePort, productionNodeFlags, throwawayDatabase } = require('./lib/harness');
 
 const ROOT = path.join(__dirname, '..');
+// Bluum's documented bodies: the files the gateway's specs parse and the sandbox and the test fault
+// server serve, so this stand-in cannot drift from them. Read once; a fresh copy each time, to fill in.
+const WIRE_FIXTURES = path.join(ROOT, 'src', 'bluum', 'wire-fixtures');
+const wireTexts = new Map();
+const wire = (name) => {
+  if (!wireTexts.has(name))
+    wireTexts.set(name, fs.readFileSync(path.join(WIRE_FIXTURES, `${name}.json`), 'utf8'));
+  return JSON.parse(wireTexts.get(name));
+};
 const SHORT = process.env.CHAOS_SHORT === '1';
 const ADMIN_URL = process.env.CHAOS_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const S = {
@@ -377,64 +386,50 @@ async function startBluumStandIn(certificate) {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
-  const oldError = (status, code, message) => ({ status: 'error', code, message });
+  // The older pages' envelope; the current one is answered only where a scenario asks for it.
+  const bluumError = (code, message) => ({ ...wire('error.status'), code, message });
 
   /** The work of one call, done when it is answered (after the delay): [status, body]. */
   const route = (method, url, body) => {
     const match = /^\/v1\/accounts\/([^/]+)\/funding-sources(\/[^?]*)?(\?.*)?$/.exec(url);
-    if (!match) return [404, oldError(404, 'BLUM-404-000', 'no such route')];
+    if (!match) return [404, bluumError('BLUM-404-000', 'no such route')];
     const account = decodeURIComponent(match[1]);
     const rest = match[2] ?? '';
     const items = bluum.items.get(account) ?? [];
     if (method === 'POST' && rest === '/plaid/link-token') {
-      return [
-        200,
-        {
-          status: 'success',
-          data: { link_token: `link-sandbox-${randomBytes(8).toString('hex')}`, hosted_link_url: null },
-        },
-      ];
+      const reply = wire('link-token.sdk');
+      reply.data.link_token = `link-sandbox-${randomBytes(8).toString('hex')}`;
+      return [200, reply];
     }
     if (method === 'POST' && rest === '/plaid/connect') {
-      if (bluum.rejectConnect) {
-        return [
-          400,
-          { error: { type: 'invalid_request_error', code: 'BLUM-400-005', message: 'expired', param: null } },
-        ];
-      }
+      if (bluum.rejectConnect) return [400, wire('error.object')];
       if (typeof body?.public_token !== 'string')
-        return [400, oldError(400, 'BLUM-400-002', 'public_token is required')];
-      const item = {
+        return [400, bluumError('BLUM-400-002', 'public_token is required')];
+      // The documented item, under fresh ids.
+      const reply = wire('connect.full');
+      const item = reply.data.item;
+      Object.assign(item, { id: randomUUID(), itemId: `item_${randomBytes(8).toString('hex')}` });
+      Object.assign(item.accounts[0], {
         id: randomUUID(),
-        itemId: `item_${randomBytes(8).toString('hex')}`,
-        institutionId: 'ins_3',
-        institutionName: 'Chase Bank',
-        status: 'ACTIVE',
-        accounts: [
-          {
-            id: randomUUID(),
-            accountId: `acc_${randomBytes(8).toString('hex')}`,
-            accountName: 'Checking Account',
-            accountType: 'depository',
-            accountSubtype: 'checking',
-            mask: String(1000 + Math.floor(Math.random() * 9000)),
-          },
-        ],
-      };
+        accountId: `acc_${randomBytes(8).toString('hex')}`,
+        mask: String(1000 + Math.floor(Math.random() * 9000)),
+      });
       bluum.items.set(account, [...items, item]);
-      return [200, { status: 'success', data: { item } }];
+      return [200, reply];
     }
-    if (method === 'GET' && rest === '') return [200, { status: 'success', data: { items } }];
+    if (method === 'GET' && rest === '') {
+      const reply = wire('list.items');
+      reply.data.items = items;
+      return [200, reply];
+    }
     const one = /^\/([^/]+)$/.exec(rest);
     if (method === 'DELETE' && one) {
       const item = items.find((i) => i.id === decodeURIComponent(one[1]));
-      if (!item) return [404, oldError(404, 'BLUM-404-001', 'Funding source not found')];
+      if (!item) return [404, bluumError('BLUM-404-001', 'Funding source not found')];
       item.status = 'DISCONNECTED';
-      return bluum.deleteStatus === 200
-        ? [200, { status: 'success', message: 'Funding source disconnected successfully' }]
-        : [204, undefined];
+      return bluum.deleteStatus === 200 ? [200, wire('delete.200')] : [204, undefined];
     }
-    return [404, oldError(404, 'BLUM-404-000', 'no such route')];
+    return [404, bluumError('BLUM-404-000', 'no such route')];
   };
 
   const handle = async (req, res) => {
@@ -447,7 +442,7 @@ async function startBluumStandIn(certificate) {
     bluum.calls++;
     // Loosely: any Basic credentials will do, none is a 401 as Bluum would answer.
     if (!/^Basic \S+$/.test(req.headers.authorization ?? '')) {
-      return send(res, 401, oldError(401, 'BLUM-401-001', 'Unauthorized'));
+      return send(res, 401, bluumError('BLUM-401-001', 'Unauthorized'));
     }
     if (bluum.hang) {
       bluum.hanging.add(res);
@@ -461,7 +456,7 @@ async function startBluumStandIn(certificate) {
     try {
       body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
     } catch {
-      return send(res, 400, oldError(400, 'BLUM-400-001', 'malformed JSON'));
+      return send(res, 400, bluumError('BLUM-400-001', 'malformed JSON'));
     }
     const [status, reply] = route(req.method ?? '', req.url ?? '', body);
     send(res, status, reply);
