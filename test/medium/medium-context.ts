@@ -2,6 +2,7 @@
 // On PostgreSQL when TEST_DATABASE_URL is set (prepared once by the global setup), else on an in-memory
 // embedded PGlite of the spec file's own. Spec files share PostgreSQL, so every factory makes fresh ids
 // and a test reads back only what it made.
+import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { BluumGateway } from '../../src/bluum/bluum.gateway';
 import type { BluumItem } from '../../src/bluum/bluum.types';
@@ -44,6 +45,8 @@ export class MediumContext {
   readonly rateLimits = new RateLimitRepository(this.prisma);
 
   static async open(): Promise<MediumContext> {
+    // Nest's own start-up lines (the embedded database's migrations) are noise here.
+    Logger.overrideLogger(false);
     const ctx = new MediumContext();
     await ctx.prisma.onModuleInit();
     return ctx;

@@ -1,0 +1,171 @@
+// Admin listing and the audit trail's pages on a real database: every filter, their combinations, and
+// keyset pages that never skip or repeat a row.
+import { MediumContext } from './medium-context';
+
+describe('admin listing on a real database', () => {
+  let ctx: MediumContext;
+
+  beforeAll(async () => {
+    ctx = await MediumContext.open();
+  });
+  afterAll(() => ctx.close());
+
+  const ids = (page: { data: { id: string }[] }) => page.data.map((source) => source.id);
+
+  it('pages newest first, ties by id, without gaps or repeats while banks are linked between pages', async () => {
+    const user = await ctx.newUser();
+    const before: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      before.push(...(await ctx.newLinkedItem({ user, accounts: 2 })).fundingSources.map((s) => s.id));
+    }
+    const service = ctx.service();
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await service.adminList({ userId: user.id, limit: 2, cursor });
+      seen.push(...ids(page));
+      cursor = page.nextCursor ?? undefined;
+      // Rows added mid-way are newer than every cursor: they belong to a later listing.
+      if (pages++ === 0) await ctx.newLinkedItem({ user });
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toHaveLength(6);
+    expect(new Set(seen)).toEqual(new Set(before));
+
+    const all = await service.adminList({ userId: user.id });
+    const order = all.data.map((s) => [s.createdAt, s.id].join(' '));
+    expect([...order].sort().reverse()).toEqual(order);
+    expect(all.data).toHaveLength(7);
+  });
+
+  it('pages by 50 unless told otherwise', async () => {
+    const { user } = await ctx.newLinkedItem({ accounts: 53 });
+    const service = ctx.service();
+    const first = await service.adminList({ userId: user.id });
+    expect(first.data).toHaveLength(50);
+    const second = await service.adminList({ userId: user.id, cursor: first.nextCursor as string });
+    expect(second.data).toHaveLength(3);
+    expect(second.nextCursor).toBeNull();
+  });
+
+  describe('filters', () => {
+    let platypus: Awaited<ReturnType<MediumContext['newLinkedItem']>>;
+    let gingham: Awaited<ReturnType<MediumContext['newLinkedItem']>>;
+    let other: Awaited<ReturnType<MediumContext['newLinkedItem']>>;
+    // Unique to this run, so that rows of other spec files on a shared PostgreSQL never match.
+    const tag = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+    beforeAll(async () => {
+      platypus = await ctx.newLinkedItem({ accounts: 2, institutionName: `Platypus ${tag} Bank` });
+      gingham = await ctx.newLinkedItem({
+        user: platypus.user,
+        accounts: 1,
+        status: 'error',
+        institutionName: `Gingham ${tag} Credit Union`,
+      });
+      other = await ctx.newLinkedItem({ accounts: 1, institutionName: `platypus ${tag} savings` });
+      await ctx.prisma.bankAccount.update({
+        where: { id: platypus.fundingSources[1].id },
+        data: { status: 'disconnected' },
+      });
+    });
+
+    const idsOf = (...sources: [typeof platypus, number][]) =>
+      sources.map(([linked, index]) => linked.fundingSources[index].id);
+
+    it.each([
+      [
+        'institution, any case, any user',
+        () => ({ institution: `PLATYPUS ${tag}` }),
+        () => idsOf([platypus, 0], [platypus, 1], [other, 0]),
+      ],
+      [
+        'institution and user',
+        () => ({ institution: `platypus ${tag}`, userId: platypus.user.id }),
+        () => idsOf([platypus, 0], [platypus, 1]),
+      ],
+      [
+        'institution and status',
+        () => ({ institution: tag, status: 'active' as const }),
+        () => idsOf([platypus, 0], [other, 0]),
+      ],
+      ['status error', () => ({ institution: tag, status: 'error' as const }), () => idsOf([gingham, 0])],
+      [
+        'status disconnected and user',
+        () => ({ userId: platypus.user.id, status: 'disconnected' as const }),
+        () => idsOf([platypus, 1]),
+      ],
+      [
+        'user, every status',
+        () => ({ userId: platypus.user.id }),
+        () => idsOf([platypus, 0], [platypus, 1], [gingham, 0]),
+      ],
+      ['a name no bank has', () => ({ institution: `zzz ${tag}` }), () => idsOf()],
+    ])('by %s', async (_name, query, expected) => {
+      const page = await ctx.service().adminList({ ...query(), limit: 100 });
+      expect(ids(page).sort()).toEqual(expected().sort());
+    });
+  });
+
+  describe('the institution filter takes %, _ and \\ literally', () => {
+    const names = ['Bank_One', 'BankXOne', '100% Credit Union', 'Back\\slash Bank', 'Plain Bank'];
+    let userId: string;
+    const byId = new Map<string, string>();
+
+    beforeAll(async () => {
+      const user = await ctx.newUser();
+      userId = user.id;
+      for (const institutionName of names) {
+        const { fundingSources } = await ctx.newLinkedItem({ user, institutionName });
+        byId.set(fundingSources[0].id, institutionName);
+      }
+    });
+
+    it.each([
+      ['%', ['100% Credit Union']],
+      ['%%', []],
+      ['_', ['Bank_One']],
+      ['k_o', ['Bank_One']],
+      ['0%', ['100% Credit Union']],
+      ['\\', ['Back\\slash Bank']],
+      ['k\\s', ['Back\\slash Bank']],
+      ['\\%', []],
+      ['bank', ['Back\\slash Bank', 'Bank_One', 'BankXOne', 'Plain Bank']],
+    ])('institution=%j finds only the names containing it as written', async (institution, expected) => {
+      const page = await ctx.service().adminList({ userId, institution, limit: 100 });
+      expect(page.data.map((s) => byId.get(s.id)).sort()).toEqual([...expected].sort());
+    });
+
+    it('institution=% does not match every row of every user', async () => {
+      const page = await ctx.service().adminList({ institution: '%', limit: 100 });
+      for (const source of page.data) expect(source.institutionName).toContain('%');
+      expect(page.data.map((s) => s.institutionName)).toContain('100% Credit Union');
+    });
+  });
+
+  describe("a user's audit trail", () => {
+    it('pages newest first without repeats, and knows an unknown user from one with no events', async () => {
+      const user = await ctx.newUser();
+      for (let i = 0; i < 3; i++) await ctx.newLinkedItem({ user });
+      const service = ctx.service();
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await service.events(user.id, { limit: 1, cursor });
+        seen.push(...page.data.map((event) => event.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(new Set(seen).size).toBe(3);
+      const all = await service.events(user.id, {});
+      expect(all.data.map((event) => event.id)).toEqual(seen);
+      expect(all.data.map((event) => event.at)).toEqual(
+        [...all.data.map((event) => event.at)].sort().reverse(),
+      );
+
+      const quiet = await ctx.newUser();
+      await expect(service.events(quiet.id, {})).resolves.toEqual({ data: [], nextCursor: null });
+      await expect(service.events('ghost_user', {})).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
+    });
+  });
+});
