@@ -1,0 +1,222 @@
+import type { Caller } from '../auth/caller';
+import type { BluumItem } from '../bluum/bluum.types';
+import {
+  type AccountState,
+  accountChanges,
+  type Change,
+  disconnectChanges,
+  eventRows,
+  itemToStore,
+  planDisconnect,
+  planSync,
+  syncCounts,
+} from './reconcile';
+
+const bluumItem = (
+  itemId: string,
+  status: BluumItem['status'] = 'ACTIVE',
+  accounts = ['acc_1'],
+): BluumItem => ({
+  id: `fs_${itemId}`,
+  itemId,
+  institutionId: 'ins_3',
+  institutionName: 'Platypus',
+  status,
+  accounts: accounts.map((accountId) => ({
+    accountId,
+    accountName: 'Checking',
+    accountType: 'depository',
+    accountSubtype: 'checking',
+    mask: '0000',
+  })),
+});
+
+const state = (overrides: Partial<AccountState> = {}): AccountState => ({
+  id: 'fs-1',
+  itemId: 'item_1',
+  accountId: 'acc_1',
+  name: 'Checking',
+  type: 'depository',
+  subtype: 'checking',
+  mask: '0000',
+  status: 'active',
+  institutionId: 'ins_3',
+  institutionName: 'Platypus',
+  bluumFundingSourceId: 'fs_item_1',
+  ...overrides,
+});
+
+describe('reconcile', () => {
+  describe('itemToStore', () => {
+    it.each([
+      ['ACTIVE', 'active'],
+      ['ERROR', 'error'],
+      ['DISCONNECTED', 'disconnected'],
+    ] as const)("stores Bluum's %s as %s, on the item and every account", (bluumStatus, status) => {
+      const stored = itemToStore(bluumItem('item_1', bluumStatus, ['acc_1', 'acc_2']));
+      expect(stored).toEqual({
+        itemId: 'item_1',
+        bluumFundingSourceId: 'fs_item_1',
+        institutionId: 'ins_3',
+        institutionName: 'Platypus',
+        status,
+        accounts: ['acc_1', 'acc_2'].map((accountId) => ({
+          accountId,
+          name: 'Checking',
+          type: 'depository',
+          subtype: 'checking',
+          mask: '0000',
+          status,
+        })),
+      });
+    });
+  });
+
+  describe('planSync', () => {
+    it.each([
+      // stored status here, Bluum's status → the account's stored status after
+      [null, 'ACTIVE', 'active'],
+      [null, 'ERROR', 'error'],
+      ['active', 'ERROR', 'error'],
+      ['error', 'ACTIVE', 'active'],
+      ['active', 'DISCONNECTED', 'disconnected'],
+      ['disconnected', 'ACTIVE', 'disconnected'],
+      ['disconnected', 'ERROR', 'disconnected'],
+    ] as const)('an account stored %s that Bluum lists %s is stored %s', (stored, bluumStatus, expected) => {
+      const before = stored === null ? [] : [state({ status: stored })];
+      const { store, skipped } = planSync('user_1', [bluumItem('item_1', bluumStatus)], new Map(), before);
+      expect(store.map((item) => item.accounts.map((account) => account.status))).toEqual([[expected]]);
+      expect(skipped).toEqual([]);
+    });
+
+    it("keeps a local disconnect to its own account only, and leaves other users' items alone", () => {
+      const { store, skipped } = planSync(
+        'user_1',
+        [bluumItem('item_1', 'ACTIVE', ['acc_1', 'acc_2']), bluumItem('item_foreign'), bluumItem('item_new')],
+        new Map([
+          ['item_1', 'user_1'],
+          ['item_foreign', 'user_2'],
+        ]),
+        [state({ status: 'disconnected' })],
+      );
+      expect(store.map((item) => [item.itemId, item.status, item.accounts.map((a) => a.status)])).toEqual([
+        ['item_1', 'active', ['disconnected', 'active']],
+        ['item_new', 'active', ['active']],
+      ]);
+      expect(skipped).toEqual(['item_foreign']);
+    });
+  });
+
+  describe('accountChanges', () => {
+    type Case = [
+      name: string,
+      before: AccountState | null,
+      after: AccountState,
+      expected: Omit<Change, 'fundingSourceId'>[],
+    ];
+    const updated: Omit<Change, 'fundingSourceId'>[] = [{ type: 'updated', details: {} }];
+    const cases: Case[] = [
+      ['a new account', null, state(), [{ type: 'linked', details: { status: 'active' } }]],
+      ['nothing changed', state(), state(), []],
+      [
+        'a status change',
+        state(),
+        state({ status: 'error' }),
+        [{ type: 'status_changed', details: { from: 'active', to: 'error' } }],
+      ],
+      [
+        'a status change with a rename',
+        state(),
+        state({ status: 'error', name: 'New' }),
+        [{ type: 'status_changed', details: { from: 'active', to: 'error' } }],
+      ],
+      ...(['name', 'type', 'mask', 'institutionName'] as const).map((field): Case => [
+        `${field} changed`,
+        state(),
+        state({ [field]: 'x' }),
+        updated,
+      ]),
+      ...(['subtype', 'institutionId', 'bluumFundingSourceId'] as const).map((field): Case => [
+        `${field} became null`,
+        state(),
+        state({ [field]: null }),
+        updated,
+      ]),
+    ];
+
+    it.each(cases)('%s', (_name, before, after, expected) => {
+      const changes = accountChanges(before ? [before] : [], [after]);
+      expect(changes).toEqual(expected.map((change) => ({ fundingSourceId: 'fs-1', ...change })));
+    });
+
+    it('judges only the accounts read after, against the same accounts before', () => {
+      const untouched = state({ id: 'fs-2', status: 'error' });
+      expect(accountChanges([state(), untouched], [state()])).toEqual([]);
+    });
+  });
+
+  it('counts linked events as added and every other change as updated', () => {
+    expect(
+      syncCounts([
+        { fundingSourceId: 'a', type: 'linked', details: {} },
+        { fundingSourceId: 'b', type: 'linked', details: {} },
+        { fundingSourceId: 'c', type: 'status_changed', details: {} },
+        { fundingSourceId: 'd', type: 'updated', details: {} },
+      ]),
+    ).toEqual({ added: 2, updated: 2 });
+    expect(syncCounts([])).toEqual({ added: 0, updated: 0 });
+  });
+
+  describe('planDisconnect', () => {
+    it.each([
+      ['disconnected', 0, false, 'already-disconnected'],
+      ['disconnected', 2, true, 'already-disconnected'],
+      ['active', 1, false, 'disconnect-account'],
+      ['error', 1, true, 'disconnect-account'],
+      ['active', 0, false, 'lease'],
+      ['error', 0, false, 'lease'],
+      ['active', 0, true, 'wait'],
+    ] as const)(
+      'an account %s with %i other active and lease held %s: %s',
+      (status, others, leaseHeld, step) => {
+        expect(planDisconnect({ status, otherActiveAccounts: others, leaseHeld })).toBe(step);
+      },
+    );
+  });
+
+  describe('eventRows', () => {
+    const caller: Caller = {
+      actor: { subject: 'admin_1', role: 'admin', scope: '' },
+      requestId: 'req-1',
+      clientRequestId: 'client-1',
+    };
+
+    it('writes the caller, our request id, how it came about, and the client request id beside ours', () => {
+      const rows = eventRows(
+        'user_1',
+        disconnectChanges([{ id: 'fs-1', from: 'error' }], true),
+        'disconnect',
+        caller,
+      );
+      expect(rows).toEqual([
+        {
+          userId: 'user_1',
+          fundingSourceId: 'fs-1',
+          type: 'disconnected',
+          actor: caller.actor,
+          requestId: 'req-1',
+          details: { from: 'error', itemDisconnected: true, via: 'disconnect', clientRequestId: 'client-1' },
+        },
+      ]);
+      expect(rows[0].actor).not.toBe(caller.actor);
+    });
+
+    it('leaves clientRequestId out when the caller sent none', () => {
+      const [row] = eventRows('user_1', [{ fundingSourceId: 'fs-1', type: 'updated', details: {} }], 'sync', {
+        ...caller,
+        clientRequestId: null,
+      });
+      expect(row.details).toEqual({ via: 'sync' });
+    });
+  });
+});
