@@ -4,7 +4,7 @@
 import type { PipeTransform } from '@nestjs/common';
 import { type FieldError, validationFailed } from './app-error';
 
-// Any UUID version, as class-validator's IsUUID('all'); FundingSourceParams uses the same pattern.
+// Any UUID version, as class-validator's IsUUID('all'): funding-source ids and cursors.
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A path parameter that must match `pattern`. */

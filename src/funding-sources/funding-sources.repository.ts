@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { Caller } from '../auth/caller';
+import type { Actor, Caller } from '../auth/caller';
 import { PrismaService } from '../database/prisma.service';
 import type { Prisma } from '../generated/prisma/client';
 import {
+  type FundingSourceEventType,
   type FundingSourceRecord,
   type FundingSourceStatus,
   type LinkedItem,
@@ -45,6 +46,22 @@ export type DisconnectStart =
   | { kind: 'disconnected'; record: FundingSourceRecord }
   | { kind: 'in-progress' }
   | { kind: 'leased'; item: { id: string; itemId: string; bluumFundingSourceId: string | null } };
+
+const EVENT_SELECT = {
+  id: true,
+  type: true,
+  fundingSourceId: true,
+  actor: true,
+  requestId: true,
+  at: true,
+  details: true,
+} as const satisfies Prisma.FundingSourceEventSelect;
+
+/** An audit event as stored. */
+export type FundingSourceEventRow = Omit<
+  Prisma.FundingSourceEventGetPayload<{ select: typeof EVENT_SELECT }>,
+  'type' | 'actor' | 'details'
+> & { type: FundingSourceEventType; actor: Actor; details: Record<string, unknown> };
 
 // The columns a FundingSource needs, and nothing else.
 const FUNDING_SOURCE_SELECT = {
@@ -173,18 +190,8 @@ export class FundingSourcesRepository {
     userId: string,
     limit: number,
     after?: { createdAt: Date; id: string },
-  ): Promise<
-    {
-      id: string;
-      type: string;
-      fundingSourceId: string;
-      actor: unknown;
-      requestId: string | null;
-      at: Date;
-      details: unknown;
-    }[]
-  > {
-    return this.prisma.fundingSourceEvent.findMany({
+  ): Promise<FundingSourceEventRow[]> {
+    const rows = await this.prisma.fundingSourceEvent.findMany({
       where: {
         userId,
         ...(after
@@ -193,16 +200,15 @@ export class FundingSourcesRepository {
       },
       orderBy: [{ at: 'desc' }, { id: 'desc' }],
       take: limit,
-      select: {
-        id: true,
-        type: true,
-        fundingSourceId: true,
-        actor: true,
-        requestId: true,
-        at: true,
-        details: true,
-      },
+      select: EVENT_SELECT,
     });
+    // Only eventRows writes these columns: one of the event types, an Actor, an object of details.
+    return rows.map((row) => ({
+      ...row,
+      type: row.type as FundingSourceEventType,
+      actor: row.actor as unknown as Actor,
+      details: row.details as Record<string, unknown>,
+    }));
   }
 
   async findForUser(userId: string, id: string): Promise<FundingSourceRecord | null> {

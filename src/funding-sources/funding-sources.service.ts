@@ -15,11 +15,7 @@ import type { LinkTokenDto } from './dto/link-token.dto';
 import type { StatusFilter } from './dto/list-funding-sources.query';
 import type { SyncResultDto } from './dto/sync-result.dto';
 import type { AdminListQuery } from './dto/admin-list.query';
-import type {
-  EventsQuery,
-  FundingSourceEventDto,
-  FundingSourceEventPageDto,
-} from './dto/funding-source-event.dto';
+import type { EventsQuery, FundingSourceEventPageDto } from './dto/funding-source-event.dto';
 import type { FundingSourcePageDto } from './dto/funding-source-page.dto';
 import { decodeCursor, toPage } from './page-cursor';
 import {
@@ -338,15 +334,7 @@ export class FundingSourcesService {
     const { page, nextCursor } = toPage(rows, limit, (event) => ({ createdAt: event.at, id: event.id }));
     return {
       nextCursor,
-      data: page.map((event) => ({
-        id: event.id,
-        type: event.type,
-        fundingSourceId: event.fundingSourceId,
-        actor: event.actor as FundingSourceEventDto['actor'],
-        requestId: event.requestId,
-        at: event.at.toISOString(),
-        details: event.details as Record<string, unknown>,
-      })),
+      data: page.map((event) => ({ ...event, at: event.at.toISOString() })),
     };
   }
 

@@ -1,13 +1,12 @@
 // Opaque keyset cursors: the (createdAt, id) of the last row of a page, so that the next page starts
 // strictly after it whatever is inserted meanwhile (new rows sort before it).
 import { AppError } from '../common/app-error';
+import { UUID_PATTERN } from '../common/param-pipes';
 
 export interface PagePosition {
   createdAt: Date;
   id: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function encodeCursor(position: PagePosition): string {
   return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id])).toString('base64url');
@@ -27,7 +26,7 @@ export function decodeCursor(cursor: string): PagePosition {
   if (!Array.isArray(value) || value.length !== 2) throw invalid();
   const [at, id] = value as unknown[];
   const createdAt = typeof at === 'string' ? new Date(at) : new Date(Number.NaN);
-  if (Number.isNaN(createdAt.getTime()) || typeof id !== 'string' || !UUID.test(id)) throw invalid();
+  if (Number.isNaN(createdAt.getTime()) || typeof id !== 'string' || !UUID_PATTERN.test(id)) throw invalid();
   return { createdAt, id };
 }
 

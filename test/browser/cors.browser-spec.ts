@@ -9,6 +9,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from '../support/test-app';
 import { browserPath, CHROMIUM_FLAGS, describeInBrowser } from '../support/chromium';
 import { tokenFor } from '../support/tokens';
+import { UUID_PATTERN } from '../../src/common/param-pipes';
 
 /** What the page's `callApi` reports: the answer as JS on that origin may read it, or why it could not. */
 interface Outcome {
@@ -93,7 +94,6 @@ function closeServer(server: Server | undefined): Promise<void> {
 }
 
 const ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'x-request-id'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const headerList = (value: string | null): string[] =>
   (value ?? '')
     .split(',')
@@ -184,7 +184,7 @@ describeInBrowser('CORS: a page on another origin calls the API in Chromium', ()
     );
     expect(outcome.body.data[0].plaidOptions).toEqual(expected[0].plaidOptions);
     // Exposed: JS on the other origin reads it. Not exposed (and not CORS-safelisted): JS sees nothing.
-    expect(outcome.requestId).toMatch(UUID);
+    expect(outcome.requestId).toMatch(UUID_PATTERN);
     expect(outcome.csp).toBeNull();
     expect(consoleErrors).toEqual([]);
   });
@@ -202,7 +202,7 @@ describeInBrowser('CORS: a page on another origin calls the API in Chromium', ()
     expect(sync.blocked).toBeUndefined();
     expect(sync.status).toBe(200);
     expect(sync.body).toMatchObject({ added: 0 });
-    expect(sync.requestId).toMatch(UUID);
+    expect(sync.requestId).toMatch(UUID_PATTERN);
 
     // Idempotency-Key passes the preflight and reaches the handler; the replay header is exposed.
     const before = (await fundingSources()).length;
@@ -287,7 +287,7 @@ describeInBrowser('CORS: a page on another origin calls the API in Chromium', ()
       expect(headerList(res.headers.get('access-control-expose-headers'))).toEqual(
         expect.arrayContaining(['x-request-id', 'retry-after', 'idempotent-replayed']),
       );
-      expect(res.headers.get('x-request-id')).toMatch(UUID);
+      expect(res.headers.get('x-request-id')).toMatch(UUID_PATTERN);
       expect(res.headers.get('content-security-policy')).not.toBeNull();
     });
   });

@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import type { Actor } from '../../auth/caller';
 import { REQUEST_ID_EXAMPLE } from '../../common/api-errors.decorator';
 import { USER_ID_EXAMPLE } from '../../users/dto/user-id.param';
-import { FUNDING_SOURCE_EVENT_TYPES } from '../funding-source';
+import { FUNDING_SOURCE_EVENT_TYPES, type FundingSourceEventType } from '../funding-source';
 import { PageQuery } from './page.query';
 
 export class ActorDto implements Actor {
@@ -21,7 +21,7 @@ export class FundingSourceEventDto {
   id!: string;
 
   @ApiProperty({ enum: FUNDING_SOURCE_EVENT_TYPES, example: 'linked' })
-  type!: string;
+  type!: FundingSourceEventType;
 
   @ApiProperty({ format: 'uuid' })
   fundingSourceId!: string;
