@@ -27,32 +27,6 @@ describe('admin listing of funding sources', () => {
     expect((await api.withToken(undefined).listFundingSources()).status).toBe(401);
   });
 
-  it('pages newest first without gaps or repeats while banks are linked between pages', async () => {
-    const { userId } = await registerUser(app);
-    const before: string[] = [];
-    for (let i = 0; i < 3; i++) before.push(...(await connect(userId)).map((s) => s.id));
-
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const res = await api.admin().listFundingSources({ userId, limit: 1, cursor });
-      expect(res.status).toBe(200);
-      expect(Object.keys(res.body).sort()).toEqual(['data', 'nextCursor']);
-      seen.push(...res.body.data.map((s) => s.id));
-      cursor = res.body.nextCursor;
-      // Rows added mid-way are newer than every cursor: they belong to a later listing, not this one.
-      if (pages++ === 0) await connect(userId);
-    } while (cursor);
-
-    expect(seen).toHaveLength(before.length);
-    expect(new Set(seen)).toEqual(new Set(before));
-    const all = await api.admin().listFundingSources({ userId });
-    expect(all.body.data.length).toBeGreaterThan(before.length);
-    const createdAt = all.body.data.map((s) => s.createdAt);
-    expect([...createdAt].sort().reverse()).toEqual(createdAt);
-  });
-
   it('filters by user, institution (contains, ignoring case) and status', async () => {
     const { userId } = await registerUser(app);
     const sources = [...(await connect(userId)), ...(await connect(userId))];
@@ -72,82 +46,29 @@ describe('admin listing of funding sources', () => {
     expect(everything.body.data).toHaveLength(sources.length);
   });
 
-  describe('the institution filter takes %, _ and \\ literally', () => {
-    let userId: string;
-    const names = ['Bank_One', 'BankXOne', '100% Credit Union', 'Back\\slash Bank', 'Plain Bank'];
-    const ids = new Map<string, string>();
-
-    beforeAll(async () => {
-      ({ userId } = await registerUser(app));
-      for (const [i, institutionName] of names.entries()) {
-        const item = await app.prisma.plaidItem.create({
-          data: { userId, itemId: `item_literal_${i}_${userId}`, institutionName },
-        });
-        const account = await app.prisma.bankAccount.create({
-          data: {
-            plaidItemId: item.id,
-            userId,
-            accountId: `acc_literal_${i}`,
-            name: 'Checking',
-            type: 'depository',
-            mask: '0000',
-          },
-        });
-        ids.set(institutionName, account.id);
-      }
-    });
-
-    const found = async (institution: string): Promise<string[]> => {
-      const res = await api.admin().listFundingSources({ userId, institution });
-      expect(res.status).toBe(200);
-      const byId = new Map([...ids].map(([name, id]) => [id, name]));
-      return res.body.data.map((s) => byId.get(s.id) as string).sort();
-    };
-
-    it.each([
-      ['%', ['100% Credit Union']],
-      ['%%', []],
-      ['_', ['Bank_One']],
-      ['k_o', ['Bank_One']],
-      ['0%', ['100% Credit Union']],
-      ['\\', ['Back\\slash Bank']],
-      ['k\\s', ['Back\\slash Bank']],
-      ['\\%', []],
-      ['bank', ['Back\\slash Bank', 'Bank_One', 'BankXOne', 'Plain Bank']],
-    ])('institution=%j finds only the names containing it as written', async (institution, expected) => {
-      expect(await found(institution)).toEqual([...expected].sort());
-    });
-
-    it('institution=%25 does not match every row of every user', async () => {
-      const res = await api.admin().listFundingSources('?institution=%25&limit=100');
-      expect(res.status).toBe(200);
-      const institutions = res.body.data.map((s) => s.institutionName);
-      for (const name of institutions) expect(name).toContain('%');
-      expect(institutions).toContain('100% Credit Union');
-    });
-  });
-
-  it('pages by 50 unless told otherwise', async () => {
+  // Paging, every filter and their combinations, and the literal %, _ and \ are medium specs; over HTTP,
+  // a percent-encoded % must arrive as a literal % too.
+  it('institution=%25 does not match every row of every user', async () => {
     const { userId } = await registerUser(app);
     const item = await app.prisma.plaidItem.create({
-      data: { userId, itemId: `item_bulk_${userId}`, institutionName: 'Bulk Bank' },
+      data: { userId, itemId: `item_percent_${userId}`, institutionName: '100% Credit Union' },
     });
-    await app.prisma.bankAccount.createMany({
-      data: Array.from({ length: 53 }, (_, i) => ({
+    await app.prisma.bankAccount.create({
+      data: {
         plaidItemId: item.id,
         userId,
-        accountId: `acc_${i}`,
-        name: `Account ${i}`,
+        accountId: 'acc_percent',
+        name: 'Checking',
         type: 'depository',
-        mask: String(i).padStart(4, '0'),
-      })),
+        mask: '0000',
+      },
     });
-    const first = await api.admin().listFundingSources({ userId });
-    expect(first.body.data).toHaveLength(50);
-    expect(first.body.nextCursor).toEqual(expect.any(String));
-    const second = await api.admin().listFundingSources({ userId, cursor: first.body.nextCursor });
-    expect(second.body.data).toHaveLength(3);
-    expect(second.body.nextCursor).toBeNull();
+    await connect(userId);
+    const res = await api.admin().listFundingSources('?institution=%25&limit=100');
+    expect(res.status).toBe(200);
+    const institutions = res.body.data.map((s) => s.institutionName);
+    for (const name of institutions) expect(name).toContain('%');
+    expect(institutions).toContain('100% Credit Union');
   });
 
   it.each([

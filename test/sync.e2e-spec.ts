@@ -45,65 +45,48 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
     expect(await countStored(app, userId)).toEqual({ items: 1, accounts: 1 });
   });
 
-  it("takes Bluum's statuses: ERROR → error, DISCONNECTED → disconnected", async () => {
-    const { userId, bluumAccountId } = await registerUser(app);
-    await api.as(userId).linkBank();
-    await api.as(userId).linkBank();
-    const [erroring, disconnected] = bluum.items.get(bluumAccountId)!;
-    erroring.status = 'ERROR';
-    disconnected.status = 'DISCONNECTED';
-
-    const res = await api.as(userId).sync();
-    expect(res.body).toMatchObject({ added: 0, updated: 2 });
-    const statusOf = (itemId: string) => res.body.data.find((s) => s.itemId === itemId)?.status;
-    expect(statusOf(erroring.itemId)).toBe('error');
-    expect(statusOf(disconnected.itemId)).toBe('disconnected');
-    const list = await api.as(userId).list();
-    expect(list.body.data.map((s) => s.itemId)).toEqual([erroring.itemId]);
-  });
-
-  it.each([
-    ['data.items, camelCase', 'items', false],
-    ['data.fundingSources, camelCase', 'fundingSources', false],
-    ['data.funding_sources, snake_case', 'funding_sources', true],
-    ['data.items, snake_case', 'items', true],
-  ] as const)('reads the list as %s', async (_name, key, snakeCase) => {
-    const { userId, bluumAccountId } = await registerUser(app);
-    bluum.items.set(bluumAccountId, [
-      {
-        id: 'fs-sync-1',
-        itemId: `item_fmt_${userId}`,
-        institutionId: 'ins_3',
+  // Every list variant Bluum documents is parsed by the gateway's specs (src/bluum/wire-fixtures); this
+  // one goes the whole way over HTTP. Each status Bluum can give is a medium spec of sync.
+  it.each([['data.funding_sources, snake_case', 'funding_sources', true]] as const)(
+    'reads the list as %s',
+    async (_name, key, snakeCase) => {
+      const { userId, bluumAccountId } = await registerUser(app);
+      bluum.items.set(bluumAccountId, [
+        {
+          id: 'fs-sync-1',
+          itemId: `item_fmt_${userId}`,
+          institutionId: 'ins_3',
+          institutionName: 'Chase Bank',
+          status: 'ACTIVE',
+          accounts: [
+            {
+              accountId: 'acc_c',
+              accountName: 'Checking',
+              accountType: 'depository',
+              accountSubtype: 'checking',
+              mask: '0000',
+            },
+            {
+              accountId: 'acc_s',
+              accountName: 'Savings',
+              accountType: 'depository',
+              accountSubtype: 'savings',
+              mask: '1111',
+            },
+          ],
+        },
+      ]);
+      bluum.listFormat = { key, snakeCase };
+      const res = await api.as(userId).sync();
+      expect(res.status).toBe(200);
+      expect(res.body.added).toBe(2);
+      expect(res.body.data.map((s) => s.accountSubtype).sort()).toEqual(['checking', 'savings']);
+      expect(res.body.data[0]).toMatchObject({
         institutionName: 'Chase Bank',
-        status: 'ACTIVE',
-        accounts: [
-          {
-            accountId: 'acc_c',
-            accountName: 'Checking',
-            accountType: 'depository',
-            accountSubtype: 'checking',
-            mask: '0000',
-          },
-          {
-            accountId: 'acc_s',
-            accountName: 'Savings',
-            accountType: 'depository',
-            accountSubtype: 'savings',
-            mask: '1111',
-          },
-        ],
-      },
-    ]);
-    bluum.listFormat = { key, snakeCase };
-    const res = await api.as(userId).sync();
-    expect(res.status).toBe(200);
-    expect(res.body.added).toBe(2);
-    expect(res.body.data.map((s) => s.accountSubtype).sort()).toEqual(['checking', 'savings']);
-    expect(res.body.data[0]).toMatchObject({
-      institutionName: 'Chase Bank',
-      bluumFundingSourceId: 'fs-sync-1',
-    });
-  });
+        bluumFundingSourceId: 'fs-sync-1',
+      });
+    },
+  );
 
   it('leaves the database as it was when Bluum fails, and says so', async () => {
     const { userId } = await registerUser(app);

@@ -12,36 +12,36 @@ export const STATUS_FROM_BLUUM: Record<BluumItemStatus, FundingSourceStatus> = {
   DISCONNECTED: 'disconnected',
 };
 
-/** An item as it is to be stored: Bluum's fields, our statuses. */
-export interface ItemToStore {
+/** What Bluum decides about a stored item, with our status. */
+interface ItemFields {
   itemId: string;
   bluumFundingSourceId: string | null;
   institutionId: string | null;
   institutionName: string;
   status: FundingSourceStatus;
-  accounts: {
-    accountId: string;
-    name: string;
-    type: string;
-    subtype: string | null;
-    mask: string;
-    status: FundingSourceStatus;
-  }[];
 }
 
-/** What is stored of an account that Bluum decides; a change in any of it is an audit event. */
-export interface AccountState {
-  id: string;
-  itemId: string;
+/** What Bluum decides about a stored account, with our status. */
+interface AccountFields {
   accountId: string;
   name: string;
   type: string;
   subtype: string | null;
   mask: string;
   status: FundingSourceStatus;
-  institutionId: string | null;
-  institutionName: string;
-  bluumFundingSourceId: string | null;
+}
+
+/** An item as it is to be stored: Bluum's fields, our statuses. */
+export interface ItemToStore extends ItemFields {
+  accounts: AccountFields[];
+}
+
+/**
+ * A stored account (by its id) with its item's fields, as far as Bluum decides them; a change in any
+ * of it is an audit event. The account's status wins over the item's.
+ */
+export interface AccountState extends Omit<ItemFields, 'status'>, AccountFields {
+  id: string;
 }
 
 /** One audit event to write: what happened to which funding source. */

@@ -98,17 +98,7 @@ describe('funding sources on a real database', () => {
         ...bluumItem,
         accounts: [{ ...bluumItem.accounts[0] }, { ...bluumItem.accounts[1], accountName: 'Renamed' }],
       };
-      const tokenHash = 'b'.repeat(64);
-      await ctx.fundingSources.claimPublicToken(tokenHash, user.id, new Date(0));
-      const saved = await ctx.fundingSources.saveLinkedItem(
-        user.id,
-        user.bluumAccountId,
-        itemToStore(renamed),
-        {
-          tokenHash,
-          caller: SYSTEM_CALLER,
-        },
-      );
+      const saved = await ctx.saveItem(user, renamed);
       expect(saved.kind).toBe('saved');
       if (saved.kind !== 'saved') return;
       expect(saved.linked.fundingSources.map((s) => s.id)).toEqual(fundingSources.map((s) => s.id));
@@ -173,6 +163,9 @@ describe('funding sources on a real database', () => {
         });
         const result = await service.sync(user.id, ADMIN_CALLER);
         expect(result.data.map((s) => s.status)).toEqual([expected]);
+        // The default list, which deposit services read, leaves a disconnected account out.
+        const listed = await service.list(user.id, undefined);
+        expect(listed.map((s) => s.status)).toEqual(expected === 'disconnected' ? [] : [expected]);
         expect(result).toMatchObject({ added: 0, updated: change ? 1 : 0 });
         const events = (await eventsOf(user.id)).filter((e) => e.type !== 'linked');
         expect(events.map((e) => e.details)).toEqual(change ? [{ ...change, via: 'sync' }] : []);

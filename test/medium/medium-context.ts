@@ -110,19 +110,23 @@ export class MediumContext {
   ): Promise<LinkedItem & { user: { id: string; bluumAccountId: string }; bluumItem: BluumItem }> {
     const user = options.user ?? (await this.newUser());
     const bluumItem = this.bluumItem(options);
-    const tokenHash = randomUUID().replace(/-/g, '').padEnd(64, '0');
-    await this.fundingSources.claimPublicToken(tokenHash, user.id, new Date(0));
-    const saved = await this.fundingSources.saveLinkedItem(
-      user.id,
-      user.bluumAccountId,
-      itemToStore(bluumItem),
-      {
-        tokenHash,
-        caller: options.caller ?? SYSTEM_CALLER,
-      },
-    );
+    const saved = await this.saveItem(user, bluumItem, options.caller);
     if (saved.kind !== 'saved') throw new Error(`newLinkedItem: ${saved.kind}`);
     return { ...saved.linked, user, bluumItem };
+  }
+
+  /** Stores `bluumItem` for `user` as a connect does, after claiming a fresh public token. */
+  async saveItem(
+    user: { id: string; bluumAccountId: string },
+    bluumItem: BluumItem,
+    caller: Caller = SYSTEM_CALLER,
+  ): ReturnType<FundingSourcesRepository['saveLinkedItem']> {
+    const tokenHash = randomUUID().replace(/-/g, '').padEnd(64, '0');
+    await this.fundingSources.claimPublicToken(tokenHash, user.id, new Date(0));
+    return this.fundingSources.saveLinkedItem(user.id, user.bluumAccountId, itemToStore(bluumItem), {
+      tokenHash,
+      caller,
+    });
   }
 }
 
