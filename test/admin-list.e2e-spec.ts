@@ -61,7 +61,12 @@ describe('admin listing of funding sources', () => {
         name: 'Checking',
         type: 'depository',
         mask: '0000',
+        institutionName: item.institutionName,
       },
+    });
+    await app.prisma.institutionName.createMany({
+      data: { name: item.institutionName },
+      skipDuplicates: true,
     });
     await connect(userId);
     const res = await api.admin().listFundingSources('?institution=%25&limit=100');

@@ -313,7 +313,7 @@ export class FundingSourcesService {
     const rows = await this.repository.listPage({
       userId: query.userId,
       institution: query.institution,
-      statuses: status === 'all' ? FUNDING_SOURCE_STATUSES : [status],
+      status: status === 'all' ? undefined : status,
       // One more than asked tells whether another page follows.
       limit: limit + 1,
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),

@@ -1,5 +1,7 @@
 // Admin listing and the audit trail's pages on a real database: every filter, their combinations, and
 // keyset pages that never skip or repeat a row.
+import { randomUUID } from 'node:crypto';
+import { type AdminListFilter, adminListQuery } from '../../src/funding-sources/funding-sources.repository';
 import { MediumContext } from './medium-context';
 
 describe('admin listing on a real database', () => {
@@ -142,6 +144,67 @@ describe('admin listing on a real database', () => {
       for (const source of page.data) expect(source.institutionName).toContain('%');
       expect(page.data.map((s) => s.institutionName)).toContain('100% Credit Union');
     });
+  });
+
+  // A regression to a sort of the whole table fails here, not at a million rows in production: with
+  // sequential scans and sorts priced out, the planner still sorts or scans only where no index serves.
+  describe('query plans', () => {
+    const plan = async (filter: AdminListFilter): Promise<string> => {
+      const { text, values } = adminListQuery(filter);
+      const rows = await ctx.prisma.$transaction(async (tx) => {
+        await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
+        await tx.$executeRawUnsafe('SET LOCAL enable_sort = off');
+        return tx.$queryRawUnsafe<{ 'QUERY PLAN': string }[]>(`EXPLAIN ${text}`, ...values);
+      });
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    };
+    const after = { createdAt: new Date(), id: randomUUID() };
+
+    it.each([
+      ['every status', {}, 'bank_accounts_created_at_id_idx'],
+      ['every status, next page', { after }, 'bank_accounts_created_at_id_idx'],
+      ['one status', { status: 'error' }, 'bank_accounts_status_created_at_id_idx'],
+      ['one status, next page', { status: 'error', after }, 'bank_accounts_status_created_at_id_idx'],
+      ['a user', { userId: 'user_1' }, 'bank_accounts_user_id_created_at_id_idx'],
+      // Which of the two indexes serves this is the planner's call from the statistics; both are ordered.
+      [
+        'a user and a status',
+        { userId: 'user_1', status: 'active' },
+        'bank_accounts_(user_id|status)_created_at_id_idx',
+      ],
+      [
+        'a user and an institution',
+        { userId: 'user_1', institution: 'plat' },
+        'bank_accounts_user_id_created_at_id_idx',
+      ],
+    ] as const)('by %s walks %s in order, without a sort', async (_name, filter, index) => {
+      const text = await plan({ limit: 51, ...filter });
+      expect(text).toMatch(new RegExp(`Index Scan using ${index} on bank_accounts`));
+      expect(text).not.toMatch(/Seq Scan on bank_accounts|Sort {2}\(/);
+    });
+
+    it.each([
+      ['an institution', { institution: 'plat' }, 'bank_accounts_institution_name_created_at_id_idx'],
+      [
+        'an institution, next page',
+        { institution: 'plat', after },
+        'bank_accounts_institution_name_created_at_id_idx',
+      ],
+      [
+        'an institution and a status',
+        { institution: 'plat', status: 'error' },
+        'bank_accounts_institution_name_status_created_at_id_idx',
+      ],
+    ] as const)(
+      'by %s walks %s per matching name, sorting only those pages',
+      async (_name, filter, index) => {
+        const text = await plan({ limit: 51, ...filter });
+        expect(text).toContain(`Index Scan using ${index} on bank_accounts`);
+        expect(text).not.toMatch(/Seq Scan on bank_accounts/);
+        // The one sort merges at most `limit` rows per matching name.
+        expect(text.match(/Sort {2}\(/g) ?? []).toHaveLength(1);
+      },
+    );
   });
 
   describe("a user's audit trail", () => {
