@@ -1,5 +1,5 @@
-// What npm run bench and npm run chaos both need to run the built service: a throwaway database, a free
-// port, and the node flags the service runs with in production.
+// What npm run bench, npm run chaos and npm run bench:scale need to run the built service: throwaway
+// databases, a free port, and the node flags the service runs with in production.
 'use strict';
 const { readFileSync } = require('node:fs');
 const { createServer } = require('node:net');
@@ -36,6 +36,30 @@ async function throwawayDatabase({ adminUrl, prefix, adminVariable }) {
   };
 }
 
+/**
+ * A database of this exact name, created afresh through `adminUrl` (dropped first if a run before left
+ * it behind) and dropped by `drop()`; for runs that need several databases side by side.
+ */
+async function namedDatabase({ adminUrl, name, adminVariable }) {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
+  const run = async (sql) => {
+    const client = new Client({ connectionString: adminUrl });
+    await client.connect().catch((error) => {
+      throw new Error(`cannot reach PostgreSQL at ${adminUrl} (set ${adminVariable}): ${error.message}`);
+    });
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
 async function freePort() {
   const server = createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,4 +76,4 @@ function productionNodeFlags() {
   return match[1].trim().split(' ').filter(Boolean);
 }
 
-module.exports = { throwawayDatabase, freePort, productionNodeFlags };
+module.exports = { throwawayDatabase, namedDatabase, freePort, productionNodeFlags };
