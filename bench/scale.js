@@ -68,12 +68,13 @@ function buildIfStale() {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 
-/** Which code is measured: the commit, and whether src/ or prisma/ differ from it. */
+/** Which code is measured: the last commit of src/ or prisma/, and whether they differ from it. */
 function sourceVersion() {
   try {
     const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
     const dirty = git('status', '--porcelain', '--', 'src', 'prisma') !== '';
-    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted changes in src/ or prisma/' : ''}`;
+    const commit = git('log', '-1', '--format=%h', '--', 'src', 'prisma');
+    return `${commit}${dirty ? ' with uncommitted changes in src/ or prisma/' : ''}`;
   } catch {
     return 'unknown (not a git checkout)';
   }
