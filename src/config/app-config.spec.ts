@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       authJwtSecret: DEV_AUTH_JWT_SECRET,
       logLevel: 'info',
       writeRateLimitPerMinute: 30,
+      retentionSweepSeconds: 3600,
       sandboxEnabled: true,
       // The Bluum work budget: two calls and the transactions around them.
       bluumWorkBudgetMs: 25_000,
@@ -163,6 +164,8 @@ describe('loadConfig', () => {
     ['DATABASE_CONNECT_TIMEOUT_MS', '99'],
     ['DATABASE_STATEMENT_TIMEOUT_MS', '60001'],
     ['HTTP_REQUEST_TIMEOUT_MS', '999'],
+    ['RETENTION_SWEEP_SECONDS', '-1'],
+    ['RETENTION_SWEEP_SECONDS', 'hourly'],
     ['LOG_LEVEL', 'verbose'],
     ['NODE_ENV', 'staging'],
     ['DATABASE_URL', 'mysql://db/bluum'],

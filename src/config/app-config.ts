@@ -52,6 +52,8 @@ export interface AppConfig {
   readonly linkCompletionRedirectOrigins: readonly string[];
   /** Writes (link-token, connect, sync) one user may make per minute. */
   readonly writeRateLimitPerMinute: number;
+  /** How often expired idempotency keys, old exchange responses and rate-limit windows are removed; 0: never. */
+  readonly retentionSweepSeconds: number;
   /** The sandbox (and every development-only route) exists only outside production. */
   readonly sandboxEnabled: boolean;
   /** Names of the variables that fell back to a development default, for the boot log. */
@@ -241,6 +243,7 @@ export function loadConfig(env: Env): AppConfig {
   const docsEnabled = parseBoolean(env, 'DOCS_ENABLED', true);
   const host = read(env, 'HOST') ?? (production ? '0.0.0.0' : '127.0.0.1');
   const writeRateLimitPerMinute = parseInteger(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000);
+  const retentionSweepSeconds = parseInteger(env, 'RETENTION_SWEEP_SECONDS', 3_600, 0, 7 * 86_400);
   const logLevelRaw = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
@@ -271,6 +274,7 @@ export function loadConfig(env: Env): AppConfig {
     logLevel: logLevelRaw as LogLevel,
     linkCompletionRedirectOrigins,
     writeRateLimitPerMinute,
+    retentionSweepSeconds,
     sandboxEnabled: !production,
     developmentDefaults,
   };

@@ -104,7 +104,8 @@ export class FundingSourcesService {
       if (claim?.state === 'claimed') break;
       if (claim?.state === 'completed') {
         // Another user's token is "already used" to this caller, and tells it nothing more.
-        if (claim.userId !== userId) throw this.tokenAlreadyUsed();
+        // Its stored response is dropped after a day (the retention sweep): the token stays refused.
+        if (claim.userId !== userId || claim.response === null) throw this.tokenAlreadyUsed();
         return { response: claim.response as ConnectResponseDto, replayed: true };
       }
       if (Date.now() > deadline) {

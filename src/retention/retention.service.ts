@@ -1,0 +1,122 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { ScheduledJobsRepository } from '../jobs/scheduled-jobs.repository';
+import { RetentionRepository } from './retention.repository';
+
+export const RETENTION_JOB = 'retention-sweep';
+// A stored connect response is kept this long: Plaid Link's onSuccess firing twice is seconds apart.
+const EXCHANGE_RESPONSE_HOURS = 24;
+// A rate-limit window counts for a minute; an hour leaves room for any clock skew between instances.
+const RATE_WINDOW_MINUTES = 60;
+const BATCH = 1_000;
+// At most this many batches per table and sweep, so that one sweep is bounded; the next goes on.
+const MAX_BATCHES = 1_000;
+// A pause between batches leaves the database to the requests.
+const BATCH_PAUSE_MS = 10;
+// A claimed sweep whose instance died is taken over after this long.
+const LEASE_MS = 10 * 60_000;
+// Instances look whether a sweep is due this often (or at the sweep interval, if shorter).
+const TICK_MS = 60_000;
+
+export interface SweepResult {
+  idempotencyKeys: number;
+  exchangeResponses: number;
+  rateLimitWindows: number;
+}
+
+/**
+ * Keeps three tables from growing without bound: expired idempotency keys, the stored responses of old
+ * public-token exchanges, old rate-limit windows. Every RETENTION_SWEEP_SECONDS one instance (the one
+ * that claims the run in PostgreSQL) sweeps, in small batches, and logs one line.
+ */
+@Injectable()
+export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(RetentionService.name);
+  private readonly intervalMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly retention: RetentionRepository,
+    private readonly jobs: ScheduledJobsRepository,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.intervalMs = config.retentionSweepSeconds * 1_000;
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.intervalMs === 0) return;
+    // The first look comes a while after boot, at a random point, so instances started together spread.
+    this.schedule(Math.min(this.intervalMs, TICK_MS) * (0.5 + Math.random() / 2));
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      void this.runIfDue()
+        .catch((err: unknown) => this.logger.warn(`retention sweep failed: ${describe(err)}`))
+        .finally(() => {
+          if (!this.stopped) this.schedule(Math.min(this.intervalMs, TICK_MS));
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** Sweeps if a sweep is due and no other instance has claimed it; null when this one did not sweep. */
+  async runIfDue(): Promise<SweepResult | null> {
+    if (!(await this.jobs.claim(RETENTION_JOB, this.intervalMs, LEASE_MS))) return null;
+    try {
+      return await this.sweep();
+    } finally {
+      await this.jobs.finish(RETENTION_JOB);
+    }
+  }
+
+  /** One sweep of all three tables; logs what it removed. */
+  async sweep(): Promise<SweepResult> {
+    const started = Date.now();
+    const result: SweepResult = {
+      idempotencyKeys: await this.inBatches(() => this.retention.deleteExpiredIdempotencyKeys(BATCH)),
+      exchangeResponses: await this.inBatches(() =>
+        this.retention.dropExchangeResponses(EXCHANGE_RESPONSE_HOURS, BATCH),
+      ),
+      rateLimitWindows: await this.inBatches(() =>
+        this.retention.deleteRateLimitWindows(RATE_WINDOW_MINUTES, BATCH),
+      ),
+    };
+    this.logger.log(
+      `retention sweep: removed ${result.idempotencyKeys} expired idempotency keys, dropped ` +
+        `${result.exchangeResponses} stored connect responses older than ${EXCHANGE_RESPONSE_HOURS} h, ` +
+        `removed ${result.rateLimitWindows} rate-limit windows, in ${Date.now() - started} ms`,
+    );
+    return result;
+  }
+
+  private async inBatches(removeOne: () => Promise<number>): Promise<number> {
+    let total = 0;
+    for (let batch = 0; batch < MAX_BATCHES && !this.stopped; batch++) {
+      const removed = await removeOne();
+      total += removed;
+      if (removed < BATCH) break;
+      await sleep(BATCH_PAUSE_MS);
+    }
+    return total;
+  }
+}
+
+// Only the message: a driver error can carry the statement and its parameters.
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0] : 'unknown error';
+}
