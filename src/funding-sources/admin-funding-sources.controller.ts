@@ -18,7 +18,7 @@ export class AdminFundingSourcesController {
     operationId: 'adminListFundingSources',
     summary: "List every user's funding sources",
     description:
-      'Filters: `userId`, `institution` (name contains this text, ignoring case; `%` and `_` are not wildcards), `status` (default: all). Newest first, ties broken by id; pass `nextCursor` as `cursor` for the next page. A page never skips or repeats a row while rows are added.',
+      'Filters: `userId`, `institution` (name contains this text, ignoring case; `%` and `_` are not wildcards), `status` (default: all). Newest first, ties broken by id; pass `nextCursor` as `cursor` for the next page. The pages of one listing (its first page and the cursors that follow) show exactly the funding sources that existed when the first page was read, each once, while rows are added meanwhile; a new listing shows the new ones. Every filter is served by an index: a page costs the same at a thousand funding sources or millions.',
     access: {},
     responses: [{ status: 200, type: FundingSourcePageDto }],
   })

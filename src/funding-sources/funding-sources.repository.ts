@@ -140,7 +140,8 @@ export interface AdminListFilter {
   institution?: string;
   status?: FundingSourceStatus;
   limit: number;
-  after?: { createdAt: Date; id: string };
+  /** Where the previous page ended, and the snapshot of the listing's first page when known. */
+  after?: { createdAt: Date; id: string; snapshot?: string };
 }
 
 /**
@@ -164,6 +165,10 @@ export function adminListQuery(filter: AdminListFilter): { text: string; values:
   if (filter.after !== undefined) {
     const at = param(filter.after.createdAt);
     where.push(`(a.created_at, a.id) < (${at}::timestamptz, ${param(filter.after.id)}::uuid)`);
+    // Rows committed after the first page was read belong to the next listing, wherever they sort.
+    if (filter.after.snapshot !== undefined) {
+      where.push(`pg_visible_in_snapshot(a.inserted_xid, ${param(filter.after.snapshot)}::pg_snapshot)`);
+    }
   }
   const contains =
     filter.institution === undefined ? undefined : param(`%${escapeLike(filter.institution)}%`);
@@ -203,10 +208,21 @@ export class FundingSourcesRepository {
     );
   }
 
-  /** One page of every user's funding sources, newest first (ties by id), after `after` when given. */
-  async listPage(filter: AdminListFilter): Promise<FundingSourceRecord[]> {
+  /**
+   * One page of every user's funding sources, newest first (ties by id), after `after` when given, with
+   * the snapshot every later page of the same listing is read in: the first page's, taken just before it.
+   */
+  async listPage(filter: AdminListFilter): Promise<{ rows: FundingSourceRecord[]; snapshot: string }> {
+    const snapshot =
+      filter.after?.snapshot ??
+      (
+        await this.prisma.queryRows<{ snapshot: string }>(
+          'SELECT pg_current_snapshot()::text AS snapshot',
+          [],
+        )
+      )[0].snapshot;
     const { text, values } = adminListQuery(filter);
-    return this.prisma.queryRows<FundingSourceRecord>(text, values);
+    return { rows: await this.prisma.queryRows<FundingSourceRecord>(text, values), snapshot };
   }
 
   /** One page of a user's audit trail, newest first (ties by id), after `after` when given. */

@@ -311,7 +311,7 @@ export class FundingSourcesService {
   async adminList(query: AdminListQuery): Promise<FundingSourcePageDto> {
     const limit = query.limit ?? 50;
     const status = query.status ?? 'all';
-    const rows = await this.repository.listPage({
+    const { rows, snapshot } = await this.repository.listPage({
       userId: query.userId,
       institution: query.institution,
       status: status === 'all' ? undefined : status,
@@ -319,7 +319,7 @@ export class FundingSourcesService {
       limit: limit + 1,
       after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
     });
-    const { page, nextCursor } = toPage(rows, limit, (source) => source);
+    const { page, nextCursor } = toPage(rows, limit, ({ createdAt, id }) => ({ createdAt, id, snapshot }));
     return { data: page.map(toFundingSource), nextCursor };
   }
 

@@ -41,6 +41,26 @@ describe('admin listing on a real database', () => {
     expect(all.data).toHaveLength(7);
   });
 
+  it('shows, on every page of one listing, the rows visible at its first page and no others', async () => {
+    const user = await ctx.newUser();
+    const [older, newer] = [await ctx.newLinkedItem({ user }), await ctx.newLinkedItem({ user })];
+    const service = ctx.service();
+    const first = await service.adminList({ userId: user.id, limit: 1 });
+    expect(ids(first)).toEqual([newer.fundingSources[0].id]);
+    // A row whose transaction began before the first page was read (so its created_at sorts behind the
+    // cursor) but committed after it: it belongs to the next listing, not to this one's later pages.
+    const late = await ctx.newLinkedItem({ user });
+    await ctx.prisma.bankAccount.update({
+      where: { id: late.fundingSources[0].id },
+      data: { createdAt: new Date(older.fundingSources[0].createdAt.getTime() + 1) },
+    });
+    const second = await service.adminList({ userId: user.id, limit: 1, cursor: first.nextCursor as string });
+    expect(ids(second)).toEqual([older.fundingSources[0].id]);
+    expect(second.nextCursor).toBeNull();
+    const fresh = await service.adminList({ userId: user.id });
+    expect(ids(fresh)).toEqual([newer, late, older].map((linked) => linked.fundingSources[0].id));
+  });
+
   it('pages by 50 unless told otherwise', async () => {
     const { user } = await ctx.newLinkedItem({ accounts: 53 });
     const service = ctx.service();
@@ -163,6 +183,11 @@ describe('admin listing on a real database', () => {
     it.each([
       ['every status', {}, 'bank_accounts_created_at_id_idx'],
       ['every status, next page', { after }, 'bank_accounts_created_at_id_idx'],
+      [
+        'every status, next page of a listing',
+        { after: { ...after, snapshot: '1:1:' } },
+        'bank_accounts_created_at_id_idx',
+      ],
       ['one status', { status: 'error' }, 'bank_accounts_status_created_at_id_idx'],
       ['one status, next page', { status: 'error', after }, 'bank_accounts_status_created_at_id_idx'],
       ['a user', { userId: 'user_1' }, 'bank_accounts_user_id_created_at_id_idx'],

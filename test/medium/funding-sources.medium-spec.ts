@@ -36,7 +36,7 @@ describe('funding sources on a real database', () => {
       const viaPrisma = [begun.record, ...fundingSources.slice(1)];
 
       const raw = await ctx.fundingSources.listByUser(user.id, ['active', 'error', 'disconnected']);
-      const page = await ctx.fundingSources.listPage({ userId: user.id, limit: 10 });
+      const { rows: page } = await ctx.fundingSources.listPage({ userId: user.id, limit: 10 });
       expect(page).toEqual(raw);
       expect(raw).toHaveLength(3);
       for (const record of viaPrisma) {
