@@ -56,8 +56,8 @@ async function seed(url) {
   ];
   for (const [index, [name, subtype, mask]] of accounts.entries()) {
     await client.query(
-      `INSERT INTO bank_accounts (id, plaid_item_id, user_id, account_id, name, type, subtype, mask, status, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, 'depository', $6, $7, 'active', now() - make_interval(secs => $8), now())`,
+      `INSERT INTO bank_accounts (id, plaid_item_id, user_id, account_id, name, type, subtype, mask, status, institution_name, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, 'depository', $6, $7, 'active', 'First Platypus Bank', now() - make_interval(secs => $8), now())`,
       [randomUUID(), itemRowId, userId, `acc_${randomBytes(8).toString('hex')}`, name, subtype, mask, index],
     );
   }
