@@ -126,9 +126,9 @@ const JOIN_ITEM = 'JOIN plaid_items i ON i.id = a.plaid_item_id';
 const FUNDING_SOURCE_SQL = `${SELECT_FUNDING_SOURCE} FROM bank_accounts a ${JOIN_ITEM}`;
 
 /**
- * `value` as literal text inside a LIKE pattern. Prisma's `contains` wraps the value in `%…%` for ILIKE
- * without escaping, so `%` and `_` would be wildcards (`institution=%25` matched every row) and `\` would
- * escape the next character. Backslash is PostgreSQL's default LIKE escape character.
+ * `value` as literal text inside a LIKE pattern: unescaped, `%` and `_` would be wildcards
+ * (`institution=%25` would match every row) and `\` would escape the next character. Backslash is
+ * PostgreSQL's default LIKE escape character.
  */
 export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
