@@ -168,6 +168,26 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
     expect(failedResponses).toEqual(['400 /sandbox/link/complete']);
   });
 
+  it('keeps the user id a person typed while the page was still loading its first user', async () => {
+    const userId = uniqueUserId('demo');
+    // The page's first demo user arrives only after the person has typed (a slow network, a busy CI).
+    let first = true;
+    await page.route('**/sandbox/demo-users', async (route) => {
+      if (first) {
+        first = false;
+        await new Promise((resolve) => setTimeout(resolve, 600));
+      }
+      await route.continue();
+    });
+    await page.goto(`${app.url}/`);
+    await byTestId(page, 'demo-user-id').fill(userId);
+    await page.waitForTimeout(900);
+    expect(await byTestId(page, 'demo-user-id').inputValue()).toBe(userId);
+    await byTestId(page, 'use-user').click();
+    await waitForText('current-user', userId);
+    expect(failedResponses).toEqual([]);
+  });
+
   it('comes back from Cancel without linking anything', async () => {
     const userId = uniqueUserId('demo');
     await openAs(userId);

@@ -158,6 +158,8 @@
   // The user the page acts for; only the latest switch counts, however the requests interleave.
   let current = null;
   let switches = 0;
+  // What a person typed in the user field is theirs: the page fills it only while nobody has typed.
+  let typed = false;
 
   async function useUser(userId) {
     const ticket = ++switches;
@@ -167,7 +169,7 @@
     if (ticket !== switches) return null;
     current = s;
     byTestId('current-user').textContent = s.userId;
-    byTestId('demo-user-id').value = s.userId;
+    if (!typed) byTestId('demo-user-id').value = s.userId;
     byTestId('link-bank').disabled = false;
     await renderFundingSources(s);
     return s;
@@ -183,8 +185,12 @@
       reportError(error);
     });
   });
+  byTestId('demo-user-id').addEventListener('input', () => {
+    typed = true;
+  });
   byTestId('user-form').addEventListener('submit', (event) => {
     event.preventDefault();
+    typed = false;
     clearMessages();
     sessionStorage.removeItem(SESSION_KEY);
     const wanted = byTestId('demo-user-id').value.trim();
