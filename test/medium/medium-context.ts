@@ -2,6 +2,7 @@
 // On PostgreSQL when TEST_DATABASE_URL is set (prepared once by the global setup), else on an in-memory
 // embedded PGlite of the spec file's own. Spec files share PostgreSQL, so every factory makes fresh ids
 // and a test reads back only what it made.
+import type { PGlite } from '@electric-sql/pglite';
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { BluumGateway } from '../../src/bluum/bluum.gateway';
@@ -17,6 +18,7 @@ import { IdempotencyRepository } from '../../src/idempotency/idempotency.reposit
 import { RateLimitRepository } from '../../src/rate-limit/rate-limit.repository';
 import { UsersRepository } from '../../src/users/users.repository';
 import { UsersService } from '../../src/users/users.service';
+import { openEmbeddedDatabase } from '../support/embedded-template';
 
 const BLUUM_STATUS: Record<FundingSourceStatus, BluumItem['status']> = {
   active: 'ACTIVE',
@@ -38,22 +40,32 @@ export class MediumContext {
     DATABASE_URL: process.env.TEST_DATABASE_URL,
     BLUUM_TIMEOUT_MS: '200',
   });
-  readonly prisma = new PrismaService({ ...this.config, embeddedDatabaseDir: 'memory://' }, null);
-  readonly fundingSources = new FundingSourcesRepository(this.prisma);
-  readonly users = new UsersRepository(this.prisma);
-  readonly idempotency = new IdempotencyRepository(this.prisma);
-  readonly rateLimits = new RateLimitRepository(this.prisma);
+  readonly prisma: PrismaService;
+  readonly fundingSources: FundingSourcesRepository;
+  readonly users: UsersRepository;
+  readonly idempotency: IdempotencyRepository;
+  readonly rateLimits: RateLimitRepository;
+
+  private constructor(private readonly embedded: PGlite | null) {
+    this.prisma = new PrismaService({ ...this.config, embeddedDatabaseDir: 'memory://' }, embedded);
+    this.fundingSources = new FundingSourcesRepository(this.prisma);
+    this.users = new UsersRepository(this.prisma);
+    this.idempotency = new IdempotencyRepository(this.prisma);
+    this.rateLimits = new RateLimitRepository(this.prisma);
+  }
 
   static async open(): Promise<MediumContext> {
     // Nest's own start-up lines (the embedded database's migrations) are noise here.
     Logger.overrideLogger(false);
-    const ctx = new MediumContext();
+    const embedded = process.env.TEST_DATABASE_URL ? null : await openEmbeddedDatabase();
+    const ctx = new MediumContext(embedded);
     await ctx.prisma.onModuleInit();
     return ctx;
   }
 
-  close(): Promise<void> {
-    return this.prisma.onModuleDestroy();
+  async close(): Promise<void> {
+    await this.prisma.onModuleDestroy();
+    await this.embedded?.close();
   }
 
   /** The funding-sources service on the real repositories, calling `bluum` (a strict fake of the port). */

@@ -1,13 +1,18 @@
 // With TEST_DATABASE_URL, the e2e suite runs on that PostgreSQL: its public schema is rebuilt and the
 // migrations applied with the same `npm run db:migrate` production uses. Without it, each test app
-// runs on its own in-memory embedded PostgreSQL (PGlite) and there is nothing to prepare.
+// runs on its own in-memory embedded PostgreSQL (PGlite), loaded from a template migrated here once.
 import { execFileSync } from 'node:child_process';
 import { Client } from 'pg';
+import { prepareEmbeddedTemplate } from './embedded-template';
 
 export default async function globalSetup(): Promise<void> {
   const url = process.env.TEST_DATABASE_URL;
-  // The e2e and browser projects share this setup; one jest run prepares the database once.
-  if (!url || process.env.TEST_DATABASE_PREPARED === url) return;
+  if (!url) {
+    await prepareEmbeddedTemplate();
+    return;
+  }
+  // The medium, e2e and browser projects share this setup; one jest run prepares the database once.
+  if (process.env.TEST_DATABASE_PREPARED === url) return;
   const database = new URL(url).pathname.slice(1);
   // The schema is dropped: refuse anything that does not look like a test database.
   if (!/test/i.test(database)) {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { type AppOptions, startApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config/app-config';
 import { PrismaService } from '../../src/database/prisma.service';
+import { openEmbeddedDatabase } from './embedded-template';
 import { adminToken, TEST_JWT_SECRET } from './tokens';
 
 export interface TestApp {
@@ -47,13 +48,18 @@ export async function startTestApp(
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     ...env,
   });
+  // An embedded database of the app's own, loaded from the run's migrated template.
+  const embedded =
+    config.databaseUrl === null && options.sharedEmbeddedDatabase === undefined
+      ? await openEmbeddedDatabase()
+      : undefined;
   const { app, url } = await startApp(
     {
       ...config,
       embeddedDatabaseDir: config.databaseUrl === null ? 'memory://' : config.embeddedDatabaseDir,
     },
     '127.0.0.1',
-    options,
+    { ...options, ...(embedded ? { sharedEmbeddedDatabase: embedded } : {}) },
   );
   const request = async (
     method: string,
@@ -77,7 +83,11 @@ export async function startTestApp(
     }
     return { status: response.status, headers: response.headers, text, body: parsed };
   };
-  return { app, url, prisma: app.get(PrismaService), request, close: () => app.close() };
+  const close = async (): Promise<void> => {
+    await app.close();
+    await embedded?.close();
+  };
+  return { app, url, prisma: app.get(PrismaService), request, close };
 }
 
 /** A user id no other test uses, so specs never depend on each other's data. */
