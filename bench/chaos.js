@@ -22,7 +22,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { startFaultProxy } = require('./lib/fault-proxy');
-const { freePort, productionNodeFlags, throwawayDatabase } = require('./lib/harness');
+const { freePort, migrate, productionNodeFlags, throwawayDatabase } = require('./lib/harness');
 
 const ROOT = path.join(__dirname, '..');
 // Bluum's documented bodies: the files the gateway's specs parse and the sandbox and the test fault
@@ -1008,11 +1008,7 @@ async function main() {
     adminVariable: 'CHAOS_ADMIN_DATABASE_URL',
   });
   cleanups.push(db.drop);
-  execFileSync('npm', ['run', '-s', 'db:migrate'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: db.url },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  migrate(db.url);
   const upstream = new URL(db.url);
   const proxy = await startFaultProxy({
     upstreamHost: upstream.hostname || '127.0.0.1',

@@ -16,7 +16,7 @@ const os = require('node:os');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { Client } = require('pg');
-const { freePort, productionNodeFlags, throwawayDatabase } = require('./lib/harness');
+const { freePort, migrate, productionNodeFlags, throwawayDatabase } = require('./lib/harness');
 
 const ROOT = path.join(__dirname, '..');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -127,11 +127,7 @@ async function main() {
   const processes = [];
   let seeded = null;
   try {
-    execFileSync('npm', ['run', '-s', 'db:migrate'], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: db.url },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    migrate(db.url);
     seeded = await seed(db.url);
     const secret = randomBytes(32).toString('base64url');
     const token = signHs256({ sub: seeded.userId, exp: Math.floor(Date.now() / 1000) + 3600 }, secret);

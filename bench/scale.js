@@ -21,7 +21,7 @@ const os = require('node:os');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { Client } = require('pg');
-const { freePort, namedDatabase, productionNodeFlags } = require('./lib/harness');
+const { freePort, migrate, namedDatabase, productionNodeFlags } = require('./lib/harness');
 const { seedFundingSources, userId } = require('./lib/scale-seed');
 
 const ROOT = path.join(__dirname, '..');
@@ -88,11 +88,7 @@ async function prepare(name, n, cleanups) {
     adminVariable: 'BENCH_SCALE_ADMIN_DATABASE_URL',
   });
   cleanups.push(db.drop);
-  execFileSync('npm', ['run', '-s', 'db:migrate'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: db.url },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  migrate(db.url);
   const client = new Client({ connectionString: db.url });
   await client.connect();
   try {

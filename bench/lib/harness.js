@@ -1,6 +1,7 @@
 // What npm run bench, npm run chaos and npm run bench:scale need to run the built service: throwaway
 // databases, a free port, and the node flags the service runs with in production.
 'use strict';
+const { execFileSync } = require('node:child_process');
 const { readFileSync } = require('node:fs');
 const { createServer } = require('node:net');
 const path = require('node:path');
@@ -60,6 +61,15 @@ async function namedDatabase({ adminUrl, name, adminVariable }) {
   return { name, url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
+/** Applies the migrations to `url` the way production does (`npm run db:migrate`). */
+function migrate(url) {
+  execFileSync('npm', ['run', '-s', 'db:migrate'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
 async function freePort() {
   const server = createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -76,4 +86,4 @@ function productionNodeFlags() {
   return match[1].trim().split(' ').filter(Boolean);
 }
 
-module.exports = { throwawayDatabase, namedDatabase, freePort, productionNodeFlags };
+module.exports = { throwawayDatabase, namedDatabase, migrate, freePort, productionNodeFlags };
