@@ -22,7 +22,7 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { startFaultProxy } = require('./lib/fault-proxy');
-const { freePort, migrate, productionNodeFlags, throwawayDatabase } = require('./lib/harness');
+const { freePort, migrate, productionNodeFlags, stopProcess, throwawayDatabase } = require('./lib/harness');
 
 const ROOT = path.join(__dirname, '..');
 // Bluum's documented bodies: the files the gateway's specs parse and the sandbox and the test fault
@@ -512,15 +512,7 @@ async function startService(name, env, logPath) {
 
 const alive = (service) => service.child.exitCode === null && service.child.signalCode === null;
 
-async function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  // The service gives itself 10 s to finish requests in flight; after 12 s it is killed.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
-  await exited;
-  clearTimeout(timer);
-}
+const stopChild = stopProcess;
 
 /** Waits until /health/ready answers 200 (or `limitMs` passes); true when it did. */
 async function waitReady(service, limitMs) {

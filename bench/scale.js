@@ -21,7 +21,7 @@ const os = require('node:os');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { Client } = require('pg');
-const { freePort, migrate, namedDatabase, productionNodeFlags } = require('./lib/harness');
+const { freePort, migrate, namedDatabase, productionNodeFlags, stopProcess } = require('./lib/harness');
 const { seedFundingSources, userId } = require('./lib/scale-seed');
 
 const ROOT = path.join(__dirname, '..');
@@ -140,14 +140,8 @@ async function startService(db, env, logPath) {
   }
 }
 
-async function stopService(service) {
-  const { child } = service;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
-  await exited;
-  clearTimeout(timer);
+function stopService(service) {
+  return stopProcess(service.child);
 }
 
 /** Waits (up to 30 s) until no query of an earlier load still runs on `db`, so it cannot slow the next. */

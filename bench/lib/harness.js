@@ -70,6 +70,16 @@ function migrate(url) {
   });
 }
 
+/** SIGTERM, then SIGKILL after 12 s (the service gives requests in flight 10 s); resolves on exit. */
+async function stopProcess(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 async function freePort() {
   const server = createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -86,4 +96,11 @@ function productionNodeFlags() {
   return match[1].trim().split(' ').filter(Boolean);
 }
 
-module.exports = { throwawayDatabase, namedDatabase, migrate, freePort, productionNodeFlags };
+module.exports = {
+  throwawayDatabase,
+  namedDatabase,
+  migrate,
+  stopProcess,
+  freePort,
+  productionNodeFlags,
+};
