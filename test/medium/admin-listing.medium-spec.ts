@@ -188,8 +188,10 @@ describe('admin listing on a real database', () => {
         { after: { ...after, snapshot: '1:1:' } },
         'bank_accounts_created_at_id_idx',
       ],
-      ['one status', { status: 'error' }, 'bank_accounts_status_created_at_id_idx'],
-      ['one status, next page', { status: 'error', after }, 'bank_accounts_status_created_at_id_idx'],
+      // A status may be served by its own index or by walking (created_at, id) and filtering: on a
+      // near-empty table the costs tie, and either walks in order. bench:scale shows the choice at scale.
+      ['one status', { status: 'error' }, 'bank_accounts_(status_)?created_at_id_idx'],
+      ['one status, next page', { status: 'error', after }, 'bank_accounts_(status_)?created_at_id_idx'],
       ['a user', { userId: 'user_1' }, 'bank_accounts_user_id_created_at_id_idx'],
       // Which of the two indexes serves this is the planner's call from the statistics; both are ordered.
       [
@@ -215,16 +217,18 @@ describe('admin listing on a real database', () => {
         { institution: 'plat', after },
         'bank_accounts_institution_name_created_at_id_idx',
       ],
+      // On a near-empty table the planner may find the status index as cheap inside each name's walk;
+      // either walks in order with a limit. At scale it takes the institution's (npm run bench:scale).
       [
         'an institution and a status',
         { institution: 'plat', status: 'error' },
-        'bank_accounts_institution_name_status_created_at_id_idx',
+        'bank_accounts_(institution_name_)?status_created_at_id_idx',
       ],
     ] as const)(
       'by %s walks %s per matching name, sorting only those pages',
       async (_name, filter, index) => {
         const text = await plan({ limit: 51, ...filter });
-        expect(text).toContain(`Index Scan using ${index} on bank_accounts`);
+        expect(text).toMatch(new RegExp(`Index Scan using ${index} on bank_accounts`));
         expect(text).not.toMatch(/Seq Scan on bank_accounts/);
         // The one sort merges at most `limit` rows per matching name.
         expect(text.match(/Sort {2}\(/g) ?? []).toHaveLength(1);
