@@ -174,8 +174,13 @@ export function adminListQuery(filter: AdminListFilter): { text: string; values:
     filter.institution === undefined ? undefined : param(`%${escapeLike(filter.institution)}%`);
   const limit = param(filter.limit);
   const order = 'ORDER BY a.created_at DESC, a.id DESC';
+  // A listing's first page also reads its statement's snapshot, for the cursors that follow.
+  const select =
+    filter.after?.snapshot === undefined
+      ? `${SELECT_FUNDING_SOURCE}, pg_current_snapshot()::text AS "snapshot"`
+      : SELECT_FUNDING_SOURCE;
   if (contains !== undefined && filter.userId === undefined) {
-    const text = `${SELECT_FUNDING_SOURCE}
+    const text = `${select}
       FROM institution_names n
       CROSS JOIN LATERAL (
         SELECT * FROM bank_accounts a
@@ -187,7 +192,7 @@ export function adminListQuery(filter: AdminListFilter): { text: string; values:
     return { text, values };
   }
   if (contains !== undefined) where.push(`a.institution_name ILIKE ${contains}`);
-  const text = `${FUNDING_SOURCE_SQL}
+  const text = `${select} FROM bank_accounts a ${JOIN_ITEM}
     ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
     ${order} LIMIT ${limit}`;
   return { text, values };
@@ -210,19 +215,18 @@ export class FundingSourcesRepository {
 
   /**
    * One page of every user's funding sources, newest first (ties by id), after `after` when given, with
-   * the snapshot every later page of the same listing is read in: the first page's, taken just before it.
+   * the snapshot every later page of the same listing is read in: the first page's own, read by the
+   * same statement (none when that page is empty: no page follows it).
    */
-  async listPage(filter: AdminListFilter): Promise<{ rows: FundingSourceRecord[]; snapshot: string }> {
-    const snapshot =
-      filter.after?.snapshot ??
-      (
-        await this.prisma.queryRows<{ snapshot: string }>(
-          'SELECT pg_current_snapshot()::text AS snapshot',
-          [],
-        )
-      )[0].snapshot;
+  async listPage(
+    filter: AdminListFilter,
+  ): Promise<{ rows: FundingSourceRecord[]; snapshot: string | undefined }> {
     const { text, values } = adminListQuery(filter);
-    return { rows: await this.prisma.queryRows<FundingSourceRecord>(text, values), snapshot };
+    const rows = await this.prisma.queryRows<FundingSourceRecord & { snapshot?: string }>(text, values);
+    return {
+      rows: rows.map(({ snapshot: _, ...record }) => record),
+      snapshot: filter.after?.snapshot ?? rows[0]?.snapshot,
+    };
   }
 
   /** One page of a user's audit trail, newest first (ties by id), after `after` when given. */

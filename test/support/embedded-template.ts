@@ -2,7 +2,7 @@
 // creating a fresh PGlite (its initdb) and migrating it cost each app start about a second more.
 import { PGlite } from '@electric-sql/pglite';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyMigrations } from '../../src/database/embedded-migrations';
@@ -24,7 +24,10 @@ export async function prepareEmbeddedTemplate(): Promise<void> {
   try {
     await applyMigrations(db);
     const dump = await db.dumpDataDir('none');
-    writeFileSync(file, Buffer.from(await dump.arrayBuffer()));
+    // Written aside and renamed: a test run started meanwhile never loads half a file.
+    const partial = `${file}.${process.pid}`;
+    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+    renameSync(partial, file);
   } finally {
     await db.close();
   }
