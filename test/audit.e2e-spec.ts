@@ -1,38 +1,31 @@
 // The audit trail: every change to a funding source, with actor, request id and time, written in the
 // same transaction as the change (so a change that fails leaves no event).
-import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
-import { type Api, testApi } from './support/api';
-import { registerUser, uniqueUserId, type TestApp } from './support/test-app';
+import { useAppWithFakeBluum } from './support/fake-bluum';
+import { registerUser, uniqueUserId } from './support/test-app';
 import { tokenFor } from './support/tokens';
 
 describe('audit trail', () => {
-  let bluum: FakeBluum;
-  let app: TestApp;
-  let api: Api;
-
-  beforeAll(async () => {
-    ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '2000' }));
-    api = testApi(app);
-  });
-  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
-  beforeEach(() => bluum.reset());
+  const suite = useAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '2000' });
 
   const events = async (userId: string, query: { limit?: number; cursor?: string | null } = {}) => {
-    const res = await api.admin().events(userId, query);
+    const res = await suite.api.admin().events(userId, query);
     expect(res.status).toBe(200);
     return res.body;
   };
 
   it('records linking, an admin disconnect and a status change from sync, each with actor and request id', async () => {
-    const { userId, bluumAccountId } = await registerUser(app);
-    const linked = await api.as(userId).connect({}, { requestId: 'audit-connect-1' });
+    const { userId, bluumAccountId } = await registerUser(suite.app);
+    const linked = await suite.api.as(userId).connect({}, { requestId: 'audit-connect-1' });
     expect(linked.status).toBe(201);
     const sourceId = linked.body.fundingSources[0].id;
 
-    bluum.items.get(bluumAccountId)![0].status = 'ERROR';
-    const sync = await api.as(userId).sync({ requestId: 'audit-sync-1' });
+    suite.bluum.items.get(bluumAccountId)![0].status = 'ERROR';
+    const sync = await suite.api.as(userId).sync({ requestId: 'audit-sync-1' });
     expect(sync.status).toBe(200);
-    const removed = await api.admin().user(userId).disconnect(sourceId, { requestId: 'audit-delete-1' });
+    const removed = await suite.api
+      .admin()
+      .user(userId)
+      .disconnect(sourceId, { requestId: 'audit-delete-1' });
     expect(removed.status).toBe(200);
 
     const { data, nextCursor } = await events(userId);
@@ -68,26 +61,26 @@ describe('audit trail', () => {
   });
 
   it('records nothing when the change fails', async () => {
-    const { userId } = await registerUser(app);
-    bluum.failNext({ status: 503 });
-    const failedConnect = await api.as(userId).connect();
+    const { userId } = await registerUser(suite.app);
+    suite.bluum.failNext({ status: 503 });
+    const failedConnect = await suite.api.as(userId).connect();
     expect(failedConnect.status).toBe(502);
     expect((await events(userId)).data).toEqual([]);
 
-    const linked = await api.as(userId).connect();
-    bluum.failNext({ status: 503 });
-    const failedDisconnect = await api.as(userId).disconnect(linked.body.fundingSources[0].id);
+    const linked = await suite.api.as(userId).connect();
+    suite.bluum.failNext({ status: 503 });
+    const failedDisconnect = await suite.api.as(userId).disconnect(linked.body.fundingSources[0].id);
     expect(failedDisconnect.status).toBe(502);
     expect((await events(userId)).data.map((e) => e.type)).toEqual(['linked']);
   });
 
   it('is for admins only, and 404 for an unknown user', async () => {
-    const { userId } = await registerUser(app);
+    const { userId } = await registerUser(suite.app);
     for (const token of [tokenFor(userId), tokenFor('svc', { scope: 'funding-sources:read users:write' })]) {
-      const res = await api.withToken(token).events(userId);
+      const res = await suite.api.withToken(token).events(userId);
       expect(res.status).toBe(403);
     }
-    const unknown = await api.admin().events(uniqueUserId());
+    const unknown = await suite.api.admin().events(uniqueUserId());
     expect(unknown.status).toBe(404);
     expect(unknown.error.code).toBe('USER_NOT_FOUND');
   });

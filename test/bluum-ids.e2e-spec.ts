@@ -1,26 +1,11 @@
 // Ids that go into Bluum's URLs cannot escape their path segment: Bluum's own ids are checked when its
 // replies are read, and the gateway refuses a URL whose path is not the one it meant (for data stored
 // before ids were checked), without Bluum ever seeing the call.
-import {
-  closeAppWithFakeBluum,
-  type FakeBluum,
-  type FakeItem,
-  startAppWithFakeBluum,
-} from './support/fake-bluum';
-import { type Api, testApi } from './support/api';
-import { countStored, registerUser, type TestApp, uniqueUserId } from './support/test-app';
+import { type FakeItem, useAppWithFakeBluum } from './support/fake-bluum';
+import { countStored, registerUser, uniqueUserId } from './support/test-app';
 
 describe('ids in Bluum URLs', () => {
-  let bluum: FakeBluum;
-  let app: TestApp;
-  let api: Api;
-
-  beforeAll(async () => {
-    ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '600' }));
-    api = testApi(app);
-  });
-  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
-  beforeEach(() => bluum.reset());
+  const suite = useAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '600' });
 
   const item = (userId: string, id?: string): FakeItem => ({
     ...(id === undefined ? {} : { id }),
@@ -34,34 +19,34 @@ describe('ids in Bluum URLs', () => {
     it.each(['..', 'a/b', '../../admin', 'fs 1', 'fs%2F..'])(
       'connect: an item id of %j is BLUUM_BAD_RESPONSE, and nothing is stored',
       async (id) => {
-        const { userId } = await registerUser(app);
-        bluum.nextConnectLinks(item(userId, id));
-        const res = await api.as(userId).connect();
+        const { userId } = await registerUser(suite.app);
+        suite.bluum.nextConnectLinks(item(userId, id));
+        const res = await suite.api.as(userId).connect();
         expect(res.status).toBe(502);
         expect(res.error.code).toBe('BLUUM_BAD_RESPONSE');
-        expect(await countStored(app, userId)).toEqual({ items: 0, accounts: 0 });
+        expect(await countStored(suite.app, userId)).toEqual({ items: 0, accounts: 0 });
       },
     );
 
     it('list: one item with an id of .. rejects the whole reply; no DELETE is sent and nothing changes', async () => {
       // Connected without an id, so disconnecting looks the item up in Bluum's list.
-      const { userId, bluumAccountId } = await registerUser(app);
-      bluum.nextConnectLinks(item(userId));
-      const connected = await api.as(userId).connect();
+      const { userId, bluumAccountId } = await registerUser(suite.app);
+      suite.bluum.nextConnectLinks(item(userId));
+      const connected = await suite.api.as(userId).connect();
       expect(connected.status).toBe(201);
       const [source] = connected.body.fundingSources;
-      bluum.items.get(bluumAccountId)![0].id = '..';
-      bluum.items.set(bluumAccountId, [
+      suite.bluum.items.get(bluumAccountId)![0].id = '..';
+      suite.bluum.items.set(bluumAccountId, [
         { ...item(`${userId}_other`, 'fs_fine') },
-        ...bluum.items.get(bluumAccountId)!,
+        ...suite.bluum.items.get(bluumAccountId)!,
       ]);
-      bluum.requests.length = 0;
+      suite.bluum.requests.length = 0;
 
-      const res = await api.as(userId).disconnect(source.id);
+      const res = await suite.api.as(userId).disconnect(source.id);
       expect(res.status).toBe(502);
       expect(res.error.code).toBe('BLUUM_BAD_RESPONSE');
-      expect(bluum.requests.map((r) => r.method)).toEqual(['GET']);
-      const account = await app.prisma.bankAccount.findFirstOrThrow({ where: { userId } });
+      expect(suite.bluum.requests.map((r) => r.method)).toEqual(['GET']);
+      const account = await suite.app.prisma.bankAccount.findFirstOrThrow({ where: { userId } });
       expect(account.status).toBe('active');
     });
   });
@@ -69,34 +54,37 @@ describe('ids in Bluum URLs', () => {
   describe('data stored before ids were checked', () => {
     it('a bluumAccountId of .. : link-token is refused with 502 BLUUM_ID_UNSAFE and Bluum is never called', async () => {
       const userId = uniqueUserId();
-      await app.prisma.user.create({ data: { id: userId, bluumAccountId: '..' } });
-      const res = await api.as(userId).linkToken({ enableHostedLink: true });
+      await suite.app.prisma.user.create({ data: { id: userId, bluumAccountId: '..' } });
+      const res = await suite.api.as(userId).linkToken({ enableHostedLink: true });
       expect(res.status).toBe(502);
       expect(res.error).toMatchObject({ statusCode: 502, code: 'BLUUM_ID_UNSAFE' });
       // Before the check, this reached Bluum as POST /v1/funding-sources/plaid/link-token.
-      expect(bluum.requests).toEqual([]);
+      expect(suite.bluum.requests).toEqual([]);
 
-      for (const other of [await api.as(userId).connect(), await api.as(userId).sync()]) {
+      for (const other of [await suite.api.as(userId).connect(), await suite.api.as(userId).sync()]) {
         expect(other.status).toBe(502);
         expect(other.error.code).toBe('BLUUM_ID_UNSAFE');
       }
-      expect(bluum.requests).toEqual([]);
+      expect(suite.bluum.requests).toEqual([]);
     });
 
     it('a stored funding source id of .. : disconnect is refused, Bluum is never called, nothing changes', async () => {
-      const { userId } = await registerUser(app);
-      bluum.nextConnectLinks(item(userId, 'fs_ok'));
-      const connected = await api.as(userId).connect();
+      const { userId } = await registerUser(suite.app);
+      suite.bluum.nextConnectLinks(item(userId, 'fs_ok'));
+      const connected = await suite.api.as(userId).connect();
       expect(connected.status).toBe(201);
       const [source] = connected.body.fundingSources;
-      await app.prisma.plaidItem.updateMany({ where: { userId }, data: { bluumFundingSourceId: '..' } });
-      bluum.requests.length = 0;
+      await suite.app.prisma.plaidItem.updateMany({
+        where: { userId },
+        data: { bluumFundingSourceId: '..' },
+      });
+      suite.bluum.requests.length = 0;
 
-      const res = await api.as(userId).disconnect(source.id);
+      const res = await suite.api.as(userId).disconnect(source.id);
       expect(res.status).toBe(502);
       expect(res.error.code).toBe('BLUUM_ID_UNSAFE');
-      expect(bluum.requests).toEqual([]);
-      const account = await app.prisma.bankAccount.findFirstOrThrow({ where: { userId } });
+      expect(suite.bluum.requests).toEqual([]);
+      const account = await suite.app.prisma.bankAccount.findFirstOrThrow({ where: { userId } });
       expect(account.status).toBe('active');
     });
   });

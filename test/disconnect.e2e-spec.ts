@@ -1,26 +1,11 @@
 // DELETE …/funding-sources/{id}: a soft delete; the last active account of an item takes the item with
 // it, at Bluum first, and a Bluum failure changes nothing.
-import {
-  closeAppWithFakeBluum,
-  type FakeBluum,
-  type FakeItem,
-  startAppWithFakeBluum,
-} from './support/fake-bluum';
-import { type Api, testApi } from './support/api';
-import { registerUser, type TestApp } from './support/test-app';
+import { type FakeItem, useAppWithFakeBluum } from './support/fake-bluum';
+import { registerUser } from './support/test-app';
 import { depositServiceToken } from './support/tokens';
 
 describe('disconnecting a funding source', () => {
-  let bluum: FakeBluum;
-  let app: TestApp;
-  let api: Api;
-
-  beforeAll(async () => {
-    ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '600' }));
-    api = testApi(app);
-  });
-  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
-  beforeEach(() => bluum.reset());
+  const suite = useAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '600' });
 
   const twoAccountItem = (userId: string, withId = true): FakeItem => ({
     ...(withId ? { id: `fs-${userId}` } : {}),
@@ -45,39 +30,39 @@ describe('disconnecting a funding source', () => {
     ],
   });
   async function linkTwoAccounts(withId = true) {
-    const { userId, bluumAccountId } = await registerUser(app);
-    bluum.nextConnectLinks(twoAccountItem(userId, withId));
-    const { fundingSources } = await api.as(userId).linkBank();
-    bluum.requests.length = 0;
+    const { userId, bluumAccountId } = await registerUser(suite.app);
+    suite.bluum.nextConnectLinks(twoAccountItem(userId, withId));
+    const { fundingSources } = await suite.api.as(userId).linkBank();
+    suite.bluum.requests.length = 0;
     const [first, second] = fundingSources.map((s) => s.id);
     return { userId, bluumAccountId, first: first, second: second };
   }
   const statuses = async (userId: string) => ({
-    item: (await app.prisma.plaidItem.findFirstOrThrow({ where: { userId } })).status,
+    item: (await suite.app.prisma.plaidItem.findFirstOrThrow({ where: { userId } })).status,
     accounts: (
-      await app.prisma.bankAccount.findMany({ where: { userId }, orderBy: { accountId: 'asc' } })
+      await suite.app.prisma.bankAccount.findMany({ where: { userId }, orderBy: { accountId: 'asc' } })
     ).map((a) => a.status),
   });
-  const deletes = () => bluum.requests.filter((r) => r.method === 'DELETE');
+  const deletes = () => suite.bluum.requests.filter((r) => r.method === 'DELETE');
 
   it('marks one account disconnected and keeps it in history; the last one disconnects the item at Bluum first', async () => {
     const { userId, bluumAccountId, first, second } = await linkTwoAccounts();
 
-    const one = await api.as(userId).disconnect(first);
+    const one = await suite.api.as(userId).disconnect(first);
     expect(one.status).toBe(200);
     expect(one.body).toMatchObject({ id: first, status: 'disconnected', plaidOptions: expect.any(Object) });
     expect(deletes()).toHaveLength(0);
     expect(await statuses(userId)).toEqual({ item: 'active', accounts: ['disconnected', 'active'] });
 
-    const list = await api.as(userId).list();
+    const list = await suite.api.as(userId).list();
     expect(list.body.data.map((s) => s.id)).toEqual([second]);
-    const history = await api
+    const history = await suite.api
       .withToken(depositServiceToken('svc'))
       .user(userId)
       .list({ status: 'disconnected' });
     expect(history.body.data).toEqual([expect.objectContaining({ id: first, status: 'disconnected' })]);
 
-    const last = await api.as(userId).disconnect(second);
+    const last = await suite.api.as(userId).disconnect(second);
     expect(last.status).toBe(200);
     expect(deletes().map((r) => r.path)).toEqual([
       `/v1/accounts/${bluumAccountId}/funding-sources/fs-${userId}?type=plaid`,
@@ -90,8 +75,11 @@ describe('disconnecting a funding source', () => {
 
   it('disconnects the item at Bluum exactly once when both accounts are disconnected at the same time', async () => {
     const { userId, first, second } = await linkTwoAccounts();
-    bluum.failNext({ delayMs: 200 });
-    const answers = await Promise.all([api.as(userId).disconnect(first), api.as(userId).disconnect(second)]);
+    suite.bluum.failNext({ delayMs: 200 });
+    const answers = await Promise.all([
+      suite.api.as(userId).disconnect(first),
+      suite.api.as(userId).disconnect(second),
+    ]);
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
     expect(deletes()).toHaveLength(1);
     expect(await statuses(userId)).toEqual({
@@ -102,9 +90,9 @@ describe('disconnecting a funding source', () => {
 
   it('is harmless twice: same answer, Bluum called once', async () => {
     const { userId, first, second } = await linkTwoAccounts();
-    await api.as(userId).disconnect(first);
-    const a = await api.as(userId).disconnect(second);
-    const b = await api.as(userId).disconnect(second);
+    await suite.api.as(userId).disconnect(first);
+    const a = await suite.api.as(userId).disconnect(second);
+    const b = await suite.api.as(userId).disconnect(second);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(b.body).toEqual(a.body);
     expect(deletes()).toHaveLength(1);
@@ -115,9 +103,9 @@ describe('disconnecting a funding source', () => {
     ['times out', { delayMs: 3_000 }, 504, 'BLUUM_TIMEOUT'],
   ])('changes nothing when Bluum %s on the last account', async (_name, fault, status, code) => {
     const { userId, first, second } = await linkTwoAccounts();
-    await api.as(userId).disconnect(first);
-    bluum.failNext(fault);
-    const res = await api.as(userId).disconnect(second);
+    await suite.api.as(userId).disconnect(first);
+    suite.bluum.failNext(fault);
+    const res = await suite.api.as(userId).disconnect(second);
     expect(res.status).toBe(status);
     expect(res.error.code).toBe(code);
     expect(deletes()).toHaveLength(1);
@@ -126,9 +114,9 @@ describe('disconnecting a funding source', () => {
 
   it("finds Bluum's id in its list when the connect reply had none", async () => {
     const { userId, bluumAccountId, first, second } = await linkTwoAccounts(false);
-    bluum.items.get(bluumAccountId)![0].id = 'fs-from-list';
-    await api.as(userId).disconnect(first);
-    expect((await api.as(userId).disconnect(second)).status).toBe(200);
+    suite.bluum.items.get(bluumAccountId)![0].id = 'fs-from-list';
+    await suite.api.as(userId).disconnect(first);
+    expect((await suite.api.as(userId).disconnect(second)).status).toBe(200);
     expect(deletes().map((r) => r.path)).toEqual([
       `/v1/accounts/${bluumAccountId}/funding-sources/fs-from-list?type=plaid`,
     ]);
@@ -136,17 +124,19 @@ describe('disconnecting a funding source', () => {
 
   it('is not undone by a sync while Bluum still lists the item as active', async () => {
     const { userId, first } = await linkTwoAccounts();
-    await api.as(userId).disconnect(first);
-    const sync = await api.as(userId).sync();
+    await suite.api.as(userId).disconnect(first);
+    const sync = await suite.api.as(userId).sync();
     expect(sync.status).toBe(200);
     expect(await statuses(userId)).toEqual({ item: 'active', accounts: ['disconnected', 'active'] });
   });
 
   it("answers 404 for another user's funding source and 403 for deposit services", async () => {
     const { userId, first } = await linkTwoAccounts();
-    const other = await registerUser(app);
-    expect((await api.as(other.userId).disconnect(first)).status).toBe(404);
-    expect((await api.withToken(depositServiceToken('svc')).user(userId).disconnect(first)).status).toBe(403);
+    const other = await registerUser(suite.app);
+    expect((await suite.api.as(other.userId).disconnect(first)).status).toBe(404);
+    expect(
+      (await suite.api.withToken(depositServiceToken('svc')).user(userId).disconnect(first)).status,
+    ).toBe(403);
     expect(await statuses(userId)).toEqual({ item: 'active', accounts: ['active', 'active'] });
   });
 });

@@ -1,28 +1,20 @@
 // Idempotency-Key on connect, with Stripe's semantics, against a fake Bluum over HTTP.
-import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
-import { type Api, testApi } from './support/api';
-import { registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
+import { useAppWithFakeBluum } from './support/fake-bluum';
+import { registerUser, sandboxPublicToken } from './support/test-app';
 
 describe('Idempotency-Key on connect', () => {
-  let bluum: FakeBluum;
-  let app: TestApp;
-  let api: Api;
+  const suite = useAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '3000' });
 
-  beforeAll(async () => {
-    ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '3000' }));
-    api = testApi(app);
-  });
-  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
-  beforeEach(() => bluum.reset());
-
-  const connectCalls = (): number => bluum.requests.filter((r) => r.path.endsWith('/plaid/connect')).length;
-  const storedItems = (userId: string): Promise<number> => app.prisma.plaidItem.count({ where: { userId } });
+  const connectCalls = (): number =>
+    suite.bluum.requests.filter((r) => r.path.endsWith('/plaid/connect')).length;
+  const storedItems = (userId: string): Promise<number> =>
+    suite.app.prisma.plaidItem.count({ where: { userId } });
 
   it('replays the first response, status included, for the same key and body', async () => {
-    const { userId } = await registerUser(app);
+    const { userId } = await registerUser(suite.app);
     const publicToken = sandboxPublicToken();
-    const first = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-replay-1' });
-    const second = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-replay-1' });
+    const first = await suite.api.as(userId).connect({ publicToken, idempotencyKey: 'key-replay-1' });
+    const second = await suite.api.as(userId).connect({ publicToken, idempotencyKey: 'key-replay-1' });
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);
     expect(second.body).toEqual(first.body);
@@ -33,9 +25,9 @@ describe('Idempotency-Key on connect', () => {
   });
 
   it('refuses the same key with another body (422) without calling Bluum', async () => {
-    const { userId } = await registerUser(app);
-    expect((await api.as(userId).connect({ idempotencyKey: 'key-mismatch' })).status).toBe(201);
-    const reused = await api.as(userId).connect({ idempotencyKey: 'key-mismatch' });
+    const { userId } = await registerUser(suite.app);
+    expect((await suite.api.as(userId).connect({ idempotencyKey: 'key-mismatch' })).status).toBe(201);
+    const reused = await suite.api.as(userId).connect({ idempotencyKey: 'key-mismatch' });
     expect(reused.status).toBe(422);
     expect(reused.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect(connectCalls()).toBe(1);
@@ -43,12 +35,12 @@ describe('Idempotency-Key on connect', () => {
   });
 
   it('answers 409 while the first request with the key is still running', async () => {
-    const { userId } = await registerUser(app);
+    const { userId } = await registerUser(suite.app);
     const publicToken = sandboxPublicToken();
-    bluum.failNext({ delayMs: 1_000 });
-    const first = api.as(userId).connect({ publicToken, idempotencyKey: 'key-in-flight' });
-    await bluum.received(1);
-    const second = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-in-flight' });
+    suite.bluum.failNext({ delayMs: 1_000 });
+    const first = suite.api.as(userId).connect({ publicToken, idempotencyKey: 'key-in-flight' });
+    await suite.bluum.received(1);
+    const second = await suite.api.as(userId).connect({ publicToken, idempotencyKey: 'key-in-flight' });
     expect(second.status).toBe(409);
     expect(second.error.code).toBe('IDEMPOTENCY_KEY_IN_FLIGHT');
     expect((await first).status).toBe(201);
@@ -56,25 +48,25 @@ describe('Idempotency-Key on connect', () => {
   });
 
   it('keeps a final 4xx answer and replays it', async () => {
-    const { userId } = await registerUser(app);
+    const { userId } = await registerUser(suite.app);
     const publicToken = sandboxPublicToken();
-    bluum.failNext({
+    suite.bluum.failNext({
       status: 400,
       body: { status: 'error', code: 'BLUM-400-002', message: 'Invalid public token' },
     });
-    const first = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-4xx' });
-    const second = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-4xx' });
+    const first = await suite.api.as(userId).connect({ publicToken, idempotencyKey: 'key-4xx' });
+    const second = await suite.api.as(userId).connect({ publicToken, idempotencyKey: 'key-4xx' });
     expect([first.status, second.status]).toEqual([422, 422]);
     expect(second.body).toEqual(first.body);
     expect(connectCalls()).toBe(1);
   });
 
   it('forgets a key whose request failed with a 5xx, so a retry reaches Bluum', async () => {
-    const { userId } = await registerUser(app);
+    const { userId } = await registerUser(suite.app);
     const publicToken = sandboxPublicToken();
-    bluum.failNext({ status: 503 });
-    expect((await api.as(userId).connect({ publicToken, idempotencyKey: 'key-5xx' })).status).toBe(502);
-    const retried = await api.as(userId).connect({ publicToken, idempotencyKey: 'key-5xx' });
+    suite.bluum.failNext({ status: 503 });
+    expect((await suite.api.as(userId).connect({ publicToken, idempotencyKey: 'key-5xx' })).status).toBe(502);
+    const retried = await suite.api.as(userId).connect({ publicToken, idempotencyKey: 'key-5xx' });
     expect(retried.status).toBe(201);
     expect(retried.headers.get('idempotent-replayed')).toBeNull();
     expect(connectCalls()).toBe(2);
@@ -82,10 +74,10 @@ describe('Idempotency-Key on connect', () => {
   });
 
   it('scopes keys to the calling user', async () => {
-    const a = await registerUser(app);
-    const b = await registerUser(app);
-    const first = await api.as(a.userId).connect({ idempotencyKey: 'shared-key' });
-    const second = await api.as(b.userId).connect({ idempotencyKey: 'shared-key' });
+    const a = await registerUser(suite.app);
+    const b = await registerUser(suite.app);
+    const first = await suite.api.as(a.userId).connect({ idempotencyKey: 'shared-key' });
+    const second = await suite.api.as(b.userId).connect({ idempotencyKey: 'shared-key' });
     expect([first.status, second.status]).toEqual([201, 201]);
     expect(second.body.item.itemId).not.toBe(first.body.item.itemId);
     expect(connectCalls()).toBe(2);
@@ -96,8 +88,8 @@ describe('Idempotency-Key on connect', () => {
     ['with a space', 'my key'],
     ['empty', ''],
   ])('refuses a key that is %s with 400', async (_name, key) => {
-    const { userId } = await registerUser(app);
-    const res = await api.as(userId).connect({ idempotencyKey: key });
+    const { userId } = await registerUser(suite.app);
+    const res = await suite.api.as(userId).connect({ idempotencyKey: key });
     expect(res.status).toBe(400);
     expect(res.error.code).toBe('VALIDATION_FAILED');
     expect(connectCalls()).toBe(0);

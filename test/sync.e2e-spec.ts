@@ -1,35 +1,25 @@
 // A connect can succeed at Bluum while its reply is lost; sync reads Bluum's list and recovers it,
 // exactly once, in whichever list format Bluum answers.
-import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
-import { type Api, testApi } from './support/api';
-import { countStored, registerUser, type TestApp } from './support/test-app';
+import { useAppWithFakeBluum } from './support/fake-bluum';
+import { countStored, registerUser } from './support/test-app';
 import { depositServiceToken, tokenFor } from './support/tokens';
 
 describe('POST /v1/users/{userId}/funding-sources/sync', () => {
-  let bluum: FakeBluum;
-  let app: TestApp;
-  let api: Api;
-
-  beforeAll(async () => {
-    ({ app, bluum } = await startAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '500' }));
-    api = testApi(app);
-  });
-  afterAll(() => closeAppWithFakeBluum({ app, bluum }));
-  beforeEach(() => bluum.reset());
+  const suite = useAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '500' });
 
   it('recovers a link whose connect reply was lost, exactly once', async () => {
-    const { userId, bluumAccountId } = await registerUser(app);
-    bluum.failNext({ afterWork: true, status: 504, body: '<html>Gateway Timeout</html>' });
-    const lost = await api.as(userId).connect();
+    const { userId, bluumAccountId } = await registerUser(suite.app);
+    suite.bluum.failNext({ afterWork: true, status: 504, body: '<html>Gateway Timeout</html>' });
+    const lost = await suite.api.as(userId).connect();
     expect(lost.status).toBe(502);
     expect(lost.error.message).toContain(`/v1/users/${userId}/funding-sources/sync`);
-    expect(await countStored(app, userId)).toEqual({ items: 0, accounts: 0 });
+    expect(await countStored(suite.app, userId)).toEqual({ items: 0, accounts: 0 });
 
-    const first = await api.as(userId).sync();
+    const first = await suite.api.as(userId).sync();
     expect(first.status).toBe(200);
     expect(Object.keys(first.body).sort()).toEqual(['added', 'data', 'updated']);
     expect(first.body).toMatchObject({ added: 1, updated: 0 });
-    const linked = bluum.items.get(bluumAccountId)![0];
+    const linked = suite.bluum.items.get(bluumAccountId)![0];
     expect(first.body.data).toEqual([
       expect.objectContaining({
         userId,
@@ -40,9 +30,9 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
       }),
     ]);
 
-    const second = await api.as(userId).sync();
+    const second = await suite.api.as(userId).sync();
     expect(second.body).toMatchObject({ added: 0, updated: 0 });
-    expect(await countStored(app, userId)).toEqual({ items: 1, accounts: 1 });
+    expect(await countStored(suite.app, userId)).toEqual({ items: 1, accounts: 1 });
   });
 
   // Every list variant Bluum documents is parsed by the gateway's specs (src/bluum/wire-fixtures); this
@@ -50,8 +40,8 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
   it.each([['data.funding_sources, snake_case', 'funding_sources', true]] as const)(
     'reads the list as %s',
     async (_name, key, snakeCase) => {
-      const { userId, bluumAccountId } = await registerUser(app);
-      bluum.items.set(bluumAccountId, [
+      const { userId, bluumAccountId } = await registerUser(suite.app);
+      suite.bluum.items.set(bluumAccountId, [
         {
           id: 'fs-sync-1',
           itemId: `item_fmt_${userId}`,
@@ -76,8 +66,8 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
           ],
         },
       ]);
-      bluum.listFormat = { key, snakeCase };
-      const res = await api.as(userId).sync();
+      suite.bluum.listFormat = { key, snakeCase };
+      const res = await suite.api.as(userId).sync();
       expect(res.status).toBe(200);
       expect(res.body.added).toBe(2);
       expect(res.body.data.map((s) => s.accountSubtype).sort()).toEqual(['checking', 'savings']);
@@ -89,25 +79,25 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
   );
 
   it('leaves the database as it was when Bluum fails, and says so', async () => {
-    const { userId } = await registerUser(app);
-    await api.as(userId).linkBank();
-    const before = await countStored(app, userId);
-    bluum.failNext({ status: 500 }, 50);
-    const res = await api.as(userId).sync();
+    const { userId } = await registerUser(suite.app);
+    await suite.api.as(userId).linkBank();
+    const before = await countStored(suite.app, userId);
+    suite.bluum.failNext({ status: 500 }, 50);
+    const res = await suite.api.as(userId).sync();
     expect(res.status).toBe(502);
     expect(res.error.code).toBe('BLUUM_UNAVAILABLE');
-    bluum.reset();
-    bluum.failNext({ status: 200, body: { status: 'success', data: { something: [] } } });
-    const odd = await api.as(userId).sync();
+    suite.bluum.reset();
+    suite.bluum.failNext({ status: 200, body: { status: 'success', data: { something: [] } } });
+    const odd = await suite.api.as(userId).sync();
     expect(odd.status).toBe(502);
     expect(odd.error.code).toBe('BLUUM_BAD_RESPONSE');
-    expect(await countStored(app, userId)).toEqual(before);
+    expect(await countStored(suite.app, userId)).toEqual(before);
   });
 
   it('is for the user itself or admins, not for deposit services', async () => {
-    const { userId } = await registerUser(app);
-    const res = await api.withToken(depositServiceToken('svc')).user(userId).sync();
+    const { userId } = await registerUser(suite.app);
+    const res = await suite.api.withToken(depositServiceToken('svc')).user(userId).sync();
     expect(res.status).toBe(403);
-    expect((await api.withToken(tokenFor('someone-else')).user(userId).sync()).status).toBe(403);
+    expect((await suite.api.withToken(tokenFor('someone-else')).user(userId).sync()).status).toBe(403);
   });
 });

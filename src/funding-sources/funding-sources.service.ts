@@ -204,7 +204,7 @@ export class FundingSourcesService {
     userId: string,
     fundingSourceId: string,
     item: { id: string; itemId: string; bluumFundingSourceId: string | null },
-    lease: { leaseId: string; caller: Caller },
+    held: { leaseId: string; caller: Caller },
   ): Promise<FundingSourceRecord> {
     try {
       // The seed's connect reply may lack Bluum's id for the item: Bluum's list has it.
@@ -216,10 +216,10 @@ export class FundingSourcesService {
       if (bluumId !== null) await this.bluum.disconnectItem(bluumAccountId, bluumId);
     } catch (err) {
       // The item stays as it was. If the database is away too, the lease expires by itself.
-      await this.repository.releaseDisconnect(item.id, lease.leaseId).catch(() => undefined);
+      await this.repository.releaseDisconnect(item.id, held.leaseId).catch(() => undefined);
       throw this.withDisconnectHint(err, userId);
     }
-    return this.recordDisconnected(userId, fundingSourceId, item.id, lease.caller);
+    return this.recordDisconnected(userId, fundingSourceId, item.id, held.caller);
   }
 
   /**

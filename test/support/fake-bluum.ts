@@ -13,6 +13,7 @@ import {
   wireItem,
   type ListFormat,
 } from '../../src/bluum/wire-fixtures';
+import { type Api, testApi } from './api';
 import { startTestApp, type TestApp } from './test-app';
 
 export interface RecordedRequest {
@@ -200,4 +201,23 @@ export async function startAppWithFakeBluum(env: Record<string, string> = {}): P
 export async function closeAppWithFakeBluum({ app, bluum }: Partial<AppWithFakeBluum>): Promise<void> {
   await app?.close();
   await bluum?.close();
+}
+
+export interface FakeBluumSuite extends AppWithFakeBluum {
+  api: Api;
+}
+
+/**
+ * A describe block's app on a fake Bluum: started before its tests, closed after them, Bluum reset
+ * before each. Read `suite.app`, `suite.bluum` and `suite.api` inside hooks and tests.
+ */
+export function useAppWithFakeBluum(env: Record<string, string> = {}): FakeBluumSuite {
+  const suite = {} as FakeBluumSuite;
+  beforeAll(async () => {
+    Object.assign(suite, await startAppWithFakeBluum(env));
+    suite.api = testApi(suite.app);
+  });
+  afterAll(() => closeAppWithFakeBluum(suite));
+  beforeEach(() => suite.bluum.reset());
+  return suite;
 }
