@@ -136,10 +136,12 @@ describe('TokenVerifier with the shared secret (HS256)', () => {
     const shortLived = signHs256({ sub: 'svc', exp: NOW + 10 }, SECRET);
     await sut.verify(shortLived, at(NOW));
     await expect(sut.verify(shortLived, at(NOW + 16))).rejects.toThrow(InvalidTokenError);
-    // A refused token is never cached.
+    // A refused token is never cached: each attempt is checked in full.
     const forged = signHs256({ sub: 'svc', exp: NOW + 3_600 }, 'another-secret-0123456789abcdef');
+    const before = anew.mock.calls.length;
     await expect(sut.verify(forged, at(NOW))).rejects.toThrow(InvalidTokenError);
     await expect(sut.verify(forged, at(NOW))).rejects.toThrow(InvalidTokenError);
+    expect(anew.mock.calls.length - before).toBe(2);
   });
 
   it('refuses HS256 tokens when no shared secret is configured', async () => {

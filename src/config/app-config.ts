@@ -235,11 +235,8 @@ export function loadConfig(env: Env): AppConfig {
     production ? [] : [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
   );
   const corsOrigins = read(env, 'CORS_ALLOWED_ORIGINS');
-  const corsAllowedOrigins = parseOrigins(
-    env,
-    'CORS_ALLOWED_ORIGINS',
-    production ? [] : [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
-  );
+  // Without the variable, development allows any local origin (corsAllowLocalhost) and production none.
+  const corsAllowedOrigins = parseOrigins(env, 'CORS_ALLOWED_ORIGINS', []);
   const docsEnabled = parseBoolean(env, 'DOCS_ENABLED', true);
   const host = read(env, 'HOST') ?? (production ? '0.0.0.0' : '127.0.0.1');
   const writeRateLimitPerMinute = parseInteger(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000);

@@ -34,7 +34,7 @@ export const WIRE_FIXTURES = [
 
 export type WireFixtureName = (typeof WIRE_FIXTURES)[number];
 
-export type ListKey = 'items' | 'fundingSources' | 'funding_sources';
+type ListKey = 'items' | 'fundingSources' | 'funding_sources';
 
 export interface ListFormat {
   key: ListKey;
@@ -61,7 +61,7 @@ function isObject(value: unknown): value is WireBody {
 }
 
 /** Every key renamed to snake_case, at every depth: how the fixtures' snake variants spell a camelCase body. */
-export function snakeKeys(value: unknown): unknown {
+function snakeKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeKeys);
   if (!isObject(value)) return value;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [toSnake(k), snakeKeys(v)]));
