@@ -173,6 +173,32 @@ describe('identity-provider tokens (JWKS)', () => {
     }
   });
 
+  it('answers 503 AUTH_PROVIDER_UNAVAILABLE, not 401, while the provider has never been reachable', async () => {
+    const cold = new Provider();
+    cold.keys = [rsa];
+    cold.down = true;
+    await cold.start();
+    const coldApp = await startTestApp({
+      AUTH_JWKS_URL: cold.url,
+      AUTH_ISSUER: ISSUER,
+      AUTH_AUDIENCE: AUDIENCE,
+    });
+    try {
+      const token = await sign(rsa, { sub: userId });
+      const path = `/v1/users/${userId}/funding-sources`;
+      const refused = await coldApp.request('GET', path, { token });
+      expect(refused.status).toBe(503);
+      expect(refused.body.code).toBe('AUTH_PROVIDER_UNAVAILABLE');
+      expect(refused.headers.get('retry-after')).toBe('5');
+      cold.down = false;
+      // The user is registered on the other app's database only: reaching the route is the point.
+      expect((await coldApp.request('GET', path, { token })).body.code).toBe('USER_NOT_FOUND');
+    } finally {
+      await coldApp.close();
+      await cold.close();
+    }
+  });
+
   it('keeps HS256 service tokens working beside the provider, with the same iss and aud checks', async () => {
     // AUTH_JWT_SECRET (the e2e secret) is set too: its tokens need the provider's iss and aud.
     expect((await read(tokenFor(userId))).status).toBe(401);

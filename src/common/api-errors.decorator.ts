@@ -50,6 +50,7 @@ export const AUTHENTICATED_ROUTE_ERRORS: readonly ErrorCode[] = [
   'UNAUTHENTICATED',
   'FORBIDDEN',
   'DATABASE_UNAVAILABLE',
+  'AUTH_PROVIDER_UNAVAILABLE',
 ];
 /** Errors of routes that take a JSON body. */
 export const BODY_ERRORS: readonly ErrorCode[] = [

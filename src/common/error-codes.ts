@@ -73,6 +73,12 @@ export const ERROR_CODES = {
       'The database is unreachable, too slow, or has no free connection. Retry after Retry-After seconds: every route is safe to repeat.',
     retryAfterSeconds: 2,
   },
+  AUTH_PROVIDER_UNAVAILABLE: {
+    status: 503,
+    description:
+      "The identity provider's keys (AUTH_JWKS_URL) have not been fetched yet and cannot be now, so the bearer token could not be checked; nothing was changed. Retry after Retry-After seconds.",
+    retryAfterSeconds: 5,
+  },
   BLUUM_BUSY: {
     status: 503,
     description:
