@@ -184,14 +184,15 @@ describe('identity-provider tokens (JWKS)', () => {
       AUTH_AUDIENCE: AUDIENCE,
     });
     try {
-      const token = await sign(rsa, { sub: userId });
-      const path = `/v1/users/${userId}/funding-sources`;
+      // A user no database holds: once the token is checked, the route answers 404 on either database.
+      const stranger = uniqueUserId();
+      const token = await sign(rsa, { sub: stranger });
+      const path = `/v1/users/${stranger}/funding-sources`;
       const refused = await coldApp.request('GET', path, { token });
       expect(refused.status).toBe(503);
       expect(refused.body.code).toBe('AUTH_PROVIDER_UNAVAILABLE');
       expect(refused.headers.get('retry-after')).toBe('5');
       cold.down = false;
-      // The user is registered on the other app's database only: reaching the route is the point.
       expect((await coldApp.request('GET', path, { token })).body.code).toBe('USER_NOT_FOUND');
     } finally {
       await coldApp.close();
