@@ -218,4 +218,75 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).not.toContain('hunter2');
   });
+
+  describe('webhooks', () => {
+    // 32 bytes, as the Standard Webhooks specification's examples have it.
+    const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+
+    it('sends no events unless WEBHOOK_URLS is set, and retries after 5 s first', () => {
+      expect(loadConfig({})).toMatchObject({
+        webhookUrls: [],
+        webhookSecret: null,
+        webhookRetryBaseMs: 5_000,
+      });
+    });
+
+    it('takes a comma-separated list with its secret', () => {
+      const config = loadConfig({
+        ...PRODUCTION,
+        WEBHOOK_URLS: 'https://deposits.internal/hooks , https://ledger.internal/bluum?src=links',
+        WEBHOOK_SECRET: SECRET,
+      });
+      expect(config.webhookUrls).toEqual([
+        'https://deposits.internal/hooks',
+        'https://ledger.internal/bluum?src=links',
+      ]);
+      expect(config.webhookSecret).toBe(SECRET);
+    });
+
+    it.each([
+      ['URLs without a secret', { WEBHOOK_URLS: 'https://a.example/h' }, 'WEBHOOK_SECRET is required'],
+      [
+        'a secret without its prefix',
+        { WEBHOOK_SECRET: Buffer.alloc(32).toString('base64') },
+        'WEBHOOK_SECRET',
+      ],
+      [
+        'a secret of 8 bytes',
+        { WEBHOOK_SECRET: `whsec_${Buffer.alloc(8).toString('base64')}` },
+        'WEBHOOK_SECRET',
+      ],
+      ['a secret that is not base64', { WEBHOOK_SECRET: 'whsec_not base64!' }, 'WEBHOOK_SECRET'],
+      [
+        'a URL that does not parse',
+        { WEBHOOK_URLS: 'hooks.example', WEBHOOK_SECRET: SECRET },
+        'WEBHOOK_URLS',
+      ],
+      ['an ftp URL', { WEBHOOK_URLS: 'ftp://a.example/h', WEBHOOK_SECRET: SECRET }, 'WEBHOOK_URLS'],
+      [
+        'credentials in a URL',
+        { WEBHOOK_URLS: 'https://u:hunter2@a.example/h', WEBHOOK_SECRET: SECRET },
+        'WEBHOOK_URLS',
+      ],
+      [
+        'plain http in production',
+        { ...PRODUCTION, WEBHOOK_URLS: 'http://a.example/h', WEBHOOK_SECRET: SECRET },
+        'WEBHOOK_URLS entries must use https:',
+      ],
+      ['a retry base of 0', { WEBHOOK_RETRY_BASE_MS: '0' }, 'WEBHOOK_RETRY_BASE_MS'],
+    ])('stops on %s, naming the variable and never the secret', (_name, env, message) => {
+      expect(() => loadConfig(env)).toThrow(
+        expect.objectContaining({ message: expect.stringContaining(message) }),
+      );
+      expect(() => loadConfig(env)).toThrow(
+        expect.objectContaining({ message: expect.not.stringContaining('hunter2') }),
+      );
+    });
+
+    it('allows plain http receivers in development (a local receiver)', () => {
+      expect(
+        loadConfig({ WEBHOOK_URLS: 'http://127.0.0.1:4000/hooks', WEBHOOK_SECRET: SECRET }).webhookUrls,
+      ).toEqual(['http://127.0.0.1:4000/hooks']);
+    });
+  });
 });

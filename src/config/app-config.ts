@@ -54,6 +54,12 @@ export interface AppConfig {
   readonly writeRateLimitPerMinute: number;
   /** How often expired idempotency keys, old exchange responses and rate-limit windows are removed; 0: never. */
   readonly retentionSweepSeconds: number;
+  /** Where funding-source events are POSTed (none: no event is recorded or sent). */
+  readonly webhookUrls: readonly string[];
+  /** The Standard Webhooks signing secret (`whsec_` + base64); required with webhookUrls. */
+  readonly webhookSecret: string | null;
+  /** A failed delivery's first retry comes after this long; each next one after twice the last. */
+  readonly webhookRetryBaseMs: number;
   /** The sandbox (and every development-only route) exists only outside production. */
   readonly sandboxEnabled: boolean;
   /** Names of the variables that fell back to a development default, for the boot log. */
@@ -180,6 +186,51 @@ function loadAuth(env: Env, production: boolean, why: string, developmentDefault
   };
 }
 
+// The Standard Webhooks specification's secret: "whsec_" and the base64 of 24 to 64 random bytes.
+const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+
+type WebhookConfig = Pick<AppConfig, 'webhookUrls' | 'webhookSecret' | 'webhookRetryBaseMs'>;
+
+/** Event receivers (https only in production) and the secret that signs what they get. */
+function loadWebhooks(env: Env, production: boolean): WebhookConfig {
+  const protocols = production ? ['https:'] : ['https:', 'http:'];
+  const webhookUrls = (read(env, 'WEBHOOK_URLS') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      let url: URL;
+      try {
+        url = new URL(entry);
+      } catch {
+        throw new ConfigError('WEBHOOK_URLS must be a comma-separated list of URLs');
+      }
+      if (!protocols.includes(url.protocol)) {
+        throw new ConfigError(`WEBHOOK_URLS entries must use ${protocols.join(' or ')}, got ${url.protocol}`);
+      }
+      if (url.username !== '' || url.password !== '') {
+        // Credentials in a URL end up in logs and admin listings: the signature is the receiver's proof.
+        throw new ConfigError('WEBHOOK_URLS entries must not carry credentials (user:password@)');
+      }
+      return url.href;
+    });
+  const secret = read(env, 'WEBHOOK_SECRET') ?? null;
+  if (secret !== null) {
+    const bytes = WEBHOOK_SECRET.test(secret) ? Buffer.from(secret.slice(6), 'base64').length : 0;
+    if (bytes < 24 || bytes > 64) {
+      throw new ConfigError('WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 bytes');
+    }
+  }
+  if (webhookUrls.length > 0 && secret === null) {
+    throw new ConfigError('WEBHOOK_SECRET is required with WEBHOOK_URLS');
+  }
+  return {
+    webhookUrls,
+    webhookSecret: secret,
+    webhookRetryBaseMs: parseInteger(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 10, 600_000),
+  };
+}
+
 /**
  * Builds the configuration from an environment, or throws a ConfigError whose message names the
  * offending variable (never its value when it is a secret).
@@ -272,6 +323,7 @@ export function loadConfig(env: Env): AppConfig {
     linkCompletionRedirectOrigins,
     writeRateLimitPerMinute,
     retentionSweepSeconds,
+    ...loadWebhooks(env, production),
     sandboxEnabled: !production,
     developmentDefaults,
   };
