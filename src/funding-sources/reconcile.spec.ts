@@ -6,9 +6,12 @@ import {
   type Change,
   disconnectChanges,
   eventRows,
+  findDuplicateItem,
   itemToStore,
+  markDuplicateLinks,
   planDisconnect,
   planSync,
+  type StoredItemAccounts,
   syncCounts,
 } from './reconcile';
 
@@ -218,5 +221,133 @@ describe('reconcile', () => {
       });
       expect(row.details).toEqual({ via: 'sync' });
     });
+  });
+});
+
+describe('findDuplicateItem', () => {
+  type Account = [mask: string, name: string, status?: StoredItemAccounts['status']];
+  const stored = (
+    accounts: Account[],
+    overrides: Partial<Omit<StoredItemAccounts, 'fundingSources'>> = {},
+  ): StoredItemAccounts => ({
+    itemId: 'item_old',
+    institutionId: 'ins_3',
+    status: 'active',
+    fundingSources: accounts.map(([mask, accountName, status = 'active']) => ({ mask, accountName, status })),
+    ...overrides,
+  });
+  const bank = (accounts: [string, string][], institutionId: string | null = 'ins_3', itemId?: string) => ({
+    institutionId,
+    itemId,
+    accounts: accounts.map(([mask, name]) => ({ mask, name })),
+  });
+  const CHECKING: [string, string] = ['0000', 'Plaid Checking'];
+  const SAVING: [string, string] = ['1111', 'Plaid Saving'];
+
+  it.each<['duplicate' | 'not a duplicate', string, ReturnType<typeof bank>, StoredItemAccounts]>([
+    ['duplicate', 'same institution, same accounts', bank([CHECKING]), stored([CHECKING])],
+    ['duplicate', 'same set in another order', bank([SAVING, CHECKING]), stored([CHECKING, SAVING])],
+    [
+      'duplicate',
+      'an account repeated in the metadata is one account',
+      bank([CHECKING, CHECKING]),
+      stored([CHECKING]),
+    ],
+    ['not a duplicate', 'another institution', bank([CHECKING], 'ins_4'), stored([CHECKING])],
+    [
+      'not a duplicate',
+      'an unknown institution in the request',
+      bank([CHECKING], null),
+      stored([CHECKING], { institutionId: null }),
+    ],
+    [
+      'not a duplicate',
+      'an unknown institution stored',
+      bank([CHECKING]),
+      stored([CHECKING], { institutionId: null }),
+    ],
+    ['not a duplicate', 'another mask', bank([['9999', 'Plaid Checking']]), stored([CHECKING])],
+    ['not a duplicate', 'another name', bank([['0000', 'Plaid Saving']]), stored([CHECKING])],
+    ['not a duplicate', 'names differ only in case', bank([['0000', 'plaid checking']]), stored([CHECKING])],
+    ['not a duplicate', 'a subset of the stored accounts', bank([CHECKING]), stored([CHECKING, SAVING])],
+    ['not a duplicate', 'a superset of the stored accounts', bank([CHECKING, SAVING]), stored([CHECKING])],
+    [
+      'duplicate',
+      'a stored account disconnected here does not count',
+      bank([CHECKING]),
+      stored([CHECKING, [...SAVING, 'disconnected']]),
+    ],
+    [
+      'duplicate',
+      'an account in error still counts',
+      bank([CHECKING, SAVING]),
+      stored([CHECKING, [...SAVING, 'error']]),
+    ],
+    [
+      'not a duplicate',
+      'every stored account disconnected',
+      bank([CHECKING]),
+      stored([[...CHECKING, 'disconnected']]),
+    ],
+    [
+      'not a duplicate',
+      'the stored item is in error (re-linking repairs it)',
+      bank([CHECKING]),
+      stored([CHECKING], { status: 'error' }),
+    ],
+    [
+      'not a duplicate',
+      'the stored item is disconnected',
+      bank([CHECKING]),
+      stored([CHECKING], { status: 'disconnected' }),
+    ],
+    [
+      'not a duplicate',
+      'the same item connected again',
+      bank([CHECKING], 'ins_3', 'item_old'),
+      stored([CHECKING]),
+    ],
+    [
+      'duplicate',
+      "Bluum's reply for another item",
+      bank([CHECKING], 'ins_3', 'item_new'),
+      stored([CHECKING]),
+    ],
+    ['not a duplicate', 'no accounts in the request', bank([]), stored([])],
+  ])('%s: %s', (verdict, _, candidate, item) => {
+    expect(findDuplicateItem(candidate, [item])).toBe(verdict === 'duplicate' ? item : null);
+  });
+
+  it('answers the first active match among several items, and null for none', () => {
+    const broken = stored([CHECKING], { itemId: 'item_broken', status: 'error' });
+    const other = stored([SAVING], { itemId: 'item_saving' });
+    const match = stored([CHECKING], { itemId: 'item_match' });
+    expect(findDuplicateItem(bank([CHECKING]), [broken, other, match])).toBe(match);
+    expect(findDuplicateItem(bank([CHECKING]), [broken, other])).toBeNull();
+    expect(findDuplicateItem(bank([CHECKING]), [])).toBeNull();
+  });
+});
+
+describe('markDuplicateLinks', () => {
+  const changes: Change[] = [
+    { fundingSourceId: 'fs-1', type: 'linked', details: { status: 'active' } },
+    { fundingSourceId: 'fs-2', type: 'updated', details: {} },
+  ];
+
+  it('adds duplicateOfItemId to the linked events only', () => {
+    expect(markDuplicateLinks(changes, 'item_old')).toEqual([
+      {
+        fundingSourceId: 'fs-1',
+        type: 'linked',
+        details: { status: 'active', duplicateOfItemId: 'item_old' },
+      },
+      changes[1],
+    ]);
+    // The input is left as it was.
+    expect(changes[0].details).toEqual({ status: 'active' });
+  });
+
+  it('changes nothing when the item duplicates none', () => {
+    expect(markDuplicateLinks(changes, null)).toEqual(changes);
   });
 });

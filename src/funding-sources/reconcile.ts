@@ -193,3 +193,59 @@ export function eventRows(
     },
   }));
 }
+
+/**
+ * A bank as Plaid Link's metadata or Bluum's reply describes it. `itemId` is known from Bluum's reply
+ * only: the same item connected again is an update of itself, never its own duplicate.
+ */
+export interface BankFingerprint {
+  itemId?: string;
+  institutionId: string | null;
+  accounts: readonly { mask: string; name: string }[];
+}
+
+/** A stored item with its funding sources, as duplicate detection reads it. */
+export interface StoredItemAccounts {
+  itemId: string;
+  institutionId: string | null;
+  status: FundingSourceStatus;
+  fundingSources: readonly { mask: string; accountName: string; status: FundingSourceStatus }[];
+}
+
+function accountSet(accounts: readonly { mask: string; name: string }[]): Set<string> {
+  return new Set(accounts.map(({ mask, name }) => JSON.stringify([mask, name])));
+}
+
+/**
+ * The stored item that `bank` would duplicate, or null: an ACTIVE item at the same institution whose
+ * accounts still linked (not disconnected) have the same set of (mask, name), exactly, in any order.
+ * An item in error or disconnected is no duplicate: linking the bank again is how a user repairs it. An
+ * unknown institution matches nothing (Bluum's seed reply may lack it).
+ */
+export function findDuplicateItem<T extends StoredItemAccounts>(
+  bank: BankFingerprint,
+  stored: readonly T[],
+): T | null {
+  if (bank.institutionId === null) return null;
+  const wanted = accountSet(bank.accounts);
+  if (wanted.size === 0) return null;
+  for (const item of stored) {
+    if (item.status !== 'active' || item.institutionId !== bank.institutionId) continue;
+    if (bank.itemId !== undefined && item.itemId === bank.itemId) continue;
+    const linked = accountSet(
+      item.fundingSources
+        .filter((source) => source.status !== 'disconnected')
+        .map((source) => ({ mask: source.mask, name: source.accountName })),
+    );
+    if (linked.size === wanted.size && [...wanted].every((key) => linked.has(key))) return item;
+  }
+  return null;
+}
+
+/** The audit changes of a connect that linked a duplicate of `duplicateOfItemId`: its `linked` events say so. */
+export function markDuplicateLinks(changes: readonly Change[], duplicateOfItemId: string | null): Change[] {
+  if (duplicateOfItemId === null) return [...changes];
+  return changes.map((change) =>
+    change.type === 'linked' ? { ...change, details: { ...change.details, duplicateOfItemId } } : change,
+  );
+}
