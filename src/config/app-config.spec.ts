@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       writeRateLimitPerMinute: 30,
       retentionSweepSeconds: 3600,
+      reconcileIntervalSeconds: 3600,
+      bluumMaxRequestsPerSecond: 20,
       sandboxEnabled: true,
       // The Bluum work budget: two calls and the transactions around them.
       bluumWorkBudgetMs: 25_000,
@@ -38,10 +40,19 @@ describe('loadConfig', () => {
   });
 
   it('takes every variable in production and turns the sandbox off', () => {
-    const config = loadConfig({ ...PRODUCTION, PORT: '8080', BLUUM_TIMEOUT_MS: '2500', LOG_LEVEL: 'WARN' });
+    const config = loadConfig({
+      ...PRODUCTION,
+      PORT: '8080',
+      BLUUM_TIMEOUT_MS: '2500',
+      LOG_LEVEL: 'WARN',
+      RECONCILE_INTERVAL_SECONDS: '0',
+      BLUUM_MAX_REQUESTS_PER_SECOND: '10',
+    });
     expect(config).toMatchObject({
       nodeEnv: 'production',
       port: 8080,
+      reconcileIntervalSeconds: 0,
+      bluumMaxRequestsPerSecond: 10,
       databaseUrl: PRODUCTION.DATABASE_URL,
       bluumBaseUrl: PRODUCTION.BLUUM_BASE_URL,
       bluumApiKey: 'live_key_123',
@@ -166,6 +177,11 @@ describe('loadConfig', () => {
     ['HTTP_REQUEST_TIMEOUT_MS', '999'],
     ['RETENTION_SWEEP_SECONDS', '-1'],
     ['RETENTION_SWEEP_SECONDS', 'hourly'],
+    ['RECONCILE_INTERVAL_SECONDS', '-1'],
+    ['RECONCILE_INTERVAL_SECONDS', '604801'],
+    ['RECONCILE_INTERVAL_SECONDS', 'hourly'],
+    ['BLUUM_MAX_REQUESTS_PER_SECOND', '0'],
+    ['BLUUM_MAX_REQUESTS_PER_SECOND', '2.5'],
     ['LOG_LEVEL', 'verbose'],
     ['NODE_ENV', 'staging'],
     ['DATABASE_URL', 'mysql://db/bluum'],

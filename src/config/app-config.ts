@@ -54,6 +54,10 @@ export interface AppConfig {
   readonly writeRateLimitPerMinute: number;
   /** How often expired idempotency keys, old exchange responses and rate-limit windows are removed; 0: never. */
   readonly retentionSweepSeconds: number;
+  /** How often one instance brings every user's stored items in line with Bluum's list; 0: never. */
+  readonly reconcileIntervalSeconds: number;
+  /** Calls to Bluum the reconciliation sweep makes per second, across all instances. */
+  readonly bluumMaxRequestsPerSecond: number;
   /** Where funding-source events are POSTed (none: no event is recorded or sent). */
   readonly webhookUrls: readonly string[];
   /** The Standard Webhooks signing secret (`whsec_` + base64); required with webhookUrls. */
@@ -292,6 +296,9 @@ export function loadConfig(env: Env): AppConfig {
   const host = read(env, 'HOST') ?? (production ? '0.0.0.0' : '127.0.0.1');
   const writeRateLimitPerMinute = parseInteger(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000);
   const retentionSweepSeconds = parseInteger(env, 'RETENTION_SWEEP_SECONDS', 3_600, 0, 7 * 86_400);
+  const reconcileIntervalSeconds = parseInteger(env, 'RECONCILE_INTERVAL_SECONDS', 3_600, 0, 7 * 86_400);
+  // Bluum documents 25 a second per key pair in production (10 in its sandbox): 20 leaves room.
+  const bluumMaxRequestsPerSecond = parseInteger(env, 'BLUUM_MAX_REQUESTS_PER_SECOND', 20, 1, 10_000);
   const logLevelRaw = (read(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
@@ -323,6 +330,8 @@ export function loadConfig(env: Env): AppConfig {
     linkCompletionRedirectOrigins,
     writeRateLimitPerMinute,
     retentionSweepSeconds,
+    reconcileIntervalSeconds,
+    bluumMaxRequestsPerSecond,
     ...loadWebhooks(env, production),
     sandboxEnabled: !production,
     developmentDefaults,
