@@ -11,12 +11,16 @@ export interface SandboxAccount {
   mask: string;
 }
 
+/** An item's statuses as Bluum lists them. */
+export const SANDBOX_ITEM_STATUSES = ['ACTIVE', 'ERROR', 'DISCONNECTED'] as const;
+export type SandboxItemStatus = (typeof SANDBOX_ITEM_STATUSES)[number];
+
 export interface SandboxItem {
   id: string;
   itemId: string;
   institutionId: string;
   institutionName: string;
-  status: 'ACTIVE' | 'DISCONNECTED' | 'ERROR';
+  status: SandboxItemStatus;
   accounts: SandboxAccount[];
   createdAt: string;
   updatedAt: string;
@@ -181,6 +185,20 @@ export class BluumSandboxStore {
     const item = this.get(bluumAccountId, id);
     if (item) {
       item.status = 'DISCONNECTED';
+      item.updatedAt = new Date().toISOString();
+    }
+    return item;
+  }
+
+  /**
+   * What Bluum would come to see without anyone calling it: the item goes into `ERROR` (the user changed
+   * the bank password), `DISCONNECTED` (Bluum or the user revoked it), or back to `ACTIVE`. Found by
+   * Plaid's item id, the id our API shows as `itemId`; undefined when the account has no such item.
+   */
+  setStatus(bluumAccountId: string, itemId: string, status: SandboxItemStatus): SandboxItem | undefined {
+    const item = this.list(bluumAccountId).find((candidate) => candidate.itemId === itemId);
+    if (item && item.status !== status) {
+      item.status = status;
       item.updatedAt = new Date().toISOString();
     }
     return item;

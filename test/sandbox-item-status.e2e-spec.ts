@@ -1,0 +1,185 @@
+// The sandbox's control route (development only): it changes what the sandbox's Bluum lists for an item,
+// as Bluum would see a changed bank password or a revoked access, and the service learns of it only from
+// Bluum's list (here its sync route; reconciliation reads the same list).
+import { testApi, type Api } from './support/api';
+import { registerUser, startTestApp, uniqueUserId, type TestApp } from './support/test-app';
+import { adminToken, depositServiceToken, tokenFor } from './support/tokens';
+
+// The sandbox's default Bluum credentials (development and tests).
+const SANDBOX_BASIC = `Basic ${Buffer.from('sandbox_key:sandbox_secret').toString('base64')}`;
+
+interface SandboxListItem {
+  id: string;
+  itemId: string;
+  status: string;
+  updatedAt: string;
+}
+
+describe('POST /sandbox/users/{userId}/items/{itemId}/status', () => {
+  let app: TestApp;
+  let api: Api;
+
+  beforeAll(async () => {
+    app = await startTestApp({ NODE_ENV: 'development' });
+    api = testApi(app);
+  });
+  afterAll(() => app.close());
+
+  const setStatus = (
+    userId: string,
+    itemId: string,
+    body: unknown,
+    token: string | null = tokenFor(userId),
+  ) =>
+    app.request(
+      'POST',
+      `/sandbox/users/${encodeURIComponent(userId)}/items/${encodeURIComponent(itemId)}/status`,
+      {
+        token: token ?? undefined,
+        body,
+      },
+    );
+
+  /** The items the sandbox's Bluum lists for an account, as the gateway reads them. */
+  async function sandboxList(bluumAccountId: string): Promise<SandboxListItem[]> {
+    const res = await app.request('GET', `/sandbox/bluum/v1/accounts/${bluumAccountId}/funding-sources`, {
+      headers: { authorization: SANDBOX_BASIC },
+    });
+    expect(res.status).toBe(200);
+    return res.body.data.items as SandboxListItem[];
+  }
+
+  /** A registered user with one linked sandbox item (one to three accounts). */
+  async function linked(): Promise<{
+    userId: string;
+    bluumAccountId: string;
+    itemId: string;
+    accounts: number;
+  }> {
+    const { userId, bluumAccountId } = await registerUser(app);
+    const { item, fundingSources } = await api.as(userId).linkBank();
+    return { userId, bluumAccountId, itemId: item.itemId, accounts: fundingSources.length };
+  }
+
+  const storedStatuses = async (userId: string): Promise<string[]> => {
+    const res = await api.as(userId).list({ status: 'all' });
+    expect(res.status).toBe(200);
+    return res.body.data.map((source) => source.status);
+  };
+
+  it("breaks an item in the sandbox's list and item read; the service takes ERROR only when it asks Bluum", async () => {
+    const { userId, bluumAccountId, itemId, accounts } = await linked();
+    const [before] = await sandboxList(bluumAccountId);
+    expect(before).toMatchObject({ itemId, status: 'ACTIVE' });
+
+    const broken = await setStatus(userId, itemId, { status: 'ERROR' });
+    expect(broken.status).toBe(200);
+    expect(broken.body).toMatchObject({ id: before.id, itemId, status: 'ERROR' });
+    expect(Date.parse(broken.body.updatedAt as string)).toBeGreaterThanOrEqual(Date.parse(before.updatedAt));
+
+    expect((await sandboxList(bluumAccountId)).map((item) => [item.itemId, item.status])).toEqual([
+      [itemId, 'ERROR'],
+    ]);
+    const read = await app.request(
+      'GET',
+      `/sandbox/bluum/v1/accounts/${bluumAccountId}/funding-sources/${before.id}`,
+      {
+        headers: { authorization: SANDBOX_BASIC },
+      },
+    );
+    expect(read.status).toBe(200);
+    expect(read.body.data.status).toBe('ERROR');
+
+    // Nothing of ours changed yet: Bluum tells no one, the service has to ask.
+    expect(await storedStatuses(userId)).toEqual(Array(accounts).fill('active'));
+
+    const synced = await api.as(userId).sync();
+    expect(synced.status).toBe(200);
+    expect(synced.body).toMatchObject({ added: 0, updated: accounts });
+    expect(synced.body.data.map((source) => source.status)).toEqual(Array(accounts).fill('error'));
+    expect(await storedStatuses(userId)).toEqual(Array(accounts).fill('error'));
+
+    // Mended at Bluum: the next sync takes ACTIVE back.
+    const mended = await setStatus(userId, itemId, { status: 'ACTIVE' });
+    expect(mended.status).toBe(200);
+    expect(mended.body.status).toBe('ACTIVE');
+    expect((await api.as(userId).sync()).body.data.map((source) => source.status)).toEqual(
+      Array(accounts).fill('active'),
+    );
+  });
+
+  it('revokes an item (DISCONNECTED): the sync takes it, and an admin may do it for any user', async () => {
+    const { userId, bluumAccountId, itemId, accounts } = await linked();
+    const revoked = await setStatus(userId, itemId, { status: 'DISCONNECTED' }, adminToken());
+    expect(revoked.status).toBe(200);
+    expect((await sandboxList(bluumAccountId))[0].status).toBe('DISCONNECTED');
+    const synced = await api.as(userId).sync();
+    expect(synced.body.data.map((source) => source.status)).toEqual(Array(accounts).fill('disconnected'));
+  });
+
+  it.each([
+    ['a lowercase status', { status: 'error' }],
+    ['an unknown status', { status: 'BROKEN' }],
+    ['no status', {}],
+    ['a number', { status: 3 }],
+    ['an unknown field', { status: 'ERROR', reason: 'password' }],
+  ])('refuses %s with 400 and leaves the item as it was', async (_name, body) => {
+    const { userId, bluumAccountId, itemId } = await linked();
+    const res = await setStatus(userId, itemId, body);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    expect(res.body.details).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: expect.any(String) })]),
+    );
+    expect((await sandboxList(bluumAccountId))[0].status).toBe('ACTIVE');
+  });
+
+  it('refuses an item id that could not be one, with 400', async () => {
+    const { userId } = await linked();
+    const res = await setStatus(userId, 'item.with.dots', { status: 'ERROR' });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(res.body.details).toEqual([expect.objectContaining({ field: 'itemId' })]);
+  });
+
+  it("answers 404 for an item the sandbox does not hold, and for another user's item", async () => {
+    const { userId, bluumAccountId } = await linked();
+    const unknown = await setStatus(userId, 'item_nosuchitem', { status: 'ERROR' });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ statusCode: 404, code: 'FUNDING_SOURCE_NOT_FOUND' });
+    expect(unknown.body.message).toContain('item_nosuchitem');
+
+    // Another user's item, named under this user's path (by an admin, who may call for anyone).
+    const other = await linked();
+    const foreign = await setStatus(userId, other.itemId, { status: 'ERROR' }, adminToken());
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.code).toBe('FUNDING_SOURCE_NOT_FOUND');
+    expect((await sandboxList(other.bluumAccountId))[0].status).toBe('ACTIVE');
+    expect((await sandboxList(bluumAccountId))[0].status).toBe('ACTIVE');
+  });
+
+  it('answers 404 USER_NOT_FOUND for a user nobody registered', async () => {
+    const res = await setStatus(uniqueUserId('ghost'), 'item_x', { status: 'ERROR' }, adminToken());
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('USER_NOT_FOUND');
+  });
+
+  it("is the user's own: 401 without a token, 403 for another user or a deposit service, nothing changed", async () => {
+    const { userId, bluumAccountId, itemId } = await linked();
+    const none = await setStatus(userId, itemId, { status: 'ERROR' }, null);
+    expect(none.status).toBe(401);
+    expect(none.body.code).toBe('UNAUTHENTICATED');
+    for (const token of [tokenFor(uniqueUserId('mallory')), depositServiceToken()]) {
+      const res = await setStatus(userId, itemId, { status: 'ERROR' }, token);
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('FORBIDDEN');
+    }
+    expect((await sandboxList(bluumAccountId))[0].status).toBe('ACTIVE');
+  });
+
+  it('is not in the API documentation, like the rest of the sandbox', async () => {
+    const res = await app.request('GET', '/docs-json');
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body.paths as object).filter((path) => path.startsWith('/sandbox'))).toEqual([]);
+  });
+});
