@@ -13,6 +13,8 @@ import { MetricsService } from '../metrics/metrics.service';
 export class BluumBulkhead {
   private readonly limit: number;
   private inFlight = 0;
+  /** Background work waiting for a slot, woken at each release. */
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -29,6 +31,23 @@ export class BluumBulkhead {
         'Too many calls to Bluum are in flight on this instance. Nothing was changed; try again shortly.',
       );
     }
+    return this.enter(work);
+  }
+
+  /**
+   * Background work (the reconciliation sweep): never refused, it waits instead, and it starts only
+   * while fewer than half the slots are taken, so the slots it holds are never the ones a request needs
+   * (a request is refused only when requests themselves hold at least half). Rejects with the signal's
+   * reason when `signal` aborts while waiting.
+   */
+  async runBackground<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const share = Math.max(1, Math.floor(this.limit / 2));
+    while (this.inFlight >= share) await this.nextRelease(signal);
+    signal?.throwIfAborted();
+    return this.enter(work);
+  }
+
+  private async enter<T>(work: () => Promise<T>): Promise<T> {
     this.inFlight++;
     this.metrics.bluumInFlight.set(this.inFlight);
     try {
@@ -36,6 +55,26 @@ export class BluumBulkhead {
     } finally {
       this.inFlight--;
       this.metrics.bluumInFlight.set(this.inFlight);
+      // Every waiter looks again; whoever still finds too many in flight waits for the next release.
+      const waiting = [...this.waiters];
+      this.waiters.clear();
+      for (const wake of waiting) wake();
     }
+  }
+
+  private nextRelease(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const onAbort = (): void => {
+        this.waiters.delete(wake);
+        reject(signal?.reason as Error);
+      };
+      const wake = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.waiters.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 }

@@ -3,7 +3,8 @@ import type { BluumItem, BluumLinkToken } from './bluum.types';
 /**
  * The port to Bluum: both the contract and the DI token. Failures are thrown as AppError with the
  * contract's codes (BLUUM_UNAVAILABLE, BLUUM_BAD_RESPONSE, BLUUM_REQUEST_REJECTED, BLUUM_TIMEOUT,
- * PUBLIC_TOKEN_REJECTED, and BLUUM_ID_UNSAFE for a call refused before it was sent); nothing of the HTTP
+ * PUBLIC_TOKEN_REJECTED, and BLUUM_ID_UNSAFE for a call refused before it was sent; BLUUM_UNAVAILABLE is a
+ * BluumUnavailableError carrying Bluum's Retry-After when it sent one); nothing of the HTTP
  * client leaks past it.
  */
 export abstract class BluumGateway {
@@ -18,5 +19,17 @@ export abstract class BluumGateway {
   abstract disconnectItem(bluumAccountId: string, bluumFundingSourceId: string): Promise<void>;
 
   /** Every item Bluum holds for the account, whatever its status. */
-  abstract listItems(bluumAccountId: string): Promise<BluumItem[]>;
+  abstract listItems(bluumAccountId: string, options?: BackgroundCall): Promise<BluumItem[]>;
+}
+
+/**
+ * A call made by background work (the reconciliation sweep) rather than for a request: it waits for a
+ * bulkhead slot while half are taken instead of being refused (see BluumBulkhead.runBackground), it is
+ * one attempt (the sweep counts each request against its rate budget, and retries next sweep), a
+ * 429/5xx's Retry-After reaches the caller (BluumUnavailableError.retryAfterMs), and `signal` abandons
+ * it (shutdown).
+ */
+export interface BackgroundCall {
+  background: true;
+  signal?: AbortSignal;
 }

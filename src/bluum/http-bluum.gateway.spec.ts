@@ -6,6 +6,7 @@ import { AppError } from '../common/app-error';
 import type { PrismaService } from '../database/prisma.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { BluumBulkhead } from './bluum-bulkhead';
+import { retryAfterOf } from './bluum-errors';
 import { BluumEndpoint } from './bluum-endpoint';
 import { HttpBluumGateway } from './http-bluum.gateway';
 import {
@@ -399,6 +400,39 @@ describe('HttpBluumGateway', () => {
       });
       expect(calls).toHaveLength(4);
       for (const call of calls) expect(call.timeout).toBeLessThanOrEqual(1500);
+    });
+
+    it("makes a background list one attempt, and hands it Bluum's Retry-After", async () => {
+      const { sut, calls } = gateway([
+        { status: 429, data: '{}', headers: { 'retry-after': '3' } },
+        wire(listReply([])),
+      ]);
+      const error = await failure(sut.listItems('acct_1', { background: true }));
+      expect(error).toMatchObject({ code: 'BLUUM_UNAVAILABLE', status: 502, retryAfterMs: 3_000 });
+      expect(retryAfterOf(error)).toBe(3_000);
+      expect(calls).toHaveLength(1);
+      // Without Retry-After there is none to hand on, and a 5xx is not retried either.
+      const plain = gateway([bluumError(503), wire(listReply([]))]);
+      const second = await failure(plain.sut.listItems('acct_1', { background: true }));
+      expect(retryAfterOf(second)).toBeUndefined();
+      expect(plain.calls).toHaveLength(1);
+    });
+
+    it("keeps a Retry-After too long for the request's budget on the error it answers", async () => {
+      const { sut, calls } = gateway([{ status: 429, data: '{}', headers: { 'retry-after': '60' } }]);
+      const error = await failure(sut.listItems('acct_1'));
+      expect(retryAfterOf(error)).toBe(60_000);
+      expect(calls).toHaveLength(1);
+    });
+
+    it('abandons a background call when its signal aborts', async () => {
+      const { sut, calls } = gateway(wire(listReply([])));
+      const controller = new AbortController();
+      controller.abort(new Error('shutdown'));
+      await expect(sut.listItems('acct_1', { background: true, signal: controller.signal })).rejects.toThrow(
+        'shutdown',
+      );
+      expect(calls).toHaveLength(0);
     });
 
     it('does not retry link-token when our credentials are refused or Bluum timed out', async () => {

@@ -10,7 +10,8 @@ import type { BluumOperation } from '../metrics/metrics.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { BluumBulkhead } from './bluum-bulkhead';
 import { BluumEndpoint } from './bluum-endpoint';
-import { BluumGateway } from './bluum.gateway';
+import { BluumUnavailableError } from './bluum-errors';
+import { type BackgroundCall, BluumGateway } from './bluum.gateway';
 import type { BluumItem, BluumLinkToken } from './bluum.types';
 import {
   BluumPayloadError,
@@ -39,6 +40,8 @@ interface CallOptions {
   query?: string;
   /** A delete: any 2xx, whatever its body, is done, and a 404 means the thing is already gone. */
   isDelete?: boolean;
+  /** Background work's call (see BackgroundCall): waits for its share of the bulkhead, one attempt. */
+  background?: BackgroundCall;
 }
 
 // Exponential backoff with full jitter: 0-100 ms, 0-200 ms, 0-400 ms, … capped at 2 s.
@@ -107,13 +110,14 @@ export class HttpBluumGateway extends BluumGateway {
     );
   }
 
-  async listItems(bluumAccountId: string): Promise<BluumItem[]> {
+  async listItems(bluumAccountId: string, background?: BackgroundCall): Promise<BluumItem[]> {
+    // A request's read is retried within its time budget; background work's is one attempt.
     return this.call(
       'GET',
       LIST_PATH,
       bluumAccountId,
       undefined,
-      { operation: 'list', retry: true },
+      { operation: 'list', retry: background === undefined, background },
       parseListData,
     );
   }
@@ -146,9 +150,11 @@ export class HttpBluumGateway extends BluumGateway {
     let outcome = 'success';
     try {
       const url = this.url(pathTemplate, bluumAccountId, options);
-      const data = await this.bulkhead.run(() =>
-        this.callWithRetries(method, pathTemplate, url, body, options),
-      );
+      const work = (): Promise<Record<string, unknown>> =>
+        this.callWithRetries(method, pathTemplate, url, body, options);
+      const data = options.background
+        ? await this.bulkhead.runBackground(work, options.background.signal)
+        : await this.bulkhead.run(work);
       return this.parse(read, data);
     } catch (err) {
       outcome = err instanceof AppError ? err.code : 'unknown';
@@ -239,9 +245,12 @@ export class HttpBluumGateway extends BluumGateway {
             Accept: 'application/json',
             ...(body ? { 'Content-Type': 'application/json' } : {}),
           },
-          // `timeout` alone does not bound a body that trickles in; the signal bounds the whole call.
+          // `timeout` alone does not bound a body that trickles in; the signal bounds the whole call
+          // (and background work's own signal abandons it at shutdown).
           timeout: budgetMs,
-          signal: AbortSignal.timeout(budgetMs),
+          signal: options.background?.signal
+            ? AbortSignal.any([AbortSignal.timeout(budgetMs), options.background.signal])
+            : AbortSignal.timeout(budgetMs),
           responseType: 'text',
           transformResponse: (raw: string) => raw,
           validateStatus: () => true,
@@ -281,12 +290,8 @@ export class HttpBluumGateway extends BluumGateway {
       return { ok: false, error: unavailable(status), retryable: false };
     }
     if (status === 429 || status >= 500) {
-      return {
-        ok: false,
-        error: unavailable(status),
-        retryable: true,
-        retryAfterMs: retryAfterMs(response.headers),
-      };
+      const wait = retryAfterMs(response.headers);
+      return { ok: false, error: unavailable(status, wait), retryable: true, retryAfterMs: wait };
     }
     if (bluumCode === null || status < 400) {
       return {
@@ -310,8 +315,9 @@ export class HttpBluumGateway extends BluumGateway {
   }
 }
 
-const unavailable = (status: number): AppError =>
-  new AppError('BLUUM_UNAVAILABLE', `Bluum is unavailable (HTTP ${status}). Try again later.`);
+// With Bluum's Retry-After, when it sent one: it reaches a caller that pauses on it (the sweep).
+const unavailable = (status: number, retryAfter?: number): AppError =>
+  new BluumUnavailableError(`Bluum is unavailable (HTTP ${status}). Try again later.`, retryAfter);
 const badResponse = (message: string): AppError => new AppError('BLUUM_BAD_RESPONSE', message);
 
 /** Retry-After in seconds (the only form Bluum's rate limiter is documented to send), as milliseconds. */
