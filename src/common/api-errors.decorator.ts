@@ -8,6 +8,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
+import { FundingSourceDto } from '../funding-sources/dto/funding-source.dto';
 import { ERROR_CODES, type ErrorCode } from './error-codes';
 
 /** The example request id of every documented body that carries one. */
@@ -42,6 +43,13 @@ export class ErrorBodyDto {
     description: 'One entry per bad field (VALIDATION_FAILED only)',
   })
   details?: FieldErrorDto[];
+
+  @ApiPropertyOptional({
+    type: [FundingSourceDto],
+    description:
+      'DUPLICATE_ITEM only: the funding sources already linked at this institution with the same accounts',
+  })
+  fundingSources?: FundingSourceDto[];
 }
 
 /** Errors every authenticated route can answer with. */

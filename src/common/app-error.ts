@@ -1,3 +1,4 @@
+import type { FundingSource } from '../funding-sources/funding-source';
 import { ERROR_CODES, type ErrorCode } from './error-codes';
 
 export interface FieldError {
@@ -14,6 +15,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: readonly FieldError[],
+    /** The funding sources the answer is about (DUPLICATE_ITEM: the ones already linked). */
+    readonly fundingSources?: readonly FundingSource[],
   ) {
     super(message);
     this.status = ERROR_CODES[code].status;

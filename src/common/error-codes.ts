@@ -19,6 +19,11 @@ export const ERROR_CODES = {
     status: 409,
     description: 'Bluum returned a Plaid item that is already stored for another user.',
   },
+  DUPLICATE_ITEM: {
+    status: 409,
+    description:
+      'The user already has an active bank link at this institution with the same accounts (metadata.institution and metadata.accounts); the public token was not exchanged. The body lists the existing funding sources under fundingSources.',
+  },
   CONNECT_IN_PROGRESS: {
     status: 409,
     description: 'The same public token is being exchanged by another request that has not finished.',

@@ -2,6 +2,7 @@
 import { HttpException, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { isDatabaseUnavailable } from '../database/database-errors';
+import type { FundingSource } from '../funding-sources/funding-source';
 import { AppError, type FieldError } from './app-error';
 import { ERROR_CODES, type ErrorCode } from './error-codes';
 
@@ -12,6 +13,8 @@ export interface ErrorBody {
   message: string;
   requestId: string;
   details?: readonly FieldError[];
+  /** DUPLICATE_ITEM: the user's funding sources that the refused link would have duplicated. */
+  fundingSources?: readonly FundingSource[];
 }
 
 const logger = new Logger('Errors');
@@ -79,5 +82,6 @@ export function toErrorBody(err: unknown, requestId: string): ErrorBody {
     message: appError.message,
     requestId,
     ...(appError.details ? { details: appError.details } : {}),
+    ...(appError.fundingSources ? { fundingSources: appError.fundingSources } : {}),
   };
 }

@@ -73,7 +73,7 @@ export class FundingSourcesController {
     operationId: 'connectPlaidItem',
     summary: 'Exchange a Plaid public token and store the linked bank',
     description:
-      "Step 2 of bank linking: sends Plaid Link's `public_token` to Bluum and stores the item with every bank account in it, one funding source per account. Nothing is stored unless Bluum accepted the token. The same public token sent again (Plaid Link's onSuccess can fire twice) returns the stored response with 200 and does not call Bluum again.",
+      "Step 2 of bank linking: sends Plaid Link's `public_token` to Bluum and stores the item with every bank account in it, one funding source per account. Nothing is stored unless Bluum accepted the token. The same public token sent again (Plaid Link's onSuccess can fire twice) returns the stored response with 200 and does not call Bluum again. With `metadata` from Plaid Link's onSuccess, a bank the user already has linked and active (same institution, same set of account masks and names) is refused with 409 `DUPLICATE_ITEM`, whose body lists the existing funding sources under `fundingSources`; the public token is not exchanged. A bank in `error` or `disconnected` may be linked again (that is how it is repaired). Without `metadata`, a duplicate is stored and its `linked` audit events carry `duplicateOfItemId`.",
     access: { self: true },
     writeRateLimited: true,
     headers: [IDEMPOTENCY_KEY_HEADER],
@@ -90,6 +90,7 @@ export class FundingSourcesController {
       'USER_NOT_FOUND',
       'BLUUM_ACCOUNT_CONFLICT',
       'ITEM_LINKED_TO_ANOTHER_USER',
+      'DUPLICATE_ITEM',
       'CONNECT_IN_PROGRESS',
       'IDEMPOTENCY_KEY_IN_FLIGHT',
       'IDEMPOTENCY_KEY_REUSED',
@@ -103,7 +104,12 @@ export class FundingSourcesController {
     @CurrentPrincipal() caller: Caller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ConnectResponseDto> {
-    const { response, replayed } = await this.fundingSources.connect(userId, body.publicToken, caller);
+    const { response, replayed } = await this.fundingSources.connect(
+      userId,
+      body.publicToken,
+      caller,
+      body.metadata,
+    );
     void reply.status(replayed ? 200 : 201);
     return response;
   }

@@ -17,7 +17,9 @@ import {
   type ChangeVia,
   disconnectChanges,
   eventRows,
+  findDuplicateItem,
   type ItemToStore,
+  markDuplicateLinks,
   planDisconnect,
   planSync,
   syncCounts,
@@ -34,8 +36,19 @@ export type PublicTokenClaim =
 /** Why a write for a user was refused before anything changed. */
 export type UserLockFailure = { kind: 'user-not-found' } | { kind: 'bluum-account-changed' };
 
+/** `duplicateOfItemId`: an active item of the user's that the one just stored duplicates (findDuplicateItem). */
 export type SaveLinkedItemResult =
-  { kind: 'saved'; linked: LinkedItem } | UserLockFailure | { kind: 'item-of-another-user' };
+  | { kind: 'saved'; linked: LinkedItem; duplicateOfItemId: string | null }
+  | UserLockFailure
+  | { kind: 'item-of-another-user' };
+
+/** A stored item with every account of it (disconnected ones too), as duplicate detection reads it. */
+export interface ItemWithFundingSources {
+  itemId: string;
+  institutionId: string | null;
+  status: FundingSourceStatus;
+  fundingSources: FundingSourceRecord[];
+}
 
 export type SyncItemsResult =
   { kind: 'synced'; added: number; updated: number; skipped: string[] } | UserLockFailure;
@@ -263,6 +276,11 @@ export class FundingSourcesRepository {
     return rows[0] ?? null;
   }
 
+  /** The user's active items at `institutionId`, oldest first, each with every account of it. */
+  async activeItemsAtInstitution(userId: string, institutionId: string): Promise<ItemWithFundingSources[]> {
+    return activeItemsAt(this.prisma, userId, institutionId);
+  }
+
   /**
    * Claims the exchange of a public token (by its SHA-256) for this caller. The primary key settles
    * races between requests and instances; a claim older than `staleBefore` was abandoned (its process
@@ -301,7 +319,9 @@ export class FundingSourcesRepository {
    * Stores an item Bluum linked under `bluumAccountId`, with every account of it, in one transaction,
    * writes the audit events, and completes the public token's exchange in the same transaction with the
    * connect response, so a replay answers exactly what this request answers. An item already stored
-   * (same itemId) is updated in place, never duplicated; nothing is written when refused.
+   * (same itemId) is updated in place, never duplicated; nothing is written when refused. A new item
+   * that duplicates an active one of the user's (findDuplicateItem, judged with the user locked) is
+   * stored all the same, and its `linked` events name the item it duplicates.
    */
   async saveLinkedItem(
     userId: string,
@@ -318,9 +338,15 @@ export class FundingSourcesRepository {
       });
       if (owner && owner.userId !== userId) return { kind: 'item-of-another-user' };
       const before = await accountStates(tx, { userId, item: { itemId: toStore.itemId } });
+      const duplicateOf =
+        toStore.institutionId === null
+          ? null
+          : findDuplicateItem(toStore, await activeItemsAt(tx, userId, toStore.institutionId));
+      const duplicateOfItemId = duplicateOf?.itemId ?? null;
       const { item, accountIds } = await upsertItem(tx, userId, toStore);
       const after = await accountStates(tx, { id: { in: accountIds } });
-      await recordEvents(tx, userId, accountChanges(before, after), 'connect', exchange.caller);
+      const changes = markDuplicateLinks(accountChanges(before, after), duplicateOfItemId);
+      await recordEvents(tx, userId, changes, 'connect', exchange.caller);
       const rows = await tx.bankAccount.findMany({
         where: { id: { in: accountIds } },
         select: FUNDING_SOURCE_SELECT,
@@ -336,7 +362,7 @@ export class FundingSourcesRepository {
         where: { tokenHash: exchange.tokenHash },
         data: { response, completedAt: new Date() },
       });
-      return { kind: 'saved', linked };
+      return { kind: 'saved', linked, duplicateOfItemId };
     });
   }
 
@@ -493,6 +519,28 @@ async function lockUser(tx: Tx, userId: string, bluumAccountId: string): Promise
     SELECT bluum_account_id FROM users WHERE id = ${userId} FOR UPDATE`;
   if (!user) return { kind: 'user-not-found' };
   return user.bluum_account_id === bluumAccountId ? null : { kind: 'bluum-account-changed' };
+}
+
+async function activeItemsAt(
+  db: Pick<Tx, 'plaidItem'>,
+  userId: string,
+  institutionId: string,
+): Promise<ItemWithFundingSources[]> {
+  const order = [
+    { createdAt: 'asc' },
+    { id: 'asc' },
+  ] as const satisfies Prisma.PlaidItemOrderByWithRelationInput[];
+  const items = await db.plaidItem.findMany({
+    where: { userId, institutionId, status: 'active' },
+    orderBy: [...order],
+    select: {
+      itemId: true,
+      institutionId: true,
+      status: true,
+      accounts: { select: FUNDING_SOURCE_SELECT, orderBy: [...order] },
+    },
+  });
+  return items.map(({ accounts, ...item }) => ({ ...item, fundingSources: accounts.map(toRecord) }));
 }
 
 const ACCOUNT_STATE_SELECT = {

@@ -8,6 +8,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { UsersService } from '../users/users.service';
+import type { ConnectMetadataDto } from './dto/connect-metadata.dto';
 import type { ConnectResponseDto } from './dto/connect-response.dto';
 import type { CreateLinkTokenDto } from './dto/create-link-token.dto';
 import type { FundingSourceDto } from './dto/funding-source.dto';
@@ -26,7 +27,7 @@ import {
   toFundingSource,
 } from './funding-source';
 import { FundingSourcesRepository, type UserLockFailure } from './funding-sources.repository';
-import { itemToStore } from './reconcile';
+import { findDuplicateItem, itemToStore } from './reconcile';
 
 const DEFAULT_STATUSES: readonly FundingSourceStatus[] = ['active', 'error'];
 const CLAIM_POLL_MS = 100;
@@ -89,8 +90,15 @@ export class FundingSourcesService {
    * Exchanges the public token at Bluum, then stores the item; nothing is stored if Bluum fails.
    * The same token sent again (Plaid Link's onSuccess can fire twice), even at the same time from
    * another instance, calls Bluum once: the later requests wait for the first and replay its response.
+   * With Plaid Link's `metadata`, a bank the user already has linked and active is refused with
+   * DUPLICATE_ITEM before Bluum is called; without it, such a duplicate is stored and reported.
    */
-  async connect(userId: string, publicToken: string, caller: Caller): Promise<ConnectResult> {
+  async connect(
+    userId: string,
+    publicToken: string,
+    caller: Caller,
+    metadata?: ConnectMetadataDto | null,
+  ): Promise<ConnectResult> {
     const user = await this.users.require(userId);
     // Only the token's hash is ever stored.
     const tokenHash = createHash('sha256').update(publicToken).digest('hex');
@@ -115,6 +123,9 @@ export class FundingSourcesService {
     }
 
     try {
+      // Only once this request owns the token: a second submit of a token the first just linked
+      // replays the first answer above instead of finding the bank it linked a duplicate.
+      if (metadata) await this.refuseDuplicate(userId, metadata);
       const bluumItem = await this.bluum
         .exchangePublicToken(user.bluumAccountId, publicToken)
         .catch((err: unknown) => {
@@ -136,11 +147,33 @@ export class FundingSourcesService {
         );
       }
       if (saved.kind !== 'saved') throw this.userLockFailure(saved, userId);
+      if (saved.duplicateOfItemId !== null) {
+        const { itemId, institutionId } = saved.linked.item;
+        this.logger.warn(
+          `connect for ${userId}: item ${itemId} at ${institutionId} duplicates active item ${saved.duplicateOfItemId}; stored, and its linked events say so`,
+        );
+      }
       return { response: toConnectResponse(saved.linked), replayed: false };
     } catch (err) {
       await this.repository.releasePublicToken(tokenHash);
       throw err;
     }
+  }
+
+  /** DUPLICATE_ITEM, with the funding sources already linked, when `metadata` names a bank the user has active. */
+  private async refuseDuplicate(userId: string, metadata: ConnectMetadataDto): Promise<void> {
+    const institutionId = metadata.institution.id;
+    const duplicate = findDuplicateItem(
+      { institutionId, accounts: metadata.accounts },
+      await this.repository.activeItemsAtInstitution(userId, institutionId),
+    );
+    if (duplicate === null) return;
+    throw new AppError(
+      'DUPLICATE_ITEM',
+      `This bank is already linked (item ${duplicate.itemId}, the same accounts at ${institutionId}); the public token was not exchanged. Use the funding sources listed, or disconnect them first to link the bank again.`,
+      undefined,
+      duplicate.fundingSources.filter((source) => source.status !== 'disconnected').map(toFundingSource),
+    );
   }
 
   /**

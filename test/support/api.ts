@@ -3,6 +3,7 @@
 // requests on purpose use `app.request` directly.
 import type { ErrorBody } from '../../src/common/error-envelope';
 import type { AdminListQuery } from '../../src/funding-sources/dto/admin-list.query';
+import type { ConnectMetadataDto } from '../../src/funding-sources/dto/connect-metadata.dto';
 import type { ConnectResponseDto } from '../../src/funding-sources/dto/connect-response.dto';
 import type { CreateLinkTokenDto } from '../../src/funding-sources/dto/create-link-token.dto';
 import type {
@@ -40,6 +41,8 @@ export interface ConnectInput {
   publicToken?: string;
   /** Sent as the Idempotency-Key header. */
   idempotencyKey?: string;
+  /** Plaid Link's onSuccess metadata, sent in the body when given. */
+  metadata?: ConnectMetadataDto;
 }
 
 /** A query as fields (undefined and null left out), or as a raw `?…` string for malformed ones. */
@@ -84,7 +87,7 @@ export class UserRoutes {
   }
 
   connect(
-    { publicToken = sandboxPublicToken(), idempotencyKey }: ConnectInput = {},
+    { publicToken = sandboxPublicToken(), idempotencyKey, metadata }: ConnectInput = {},
     options: CallOptions = {},
   ): Promise<ApiResponse<ConnectResponseDto>> {
     const headers =
@@ -94,7 +97,7 @@ export class UserRoutes {
     return this.call(
       'POST',
       `${this.base}/funding-sources/plaid/connect`,
-      { publicToken },
+      metadata === undefined ? { publicToken } : { publicToken, metadata },
       { ...options, headers },
     );
   }
