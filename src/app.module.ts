@@ -10,6 +10,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { RetentionModule } from './retention/retention.module';
 import { SandboxModule } from './sandbox/sandbox.module';
 import { UsersModule } from './users/users.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -25,6 +26,7 @@ export class AppModule {
         UsersModule,
         FundingSourcesModule,
         RetentionModule,
+        WebhooksModule,
         // The sandbox never exists in production.
         ...(config.sandboxEnabled ? [SandboxModule] : []),
       ],

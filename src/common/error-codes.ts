@@ -11,6 +11,11 @@ export const ERROR_CODES = {
   USER_NOT_FOUND: { status: 404, description: 'No user with this id is registered.' },
   FUNDING_SOURCE_NOT_FOUND: { status: 404, description: 'The user has no funding source with this id.' },
   ROUTE_NOT_FOUND: { status: 404, description: 'No such route.' },
+  WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, description: 'No webhook delivery has this id.' },
+  WEBHOOK_DELIVERY_PENDING: {
+    status: 409,
+    description: 'The webhook delivery is already queued (pending); only a delivered or failed one is retried.',
+  },
   BLUUM_ACCOUNT_CONFLICT: {
     status: 409,
     description: "The user's Bluum account cannot change while funding sources are stored under it.",

@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { Actor, Caller } from '../auth/caller';
 import { PrismaService } from '../database/prisma.service';
 import type { Prisma } from '../generated/prisma/client';
+import { webhookEventType } from '../webhooks/webhook-events';
+import { WebhookOutbox } from '../webhooks/webhook-outbox';
 import {
   type FundingSourceEventType,
   type FundingSourceRecord,
@@ -9,6 +12,7 @@ import {
   type LinkedItem,
   type LinkedItemRecord,
   toConnectResponse,
+  toFundingSource,
 } from './funding-source';
 import {
   type AccountState,
@@ -213,7 +217,10 @@ export function adminListQuery(filter: AdminListFilter): { text: string; values:
 
 @Injectable()
 export class FundingSourcesRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly outbox: WebhookOutbox,
+  ) {}
 
   /** The user's funding sources with one of `statuses`, newest first. */
   async listByUser(userId: string, statuses: readonly FundingSourceStatus[]): Promise<FundingSourceRecord[]> {
@@ -346,7 +353,7 @@ export class FundingSourcesRepository {
       const { item, accountIds } = await upsertItem(tx, userId, toStore);
       const after = await accountStates(tx, { id: { in: accountIds } });
       const changes = markDuplicateLinks(accountChanges(before, after), duplicateOfItemId);
-      await recordEvents(tx, userId, changes, 'connect', exchange.caller);
+      await recordEvents(tx, this.outbox, userId, changes, 'connect', exchange.caller);
       const rows = await tx.bankAccount.findMany({
         where: { id: { in: accountIds } },
         select: FUNDING_SOURCE_SELECT,
@@ -401,7 +408,7 @@ export class FundingSourcesRepository {
           return { kind: 'disconnected', record: toRecord(current) };
         case 'disconnect-account': {
           const changes = disconnectChanges([{ id, from: current.status }], false);
-          return { kind: 'disconnected', record: await markDisconnected(tx, userId, changes, id, caller) };
+          return { kind: 'disconnected', record: await markDisconnected(tx, this.outbox, userId, changes, id, caller) };
         }
         case 'wait':
           return { kind: 'in-progress' };
@@ -449,7 +456,7 @@ export class FundingSourcesRepository {
         open.map((account) => ({ id: account.id, from: account.status })),
         true,
       );
-      return markDisconnected(tx, userId, changes, id, caller);
+      return markDisconnected(tx, this.outbox, userId, changes, id, caller);
     });
   }
 
@@ -505,7 +512,7 @@ export class FundingSourcesRepository {
         UPDATE plaid_items SET disconnect_lease_id = NULL, disconnect_lease_until = NULL
          WHERE user_id = ${userId} AND disconnect_lease_until <= now()`;
       const changes = accountChanges(before, await accountStates(tx, { id: { in: touched } }));
-      await recordEvents(tx, userId, changes, 'sync', caller);
+      await recordEvents(tx, this.outbox, userId, changes, 'sync', caller);
       return { kind: 'synced', ...syncCounts(changes), skipped: plan.skipped };
     });
   }
@@ -559,27 +566,55 @@ async function accountStates(tx: Tx, where: Prisma.BankAccountWhereInput): Promi
   return rows.map(({ item, ...account }) => ({ ...account, ...item }));
 }
 
-/** Writes the audit events of a change, in the change's own transaction. */
+/**
+ * Writes the audit events of a change and, for those deposit services are told of, the outbox's
+ * deliveries, in the change's own transaction: an event exists exactly when its change committed. The
+ * audit event's id is the delivery's `webhook-id`. Call it after the change, so the events carry the
+ * funding sources as they now are.
+ */
 async function recordEvents(
   tx: Tx,
+  outbox: WebhookOutbox,
   userId: string,
   changes: Change[],
   via: ChangeVia,
   caller: Caller,
 ): Promise<void> {
   if (changes.length === 0) return;
+  const rows = eventRows(userId, changes, via, caller).map((row) => ({ id: randomUUID(), ...row }));
   await tx.fundingSourceEvent.createMany({
-    data: eventRows(userId, changes, via, caller).map((row) => ({
+    data: rows.map((row) => ({
       ...row,
       actor: { ...row.actor },
       details: row.details as Prisma.InputJsonObject,
     })),
   });
+  if (!outbox.enabled) return;
+  const published = rows.flatMap((row) => {
+    const type = webhookEventType(row.type);
+    return type === null ? [] : [{ eventId: row.id, type, fundingSourceId: row.fundingSourceId }];
+  });
+  if (published.length === 0) return;
+  const current = await tx.bankAccount.findMany({
+    where: { id: { in: published.map((event) => event.fundingSourceId) } },
+    select: FUNDING_SOURCE_SELECT,
+  });
+  const byId = new Map(current.map((row) => [row.id, toFundingSource(toRecord(row))]));
+  const at = new Date();
+  await outbox.enqueue(
+    tx,
+    published.map(({ fundingSourceId, ...event }) => ({
+      ...event,
+      at,
+      fundingSource: byId.get(fundingSourceId) as ReturnType<typeof toFundingSource>,
+    })),
+  );
 }
 
 /** Applies disconnect `changes` with their events, and returns the funding source `returnId`. */
 async function markDisconnected(
   tx: Tx,
+  outbox: WebhookOutbox,
   userId: string,
   changes: Change[],
   returnId: string,
@@ -590,7 +625,7 @@ async function markDisconnected(
       where: { id: { in: changes.map((change) => change.fundingSourceId) } },
       data: { status: 'disconnected' },
     });
-    await recordEvents(tx, userId, changes, 'disconnect', caller);
+    await recordEvents(tx, outbox, userId, changes, 'disconnect', caller);
   }
   return toRecord(
     await tx.bankAccount.findUniqueOrThrow({ where: { id: returnId }, select: FUNDING_SOURCE_SELECT }),

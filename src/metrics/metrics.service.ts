@@ -37,6 +37,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly webhookAttempts = new Counter({
+    name: 'webhook_delivery_attempts_total',
+    help: 'Attempts to deliver an event by outcome: delivered (2xx), retry (will be tried again), failed (gave up after 24 h).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly bluumInFlight = new Gauge({
     name: 'bluum_calls_in_flight',
     help: 'Calls to Bluum in flight on this instance.',
@@ -75,5 +82,9 @@ export class MetricsService {
 
   countBulkheadRejection(): void {
     this.bulkheadRejections.inc();
+  }
+
+  countWebhookAttempt(outcome: 'delivered' | 'retry' | 'failed'): void {
+    this.webhookAttempts.inc({ outcome });
   }
 }

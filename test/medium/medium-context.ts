@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { BluumGateway } from '../../src/bluum/bluum.gateway';
 import type { BluumItem } from '../../src/bluum/bluum.types';
 import { type Caller, SYSTEM_CALLER } from '../../src/auth/caller';
+import { WebhookDeliveriesRepository } from '../../src/webhooks/webhook-deliveries.repository';
+import { WebhookOutbox } from '../../src/webhooks/webhook-outbox';
 import { loadConfig } from '../../src/config/app-config';
 import { PrismaService } from '../../src/database/prisma.service';
 import type { FundingSourceStatus, LinkedItem } from '../../src/funding-sources/funding-source';
@@ -33,25 +35,33 @@ export const ADMIN_CALLER: Caller = {
   clientRequestId: null,
 };
 
+/** The one receiver medium specs' outbox writes to (nothing listens: the dispatcher is not running). */
+export const MEDIUM_WEBHOOK_URL = 'http://127.0.0.1:9/hooks';
+
 export class MediumContext {
   readonly config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'fatal',
     DATABASE_URL: process.env.TEST_DATABASE_URL,
     BLUUM_TIMEOUT_MS: '200',
+    // Every change in a medium spec also writes the outbox, as it does when deposit services listen.
+    WEBHOOK_URLS: MEDIUM_WEBHOOK_URL,
+    WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 1).toString('base64')}`,
   });
   readonly prisma: PrismaService;
   readonly fundingSources: FundingSourcesRepository;
   readonly users: UsersRepository;
   readonly idempotency: IdempotencyRepository;
   readonly rateLimits: RateLimitRepository;
+  readonly webhookDeliveries: WebhookDeliveriesRepository;
 
   private constructor(private readonly embedded: PGlite | null) {
     this.prisma = new PrismaService({ ...this.config, embeddedDatabaseDir: 'memory://' }, embedded);
-    this.fundingSources = new FundingSourcesRepository(this.prisma);
+    this.fundingSources = new FundingSourcesRepository(this.prisma, new WebhookOutbox(this.config));
     this.users = new UsersRepository(this.prisma);
     this.idempotency = new IdempotencyRepository(this.prisma);
     this.rateLimits = new RateLimitRepository(this.prisma);
+    this.webhookDeliveries = new WebhookDeliveriesRepository(this.prisma);
   }
 
   static async open(): Promise<MediumContext> {

@@ -20,6 +20,11 @@ import type { StatusFilter } from '../../src/funding-sources/dto/list-funding-so
 import type { SyncResultDto } from '../../src/funding-sources/dto/sync-result.dto';
 import type { PutUserDto } from '../../src/users/dto/put-user.dto';
 import type { UserDto } from '../../src/users/dto/user.dto';
+import type {
+  WebhookDeliveriesQuery,
+  WebhookDeliveryDto,
+  WebhookDeliveryPageDto,
+} from '../../src/webhooks/dto/webhook-delivery.dto';
 import { sandboxPublicToken, type TestApp, type TestResponse } from './test-app';
 import { adminToken, tokenFor } from './tokens';
 
@@ -164,6 +169,22 @@ export class Caller {
     return this.call(
       'GET',
       `/v1/admin/users/${encodeURIComponent(userId)}/events${queryString(query)}`,
+      undefined,
+      options,
+    );
+  }
+
+  webhookDeliveries(
+    query: Query<WebhookDeliveriesQuery> = {},
+    options?: CallOptions,
+  ): Promise<ApiResponse<WebhookDeliveryPageDto>> {
+    return this.call('GET', `/v1/admin/webhook-deliveries${queryString(query)}`, undefined, options);
+  }
+
+  retryWebhookDelivery(id: string, options?: CallOptions): Promise<ApiResponse<WebhookDeliveryDto>> {
+    return this.call(
+      'POST',
+      `/v1/admin/webhook-deliveries/${encodeURIComponent(id)}/retry`,
       undefined,
       options,
     );

@@ -1,0 +1,159 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { Webhook } from 'standardwebhooks';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { MetricsService } from '../metrics/metrics.service';
+import { type ClaimedDelivery, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { nextAttempt } from './webhook-events';
+
+// Every instance looks for due deliveries this often (a cheap look at a partial index of pending rows).
+const POLL_MS = 500;
+// Deliveries attempted at once by one instance.
+const BATCH = 20;
+// A receiver that has not answered in this long has failed the attempt.
+export const ATTEMPT_TIMEOUT_MS = 10_000;
+// A claimed attempt whose instance died is tried again after this long (well past the attempt's timeout).
+const CLAIM_LEASE_MS = 3 * ATTEMPT_TIMEOUT_MS;
+const USER_AGENT = 'bluum-bank-linking-webhooks/1';
+
+/**
+ * Sends the outbox's events: claims due deliveries (any instance, each delivery once at a time), POSTs
+ * each one signed as Standard Webhooks has it (the `standardwebhooks` package signs), and records the
+ * outcome: delivered on a 2xx, otherwise retried with backoff for 24 h, then failed. Nothing waits on it:
+ * requests only write the outbox in their own transaction.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(WebhookDispatcher.name);
+  private readonly signer: Webhook | null;
+  private readonly retryBaseMs: number;
+  private readonly stopping = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private databaseDown = false;
+
+  constructor(
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.signer =
+      config.webhookUrls.length > 0 && config.webhookSecret !== null ? new Webhook(config.webhookSecret) : null;
+    this.retryBaseMs = config.webhookRetryBaseMs;
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.signer) this.schedule(0);
+  }
+
+  /** Stops polling and cuts attempts in flight short: they are recorded as due again (at least once). */
+  async onModuleDestroy(): Promise<void> {
+    clearTimeout(this.timer);
+    this.stopping.abort();
+    await this.running;
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.running = this.deliverDue().then(
+        (count) => {
+          if (this.databaseDown) this.logger.log('webhook deliveries resumed: the database answers again');
+          this.databaseDown = false;
+          // A full batch means more are due: go on at once.
+          if (!this.stopping.signal.aborted) this.schedule(count === BATCH ? 0 : POLL_MS);
+        },
+        (err: unknown) => {
+          // Once per outage, not every half second.
+          if (!this.databaseDown) this.logger.warn(`webhook deliveries paused: ${describe(err)}`);
+          this.databaseDown = true;
+          if (!this.stopping.signal.aborted) this.schedule(POLL_MS * 4);
+        },
+      );
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** Claims the due deliveries (a batch) and attempts each; how many were attempted. */
+  async deliverDue(): Promise<number> {
+    if (!this.signer || this.stopping.signal.aborted) return 0;
+    const claimed = await this.deliveries.claimDue(BATCH, CLAIM_LEASE_MS);
+    await Promise.all(claimed.map((delivery) => this.attempt(delivery, this.signer as Webhook)));
+    return claimed.length;
+  }
+
+  private async attempt(delivery: ClaimedDelivery, signer: Webhook): Promise<void> {
+    const outcome = await this.post(delivery, signer);
+    try {
+      if (outcome.ok) {
+        await this.deliveries.markDelivered(delivery, outcome.status);
+        this.metrics.countWebhookAttempt('delivered');
+        return;
+      }
+      // Cut short by shutdown: due again at once, for whichever instance is still up.
+      const next = this.stopping.signal.aborted
+        ? { retryAt: new Date() }
+        : nextAttempt(delivery.attempts, this.retryBaseMs, new Date(), delivery.giveUpAt);
+      await this.deliveries.markAttemptFailed(delivery, outcome, next === 'give-up' ? null : next.retryAt);
+      this.metrics.countWebhookAttempt(next === 'give-up' ? 'failed' : 'retry');
+      // The receiver's origin only: a path or query may carry the receiver's own token.
+      this.logger.warn(
+        `webhook delivery ${delivery.id} to ${new URL(delivery.url).origin}: ${outcome.error}, ` +
+          (next === 'give-up'
+            ? `attempt ${delivery.attempts}, marked failed`
+            : `attempt ${delivery.attempts}, retry at ${next.retryAt.toISOString()}`),
+      );
+    } catch (err) {
+      // The database went away after the attempt: the claim expires and the attempt is repeated.
+      this.logger.warn(`webhook delivery ${delivery.id}: recording the attempt failed: ${describe(err)}`);
+    }
+  }
+
+  private async post(
+    delivery: ClaimedDelivery,
+    signer: Webhook,
+  ): Promise<{ ok: true; status: number } | { ok: false; responseStatus: number | null; error: string }> {
+    const sentAt = new Date();
+    try {
+      const response = await fetch(delivery.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': USER_AGENT,
+          'webhook-id': delivery.eventId,
+          'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
+          'webhook-signature': signer.sign(delivery.eventId, sentAt, delivery.payload),
+        },
+        body: delivery.payload,
+        // A redirect is an answer, not an instruction: the event goes only where it was configured to.
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), this.stopping.signal]),
+      });
+      // The receiver's body is not needed, and a large one must not be buffered.
+      await response.body?.cancel().catch(() => undefined);
+      return response.status >= 200 && response.status < 300
+        ? { ok: true, status: response.status }
+        : { ok: false, responseStatus: response.status, error: `HTTP ${response.status}` };
+    } catch (err) {
+      return { ok: false, responseStatus: null, error: transportError(err, this.stopping.signal.aborted) };
+    }
+  }
+}
+
+function transportError(err: unknown, shuttingDown: boolean): string {
+  if (shuttingDown) return 'interrupted by shutdown';
+  if (err instanceof Error && err.name === 'TimeoutError') {
+    return `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`;
+  }
+  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof code === 'string' ? `connection failed (${code})` : 'connection failed';
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err);
+}

@@ -1,0 +1,50 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import type { FundingSource } from '../funding-sources/funding-source';
+import type { Prisma } from '../generated/prisma/client';
+import { WEBHOOK_RETRY_WINDOW_MS, type WebhookEventType, webhookPayload } from './webhook-events';
+
+/** An event to publish: its id (the `webhook-id`, the audit event's own id), type, time and funding source. */
+export interface PublishedEvent {
+  eventId: string;
+  type: WebhookEventType;
+  at: Date;
+  fundingSource: FundingSource;
+}
+
+/**
+ * The write side of the outbox: called inside the transaction that makes a change, so an event is
+ * recorded exactly when its change commits, and delivered afterwards (WebhookDispatcher). With no
+ * WEBHOOK_URLS nothing is written.
+ */
+@Injectable()
+export class WebhookOutbox {
+  private readonly urls: readonly string[];
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.urls = config.webhookUrls;
+  }
+
+  /** Whether events are published at all (lets the caller skip reading what it would publish). */
+  get enabled(): boolean {
+    return this.urls.length > 0;
+  }
+
+  async enqueue(tx: Prisma.TransactionClient, events: readonly PublishedEvent[]): Promise<void> {
+    if (!this.enabled || events.length === 0) return;
+    // In the events' order: `seq` then orders each funding source's events for every receiver.
+    await tx.webhookDelivery.createMany({
+      data: events.flatMap((event) =>
+        this.urls.map((url) => ({
+          eventId: event.eventId,
+          eventType: event.type,
+          fundingSourceId: event.fundingSource.id,
+          url,
+          payload: webhookPayload(event.type, event.at, event.fundingSource),
+          giveUpAt: new Date(event.at.getTime() + WEBHOOK_RETRY_WINDOW_MS),
+        })),
+      ),
+    });
+  }
+}

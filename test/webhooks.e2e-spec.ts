@@ -1,0 +1,222 @@
+// Signed events for deposit services, over real HTTP end to end: the service's outbox, its dispatcher,
+// and a receiver that verifies every signature with the `standardwebhooks` package.
+import { PGlite } from '@electric-sql/pglite';
+import { type Api, testApi } from './support/api';
+import { FakeBluum } from './support/fake-bluum';
+import { registerUser, startTestApp, type TestApp } from './support/test-app';
+import { tokenFor } from './support/tokens';
+import { TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
+
+describe('webhooks', () => {
+  let bluum: FakeBluum;
+  let receiver: WebhookReceiver;
+  let app: TestApp;
+  let api: Api;
+  // One database for the app and, in the restart test, its successor.
+  let shared: PGlite | undefined;
+  const env = (): Record<string, string> => ({
+    BLUUM_BASE_URL: bluum.url,
+    WEBHOOK_URLS: receiver.url,
+    WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    // Retries a tenth of a second apart, doubling, so a spec sees several without waiting minutes.
+    WEBHOOK_RETRY_BASE_MS: '100',
+  });
+
+  beforeAll(async () => {
+    bluum = await FakeBluum.start();
+    receiver = await WebhookReceiver.start();
+    shared = process.env.TEST_DATABASE_URL ? undefined : new PGlite('memory://');
+    app = await startTestApp(env(), { sharedEmbeddedDatabase: shared });
+    api = testApi(app);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await receiver?.close();
+    await bluum?.close();
+    await shared?.close();
+  });
+  beforeEach(() => {
+    bluum.reset();
+    receiver.reset();
+  });
+
+  const deliveriesOf = async (fundingSourceId: string) =>
+    app.prisma.webhookDelivery.findMany({ where: { fundingSourceId }, orderBy: { seq: 'asc' } });
+
+  it('tells of a link, signed, with the funding source as the API answers it', async () => {
+    const { userId } = await registerUser(app);
+    const linked = await api.as(userId).linkBank();
+    const [source] = linked.fundingSources;
+
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
+    const [event] = receiver.accepted(source.id);
+    expect(event.payload).toEqual({
+      type: 'funding_source.linked',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      data: (await api.as(userId).get(source.id)).body,
+    });
+    // The webhook-id is the audit event's id: an admin can follow one to the other.
+    const trail = (await api.admin().events(userId)).body.data;
+    expect(trail.map((e) => e.id)).toContain(event.webhookId);
+    expect(Math.abs(Number(event.timestamp) - Date.now() / 1000)).toBeLessThan(60);
+    // Every request this receiver got verified.
+    expect(receiver.received.every((r) => r.payload !== null)).toBe(true);
+  });
+
+  it('tells of a disconnect and of a status Bluum changed (found by sync), in order', async () => {
+    const { userId, bluumAccountId } = await registerUser(app);
+    const first = await api.as(userId).linkBank();
+    const second = await api.as(userId).linkBank();
+    const [broken, gone] = [first.fundingSources[0], second.fundingSources[0]];
+
+    const item = bluum.items.get(bluumAccountId)?.find((i) => i.itemId === first.item.itemId);
+    if (!item) throw new Error('the fake Bluum lost the item');
+    item.status = 'ERROR';
+    expect((await api.as(userId).sync()).status).toBe(200);
+    expect((await api.as(userId).disconnect(gone.id)).status).toBe(200);
+
+    await receiver.waitFor(
+      () => receiver.accepted(broken.id).length === 2 && receiver.accepted(gone.id).length === 2,
+    );
+    expect(receiver.accepted(broken.id).map((e) => [e.payload?.type, e.payload?.data.status])).toEqual([
+      ['funding_source.linked', 'active'],
+      ['funding_source.status_changed', 'error'],
+    ]);
+    expect(receiver.accepted(gone.id).map((e) => [e.payload?.type, e.payload?.data.status])).toEqual([
+      ['funding_source.linked', 'active'],
+      ['funding_source.disconnected', 'disconnected'],
+    ]);
+  });
+
+  it('retries a receiver that answers 500 twice, with one webhook-id, and keeps later events behind it', async () => {
+    const { userId } = await registerUser(app);
+    receiver.answerNext(500, 500);
+    const linked = await api.as(userId).linkBank();
+    const [source] = linked.fundingSources;
+    expect((await api.as(userId).disconnect(source.id)).status).toBe(200);
+
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 2);
+    const ofSource = receiver.received.filter((r) => r.payload?.data.id === source.id);
+    expect(ofSource.map((r) => [r.payload?.type, r.answer])).toEqual([
+      ['funding_source.linked', 500],
+      ['funding_source.linked', 500],
+      ['funding_source.linked', 200],
+      ['funding_source.disconnected', 200],
+    ]);
+    expect(new Set(ofSource.slice(0, 3).map((r) => r.webhookId)).size).toBe(1);
+    expect(ofSource[3].webhookId).not.toBe(ofSource[0].webhookId);
+    // The receiver has answered; the dispatcher records it a moment later.
+    await waitForStatus(app, source.id, 'delivered', 2);
+    const deliveries = await deliveriesOf(source.id);
+    expect(deliveries.map((d) => [d.status, d.attempts, d.lastResponseStatus])).toEqual([
+      ['delivered', 3, 200],
+      ['delivered', 1, 200],
+    ]);
+  });
+
+  it('retries a connection cut mid-request', async () => {
+    const { userId } = await registerUser(app);
+    receiver.answerNext('cut');
+    const [source] = (await api.as(userId).linkBank()).fundingSources;
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
+    expect(await waitForStatus(app, source.id, 'delivered')).toMatchObject({ attempts: 2 });
+  });
+
+  it('never makes the request that caused an event wait for the receiver', async () => {
+    const { userId } = await registerUser(app);
+    receiver.answerNext('hang');
+    // The link answers while its event's delivery is still waiting on the receiver.
+    const [source] = (await api.as(userId).linkBank()).fundingSources;
+    await receiver.waitFor(() => receiver.received.some((r) => r.payload?.data.id === source.id));
+    expect(receiver.accepted(source.id)).toEqual([]);
+    const [delivery] = await deliveriesOf(source.id);
+    expect(delivery.status).toBe('pending');
+    receiver.release();
+    await waitForStatus(app, source.id, 'delivered');
+  });
+
+  it('gives a failed delivery back to admins, who can send it again', async () => {
+    const { userId } = await registerUser(app);
+    receiver.answerNext(503, 503, 503, 503, 503, 503, 503, 503);
+    const [source] = (await api.as(userId).linkBank()).fundingSources;
+    await receiver.waitFor(
+      () => receiver.received.filter((r) => r.payload?.data.id === source.id).length >= 1,
+    );
+    // Its 24 hours of retries are over (the only way to get there in a test is to say so).
+    await app.prisma.webhookDelivery.updateMany({
+      where: { fundingSourceId: source.id },
+      data: { giveUpAt: new Date(Date.now() - 1000) },
+    });
+    const failed = await waitForStatus(app, source.id, 'failed');
+
+    const listed = await api.admin().webhookDeliveries({ status: 'failed', limit: 100 });
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.map((d) => d.id)).toContain(failed.id);
+    expect(listed.body.data.every((d) => d.status === 'failed' && d.nextAttemptAt === null)).toBe(true);
+
+    receiver.reset();
+    const retried = await api.admin().retryWebhookDelivery(failed.id);
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({
+      id: failed.id,
+      status: 'pending',
+      attempts: 0,
+      eventId: failed.eventId,
+    });
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
+    expect(receiver.accepted(source.id)[0].webhookId).toBe(failed.eventId);
+    await waitForStatus(app, source.id, 'delivered');
+  });
+
+  it('refuses to retry a pending delivery, an unknown one and a malformed id, and non-admins', async () => {
+    const { userId } = await registerUser(app);
+    receiver.answerNext('hang');
+    const [source] = (await api.as(userId).linkBank()).fundingSources;
+    const [pending] = await deliveriesOf(source.id);
+
+    const again = await api.admin().retryWebhookDelivery(pending.id);
+    expect([again.status, again.error.code]).toEqual([409, 'WEBHOOK_DELIVERY_PENDING']);
+    const unknown = await api.admin().retryWebhookDelivery('00000000-0000-4000-8000-000000000000');
+    expect([unknown.status, unknown.error.code]).toEqual([404, 'WEBHOOK_DELIVERY_NOT_FOUND']);
+    const malformed = await api.admin().retryWebhookDelivery('not-a-uuid');
+    expect([malformed.status, malformed.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const asUser = await api.withToken(tokenFor(userId)).retryWebhookDelivery(pending.id);
+    expect(asUser.status).toBe(403);
+    const badStatus = await api.admin().webhookDeliveries('?status=lost');
+    expect([badStatus.status, badStatus.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    receiver.release();
+  });
+
+  it('loses nothing across a restart: what was not delivered goes out from the next instance', async () => {
+    const { userId } = await registerUser(app);
+    receiver.answerNext(...Array<number>(1000).fill(503));
+    const [source] = (await api.as(userId).linkBank()).fundingSources;
+    await receiver.waitFor(() => receiver.received.some((r) => r.payload?.data.id === source.id));
+    await app.close();
+
+    receiver.reset();
+    app = await startTestApp(env(), { sharedEmbeddedDatabase: shared });
+    api = testApi(app);
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
+    expect(receiver.accepted(source.id)[0].payload?.type).toBe('funding_source.linked');
+  });
+});
+
+/** The first of the funding source's deliveries in `status`, once `count` of them are. */
+async function waitForStatus(
+  app: TestApp,
+  fundingSourceId: string,
+  status: 'failed' | 'delivered',
+  count = 1,
+) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = await app.prisma.webhookDelivery.findMany({
+      where: { fundingSourceId, status },
+      orderBy: { seq: 'asc' },
+    });
+    if (found.length >= count) return found[0];
+    if (Date.now() > deadline) throw new Error(`no ${status} delivery for ${fundingSourceId}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
