@@ -71,7 +71,12 @@ export class WebhookDeliveriesRepository {
   async markDelivered(claimed: ClaimedDelivery, responseStatus: number): Promise<void> {
     await this.prisma.webhookDelivery.updateMany({
       where: { id: claimed.id, attempts: claimed.attempts, status: 'pending' },
-      data: { status: 'delivered', deliveredAt: new Date(), lastResponseStatus: responseStatus, lastError: null },
+      data: {
+        status: 'delivered',
+        deliveredAt: new Date(),
+        lastResponseStatus: responseStatus,
+        lastError: null,
+      },
     });
   }
 
@@ -102,7 +107,12 @@ export class WebhookDeliveriesRepository {
       where: {
         ...(status ? { status } : {}),
         ...(after
-          ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
+          ? {
+              OR: [
+                { createdAt: { lt: after.createdAt } },
+                { createdAt: after.createdAt, id: { lt: after.id } },
+              ],
+            }
           : {}),
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],

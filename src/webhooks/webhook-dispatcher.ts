@@ -44,7 +44,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.signer =
-      config.webhookUrls.length > 0 && config.webhookSecret !== null ? new Webhook(config.webhookSecret) : null;
+      config.webhookUrls.length > 0 && config.webhookSecret !== null
+        ? new Webhook(config.webhookSecret)
+        : null;
     this.retryBaseMs = config.webhookRetryBaseMs;
   }
 

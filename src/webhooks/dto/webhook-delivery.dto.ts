@@ -30,7 +30,10 @@ export class WebhookDeliveryDto {
   @ApiProperty(FUNDING_SOURCE_ID_SCHEMA)
   fundingSourceId!: string;
 
-  @ApiProperty({ description: 'The receiver (one of WEBHOOK_URLS)', example: 'https://deposits.internal/hooks' })
+  @ApiProperty({
+    description: 'The receiver (one of WEBHOOK_URLS)',
+    example: 'https://deposits.internal/hooks',
+  })
   url!: string;
 
   @ApiProperty({
