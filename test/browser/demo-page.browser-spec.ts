@@ -10,6 +10,7 @@ import { browserPath, CHROMIUM_FLAGS, describeInBrowser } from '../support/chrom
 import { tokenFor } from '../support/tokens';
 
 export const SCREENSHOT = join(__dirname, '..', '..', '.artifacts', 'demo-linked.png');
+export const SCREENSHOT_ERROR = join(__dirname, '..', '..', '.artifacts', 'demo-error.png');
 
 /** A port that was free a moment ago: the development allow-list of completion URIs is built from PORT. */
 async function freePort(): Promise<number> {
@@ -122,10 +123,12 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
       'First Platypus Bank · Plaid Checking ••••0000 · checking',
       'First Platypus Bank · Plaid Saving ••••1111 · savings',
     ]);
+    // Each account with its stored status.
     expect(await texts('funding-source')).toEqual([
-      'Plaid Checking ••••0000 · checking',
-      'Plaid Saving ••••1111 · savings',
+      'Plaid Checking ••••0000 · checking active',
+      'Plaid Saving ••••1111 · savings active',
     ]);
+    expect(await byTestId(page, 'link-again-hint').count()).toBe(0);
     // The public token came back in the fragment and is gone from the address bar.
     expect(new URL(page.url()).hash).toBe('');
     expect(new URL(page.url()).pathname).toBe('/');
@@ -171,17 +174,27 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
   it('keeps the user id a person typed while the page was still loading its first user', async () => {
     const userId = uniqueUserId('demo');
     // The page's first demo user arrives only after the person has typed (a slow network, a busy CI).
+    // It is held until the typing is done, not for a fixed time: on a loaded machine a fixed delay could
+    // end in the middle of the typing and prove nothing (or fail for the wrong reason).
+    let typed!: () => void;
+    const typingDone = new Promise<void>((resolve) => (typed = resolve));
     let first = true;
     await page.route('**/sandbox/demo-users', async (route) => {
       if (first) {
         first = false;
-        await new Promise((resolve) => setTimeout(resolve, 600));
+        await typingDone;
       }
       await route.continue();
     });
     await page.goto(`${app.url}/`);
     await byTestId(page, 'demo-user-id').fill(userId);
-    await page.waitForTimeout(900);
+    typed();
+    // The made-up first user lands (the page now acts for it) and leaves the typed id alone.
+    const deadline = Date.now() + 10_000;
+    while ((await byTestId(page, 'current-user').textContent())?.startsWith('demo-') !== true) {
+      if (Date.now() > deadline) throw new Error('the first demo user never arrived');
+      await page.waitForTimeout(50);
+    }
     expect(await byTestId(page, 'demo-user-id').inputValue()).toBe(userId);
     await byTestId(page, 'use-user').click();
     await waitForText('current-user', userId);
@@ -227,5 +240,44 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
     expect(new Set(stored.map((source) => source.itemId)).size).toBe(2);
     expect(stored).toHaveLength(3);
     expect(failedResponses).toEqual([]);
+  });
+
+  it('breaks a linked bank in the sandbox, refreshes from Bluum, and shows error with a link-again hint', async () => {
+    const userId = uniqueUserId('demo');
+    await openAs(userId);
+    await linkBank('First Gingham Credit Union');
+    await linkBank('Houndstooth Bank');
+    const gingham = byTestId(page, 'linked-item').filter({ hasText: 'First Gingham Credit Union' });
+    const houndstooth = byTestId(page, 'linked-item').filter({ hasText: 'Houndstooth Bank' });
+    expect(await gingham.getByTestId('funding-source-status').allTextContents()).toEqual(['active']);
+
+    // Only Bluum's side breaks: the page still shows what the service stored.
+    await gingham.getByTestId('sandbox-break-item').click();
+    await byTestId(page, 'sandbox-notice').waitFor({ state: 'visible' });
+    expect(await byTestId(page, 'sandbox-notice').textContent()).toContain(
+      'Bluum now lists First Gingham Credit Union as ERROR',
+    );
+    expect(await gingham.getByTestId('funding-source-status').allTextContents()).toEqual(['active']);
+    expect((await storedSources(userId)).map((source) => source.status)).toEqual(['active', 'active']);
+
+    await byTestId(page, 'refresh-from-bluum').click();
+    await waitForText('sandbox-notice', 'Refreshed from Bluum: 1 bank account(s) changed, 0 added.');
+    expect(await gingham.getByTestId('funding-source-status').allTextContents()).toEqual(['error']);
+    expect(await houndstooth.getByTestId('funding-source-status').allTextContents()).toEqual(['active']);
+    const hints = byTestId(page, 'link-again-hint');
+    expect(await hints.count()).toBe(1);
+    expect(await gingham.getByTestId('link-again-hint').textContent()).toContain('Link the bank again');
+    expect(await houndstooth.getByTestId('link-again-hint').count()).toBe(0);
+
+    const stored = await storedSources(userId);
+    expect(Object.fromEntries(stored.map((source) => [source.institutionName, source.status]))).toEqual({
+      'First Gingham Credit Union': 'error',
+      'Houndstooth Bank': 'active',
+    });
+    expect(failedResponses).toEqual([]);
+
+    mkdirSync(join(SCREENSHOT_ERROR, '..'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT_ERROR, fullPage: true });
+    expect(existsSync(SCREENSHOT_ERROR)).toBe(true);
   });
 });

@@ -1,5 +1,7 @@
 // The demo page: what a frontend of this service does, in plain browser JavaScript. It asks the service
 // for a link token, sends the browser to the hosted link, and exchanges the public token it comes back with.
+// Its sandbox controls change what the sandbox's Bluum lists for an item, so a person can watch the service
+// notice (Refresh from Bluum is the sync route; reconciliation does the same on its own).
 'use strict';
 (() => {
   const USER_KEY = 'bluumDemo.userId';
@@ -65,10 +67,12 @@
   }
 
   function clearMessages() {
-    for (const id of ['link-result', 'linked-accounts', 'link-notice', 'error']) byTestId(id).hidden = true;
+    for (const id of ['link-result', 'linked-accounts', 'link-notice', 'error', 'sandbox-notice']) {
+      byTestId(id).hidden = true;
+    }
   }
 
-  function accountLine(source, withInstitution) {
+  function accountLine(source, withInstitution, withStatus = false) {
     const li = document.createElement('li');
     const name = document.createElement('span');
     name.textContent = withInstitution
@@ -81,33 +85,81 @@
     kind.className = 'muted';
     kind.textContent = source.accountSubtype ? ` · ${source.accountSubtype}` : '';
     li.append(name, mask, kind);
+    if (withStatus) {
+      const status = document.createElement('span');
+      status.className = `status status-${source.status}`;
+      status.dataset.testid = 'funding-source-status';
+      status.textContent = source.status;
+      li.append(' ', status);
+    }
     return li;
   }
 
-  // One card per linked bank (Plaid item), its accounts inside, newest first as the API lists them.
+  // What the sandbox's Bluum can be told about an item: [Bluum's status, button, data-testid, what it plays].
+  const SANDBOX_ACTIONS = [
+    ['ERROR', 'Break', 'sandbox-break-item', 'the user changed the bank password'],
+    ['DISCONNECTED', 'Revoke', 'sandbox-revoke-item', 'Bluum or the user revoked the access'],
+    ['ACTIVE', 'Mend', 'sandbox-mend-item', 'the bank works again'],
+  ];
+
+  function sandboxControls(itemId, institutionName) {
+    const controls = document.createElement('div');
+    controls.className = 'controls';
+    for (const [status, label, testId, meaning] of SANDBOX_ACTIONS) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'secondary small';
+      button.textContent = label;
+      button.title = `Sandbox: Bluum lists this item as ${status}, as when ${meaning}`;
+      button.dataset.testid = testId;
+      button.dataset.itemId = itemId;
+      button.dataset.status = status;
+      button.dataset.institution = institutionName;
+      controls.append(button);
+    }
+    return controls;
+  }
+
+  // Every status, disconnected included: a bank Bluum revoked stays on the page, marked so.
   async function renderFundingSources(s) {
-    const { data } = await call('GET', fundingSourcesPath(s), { token: s.accessToken });
+    const { data } = await call('GET', `${fundingSourcesPath(s)}?status=all`, { token: s.accessToken });
+    renderSources(data);
+  }
+
+  // One card per linked bank (Plaid item), its accounts inside, newest first as the API lists them.
+  function renderSources(data) {
     const items = new Map();
     for (const source of data) {
       if (!items.has(source.itemId)) items.set(source.itemId, { name: source.institutionName, sources: [] });
       items.get(source.itemId).sources.push(source);
     }
-    const cards = [...items.values()].map(({ name, sources }) => {
+    const cards = [...items].map(([itemId, { name, sources }]) => {
       const card = document.createElement('article');
       card.className = 'item';
       card.dataset.testid = 'linked-item';
+      const head = document.createElement('div');
+      head.className = 'bar';
       const title = document.createElement('h3');
       title.textContent = name;
+      head.append(title, sandboxControls(itemId, name));
       const list = document.createElement('ul');
       list.className = 'accounts';
       // Accounts linked together share a timestamp; sort them by name so the card reads the same every time.
       const byName = [...sources].sort((a, b) => a.accountName.localeCompare(b.accountName));
       for (const source of byName) {
-        const line = accountLine(source, false);
+        const line = accountLine(source, false, true);
         line.dataset.testid = 'funding-source';
         list.append(line);
       }
-      card.append(title, list);
+      card.append(head, list);
+      // Bluum's ERROR: Plaid needs the user back (a new password, a new consent), and only a new link does it.
+      if (sources.some((source) => source.status === 'error')) {
+        const hint = document.createElement('p');
+        hint.className = 'notice';
+        hint.dataset.testid = 'link-again-hint';
+        hint.textContent = `${name} no longer accepts this connection (the password may have changed). Link the bank again: Link bank, then ${name}.`;
+        card.append(hint);
+      }
       return card;
     });
     byTestId('funding-sources').replaceChildren(...cards);
@@ -151,6 +203,33 @@
     location.assign(hostedLinkUrl);
   }
 
+  // Only Bluum's side changes: the stored status stays until the service hears from Bluum.
+  async function setSandboxStatus(s, { itemId, status, institution }) {
+    await call(
+      'POST',
+      `/sandbox/users/${encodeURIComponent(s.userId)}/items/${encodeURIComponent(itemId)}/status`,
+      {
+        token: s.accessToken,
+        body: { status },
+      },
+    );
+    show(
+      'sandbox-notice',
+      `Bluum now lists ${institution} as ${status}. The service shows it once it hears from Bluum: Refresh from Bluum, or wait for reconciliation.`,
+    );
+  }
+
+  // The sync route: the service asks Bluum's list and takes its statuses.
+  async function refreshFromBluum(s) {
+    const result = await call('POST', `${fundingSourcesPath(s)}/sync`, { token: s.accessToken });
+    if (s !== current) return;
+    renderSources(result.data);
+    show(
+      'sandbox-notice',
+      `Refreshed from Bluum: ${result.updated} bank account(s) changed, ${result.added} added.`,
+    );
+  }
+
   function reportError(error) {
     show('error', error instanceof Error ? error.message : String(error));
   }
@@ -165,12 +244,14 @@
     const ticket = ++switches;
     current = null;
     byTestId('link-bank').disabled = true;
+    byTestId('refresh-from-bluum').disabled = true;
     const s = await session(userId);
     if (ticket !== switches) return null;
     current = s;
     byTestId('current-user').textContent = s.userId;
     if (!typed) byTestId('demo-user-id').value = s.userId;
     byTestId('link-bank').disabled = false;
+    byTestId('refresh-from-bluum').disabled = false;
     await renderFundingSources(s);
     return s;
   }
@@ -184,6 +265,24 @@
       byTestId('link-bank').disabled = false;
       reportError(error);
     });
+  });
+  byTestId('refresh-from-bluum').addEventListener('click', () => {
+    if (!current) return;
+    clearMessages();
+    const button = byTestId('refresh-from-bluum');
+    button.disabled = true;
+    refreshFromBluum(current)
+      .catch(reportError)
+      .finally(() => {
+        button.disabled = current === null;
+      });
+  });
+  // The cards are drawn again on every refresh, so their buttons are listened to here, once.
+  byTestId('funding-sources').addEventListener('click', (event) => {
+    const button = event.target instanceof Element ? event.target.closest('button[data-status]') : null;
+    if (!button || !current) return;
+    clearMessages();
+    setSandboxStatus(current, button.dataset).catch(reportError);
   });
   byTestId('demo-user-id').addEventListener('input', () => {
     typed = true;
