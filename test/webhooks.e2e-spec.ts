@@ -1,6 +1,9 @@
 // Signed events for deposit services, over real HTTP end to end: the service's outbox, its dispatcher,
 // and a receiver that verifies every signature with the `standardwebhooks` package.
 import { PGlite } from '@electric-sql/pglite';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { type Api, testApi } from './support/api';
 import { FakeBluum } from './support/fake-bluum';
 import { registerUser, startTestApp, type TestApp } from './support/test-app';
@@ -219,4 +222,75 @@ async function waitForStatus(
     if (Date.now() > deadline) throw new Error(`no ${status} delivery for ${fundingSourceId}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+// The README's receiver example, run as written against the service: it must verify what we send.
+describe("the README's receiver example", () => {
+  const EXAMPLE = 'docs/webhook-receiver.mjs';
+  let receiver: ChildProcess | undefined;
+  let suite: { app: TestApp; bluum: FakeBluum } | undefined;
+  let output = '';
+
+  afterAll(async () => {
+    await suite?.app.close();
+    await suite?.bluum.close();
+    receiver?.kill();
+  });
+
+  it('is in the README word for word', () => {
+    expect(readFileSync('README.md', 'utf8')).toContain(readFileSync(EXAMPLE, 'utf8'));
+  });
+
+  it('logs the event the service sent, and refuses a forged one', async () => {
+    const port = await freePort();
+    receiver = spawn(process.execPath, [EXAMPLE], {
+      env: { ...process.env, PORT: String(port), WEBHOOK_SECRET: TEST_WEBHOOK_SECRET },
+    });
+    receiver.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const url = `http://127.0.0.1:${port}/`;
+    await waitUntil(
+      async () => (await fetch(url, { method: 'POST', body: '{}' }).catch(() => null)) !== null,
+    );
+
+    const forged = await fetch(url, {
+      method: 'POST',
+      body: '{"type":"funding_source.linked"}',
+      headers: {
+        'webhook-id': 'msg_forged',
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}`,
+      },
+    });
+    expect(forged.status).toBe(400);
+
+    const bluum = await FakeBluum.start();
+    suite = {
+      bluum,
+      app: await startTestApp({
+        BLUUM_BASE_URL: bluum.url,
+        WEBHOOK_URLS: url,
+        WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      }),
+    };
+    const { userId } = await registerUser(suite.app);
+    const [source] = (await testApi(suite.app).as(userId).linkBank()).fundingSources;
+    await waitUntil(async () => output.includes(source.id));
+    expect(output).toContain(`funding_source.linked ${source.id} active`);
+  });
+});
+
+async function waitUntil(done: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
