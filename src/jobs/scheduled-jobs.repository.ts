@@ -6,6 +6,9 @@ import { PrismaService } from '../database/prisma.service';
  * interval: a run is claimed by moving the job's next run forward, in one statement, on the database's
  * clock. Whoever's statement updates the row runs the job; the others find it not due.
  */
+/** A held run of a job (see `claimLease`). */
+export type JobLease = string;
+
 @Injectable()
 export class ScheduledJobsRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -15,18 +18,44 @@ export class ScheduledJobsRepository {
    * unexpired lease; the next run is then `everyMs` from now. True when this caller claimed it.
    */
   async claim(name: string, everyMs: number, leaseMs: number): Promise<boolean> {
+    return (await this.claimLease(name, everyMs, leaseMs)) !== null;
+  }
+
+  /**
+   * `claim`, for a run that may outlast `leaseMs`: returns the lease (null when not claimed), which the
+   * holder renews with `extend` and ends with `release`. The lease is the expiry the database wrote, as
+   * text: an instance that took the run over after it expired wrote another, so the old holder's
+   * renewals find nothing and it knows it lost the run.
+   */
+  async claimLease(name: string, everyMs: number, leaseMs: number): Promise<JobLease | null> {
     await this.prisma.$executeRaw`
       INSERT INTO scheduled_jobs (name, next_run_at) VALUES (${name}, now()) ON CONFLICT (name) DO NOTHING`;
-    const claimed = await this.prisma.$executeRaw`
+    const [claimed] = await this.prisma.$queryRaw<{ lease: string }[]>`
       UPDATE scheduled_jobs
          SET next_run_at = now() + ${everyMs} * interval '1 millisecond',
              lease_until = now() + ${leaseMs} * interval '1 millisecond'
-       WHERE name = ${name} AND next_run_at <= now() AND (lease_until IS NULL OR lease_until <= now())`;
-    return claimed === 1;
+       WHERE name = ${name} AND next_run_at <= now() AND (lease_until IS NULL OR lease_until <= now())
+      RETURNING lease_until::text AS lease`;
+    return claimed?.lease ?? null;
+  }
+
+  /** Renews a held lease for `leaseMs` from now; the new lease, or null when the run is no longer ours. */
+  async extend(name: string, lease: JobLease, leaseMs: number): Promise<JobLease | null> {
+    const [renewed] = await this.prisma.$queryRaw<{ lease: string }[]>`
+      UPDATE scheduled_jobs SET lease_until = now() + ${leaseMs} * interval '1 millisecond'
+       WHERE name = ${name} AND lease_until = ${lease}::timestamptz
+      RETURNING lease_until::text AS lease`;
+    return renewed?.lease ?? null;
   }
 
   /** Ends a claimed run (its lease); the next run stays where the claim put it. */
   async finish(name: string): Promise<void> {
     await this.prisma.$executeRaw`UPDATE scheduled_jobs SET lease_until = NULL WHERE name = ${name}`;
+  }
+
+  /** `finish` for a lease from `claimLease`: only while it is still this holder's. */
+  async release(name: string, lease: JobLease): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE scheduled_jobs SET lease_until = NULL WHERE name = ${name} AND lease_until = ${lease}::timestamptz`;
   }
 }
