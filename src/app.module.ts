@@ -7,6 +7,7 @@ import { DatabaseModule } from './database/database.module';
 import { FundingSourcesModule } from './funding-sources/funding-sources.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
 import { RetentionModule } from './retention/retention.module';
 import { SandboxModule } from './sandbox/sandbox.module';
 import { UsersModule } from './users/users.module';
@@ -26,6 +27,7 @@ export class AppModule {
         UsersModule,
         FundingSourcesModule,
         RetentionModule,
+        ReconciliationModule,
         WebhooksModule,
         // The sandbox never exists in production.
         ...(config.sandboxEnabled ? [SandboxModule] : []),

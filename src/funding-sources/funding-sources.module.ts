@@ -13,5 +13,7 @@ import { FundingSourcesService } from './funding-sources.service';
   imports: [UsersModule, BluumModule, IdempotencyModule, RateLimitModule, WebhooksModule],
   controllers: [FundingSourcesController, AdminFundingSourcesController],
   providers: [FundingSourcesService, FundingSourcesRepository],
+  // The reconciliation sweep applies sync's rules through the same repository.
+  exports: [FundingSourcesRepository],
 })
 export class FundingSourcesModule {}

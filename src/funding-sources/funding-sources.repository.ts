@@ -482,13 +482,15 @@ export class FundingSourcesRepository {
   /**
    * Brings the user's stored items in line with Bluum's list, in one transaction with the user locked,
    * by `planSync`'s rules (adds what is missing, takes Bluum's fields and statuses, keeps local
-   * disconnects, leaves other users' items alone), and writes the audit events.
+   * disconnects, leaves other users' items alone), and writes the audit events, saying `via` what
+   * (a user's sync, or the reconciliation sweep).
    */
   async syncItems(
     userId: string,
     bluumAccountId: string,
     bluumItems: Parameters<typeof planSync>[1],
     caller: Caller,
+    via: Extract<ChangeVia, 'sync' | 'reconcile'> = 'sync',
   ): Promise<SyncItemsResult> {
     return this.prisma.$transaction(async (tx): Promise<SyncItemsResult> => {
       const refused = await lockUser(tx, userId, bluumAccountId);
@@ -512,7 +514,7 @@ export class FundingSourcesRepository {
         UPDATE plaid_items SET disconnect_lease_id = NULL, disconnect_lease_until = NULL
          WHERE user_id = ${userId} AND disconnect_lease_until <= now()`;
       const changes = accountChanges(before, await accountStates(tx, { id: { in: touched } }));
-      await recordEvents(tx, this.outbox, userId, changes, 'sync', caller);
+      await recordEvents(tx, this.outbox, userId, changes, via, caller);
       return { kind: 'synced', ...syncCounts(changes), skipped: plan.skipped };
     });
   }

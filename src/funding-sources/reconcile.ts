@@ -51,8 +51,8 @@ export interface Change {
   details: Record<string, unknown>;
 }
 
-/** How the change came about, recorded in each event's details. */
-export type ChangeVia = 'connect' | 'sync' | 'disconnect';
+/** How the change came about, recorded in each event's details ('reconcile': the periodic sweep). */
+export type ChangeVia = 'connect' | 'sync' | 'disconnect' | 'reconcile';
 
 /**
  * Bluum's item as we store it. `keepDisconnected` names accounts (by item and account id) the user

@@ -7,6 +7,8 @@ import type { Pool } from 'pg';
 import { PrismaService } from '../database/prisma.service';
 
 export type BluumOperation = 'link_token' | 'connect' | 'list' | 'disconnect';
+export type ReconcileUserOutcome = 'unchanged' | 'changed' | 'failed';
+export type ReconcileSweepOutcome = 'complete' | 'stopped' | 'lease_lost' | 'database_unavailable';
 
 // Reads take milliseconds, Bluum calls up to BLUUM_TIMEOUT_MS: buckets cover both.
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -41,6 +43,33 @@ export class MetricsService {
     name: 'webhook_delivery_attempts_total',
     help: 'Attempts to deliver an event by outcome: delivered (2xx), retry (will be tried again), failed (gave up after 24 h).',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly reconcileSweeps = new Counter({
+    name: 'reconcile_sweeps_total',
+    help: 'Reconciliation sweeps this instance ran, by how each ended: complete, stopped (shutdown), lease_lost (another instance took the run over) or database_unavailable.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly reconcileUsers = new Counter({
+    name: 'reconcile_users_total',
+    help: "Users the reconciliation sweep checked against Bluum's list, by outcome: unchanged, changed (an audit event written), failed (retried next sweep).",
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly reconcileSweepDuration = new Histogram({
+    name: 'reconcile_sweep_duration_seconds',
+    help: 'How long each reconciliation sweep on this instance took.',
+    buckets: [1, 5, 15, 60, 300, 900, 1800, 3600, 7200],
+    registers: [this.registry],
+  });
+
+  private readonly reconcileLastSweep = new Gauge({
+    name: 'reconcile_last_sweep_timestamp_seconds',
+    help: 'When the last reconciliation sweep on this instance ended (unix seconds).',
     registers: [this.registry],
   });
 
@@ -82,6 +111,16 @@ export class MetricsService {
 
   countBulkheadRejection(): void {
     this.bulkheadRejections.inc();
+  }
+
+  countReconciledUser(outcome: ReconcileUserOutcome): void {
+    this.reconcileUsers.inc({ outcome });
+  }
+
+  observeReconcileSweep(outcome: ReconcileSweepOutcome, seconds: number): void {
+    this.reconcileSweeps.inc({ outcome });
+    this.reconcileSweepDuration.observe(seconds);
+    this.reconcileLastSweep.set(Date.now() / 1000);
   }
 
   countWebhookAttempt(outcome: 'delivered' | 'retry' | 'failed'): void {

@@ -21,6 +21,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingMessage['headers'];
   body: unknown;
+  /** When it arrived (Date.now()), for specs about request rates. */
+  at: number;
 }
 
 /** Only `delayMs`: answer normally, late. With `status` or `body`: answer that instead. */
@@ -34,6 +36,10 @@ export interface Fault {
   reset?: boolean;
   /** Perform the call (e.g. link the item) and then answer with the fault: a reply lost on the way. */
   afterWork?: boolean;
+  /** Extra response headers (e.g. `retry-after`) sent with the fault's status. */
+  headers?: Record<string, string>;
+  /** Only a request for this Bluum account meets the fault; others pass it by. */
+  forAccount?: string;
 }
 
 export interface FakeItem {
@@ -111,9 +117,13 @@ export class FakeBluum {
       // recorded as the raw string
     }
     const path = req.url ?? '';
-    this.requests.push({ method: req.method ?? '', path, headers: req.headers, body });
+    this.requests.push({ method: req.method ?? '', path, headers: req.headers, body, at: Date.now() });
 
-    const fault = this.faults.shift();
+    const index = this.faults.findIndex(
+      (f) =>
+        f.forAccount === undefined || path.startsWith(`/v1/accounts/${encodeURIComponent(f.forAccount)}/`),
+    );
+    const fault = index === -1 ? undefined : this.faults.splice(index, 1)[0];
     // unref: a delayed answer nobody waits for any more must not keep the test process alive.
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs).unref());
     if (fault?.reset) {
@@ -129,10 +139,11 @@ export class FakeBluum {
     if (res.destroyed) return;
     const status = fault.status ?? 200;
     if (typeof fault.body === 'string') {
-      res.writeHead(status, { 'content-type': 'text/html' });
+      res.writeHead(status, { 'content-type': 'text/html', ...fault.headers });
       res.end(fault.body);
     } else {
-      json(res, status, fault.body ?? errorReply(`BLUM-${status}-000`, 'injected fault'));
+      res.writeHead(status, { 'content-type': 'application/json', ...fault.headers });
+      res.end(JSON.stringify(fault.body ?? errorReply(`BLUM-${status}-000`, 'injected fault')));
     }
   }
 

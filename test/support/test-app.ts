@@ -34,7 +34,7 @@ export interface TestResponse {
 
 /**
  * `env` overrides the test defaults: NODE_ENV=test, PostgreSQL from TEST_DATABASE_URL (else embedded
- * in memory), the built-in sandbox as Bluum, and the e2e JWT secret.
+ * in memory), the built-in sandbox as Bluum, the e2e JWT secret, and no reconciliation sweep.
  */
 export async function startTestApp(
   env: Record<string, string | undefined> = {},
@@ -46,6 +46,8 @@ export async function startTestApp(
     LOG_LEVEL: 'fatal',
     DATABASE_URL: process.env.TEST_DATABASE_URL,
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    // The reconciliation sweep calls Bluum on its own: only the specs about it turn it on.
+    RECONCILE_INTERVAL_SECONDS: '0',
     ...env,
   });
   // An embedded database of the app's own, loaded from the run's migrated template.

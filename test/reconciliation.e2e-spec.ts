@@ -1,0 +1,226 @@
+// The reconciliation sweep over real HTTP against the fake Bluum: it finds a status change Bluum made
+// and records it as `system`, isolates one user's failure, pauses for Retry-After, keeps its calls
+// under BLUUM_MAX_REQUESTS_PER_SECOND, and two instances on one database sweep each user once. Specs
+// trigger a sweep with runIfDue() after making one due (the timer's first look is a minute away).
+import { PGlite } from '@electric-sql/pglite';
+import { randomUUID } from 'node:crypto';
+import { RECONCILE_JOB, ReconciliationService } from '../src/reconciliation/reconciliation.service';
+import { type Api, testApi } from './support/api';
+import { FakeBluum, type RecordedRequest, useAppWithFakeBluum } from './support/fake-bluum';
+import { registerUser, startTestApp, type TestApp, uniqueUserId } from './support/test-app';
+
+const ENV = {
+  RECONCILE_INTERVAL_SECONDS: '3600',
+  BLUUM_MAX_REQUESTS_PER_SECOND: '10',
+  BLUUM_TIMEOUT_MS: '3000',
+  // Two slots: the sweep may hold one at most, so a user's request always finds the other.
+  BLUUM_MAX_CONCURRENCY: '2',
+};
+
+/** Whether a request Bluum got is a list of this account's items (any account when not given). */
+const isList = (request: RecordedRequest, bluumAccountId?: string): boolean =>
+  request.method === 'GET' &&
+  (bluumAccountId === undefined
+    ? /^\/v1\/accounts\/[^/]+\/funding-sources$/.test(request.path)
+    : request.path === `/v1/accounts/${encodeURIComponent(bluumAccountId)}/funding-sources`);
+
+/** A registered user with one bank linked through the API. */
+async function linkedUser(app: TestApp, api: Api): Promise<{ userId: string; bluumAccountId: string }> {
+  const user = await registerUser(app);
+  await api.as(user.userId).linkBank();
+  return user;
+}
+
+/** `count` registered users, each with one active item and account, written straight to the database. */
+async function seedLinkedUsers(
+  app: TestApp,
+  count: number,
+): Promise<{ userId: string; bluumAccountId: string }[]> {
+  const users = Array.from({ length: count }, () => ({
+    userId: uniqueUserId('swept'),
+    bluumAccountId: `acct_${randomUUID()}`,
+    itemId: randomUUID(),
+  }));
+  await app.prisma.user.createMany({
+    data: users.map((u) => ({ id: u.userId, bluumAccountId: u.bluumAccountId })),
+  });
+  await app.prisma.plaidItem.createMany({
+    data: users.map((u) => ({
+      id: u.itemId,
+      userId: u.userId,
+      itemId: `item_${u.itemId}`,
+      institutionName: 'Seed Bank',
+    })),
+  });
+  await app.prisma.bankAccount.createMany({
+    data: users.map((u) => ({
+      plaidItemId: u.itemId,
+      userId: u.userId,
+      accountId: `acc_${u.itemId}`,
+      name: 'Checking',
+      type: 'depository',
+      mask: '0000',
+      institutionName: 'Seed Bank',
+    })),
+  });
+  return users;
+}
+
+/** Makes a sweep due now (as if the interval had passed) and runs it on `app`. */
+async function sweepNow(app: TestApp) {
+  await app.prisma.scheduledJob.deleteMany({ where: { name: RECONCILE_JOB } });
+  return app.app.get(ReconciliationService).runIfDue();
+}
+
+describe('reconciliation sweep', () => {
+  const suite = useAppWithFakeBluum(ENV);
+
+  it('finds a status change made at Bluum and records it with the actor system', async () => {
+    const { userId, bluumAccountId } = await linkedUser(suite.app, suite.api);
+    const [source] = (await suite.api.as(userId).list()).body.data;
+    suite.bluum.items.get(bluumAccountId)![0].status = 'ERROR';
+
+    const result = await sweepNow(suite.app);
+
+    expect(result).toMatchObject({ outcome: 'complete', failed: 0 });
+    expect(result?.changed).toBeGreaterThanOrEqual(1);
+    expect(suite.bluum.requests.filter((r) => isList(r, bluumAccountId))).toHaveLength(1);
+    const after = await suite.api.as(userId).get(source.id);
+    expect(after.body.status).toBe('error');
+    const events = await suite.api.admin().events(userId);
+    expect(events.body.data[0]).toMatchObject({
+      type: 'status_changed',
+      fundingSourceId: source.id,
+      actor: { subject: 'system', role: null },
+      requestId: null,
+      details: { from: 'active', to: 'error', via: 'reconcile' },
+    });
+    // Nothing changed since: the next sweep writes no event.
+    await sweepNow(suite.app);
+    expect((await suite.api.admin().events(userId)).body.data).toHaveLength(events.body.data.length);
+  });
+
+  it('goes on past a user Bluum answers 500 for, and retries that user next sweep', async () => {
+    const users = [];
+    for (let i = 0; i < 3; i++) users.push(await linkedUser(suite.app, suite.api));
+    for (const { bluumAccountId } of users) suite.bluum.items.get(bluumAccountId)![0].status = 'ERROR';
+    const [, failing] = users;
+    suite.bluum.failNext({ status: 500, forAccount: failing.bluumAccountId });
+
+    const first = await sweepNow(suite.app);
+
+    expect(first).toMatchObject({ outcome: 'complete', failed: 1 });
+    const statusOf = async (userId: string) => (await suite.api.as(userId).list()).body.data[0].status;
+    expect(await statusOf(users[0].userId)).toBe('error');
+    expect(await statusOf(failing.userId)).toBe('active');
+    expect(await statusOf(users[2].userId)).toBe('error');
+    // One attempt only: the sweep's call is never retried within the gateway.
+    expect(suite.bluum.requests.filter((r) => isList(r, failing.bluumAccountId))).toHaveLength(1);
+
+    const second = await sweepNow(suite.app);
+    expect(second).toMatchObject({ outcome: 'complete', failed: 0 });
+    expect(await statusOf(failing.userId)).toBe('error');
+  });
+
+  it("pauses the sweep's calls for a 429's Retry-After, then reconciles that user too", async () => {
+    const users = [];
+    for (let i = 0; i < 4; i++) users.push(await linkedUser(suite.app, suite.api));
+    const limited = users[1];
+    suite.bluum.items.get(limited.bluumAccountId)![0].status = 'ERROR';
+    suite.bluum.failNext({
+      status: 429,
+      headers: { 'retry-after': '1' },
+      forAccount: limited.bluumAccountId,
+    });
+
+    const result = await sweepNow(suite.app);
+
+    expect(result).toMatchObject({ outcome: 'complete', failed: 0 });
+    const lists = suite.bluum.requests.filter((r) => isList(r));
+    const limitedCalls = lists.filter((r) => isList(r, limited.bluumAccountId));
+    expect(limitedCalls).toHaveLength(2);
+    const refusedAt = limitedCalls[0].at;
+    // At most the other worker's call, already on its way, arrives during the pause.
+    expect(lists.filter((r) => r.at > refusedAt && r.at < refusedAt + 950).length).toBeLessThanOrEqual(1);
+    expect(limitedCalls[1].at - refusedAt).toBeGreaterThanOrEqual(950);
+    expect((await suite.api.as(limited.userId).list()).body.data[0].status).toBe('error');
+  });
+
+  it('keeps its calls to Bluum within BLUUM_MAX_REQUESTS_PER_SECOND over many users, and requests still get through', async () => {
+    // Stored straight into the database: linking 60 banks over HTTP is not what this spec is about.
+    const users = await seedLinkedUsers(suite.app, 60);
+    suite.bluum.reset();
+
+    const sweeping = sweepNow(suite.app);
+    // A user's own sync while the sweep runs: the sweep never takes the slot it needs.
+    const synced = [];
+    for (let i = 0; i < 5; i++) {
+      synced.push((await suite.api.as(users[i].userId).sync()).status);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const result = await sweeping;
+
+    expect(synced).toEqual([200, 200, 200, 200, 200]);
+    expect(result).toMatchObject({ outcome: 'complete', failed: 0 });
+    expect(result?.checked).toBeGreaterThanOrEqual(60);
+    for (const { bluumAccountId } of users) {
+      // Each user's list once by the sweep (and once more for the five that synced themselves).
+      const calls = suite.bluum.requests.filter((r) => isList(r, bluumAccountId)).length;
+      expect(calls).toBeGreaterThanOrEqual(1);
+      expect(calls).toBeLessThanOrEqual(2);
+    }
+    // The sweep's list calls, by the second they reached Bluum in.
+    const userSyncs = new Set(users.slice(0, 5).map((u) => u.bluumAccountId));
+    const perSecond = new Map<number, number>();
+    for (const request of suite.bluum.requests) {
+      if (!isList(request)) continue;
+      const account = decodeURIComponent(request.path.split('/')[3]);
+      if (userSyncs.has(account)) continue;
+      const second = Math.floor(request.at / 1000);
+      perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+    }
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('reconciliation with two instances on one database', () => {
+  let bluum: FakeBluum;
+  let shared: PGlite | undefined;
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    bluum = await FakeBluum.start();
+    shared = process.env.TEST_DATABASE_URL ? undefined : new PGlite('memory://');
+    const env = { ...ENV, BLUUM_BASE_URL: bluum.url };
+    a = await startTestApp(env, { sharedEmbeddedDatabase: shared });
+    b = await startTestApp(env, { sharedEmbeddedDatabase: shared });
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await shared?.close();
+    await bluum?.close();
+  });
+
+  it('reconciles each user exactly once per interval, whichever instance sweeps', async () => {
+    const api = testApi(a);
+    const users = [];
+    for (let i = 0; i < 5; i++) users.push(await linkedUser(a, api));
+    bluum.reset();
+    await a.prisma.scheduledJob.deleteMany({ where: { name: RECONCILE_JOB } });
+
+    const results = await Promise.all(
+      [a, b, a, b].map((app) => app.app.get(ReconciliationService).runIfDue()),
+    );
+
+    expect(results.filter((r) => r !== null)).toHaveLength(1);
+    for (const { bluumAccountId } of users) {
+      expect(bluum.requests.filter((r) => isList(r, bluumAccountId))).toHaveLength(1);
+    }
+    // Within the interval neither instance sweeps again.
+    await expect(b.app.get(ReconciliationService).runIfDue()).resolves.toBeNull();
+    await expect(a.app.get(ReconciliationService).runIfDue()).resolves.toBeNull();
+    expect(bluum.requests.filter((r) => isList(r))).toHaveLength(users.length);
+  });
+});
