@@ -238,6 +238,21 @@ describe('duplicate banks', () => {
     expect(events.map((e) => e.details.duplicateOfItemId)).toEqual([undefined]);
   });
 
+  it('is documented in Swagger: the metadata body, the 409 example, fundingSources on the error body', async () => {
+    const doc = (await app.request('GET', '/docs-json')).body;
+    const connect = doc.paths['/v1/users/{userId}/funding-sources/plaid/connect'].post;
+    expect(Object.keys(connect.responses['409'].content['application/json'].examples)).toContain(
+      'DUPLICATE_ITEM',
+    );
+    expect(doc.components.schemas.ConnectDto.properties.metadata).toBeTruthy();
+    expect(doc.components.schemas.ConnectMetadataDto.required).toEqual(['institution', 'accounts']);
+    expect(doc.components.schemas.ConnectMetadataAccountDto.required).toEqual(['mask', 'name']);
+    expect(doc.components.schemas.ErrorBodyDto.properties.fundingSources).toMatchObject({
+      type: 'array',
+      items: { $ref: '#/components/schemas/FundingSourceDto' },
+    });
+  });
+
   describe('malformed metadata is a 400 that changes nothing and calls no one', () => {
     const account = { mask: '0000', name: 'Plaid Checking' };
     const institution = { id: 'ins_3' };
