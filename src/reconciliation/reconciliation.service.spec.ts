@@ -44,6 +44,7 @@ interface Setup {
   takeRequestSlot?: () => Promise<RequestSlot>;
   dueUsers?: ReconciliationRepository['dueUsers'];
   claimed?: boolean;
+  extend?: () => Promise<string | null>;
 }
 
 function setup(options: Setup = {}) {
@@ -81,7 +82,7 @@ function setup(options: Setup = {}) {
       expect([name, everyMs]).toEqual([RECONCILE_JOB, 3_600_000]);
       return Promise.resolve(options.claimed === false ? null : 'lease-1');
     },
-    extend: () => Promise.resolve('lease-2'),
+    extend: () => options.extend?.() ?? Promise.resolve('lease-2'),
     release: (name, lease) => {
       log.released.push(`${name}:${lease}`);
       return Promise.resolve();
@@ -256,6 +257,39 @@ describe('ReconciliationService', () => {
     expect(log.marked).not.toContain('user_0001');
     // The other worker finishes the user it had; no user is started after the outage.
     expect(log.bluum.length).toBeLessThanOrEqual(3);
+  });
+
+  it('renews its lease while it works, and stops when another instance has taken the run over', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      const renewals: string[] = [];
+      const answers = ['lease-2', null];
+      const { sut, log } = setup({
+        due: users(3),
+        extend: () => {
+          const next = answers.shift() ?? null;
+          renewals.push(String(next));
+          return Promise.resolve(next);
+        },
+        // Bluum never answers: only the sweep's end lets go of the call.
+        listItems: (_accountId, call) =>
+          new Promise((_resolve, reject) =>
+            call?.signal?.addEventListener('abort', () => reject(new Error('aborted'))),
+          ),
+      });
+      const sweeping = sut.runIfDue();
+      await jest.advanceTimersByTimeAsync(30_000);
+      expect(renewals).toEqual(['lease-2']);
+      await jest.advanceTimersByTimeAsync(30_000);
+      await expect(sweeping).resolves.toMatchObject({ outcome: 'lease_lost', checked: 0 });
+      expect(renewals).toEqual(['lease-2', 'null']);
+      expect(log.marked).toEqual([]);
+      // The run is another instance's now: its lease is not released by this one.
+      expect(log.released).toEqual([]);
+      expect(warnings.some((w) => w.includes('ended early (lease_lost)'))).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('stops a sweep in flight promptly on shutdown, abandoning the call to Bluum', async () => {
