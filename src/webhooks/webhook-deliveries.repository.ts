@@ -42,15 +42,16 @@ export class WebhookDeliveriesRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Claims up to `limit` due deliveries for one attempt each, across instances (SKIP LOCKED): each is
-   * the oldest pending one of its funding source and receiver, so events go out in order. A claim moves
-   * the delivery's next attempt `leaseMs` ahead: if this instance dies mid-attempt, it is tried again then.
+   * Claims up to `limit` due deliveries to `urls` for one attempt each, across instances (SKIP LOCKED):
+   * each is the oldest pending one of its funding source and receiver, so events go out in order. A
+   * claim moves the delivery's next attempt `leaseMs` ahead: if this instance dies mid-attempt, it is
+   * tried again then. An instance delivers only to the receivers it is configured with.
    */
-  async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  async claimDue(urls: readonly string[], limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     return this.prisma.$queryRaw<ClaimedDelivery[]>`
       WITH due AS (
         SELECT c.id FROM webhook_deliveries c
-         WHERE c.status = 'pending' AND c.next_attempt_at <= now()
+         WHERE c.status = 'pending' AND c.next_attempt_at <= now() AND c.url = ANY(${urls}::text[])
            AND NOT EXISTS (
              SELECT 1 FROM webhook_deliveries e
               WHERE e.status = 'pending' AND e.funding_source_id = c.funding_source_id

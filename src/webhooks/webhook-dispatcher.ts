@@ -33,6 +33,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly signer: Webhook | null;
   private readonly retryBaseMs: number;
+  private readonly urls: readonly string[];
   private readonly stopping = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -48,6 +49,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         ? new Webhook(config.webhookSecret)
         : null;
     this.retryBaseMs = config.webhookRetryBaseMs;
+    this.urls = config.webhookUrls;
   }
 
   onApplicationBootstrap(): void {
@@ -84,7 +86,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   /** Claims the due deliveries (a batch) and attempts each; how many were attempted. */
   async deliverDue(): Promise<number> {
     if (!this.signer || this.stopping.signal.aborted) return 0;
-    const claimed = await this.deliveries.claimDue(BATCH, CLAIM_LEASE_MS);
+    const claimed = await this.deliveries.claimDue(this.urls, BATCH, CLAIM_LEASE_MS);
     await Promise.all(claimed.map((delivery) => this.attempt(delivery, this.signer as Webhook)));
     return claimed.length;
   }
