@@ -29,6 +29,22 @@ export class RetentionRepository {
           LIMIT ${batch})`;
   }
 
+  /**
+   * Webhook deliveries settled long ago: delivered ones queued more than `deliveredDays` ago, failed ones
+   * more than `failedDays` ago (admins have that long to look at them and send them again). Pending
+   * ones always stay: they are the outbox.
+   */
+  deleteSettledWebhookDeliveries(deliveredDays: number, failedDays: number, batch: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM webhook_deliveries
+       WHERE id IN (
+         (SELECT id FROM webhook_deliveries
+           WHERE status = 'delivered' AND created_at < now() - ${deliveredDays} * interval '1 day' LIMIT ${batch})
+         UNION ALL
+         (SELECT id FROM webhook_deliveries
+           WHERE status = 'failed' AND created_at < now() - ${failedDays} * interval '1 day' LIMIT ${batch}))`;
+  }
+
   /** Rate-limit windows that began more than `minutes` ago (a window counts for one minute). */
   deleteRateLimitWindows(minutes: number, batch: number): Promise<number> {
     return this.prisma.$executeRaw`

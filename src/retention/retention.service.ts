@@ -16,6 +16,9 @@ export const RETENTION_JOB = 'retention-sweep';
 const EXCHANGE_RESPONSE_HOURS = 24;
 // A rate-limit window counts for a minute; an hour leaves room for any clock skew between instances.
 const RATE_WINDOW_MINUTES = 60;
+// Settled webhook deliveries are kept this long for admins (a failed one can be sent again until then).
+const DELIVERED_WEBHOOK_DAYS = 7;
+const FAILED_WEBHOOK_DAYS = 30;
 const BATCH = 1_000;
 // At most this many batches per table and sweep, so that one sweep is bounded; the next goes on.
 const MAX_BATCHES = 1_000;
@@ -30,6 +33,7 @@ export interface SweepResult {
   idempotencyKeys: number;
   exchangeResponses: number;
   rateLimitWindows: number;
+  webhookDeliveries: number;
 }
 
 /**
@@ -95,11 +99,15 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       rateLimitWindows: await this.inBatches(() =>
         this.retention.deleteRateLimitWindows(RATE_WINDOW_MINUTES, BATCH),
       ),
+      webhookDeliveries: await this.inBatches(() =>
+        this.retention.deleteSettledWebhookDeliveries(DELIVERED_WEBHOOK_DAYS, FAILED_WEBHOOK_DAYS, BATCH),
+      ),
     };
     this.logger.log(
       `retention sweep: removed ${result.idempotencyKeys} expired idempotency keys, dropped ` +
         `${result.exchangeResponses} stored connect responses older than ${EXCHANGE_RESPONSE_HOURS} h, ` +
-        `removed ${result.rateLimitWindows} rate-limit windows, in ${Date.now() - started} ms`,
+        `removed ${result.rateLimitWindows} rate-limit windows and ${result.webhookDeliveries} settled ` +
+        `webhook deliveries, in ${Date.now() - started} ms`,
     );
     return result;
   }

@@ -87,6 +87,43 @@ describe('retention sweep on a real database', () => {
     expect(left.map((row) => row.count)).toEqual([4, 1]);
   });
 
+  it('removes week-old delivered and month-old failed webhook deliveries, never a pending one', async () => {
+    const [source] = (await ctx.newLinkedItem({ accounts: 1 })).fundingSources;
+    const [template] = await ctx.prisma.webhookDelivery.findMany({ where: { fundingSourceId: source.id } });
+    const fields = {
+      eventId: template.eventId,
+      eventType: template.eventType,
+      fundingSourceId: template.fundingSourceId,
+      url: template.url,
+      payload: template.payload,
+      giveUpAt: template.giveUpAt,
+    };
+    const daysAgo = (days: number): Date => new Date(Date.now() - days * 86_400_000);
+    const rows = [
+      ['delivered', 8, 'gone'],
+      ['delivered', 6, 'kept'],
+      ['failed', 31, 'gone'],
+      ['failed', 29, 'kept'],
+      ['pending', 400, 'kept'],
+    ] as const;
+    const ids: string[] = [];
+    for (const [status, age] of rows) {
+      const row = await ctx.prisma.webhookDelivery.create({
+        data: { ...fields, status, createdAt: daysAgo(age) },
+      });
+      ids.push(row.id);
+    }
+
+    const result = await newSweeper().sweep();
+    expect(result.webhookDeliveries).toBeGreaterThanOrEqual(2);
+    const left = new Set(
+      (await ctx.prisma.webhookDelivery.findMany({ where: { id: { in: ids } } })).map((row) => row.id),
+    );
+    expect(rows.map((row, i) => [row[0], row[1], left.has(ids[i]) ? 'kept' : 'gone'])).toEqual(
+      rows.map(([status, age, fate]) => [status, age, fate]),
+    );
+  });
+
   it('sweeps in batches until nothing is left', async () => {
     const subject = `user_${randomUUID()}`;
     await ctx.prisma.idempotencyKey.createMany({
