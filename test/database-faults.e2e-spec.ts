@@ -8,6 +8,8 @@ import { startFaultProxy, type FaultProxy } from '../bench/lib/fault-proxy';
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
 import { type Api, testApi } from './support/api';
 import { registerUser, type TestApp, type TestResponse } from './support/test-app';
+import { TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
+import { waitUntil } from './support/wait-until';
 
 const databaseUrl = process.env.TEST_DATABASE_URL as string;
 
@@ -173,4 +175,68 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
       await locker.end();
     }
   });
+});
+
+// The dispatcher on a sick database: it pauses (one warning, no crash, no lost event) while PostgreSQL
+// refuses or stops answering, and delivers what is pending once it is back.
+describe('webhook delivery while the database is down or frozen', () => {
+  let proxy: FaultProxy;
+  let bluum: FakeBluum;
+  let app: TestApp;
+  let api: Api;
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    const upstream = new URL(databaseUrl);
+    proxy = await startFaultProxy({
+      upstreamHost: upstream.hostname,
+      upstreamPort: Number(upstream.port || 5432),
+    });
+    receiver = await WebhookReceiver.start();
+    ({ app, bluum } = await startAppWithFakeBluum({
+      DATABASE_URL: proxy.url(databaseUrl),
+      DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+      WEBHOOK_URLS: receiver.url,
+      WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      // The retry after the receiver's 503 falls inside the outage below.
+      WEBHOOK_RETRY_BASE_MS: '1000',
+    }));
+    api = testApi(app);
+  });
+  afterAll(async () => {
+    proxy.heal();
+    await closeAppWithFakeBluum({ app, bluum });
+    await receiver.close();
+    await proxy.close();
+  });
+
+  it.each(['reset', 'freeze'] as const)(
+    'keeps a pending event through a database %s and delivers it once the database is back',
+    async (fault) => {
+      const { userId } = await registerUser(app);
+      // The receiver is down too when the database goes: the event stays pending in the outbox.
+      receiver.answerNext(503);
+      const [source] = (await api.as(userId).linkBank()).fundingSources;
+      await waitUntil(async () => {
+        const [delivery] = await app.prisma.webhookDelivery.findMany({
+          where: { fundingSourceId: source.id },
+        });
+        return delivery?.lastResponseStatus === 503;
+      });
+      proxy[fault]();
+      // Long enough for several polls and retries to meet the sick database.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(receiver.accepted(source.id)).toEqual([]);
+      proxy.heal();
+
+      await receiver.waitFor(() => receiver.accepted(source.id).length === 1, 15_000);
+      expect(receiver.accepted(source.id)[0].payload?.type).toBe('funding_source.linked');
+      // Recorded as delivered (a moment after the receiver answered), once.
+      const delivered = () =>
+        app.prisma.webhookDelivery.count({ where: { fundingSourceId: source.id, status: 'delivered' } });
+      await waitUntil(async () => (await delivered()) === 1);
+      expect(await app.prisma.webhookDelivery.count({ where: { fundingSourceId: source.id } })).toBe(1);
+    },
+  );
 });

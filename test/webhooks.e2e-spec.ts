@@ -9,6 +9,7 @@ import { FakeBluum } from './support/fake-bluum';
 import { registerUser, startTestApp, type TestApp } from './support/test-app';
 import { tokenFor } from './support/tokens';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
+import { waitUntil } from './support/wait-until';
 
 describe('webhooks', () => {
   let bluum: FakeBluum;
@@ -274,18 +275,10 @@ describe("the README's receiver example", () => {
     };
     const { userId } = await registerUser(suite.app);
     const [source] = (await testApi(suite.app).as(userId).linkBank()).fundingSources;
-    await waitUntil(async () => output.includes(source.id));
+    await waitUntil(() => output.includes(source.id));
     expect(output).toContain(`funding_source.linked ${source.id} active`);
   });
 });
-
-async function waitUntil(done: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
