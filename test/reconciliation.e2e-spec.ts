@@ -4,9 +4,10 @@
 // trigger a sweep with runIfDue() after making one due (the timer's first look is a minute away).
 import { PGlite } from '@electric-sql/pglite';
 import { randomUUID } from 'node:crypto';
-import { RECONCILE_JOB, ReconciliationService } from '../src/reconciliation/reconciliation.service';
+import { ReconciliationService } from '../src/reconciliation/reconciliation.service';
 import { type Api, testApi } from './support/api';
 import { FakeBluum, type RecordedRequest, useAppWithFakeBluum } from './support/fake-bluum';
+import { makeSweepDue, sweepNow } from './support/sweep';
 import { registerUser, startTestApp, type TestApp, uniqueUserId } from './support/test-app';
 
 // Every user this spec makes: on a shared PostgreSQL, the others are kept out of its sweeps.
@@ -74,26 +75,6 @@ async function seedLinkedUsers(
   return users;
 }
 
-/** Makes a sweep due now (as if the interval had passed) and runs it on `app`. */
-async function sweepNow(app: TestApp) {
-  await makeDue(app);
-  return app.app.get(ReconciliationService).runIfDue();
-}
-
-/**
- * Makes a sweep due now. On a PostgreSQL shared with other spec files, their users would be swept too
- * (at this spec's 10 a second): they are marked reconciled a day ahead, so the walk passes them by.
- * Only the sweep reads reconciled_at.
- */
-async function makeDue(app: TestApp, prefix = PREFIX): Promise<void> {
-  await app.prisma.scheduledJob.deleteMany({ where: { name: RECONCILE_JOB } });
-  if (process.env.TEST_DATABASE_URL) {
-    await app.prisma.$executeRaw`
-      UPDATE users SET reconciled_at = now() + interval '1 day'
-       WHERE NOT starts_with(id, ${`${prefix}_`}) AND (reconciled_at IS NULL OR reconciled_at < now() + interval '1 hour')`;
-  }
-}
-
 describe('reconciliation sweep', () => {
   const suite = useAppWithFakeBluum(ENV);
 
@@ -102,7 +83,7 @@ describe('reconciliation sweep', () => {
     const [source] = (await suite.api.as(userId).list()).body.data;
     suite.bluum.items.get(bluumAccountId)![0].status = 'ERROR';
 
-    const result = await sweepNow(suite.app);
+    const result = await sweepNow(suite.app, PREFIX);
 
     expect(result).toMatchObject({ outcome: 'complete', failed: 0 });
     expect(result?.changed).toBeGreaterThanOrEqual(1);
@@ -118,7 +99,7 @@ describe('reconciliation sweep', () => {
       details: { from: 'active', to: 'error', via: 'reconcile' },
     });
     // Nothing changed since: the next sweep writes no event.
-    await sweepNow(suite.app);
+    await sweepNow(suite.app, PREFIX);
     expect((await suite.api.admin().events(userId)).body.data).toHaveLength(events.body.data.length);
   });
 
@@ -129,7 +110,7 @@ describe('reconciliation sweep', () => {
     const [, failing] = users;
     suite.bluum.failNext({ status: 500, forAccount: failing.bluumAccountId });
 
-    const first = await sweepNow(suite.app);
+    const first = await sweepNow(suite.app, PREFIX);
 
     expect(first).toMatchObject({ outcome: 'complete', failed: 1 });
     const statusOf = async (userId: string) => (await suite.api.as(userId).list()).body.data[0].status;
@@ -139,7 +120,7 @@ describe('reconciliation sweep', () => {
     // One attempt only: the sweep's call is never retried within the gateway.
     expect(suite.bluum.requests.filter((r) => isList(r, failing.bluumAccountId))).toHaveLength(1);
 
-    const second = await sweepNow(suite.app);
+    const second = await sweepNow(suite.app, PREFIX);
     expect(second).toMatchObject({ outcome: 'complete', failed: 0 });
     expect(await statusOf(failing.userId)).toBe('error');
   });
@@ -155,7 +136,7 @@ describe('reconciliation sweep', () => {
       forAccount: limited.bluumAccountId,
     });
 
-    const result = await sweepNow(suite.app);
+    const result = await sweepNow(suite.app, PREFIX);
 
     expect(result).toMatchObject({ outcome: 'complete', failed: 0 });
     const lists = suite.bluum.requests.filter((r) => isList(r));
@@ -173,7 +154,7 @@ describe('reconciliation sweep', () => {
     const users = await seedLinkedUsers(suite.app, 60);
     suite.bluum.reset();
 
-    const sweeping = sweepNow(suite.app);
+    const sweeping = sweepNow(suite.app, PREFIX);
     // A user's own sync while the sweep runs: the sweep never takes the slot it needs.
     const synced = [];
     for (let i = 0; i < 5; i++) {
@@ -230,7 +211,7 @@ describe('reconciliation with two instances on one database', () => {
     const users = [];
     for (let i = 0; i < 5; i++) users.push(await linkedUser(a, api, TWO_INSTANCES_PREFIX));
     bluum.reset();
-    await makeDue(a, TWO_INSTANCES_PREFIX);
+    await makeSweepDue(a, TWO_INSTANCES_PREFIX);
 
     const results = await Promise.all(
       [a, b, a, b].map((app) => app.app.get(ReconciliationService).runIfDue()),

@@ -6,10 +6,14 @@ import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { type Api, testApi } from './support/api';
 import { FakeBluum } from './support/fake-bluum';
-import { registerUser, startTestApp, type TestApp } from './support/test-app';
+import { sweepNow } from './support/sweep';
+import { registerUser, startTestApp, type TestApp, uniqueUserId } from './support/test-app';
 import { tokenFor } from './support/tokens';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
 import { waitUntil } from './support/wait-until';
+
+// The users whose banks this spec's reconciliation sweeps walk.
+const SWEPT = 'webhooked';
 
 describe('webhooks', () => {
   let bluum: FakeBluum;
@@ -24,6 +28,8 @@ describe('webhooks', () => {
     WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     // Retries a tenth of a second apart, doubling, so a spec sees several without waiting minutes.
     WEBHOOK_RETRY_BASE_MS: '100',
+    // On, for the sweep a spec runs itself (sweepNow); the timer's own first look is a minute away.
+    RECONCILE_INTERVAL_SECONDS: '3600',
   });
 
   beforeAll(async () => {
@@ -90,6 +96,26 @@ describe('webhooks', () => {
       ['funding_source.linked', 'active'],
       ['funding_source.disconnected', 'disconnected'],
     ]);
+  });
+
+  it('tells of a status Bluum changed that only the reconciliation sweep found', async () => {
+    const { userId, bluumAccountId } = await registerUser(app, uniqueUserId(SWEPT));
+    const [source] = (await api.as(userId).linkBank()).fundingSources;
+    const [item] = bluum.items.get(bluumAccountId) ?? [];
+    item.status = 'ERROR';
+
+    expect(await sweepNow(app, SWEPT)).toMatchObject({ outcome: 'complete', failed: 0 });
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 2);
+    const [, changed] = receiver.accepted(source.id);
+    expect(changed.payload).toMatchObject({
+      type: 'funding_source.status_changed',
+      data: { id: source.id, status: 'error' },
+    });
+    const trail = (await api.admin().events(userId)).body.data;
+    expect(trail.find((event) => event.id === changed.webhookId)).toMatchObject({
+      actor: { subject: 'system' },
+      details: { via: 'reconcile', from: 'active', to: 'error' },
+    });
   });
 
   it('retries a receiver that answers 500 twice, with one webhook-id, and keeps later events behind it', async () => {
