@@ -5,10 +5,10 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SYSTEM_CALLER } from '../auth/caller';
 import { retryAfterOf } from '../bluum/bluum-errors';
 import { BluumGateway } from '../bluum/bluum.gateway';
-import { AppError } from '../common/app-error';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
@@ -20,6 +20,7 @@ import {
   type ReconcileUserOutcome,
 } from '../metrics/metrics.service';
 import { type DueUser, ReconciliationRepository, type WalkCursor } from './reconciliation.repository';
+import { describeError } from '../common/describe-error';
 
 export const RECONCILE_JOB = 'reconciliation-sweep';
 /** The sweep's row in rate_limit_counters: its calls to Bluum per second, across instances. */
@@ -120,7 +121,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
       void this.runIfDue()
-        .catch((err: unknown) => this.logger.warn(`reconciliation sweep failed: ${describe(err)}`))
+        .catch((err: unknown) => this.logger.warn(`reconciliation sweep failed: ${describeError(err)}`))
         .finally(() => {
           if (!this.stopped) this.schedule(Math.min(this.intervalMs, TICK_MS));
         });
@@ -151,7 +152,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
           else lease = renewed;
         } catch (err) {
           // The sweep's own queries meet the same outage and end it.
-          this.logger.warn(`reconciliation: renewing the sweep's lease failed: ${describe(err)}`);
+          this.logger.warn(`reconciliation: renewing the sweep's lease failed: ${describeError(err)}`);
         }
       });
     }, RENEW_MS);
@@ -167,7 +168,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
         await this.jobs
           .release(RECONCILE_JOB, lease)
           .catch((err: unknown) =>
-            this.logger.warn(`reconciliation: releasing the sweep's lease failed: ${describe(err)}`),
+            this.logger.warn(`reconciliation: releasing the sweep's lease failed: ${describeError(err)}`),
           );
       }
     }
@@ -290,7 +291,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
           if (attempt < MAX_ATTEMPTS) continue;
         }
         this.logger.warn(
-          `reconciliation: user ${user.id} not reconciled (${describe(err)}); next sweep retries`,
+          `reconciliation: user ${user.id} not reconciled (${describeError(err)}); next sweep retries`,
         );
         return 'failed';
       }
@@ -299,7 +300,8 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
 
   /** Waits out a pause Bluum asked for, then for a slot of the per-second budget shared by all instances. */
   private async waitForBluum(run: SweepRun): Promise<void> {
-    while (Date.now() < run.pausedUntil) await pause(run.pausedUntil - Date.now(), run.signal);
+    while (Date.now() < run.pausedUntil)
+      await sleep(run.pausedUntil - Date.now(), undefined, { signal: run.signal });
     for (;;) {
       const slot = await this.repository.takeRequestSlot(
         BLUUM_REQUESTS_SUBJECT,
@@ -307,30 +309,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
         SLOT_GUARD_MS,
       );
       if (slot.granted) return;
-      await pause(slot.waitMs + 1, run.signal);
+      await sleep(slot.waitMs + 1, undefined, { signal: run.signal });
     }
   }
-}
-
-/** setTimeout as a promise that `signal` cuts short (rejecting with its reason). */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-// The code and message of our own errors; only the first line of anything else (a driver error can
-// carry the statement and its parameters). Never a token: Bluum's errors carry none.
-function describe(err: unknown): string {
-  if (err instanceof AppError) return `${err.code}: ${err.message}`;
-  return err instanceof Error ? err.message.split('\n')[0] : 'unknown error';
 }

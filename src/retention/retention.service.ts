@@ -10,6 +10,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ScheduledJobsRepository } from '../jobs/scheduled-jobs.repository';
 import { RetentionRepository } from './retention.repository';
+import { describeError } from '../common/describe-error';
 
 export const RETENTION_JOB = 'retention-sweep';
 // A stored connect response is kept this long: Plaid Link's onSuccess firing twice is seconds apart.
@@ -70,7 +71,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
       void this.runIfDue()
-        .catch((err: unknown) => this.logger.warn(`retention sweep failed: ${describe(err)}`))
+        .catch((err: unknown) => this.logger.warn(`retention sweep failed: ${describeError(err)}`))
         .finally(() => {
           if (!this.stopped) this.schedule(Math.min(this.intervalMs, TICK_MS));
         });
@@ -122,9 +123,4 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     }
     return total;
   }
-}
-
-// Only the message: a driver error can carry the statement and its parameters.
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message.split('\n')[0] : 'unknown error';
 }

@@ -11,6 +11,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { type ClaimedDelivery, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { nextAttempt } from './webhook-events';
+import { describeError } from '../common/describe-error';
 
 // Every instance looks for due deliveries this often (a cheap look at a partial index of pending rows).
 const POLL_MS = 500;
@@ -74,7 +75,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         },
         (err: unknown) => {
           // Once per outage, not every half second.
-          if (!this.databaseDown) this.logger.warn(`webhook deliveries paused: ${describe(err)}`);
+          if (!this.databaseDown) this.logger.warn(`webhook deliveries paused: ${describeError(err)}`);
           this.databaseDown = true;
           if (!this.stopping.signal.aborted) this.schedule(POLL_MS * 4);
         },
@@ -114,7 +115,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       );
     } catch (err) {
       // The database went away after the attempt: the claim expires and the attempt is repeated.
-      this.logger.warn(`webhook delivery ${delivery.id}: recording the attempt failed: ${describe(err)}`);
+      this.logger.warn(
+        `webhook delivery ${delivery.id}: recording the attempt failed: ${describeError(err)}`,
+      );
     }
   }
 
@@ -156,8 +159,4 @@ function transportError(err: unknown, shuttingDown: boolean): string {
   }
   const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
   return typeof code === 'string' ? `connection failed (${code})` : 'connection failed';
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err);
 }
