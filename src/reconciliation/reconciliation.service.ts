@@ -13,6 +13,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { FundingSourcesRepository } from '../funding-sources/funding-sources.repository';
+import { JobTimer } from '../jobs/job-timer';
 import { type JobLease, ScheduledJobsRepository } from '../jobs/scheduled-jobs.repository';
 import {
   MetricsService,
@@ -80,7 +81,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
   private readonly logger = new Logger(ReconciliationService.name);
   private readonly intervalMs: number;
   private readonly requestsPerSecond: number;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer = new JobTimer('reconciliation sweep', this.logger, () => this.runIfDue());
   private stopped = false;
   private current: SweepRun | undefined;
   private running: Promise<unknown> | undefined;
@@ -98,15 +99,13 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
   }
 
   onApplicationBootstrap(): void {
-    if (this.intervalMs === 0) return;
-    // The first look comes a while after boot, at a random point, so instances started together spread.
-    this.schedule(Math.min(this.intervalMs, TICK_MS) * (0.5 + Math.random() / 2));
+    if (this.intervalMs > 0) this.timer.start(Math.min(this.intervalMs, TICK_MS));
   }
 
   /** Stops the timer and a sweep in flight (its waits and its call to Bluum are abandoned at once). */
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.timer.stop();
     this.current?.end('stopped');
     if (this.running) {
       let timer: NodeJS.Timeout | undefined;
@@ -116,17 +115,6 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
       await Promise.race([this.running.catch(() => undefined), giveUp]);
       clearTimeout(timer);
     }
-  }
-
-  private schedule(delayMs: number): void {
-    this.timer = setTimeout(() => {
-      void this.runIfDue()
-        .catch((err: unknown) => this.logger.warn(`reconciliation sweep failed: ${describeError(err)}`))
-        .finally(() => {
-          if (!this.stopped) this.schedule(Math.min(this.intervalMs, TICK_MS));
-        });
-    }, delayMs);
-    this.timer.unref();
   }
 
   /** Sweeps if a sweep is due and no other instance has claimed it; null when this one did not sweep. */

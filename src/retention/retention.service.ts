@@ -8,9 +8,9 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { JobTimer } from '../jobs/job-timer';
 import { ScheduledJobsRepository } from '../jobs/scheduled-jobs.repository';
 import { RetentionRepository } from './retention.repository';
-import { describeError } from '../common/describe-error';
 
 export const RETENTION_JOB = 'retention-sweep';
 // A stored connect response is kept this long: Plaid Link's onSuccess firing twice is seconds apart.
@@ -46,7 +46,7 @@ export interface SweepResult {
 export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(RetentionService.name);
   private readonly intervalMs: number;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer = new JobTimer('retention sweep', this.logger, () => this.runIfDue());
   private stopped = false;
 
   constructor(
@@ -58,25 +58,12 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   onApplicationBootstrap(): void {
-    if (this.intervalMs === 0) return;
-    // The first look comes a while after boot, at a random point, so instances started together spread.
-    this.schedule(Math.min(this.intervalMs, TICK_MS) * (0.5 + Math.random() / 2));
+    if (this.intervalMs > 0) this.timer.start(Math.min(this.intervalMs, TICK_MS));
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
-  }
-
-  private schedule(delayMs: number): void {
-    this.timer = setTimeout(() => {
-      void this.runIfDue()
-        .catch((err: unknown) => this.logger.warn(`retention sweep failed: ${describeError(err)}`))
-        .finally(() => {
-          if (!this.stopped) this.schedule(Math.min(this.intervalMs, TICK_MS));
-        });
-    }, delayMs);
-    this.timer.unref();
+    this.timer.stop();
   }
 
   /** Sweeps if a sweep is due and no other instance has claimed it; null when this one did not sweep. */

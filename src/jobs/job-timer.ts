@@ -1,0 +1,39 @@
+import type { Logger } from '@nestjs/common';
+import { describeError } from '../common/describe-error';
+
+/**
+ * The timer of a background job that every instance runs and PostgreSQL coordinates: `tick` (which
+ * claims the job's run or finds it not due) every `everyMs`, the first at a random point in the second
+ * half of that, so instances started together spread. Unref'd: it never keeps a process alive. A failed
+ * tick is logged as one line and the next comes as usual.
+ */
+export class JobTimer {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly job: string,
+    private readonly logger: Logger,
+    private readonly tick: () => Promise<unknown>,
+  ) {}
+
+  start(everyMs: number): void {
+    this.schedule(everyMs * (0.5 + Math.random() / 2), everyMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(delayMs: number, everyMs: number): void {
+    this.timer = setTimeout(() => {
+      void this.tick()
+        .catch((err: unknown) => this.logger.warn(`${this.job} failed: ${describeError(err)}`))
+        .finally(() => {
+          if (!this.stopped) this.schedule(everyMs, everyMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+}
