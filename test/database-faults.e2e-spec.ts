@@ -7,7 +7,9 @@ import { Client } from 'pg';
 import { startFaultProxy, type FaultProxy } from '../bench/lib/fault-proxy';
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
 import { type Api, testApi } from './support/api';
-import { registerUser, type TestApp, type TestResponse } from './support/test-app';
+import { ReconciliationService } from '../src/reconciliation/reconciliation.service';
+import { makeSweepDue } from './support/sweep';
+import { registerUser, type TestApp, type TestResponse, uniqueUserId } from './support/test-app';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
 import { waitUntil } from './support/wait-until';
 
@@ -177,9 +179,10 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
   });
 });
 
-// The dispatcher on a sick database: it pauses (one warning, no crash, no lost event) while PostgreSQL
-// refuses or stops answering, and delivers what is pending once it is back.
-describe('webhook delivery while the database is down or frozen', () => {
+// The background work on a sick database: the webhook dispatcher pauses (one warning, no crash, no lost
+// event) while PostgreSQL refuses or stops answering and delivers what is pending once it is back; a
+// reconciliation sweep that meets the outage ends instead of hanging, and the next one does its work.
+describe('background work while the database is down or frozen', () => {
   let proxy: FaultProxy;
   let bluum: FakeBluum;
   let app: TestApp;
@@ -201,6 +204,8 @@ describe('webhook delivery while the database is down or frozen', () => {
       WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
       // The retry after the receiver's 503 falls inside the outage below.
       WEBHOOK_RETRY_BASE_MS: '1000',
+      // On, for the sweeps the last test runs itself.
+      RECONCILE_INTERVAL_SECONDS: '3600',
     }));
     api = testApi(app);
   });
@@ -237,6 +242,42 @@ describe('webhook delivery while the database is down or frozen', () => {
         app.prisma.webhookDelivery.count({ where: { fundingSourceId: source.id, status: 'delivered' } });
       await waitUntil(async () => (await delivered()) === 1);
       expect(await app.prisma.webhookDelivery.count({ where: { fundingSourceId: source.id } })).toBe(1);
+    },
+  );
+
+  it.each(['reset', 'freeze'] as const)(
+    'ends a reconciliation sweep that meets a database %s while it waits on Bluum, and sweeps again after',
+    async (fault) => {
+      const prefix = `swept${fault}`;
+      const { userId, bluumAccountId } = await registerUser(app, uniqueUserId(prefix));
+      await api.as(userId).linkBank();
+      bluum.items.get(bluumAccountId)![0].status = 'ERROR';
+      await makeSweepDue(app, prefix);
+      // Bluum answers late: the database goes while the sweep waits on it (holding no connection).
+      bluum.failNext({ delayMs: 1_000, forAccount: bluumAccountId });
+      const sweeping = app.app.get(ReconciliationService).runIfDue();
+      await waitUntil(() =>
+        bluum.requests.some(
+          (r) => r.path.startsWith(`/v1/accounts/${bluumAccountId}/`) && r.method === 'GET',
+        ),
+      );
+      proxy[fault]();
+
+      const started = Date.now();
+      const ended = await sweeping.catch((err: unknown) => err);
+      expect(Date.now() - started).toBeLessThan(8_000);
+      proxy.heal();
+      // Ended by the outage, within seconds: never a hang, never an unhandled failure.
+      expect(ended).toMatchObject({ outcome: 'database_unavailable', changed: 0 });
+
+      await waitUntil(async () => (await api.as(userId).list()).status === 200);
+      expect((await api.as(userId).list()).body.data[0].status).toBe('active');
+      await makeSweepDue(app, prefix);
+      expect(await app.app.get(ReconciliationService).runIfDue()).toMatchObject({
+        outcome: 'complete',
+        changed: 1,
+      });
+      expect((await api.as(userId).list()).body.data[0].status).toBe('error');
     },
   );
 });

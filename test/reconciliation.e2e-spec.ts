@@ -125,6 +125,29 @@ describe('reconciliation sweep', () => {
     expect(await statusOf(failing.userId)).toBe('error');
   });
 
+  it('goes on past a Bluum too slow for one user and a reply lost mid-way for another, changing nothing for them', async () => {
+    const users = [];
+    for (let i = 0; i < 3; i++) users.push(await linkedUser(suite.app, suite.api));
+    for (const { bluumAccountId } of users) suite.bluum.items.get(bluumAccountId)![0].status = 'ERROR';
+    const [slow, cut, fine] = users;
+    // Past BLUUM_TIMEOUT_MS (3 s here), and a connection cut after Bluum read the request.
+    suite.bluum.failNext({ delayMs: 3_500, forAccount: slow.bluumAccountId });
+    suite.bluum.failNext({ reset: true, forAccount: cut.bluumAccountId });
+
+    const result = await sweepNow(suite.app, PREFIX);
+
+    expect(result).toMatchObject({ outcome: 'complete', failed: 2, changed: 1 });
+    const statusOf = async (userId: string) => (await suite.api.as(userId).list()).body.data[0].status;
+    expect([await statusOf(slow.userId), await statusOf(cut.userId), await statusOf(fine.userId)]).toEqual([
+      'active',
+      'active',
+      'error',
+    ]);
+    // Their next sweep takes Bluum's status.
+    expect(await sweepNow(suite.app, PREFIX)).toMatchObject({ outcome: 'complete', failed: 0 });
+    expect(await statusOf(slow.userId)).toBe('error');
+  });
+
   it("pauses the sweep's calls for a 429's Retry-After, then reconciles that user too", async () => {
     const users = [];
     for (let i = 0; i < 4; i++) users.push(await linkedUser(suite.app, suite.api));
