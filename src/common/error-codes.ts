@@ -14,7 +14,8 @@ export const ERROR_CODES = {
   WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, description: 'No webhook delivery has this id.' },
   WEBHOOK_DELIVERY_PENDING: {
     status: 409,
-    description: 'The webhook delivery is already queued (pending); only a delivered or failed one is retried.',
+    description:
+      'The webhook delivery is already queued (pending); only a delivered or failed one is retried.',
   },
   BLUUM_ACCOUNT_CONFLICT: {
     status: 409,

@@ -408,7 +408,10 @@ export class FundingSourcesRepository {
           return { kind: 'disconnected', record: toRecord(current) };
         case 'disconnect-account': {
           const changes = disconnectChanges([{ id, from: current.status }], false);
-          return { kind: 'disconnected', record: await markDisconnected(tx, this.outbox, userId, changes, id, caller) };
+          return {
+            kind: 'disconnected',
+            record: await markDisconnected(tx, this.outbox, userId, changes, id, caller),
+          };
         }
         case 'wait':
           return { kind: 'in-progress' };
