@@ -26,6 +26,15 @@ describe('JobTimer', () => {
     expect(ticks).toBe(4);
   });
 
+  it('looks every minute at a job whose interval is longer', async () => {
+    let ticks = 0;
+    const { timer } = setup(() => Promise.resolve(ticks++));
+    timer.start(3_600_000);
+    await jest.advanceTimersByTimeAsync(60_000 * 3);
+    timer.stop();
+    expect(ticks).toBe(3);
+  });
+
   it('logs a failed tick as one line without its later lines, and goes on', async () => {
     let ticks = 0;
     const { timer, warnings } = setup(() => {

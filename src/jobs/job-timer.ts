@@ -1,10 +1,14 @@
 import type { Logger } from '@nestjs/common';
 import { describeError } from '../common/describe-error';
 
+// A job whose interval is longer is still looked at this often: whoever claims it when due runs it, and a
+// run whose instance died is taken over within a tick of its lease expiring.
+const MAX_TICK_MS = 60_000;
+
 /**
  * The timer of a background job that every instance runs and PostgreSQL coordinates: `tick` (which
- * claims the job's run or finds it not due) every `everyMs`, the first at a random point in the second
- * half of that, so instances started together spread. Unref'd: it never keeps a process alive. A failed
+ * claims the job's run or finds it not due) every `intervalMs` or every minute if that is shorter, the
+ * first at a random point in the second half of that, so instances started together spread. Unref'd: it never keeps a process alive. A failed
  * tick is logged as one line and the next comes as usual.
  */
 export class JobTimer {
@@ -17,7 +21,8 @@ export class JobTimer {
     private readonly tick: () => Promise<unknown>,
   ) {}
 
-  start(everyMs: number): void {
+  start(intervalMs: number): void {
+    const everyMs = Math.min(intervalMs, MAX_TICK_MS);
     this.schedule(everyMs * (0.5 + Math.random() / 2), everyMs);
   }
 

@@ -36,8 +36,6 @@ const SLOT_GUARD_MS = 250;
 // sweep renews it every RENEW_MS, and stops if another instance has taken the run over.
 const LEASE_MS = 2 * 60_000;
 const RENEW_MS = 30_000;
-// Instances look whether a sweep is due this often (or at the sweep interval, if shorter).
-const TICK_MS = 60_000;
 // A user whose call Bluum answered "wait" (Retry-After) is tried again after the pause, this many times
 // in all within one sweep; after that it is retried next sweep.
 const MAX_ATTEMPTS = 3;
@@ -99,7 +97,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
   }
 
   onApplicationBootstrap(): void {
-    if (this.intervalMs > 0) this.timer.start(Math.min(this.intervalMs, TICK_MS));
+    if (this.intervalMs > 0) this.timer.start(this.intervalMs);
   }
 
   /** Stops the timer and a sweep in flight (its waits and its call to Bluum are abandoned at once). */

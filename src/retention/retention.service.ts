@@ -27,8 +27,6 @@ const MAX_BATCHES = 1_000;
 const BATCH_PAUSE_MS = 10;
 // A claimed sweep whose instance died is taken over after this long.
 const LEASE_MS = 10 * 60_000;
-// Instances look whether a sweep is due this often (or at the sweep interval, if shorter).
-const TICK_MS = 60_000;
 
 export interface SweepResult {
   idempotencyKeys: number;
@@ -58,7 +56,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   onApplicationBootstrap(): void {
-    if (this.intervalMs > 0) this.timer.start(Math.min(this.intervalMs, TICK_MS));
+    if (this.intervalMs > 0) this.timer.start(this.intervalMs);
   }
 
   onModuleDestroy(): void {
