@@ -28,6 +28,8 @@ describe('webhooks', () => {
     WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     // Retries a tenth of a second apart, doubling, so a spec sees several without waiting minutes.
     WEBHOOK_RETRY_BASE_MS: '100',
+    // A receiver silent for a second has failed the attempt (10 s in production).
+    WEBHOOK_TIMEOUT_MS: '1000',
     // On, for the sweep a spec runs itself (sweepNow); the timer's own first look is a minute away.
     RECONCILE_INTERVAL_SECONDS: '3600',
   });
@@ -149,6 +151,17 @@ describe('webhooks', () => {
     receiver.answerNext('cut');
     const [source] = (await api.as(userId).linkBank()).fundingSources;
     await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
+    expect(await waitForStatus(app, source.id, 'delivered')).toMatchObject({ attempts: 2 });
+  });
+
+  it('retries an attempt the receiver never answers, once its time is up, with the same webhook-id', async () => {
+    const { userId } = await registerUser(app);
+    receiver.answerNext('hang');
+    const [source] = (await api.as(userId).linkBank()).fundingSources;
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
+    const ofSource = receiver.received.filter((r) => r.payload?.data.id === source.id);
+    expect(ofSource.map((r) => r.answer)).toEqual(['hang', 200]);
+    expect(ofSource[1].webhookId).toBe(ofSource[0].webhookId);
     expect(await waitForStatus(app, source.id, 'delivered')).toMatchObject({ attempts: 2 });
   });
 

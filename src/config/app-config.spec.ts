@@ -244,6 +244,7 @@ describe('loadConfig', () => {
         webhookUrls: [],
         webhookSecret: null,
         webhookRetryBaseMs: 5_000,
+        webhookTimeoutMs: 10_000,
       });
     });
 

@@ -64,6 +64,8 @@ export interface AppConfig {
   readonly webhookSecret: string | null;
   /** A failed delivery's first retry comes after this long; each next one after twice the last. */
   readonly webhookRetryBaseMs: number;
+  /** A receiver that has not answered an attempt within this has failed it. */
+  readonly webhookTimeoutMs: number;
   /** The sandbox (and every development-only route) exists only outside production. */
   readonly sandboxEnabled: boolean;
   /** Names of the variables that fell back to a development default, for the boot log. */
@@ -193,7 +195,10 @@ function loadAuth(env: Env, production: boolean, why: string, developmentDefault
 // The Standard Webhooks specification's secret: "whsec_" and the base64 of 24 to 64 random bytes.
 const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
-type WebhookConfig = Pick<AppConfig, 'webhookUrls' | 'webhookSecret' | 'webhookRetryBaseMs'>;
+type WebhookConfig = Pick<
+  AppConfig,
+  'webhookUrls' | 'webhookSecret' | 'webhookRetryBaseMs' | 'webhookTimeoutMs'
+>;
 
 /** Event receivers (https only in production) and the secret that signs what they get. */
 function loadWebhooks(env: Env, production: boolean): WebhookConfig {
@@ -232,6 +237,7 @@ function loadWebhooks(env: Env, production: boolean): WebhookConfig {
     webhookUrls,
     webhookSecret: secret,
     webhookRetryBaseMs: parseInteger(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 10, 600_000),
+    webhookTimeoutMs: parseInteger(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
   };
 }
 

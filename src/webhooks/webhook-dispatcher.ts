@@ -17,10 +17,6 @@ import { describeError } from '../common/describe-error';
 const POLL_MS = 500;
 // Deliveries attempted at once by one instance.
 const BATCH = 20;
-// A receiver that has not answered in this long has failed the attempt.
-export const ATTEMPT_TIMEOUT_MS = 10_000;
-// A claimed attempt whose instance died is tried again after this long (well past the attempt's timeout).
-const CLAIM_LEASE_MS = 3 * ATTEMPT_TIMEOUT_MS;
 const USER_AGENT = 'bluum-bank-linking-webhooks/1';
 
 /**
@@ -35,6 +31,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private readonly signer: Webhook | null;
   private readonly retryBaseMs: number;
   private readonly urls: readonly string[];
+  private readonly timeoutMs: number;
+  // A claimed attempt whose instance died is tried again after this long (well past the attempt's timeout).
+  private readonly claimLeaseMs: number;
   private readonly stopping = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -51,6 +50,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         : null;
     this.retryBaseMs = config.webhookRetryBaseMs;
     this.urls = config.webhookUrls;
+    this.timeoutMs = config.webhookTimeoutMs;
+    this.claimLeaseMs = 3 * config.webhookTimeoutMs;
   }
 
   onApplicationBootstrap(): void {
@@ -87,7 +88,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   /** Claims the due deliveries (a batch) and attempts each; how many were attempted. */
   async deliverDue(): Promise<number> {
     if (!this.signer || this.stopping.signal.aborted) return 0;
-    const claimed = await this.deliveries.claimDue(this.urls, BATCH, CLAIM_LEASE_MS);
+    const claimed = await this.deliveries.claimDue(this.urls, BATCH, this.claimLeaseMs);
     await Promise.all(claimed.map((delivery) => this.attempt(delivery, this.signer as Webhook)));
     return claimed.length;
   }
@@ -139,7 +140,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         body: delivery.payload,
         // A redirect is an answer, not an instruction: the event goes only where it was configured to.
         redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), this.stopping.signal]),
+        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopping.signal]),
       });
       // The receiver's body is not needed, and a large one must not be buffered.
       await response.body?.cancel().catch(() => undefined);
@@ -147,15 +148,19 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         ? { ok: true, status: response.status }
         : { ok: false, responseStatus: response.status, error: `HTTP ${response.status}` };
     } catch (err) {
-      return { ok: false, responseStatus: null, error: transportError(err, this.stopping.signal.aborted) };
+      return {
+        ok: false,
+        responseStatus: null,
+        error: transportError(err, this.stopping.signal.aborted, this.timeoutMs),
+      };
     }
   }
 }
 
-function transportError(err: unknown, shuttingDown: boolean): string {
+function transportError(err: unknown, shuttingDown: boolean, timeoutMs: number): string {
   if (shuttingDown) return 'interrupted by shutdown';
   if (err instanceof Error && err.name === 'TimeoutError') {
-    return `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`;
+    return `no answer within ${timeoutMs} ms`;
   }
   const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
   return typeof code === 'string' ? `connection failed (${code})` : 'connection failed';
