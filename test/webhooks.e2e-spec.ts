@@ -270,6 +270,42 @@ async function waitForStatus(
   }
 }
 
+// A receiver that hangs holds only its own attempt: the dispatcher goes on claiming and delivering others.
+describe('a receiver that hangs', () => {
+  let bluum: FakeBluum;
+  let receiver: WebhookReceiver;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    bluum = await FakeBluum.start();
+    receiver = await WebhookReceiver.start();
+    // The production timeout: the hang lasts longer than this spec waits for the other event.
+    app = await startTestApp({
+      BLUUM_BASE_URL: bluum.url,
+      WEBHOOK_URLS: receiver.url,
+      WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      WEBHOOK_TIMEOUT_MS: '10000',
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await receiver?.close();
+    await bluum?.close();
+  });
+
+  it("does not hold back another funding source's event", async () => {
+    const api = testApi(app);
+    const { userId } = await registerUser(app);
+    receiver.answerNext('hang');
+    const [stuck] = (await api.as(userId).linkBank()).fundingSources;
+    await receiver.waitFor(() => receiver.received.some((r) => r.payload?.data.id === stuck.id));
+    const [other] = (await api.as(userId).linkBank()).fundingSources;
+    await receiver.waitFor(() => receiver.accepted(other.id).length === 1, 5_000);
+    expect(receiver.accepted(stuck.id)).toEqual([]);
+    receiver.release();
+  });
+});
+
 // The README's receiver example, run as written against the service: it must verify what we send.
 describe("the README's receiver example", () => {
   const EXAMPLE = 'docs/webhook-receiver.mjs';

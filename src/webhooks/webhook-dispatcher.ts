@@ -15,8 +15,8 @@ import { describeError } from '../common/describe-error';
 
 // Every instance looks for due deliveries this often (a cheap look at a partial index of pending rows).
 const POLL_MS = 500;
-// Deliveries attempted at once by one instance.
-const BATCH = 20;
+// Attempts one instance has in flight at most.
+const MAX_IN_FLIGHT = 20;
 const USER_AGENT = 'bluum-bank-linking-webhooks/1';
 
 /**
@@ -37,6 +37,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private readonly stopping = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  // Attempts under way: a slow receiver holds only its own, never the next claims.
+  private readonly inFlight = new Set<Promise<void>>();
   private databaseDown = false;
 
   constructor(
@@ -63,16 +65,16 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     clearTimeout(this.timer);
     this.stopping.abort();
     await this.running;
+    await Promise.all(this.inFlight);
   }
 
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
       this.running = this.deliverDue().then(
-        (count) => {
+        (moreMayBeDue) => {
           if (this.databaseDown) this.logger.log('webhook deliveries resumed: the database answers again');
           this.databaseDown = false;
-          // A full batch means more are due: go on at once.
-          if (!this.stopping.signal.aborted) this.schedule(count === BATCH ? 0 : POLL_MS);
+          if (!this.stopping.signal.aborted) this.schedule(moreMayBeDue ? 0 : POLL_MS);
         },
         (err: unknown) => {
           // Once per outage, not every half second.
@@ -85,12 +87,22 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     this.timer.unref();
   }
 
-  /** Claims the due deliveries (a batch) and attempts each; how many were attempted. */
-  async deliverDue(): Promise<number> {
-    if (!this.signer || this.stopping.signal.aborted) return 0;
-    const claimed = await this.deliveries.claimDue(this.urls, BATCH, this.claimLeaseMs);
-    await Promise.all(claimed.map((delivery) => this.attempt(delivery, this.signer as Webhook)));
-    return claimed.length;
+  /**
+   * Claims as many due deliveries as there is room for in flight and starts each attempt without
+   * waiting for it. True when it claimed all it had room for: more may be due.
+   */
+  private async deliverDue(): Promise<boolean> {
+    const signer = this.signer;
+    const room = MAX_IN_FLIGHT - this.inFlight.size;
+    if (!signer || this.stopping.signal.aborted || room === 0) return false;
+    const claimed = await this.deliveries.claimDue(this.urls, room, this.claimLeaseMs);
+    for (const delivery of claimed) {
+      const attempt = this.attempt(delivery, signer)
+        .catch((err: unknown) => this.logger.warn(`webhook delivery ${delivery.id}: ${describeError(err)}`))
+        .finally(() => this.inFlight.delete(attempt));
+      this.inFlight.add(attempt);
+    }
+    return claimed.length === room;
   }
 
   private async attempt(delivery: ClaimedDelivery, signer: Webhook): Promise<void> {
