@@ -637,41 +637,72 @@ async function markDisconnected(
   );
 }
 
-/** Creates or updates an item (by itemId) and each of its accounts (by accountId). */
+/**
+ * Creates or updates an item (by itemId) and each of its accounts (by accountId), writing only what
+ * differs from what is stored: a sync or reconciliation sweep that finds nothing new writes nothing,
+ * so `updatedAt` moves only when a funding source changed (and the sweep is not a write of every row).
+ */
 async function upsertItem(
   tx: Tx,
   userId: string,
   { accounts, itemId, ...itemFields }: ItemToStore,
 ): Promise<{ item: LinkedItemRecord; accountIds: string[] }> {
-  const item = await tx.plaidItem.upsert({
+  const itemSelect = { id: true, itemId: true, institutionId: true, institutionName: true, status: true };
+  const stored = await tx.plaidItem.findUnique({
     where: { itemId },
-    create: { userId, itemId, ...itemFields },
-    update: itemFields,
-    select: { id: true, itemId: true, institutionId: true, institutionName: true, status: true },
+    select: {
+      ...itemSelect,
+      bluumFundingSourceId: true,
+      accounts: {
+        select: {
+          id: true,
+          accountId: true,
+          name: true,
+          type: true,
+          subtype: true,
+          mask: true,
+          status: true,
+          institutionName: true,
+        },
+      },
+    },
   });
-  const linked: LinkedItemRecord = {
-    itemId: item.itemId,
-    institutionId: item.institutionId,
-    institutionName: item.institutionName,
-    status: item.status,
-  };
-  await tx.institutionName.createMany({ data: { name: item.institutionName }, skipDuplicates: true });
-  // Every account of the item carries its institution's name, the admin listing's index key; those
-  // Bluum no longer lists too.
-  await tx.bankAccount.updateMany({
-    where: { plaidItemId: item.id, institutionName: { not: item.institutionName } },
-    data: { institutionName: item.institutionName },
-  });
+  const item =
+    stored === null
+      ? await tx.plaidItem.create({ data: { userId, itemId, ...itemFields }, select: itemSelect })
+      : differs(stored, itemFields)
+        ? await tx.plaidItem.update({ where: { id: stored.id }, data: itemFields, select: itemSelect })
+        : stored;
+  if (stored?.institutionName !== item.institutionName) {
+    await tx.institutionName.createMany({ data: { name: item.institutionName }, skipDuplicates: true });
+    // Every account of the item carries its institution's name, the admin listing's index key; those
+    // Bluum no longer lists too.
+    await tx.bankAccount.updateMany({
+      where: { plaidItemId: item.id, institutionName: { not: item.institutionName } },
+      data: { institutionName: item.institutionName },
+    });
+  }
+  const storedAccounts = new Map((stored?.accounts ?? []).map((account) => [account.accountId, account]));
   const accountIds: string[] = [];
   for (const { accountId, ...accountFields } of accounts) {
     const fields = { ...accountFields, institutionName: item.institutionName };
-    const saved = await tx.bankAccount.upsert({
-      where: { plaidItemId_accountId: { plaidItemId: item.id, accountId } },
-      create: { plaidItemId: item.id, userId, accountId, ...fields },
-      update: fields,
-      select: { id: true },
-    });
-    accountIds.push(saved.id);
+    const current = storedAccounts.get(accountId);
+    if (current === undefined) {
+      const created = await tx.bankAccount.create({
+        data: { plaidItemId: item.id, userId, accountId, ...fields },
+        select: { id: true },
+      });
+      accountIds.push(created.id);
+      continue;
+    }
+    if (differs(current, fields)) await tx.bankAccount.update({ where: { id: current.id }, data: fields });
+    accountIds.push(current.id);
   }
-  return { item: linked, accountIds };
+  const { itemId: storedItemId, institutionId, institutionName, status } = item;
+  return { item: { itemId: storedItemId, institutionId, institutionName, status }, accountIds };
+}
+
+/** Whether any of `wanted`'s fields is not what `stored` holds. */
+function differs<T extends object>(stored: T, wanted: Partial<T>): boolean {
+  return (Object.keys(wanted) as (keyof T)[]).some((key) => stored[key] !== wanted[key]);
 }

@@ -159,8 +159,13 @@ describe('funding sources on a real database', () => {
         const service = ctx.service({
           listItems: () => Promise.resolve([{ ...bluumItem, status: bluumStatus }]),
         });
+        const updatedAt = async () =>
+          (await ctx.prisma.bankAccount.findUniqueOrThrow({ where: { id: fundingSources[0].id } })).updatedAt;
+        const before = await updatedAt();
         const result = await service.sync(user.id, ADMIN_CALLER);
         expect(result.data.map((s) => s.status)).toEqual([expected]);
+        // Written only when it changed: deposit services read updatedAt, and the hourly sweep syncs all.
+        expect((await updatedAt()).getTime() === before.getTime()).toBe(change === null);
         // The default list, which deposit services read, leaves a disconnected account out.
         const listed = await service.list(user.id, undefined);
         expect(listed.map((s) => s.status)).toEqual(expected === 'disconnected' ? [] : [expected]);
@@ -169,6 +174,22 @@ describe('funding sources on a real database', () => {
         expect(events.map((e) => e.details)).toEqual(change ? [{ ...change, via: 'sync' }] : []);
       },
     );
+
+    it('writes nothing when Bluum says what is stored: the item and its accounts keep their updatedAt', async () => {
+      const { user, bluumItem } = await ctx.newLinkedItem({ accounts: 2 });
+      const stamps = async () => {
+        const item = await ctx.prisma.plaidItem.findUniqueOrThrow({
+          where: { itemId: bluumItem.itemId },
+          select: { updatedAt: true, accounts: { select: { updatedAt: true }, orderBy: { id: 'asc' } } },
+        });
+        return [item.updatedAt, ...item.accounts.map((a) => a.updatedAt)].map((at) => at.getTime());
+      };
+      const before = await stamps();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const service = ctx.service({ listItems: () => Promise.resolve([bluumItem]) });
+      expect(await service.sync(user.id, ADMIN_CALLER)).toMatchObject({ added: 0, updated: 0 });
+      expect(await stamps()).toEqual(before);
+    });
 
     it('adds what a lost connect reply left out, once, and takes changed details as updates', async () => {
       const { user, bluumItem } = await ctx.newLinkedItem();
