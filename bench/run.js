@@ -146,6 +146,8 @@ async function main() {
         BLUUM_BASE_URL: 'https://bluum-stand-in.invalid',
         BLUUM_API_KEY: 'bench_key',
         BLUUM_API_SECRET: 'bench_secret',
+        // No reconciliation sweep (it would call Bluum) during the measurements.
+        RECONCILE_INTERVAL_SECONDS: '0',
       },
       await freePort(),
     );

@@ -308,8 +308,9 @@ async function main() {
       BLUUM_BASE_URL: 'https://bluum-stand-in.invalid',
       BLUUM_API_KEY: 'bench_key',
       BLUUM_API_SECRET: 'bench_secret',
-      // No background sweep during the measurements.
+      // No background sweep (retention, reconciliation) during the measurements.
       RETENTION_SWEEP_SECONDS: '0',
+      RECONCILE_INTERVAL_SECONDS: '0',
     };
 
     log(

@@ -32,18 +32,10 @@ const pick = (expr, n) => `(abs(hashint8(${expr})) % ${n})`;
 
 /**
  * Fills an empty, migrated database; returns the counts and how long each step took. Writes the item's
- * institution name onto its accounts and into institution_names when the schema has them.
+ * institution name onto its accounts and into institution_names.
  */
 async function seedFundingSources(client, n) {
   const users = Math.max(1, Math.round(n / 4));
-  const has = async (sql) => (await client.query(sql)).rows.length > 0;
-  const accountInstitution = await has(
-    `SELECT 1 FROM information_schema.columns
-      WHERE table_schema = current_schema() AND table_name = 'bank_accounts' AND column_name = 'institution_name'`,
-  );
-  const institutionNames = await has(
-    `SELECT to_regclass('institution_names') AS t WHERE to_regclass('institution_names') IS NOT NULL`,
-  );
 
   const steps = [];
   const step = async (name, sql) => {
@@ -109,10 +101,10 @@ async function seedFundingSources(client, n) {
   await step(
     'bank_accounts',
     `INSERT INTO bank_accounts (id, plaid_item_id, user_id, account_id, name, type, subtype, mask,
-                                ${accountInstitution ? 'institution_name, ' : ''}status, created_at, updated_at)
+                                institution_name, status, created_at, updated_at)
      SELECT gen_random_uuid(), i.id, i.user_id, 'acc_' || substr(i.item_id, 6) || '_' || a,
             ${names(0)}, 'depository', ${names(1)}, ${names(2)},
-            ${accountInstitution ? 'i.institution_name, ' : ''}
+            i.institution_name,
             CASE WHEN i.status <> 'active' THEN i.status
                  WHEN a = 2 AND abs(hashtext(i.item_id)) % 50 = 7 THEN 'disconnected'::"FundingSourceStatus"
                  ELSE 'active'::"FundingSourceStatus" END,
@@ -137,13 +129,11 @@ async function seedFundingSources(client, n) {
     steps.push({ name: `${indexes.length} indexes`, rows: null, ms: performance.now() - started });
   }
 
-  if (institutionNames) {
-    await step(
-      'institution_names',
-      `INSERT INTO institution_names (name) SELECT DISTINCT institution_name FROM plaid_items
-       ON CONFLICT DO NOTHING`,
-    );
-  }
+  await step(
+    'institution_names',
+    `INSERT INTO institution_names (name) SELECT DISTINCT institution_name FROM plaid_items
+     ON CONFLICT DO NOTHING`,
+  );
   await client.query(`RESET session_replication_role`);
   await step('analyze', 'ANALYZE');
 
@@ -158,4 +148,4 @@ async function seedFundingSources(client, n) {
   return { counts, steps };
 }
 
-module.exports = { INSTITUTIONS, seedFundingSources, userId };
+module.exports = { seedFundingSources, userId };
