@@ -64,13 +64,9 @@ function gateway(
     BLUUM_MAX_CONCURRENCY: maxConcurrency,
   });
   const metrics = new MetricsService({ pool: null, readPool: null } as unknown as PrismaService);
-  const sut = new HttpBluumGateway(
-    http,
-    new BluumEndpoint(config),
-    new BluumBulkhead(config, metrics),
-    metrics,
-  );
-  return { sut, calls, metrics };
+  const bulkhead = new BluumBulkhead(config, metrics);
+  const sut = new HttpBluumGateway(http, new BluumEndpoint(config), bulkhead, metrics);
+  return { sut, calls, metrics, bulkhead };
 }
 
 /** The AppError a call rejects with; fails the test if the call succeeds. */
@@ -119,6 +115,30 @@ describe('HttpBluumGateway', () => {
       expect(text).toContain('bluum_call_duration_seconds_count{operation="list",outcome="success"} 2');
       expect(text).toContain('bluum_call_duration_seconds_count{operation="list",outcome="BLUUM_BUSY"} 1');
       expect(text).toContain('bluum_calls_in_flight 0');
+    });
+
+    it('times a background call from when it holds a slot, and does not count a wait its signal ends', async () => {
+      const { sut, metrics, bulkhead } = gateway([wire(listReply([]))], 'https://bluum.test', '1500', '2');
+      // A request holds the background share (one slot of two) until released.
+      let release!: () => void;
+      const held = bulkhead.run(() => new Promise<void>((resolve) => (release = resolve)));
+      const controller = new AbortController();
+      const abandoned = sut.listItems('acct_1', { background: true, signal: controller.signal });
+      controller.abort(new Error('shutdown'));
+      await expect(abandoned).rejects.toThrow('shutdown');
+      expect(await metrics.registry.metrics()).not.toMatch(
+        /bluum_call_duration_seconds_count\{operation="list"/,
+      );
+
+      const waited = sut.listItems('acct_1', { background: true });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      release();
+      await held;
+      await expect(waited).resolves.toEqual([]);
+      const text = await metrics.registry.metrics();
+      expect(text).toContain('bluum_call_duration_seconds_count{operation="list",outcome="success"} 1');
+      const sum = /bluum_call_duration_seconds_sum\{operation="list",outcome="success"\} (\S+)/.exec(text);
+      expect(Number(sum?.[1])).toBeLessThan(0.2);
     });
 
     it('labels a failed call with its error code, never with the account or a secret', async () => {

@@ -135,8 +135,11 @@ export class HttpBluumGateway extends BluumGateway {
   }
 
   /**
-   * One logical call to Bluum, inside the bulkhead, its reply read by `read`; timed and counted by
-   * operation and outcome (a reply `read` rejects counts as BLUUM_BAD_RESPONSE, not as a success).
+   * One logical call to Bluum, inside the bulkhead, its reply read by `read`; counted by operation and
+   * outcome (a reply `read` rejects counts as BLUUM_BAD_RESPONSE, not as a success) and timed from the
+   * moment the bulkhead runs it, so a background call's wait for a slot is not counted as Bluum's time.
+   * A refusal answered before that (BLUUM_ID_UNSAFE, BLUUM_BUSY) is counted with no duration; a
+   * background wait that its signal ends never reached Bluum and is not counted at all.
    */
   private async call<T>(
     method: 'GET' | 'POST' | 'DELETE',
@@ -146,12 +149,16 @@ export class HttpBluumGateway extends BluumGateway {
     options: CallOptions,
     read: (data: Record<string, unknown>) => T,
   ): Promise<T> {
-    const started = performance.now();
+    let started: number | undefined;
+    let waitingInBackground = false;
     let outcome = 'success';
     try {
       const url = this.url(pathTemplate, bluumAccountId, options);
-      const work = (): Promise<Record<string, unknown>> =>
-        this.callWithRetries(method, pathTemplate, url, body, options);
+      const work = (): Promise<Record<string, unknown>> => {
+        started = performance.now();
+        return this.callWithRetries(method, pathTemplate, url, body, options);
+      };
+      waitingInBackground = options.background !== undefined;
       const data = options.background
         ? await this.bulkhead.runBackground(work, options.background.signal)
         : await this.bulkhead.run(work);
@@ -160,7 +167,11 @@ export class HttpBluumGateway extends BluumGateway {
       outcome = err instanceof AppError ? err.code : 'unknown';
       throw err;
     } finally {
-      this.metrics.observeBluumCall(options.operation, outcome, (performance.now() - started) / 1000);
+      if (started !== undefined) {
+        this.metrics.observeBluumCall(options.operation, outcome, (performance.now() - started) / 1000);
+      } else if (!waitingInBackground) {
+        this.metrics.observeBluumCall(options.operation, outcome, 0);
+      }
     }
   }
 
