@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { Client } from 'pg';
 import { type Api, testApi } from './support/api';
 import { FakeBluum } from './support/fake-bluum';
 import { sweepNow } from './support/sweep';
@@ -52,6 +53,17 @@ describe('webhooks', () => {
     receiver.reset();
   });
 
+  // The test database directly: the shared embedded one, or PostgreSQL.
+  const queryDatabase = async <T>(text: string, values: unknown[]): Promise<T[]> => {
+    if (shared) return (await shared.query<T>(text, values)).rows;
+    const client = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      return (await client.query(text, values)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  };
   const deliveriesOf = async (fundingSourceId: string) =>
     app.prisma.webhookDelivery.findMany({ where: { fundingSourceId }, orderBy: { seq: 'asc' } });
 
@@ -75,7 +87,7 @@ describe('webhooks', () => {
     expect(receiver.received.every((r) => r.payload !== null)).toBe(true);
   });
 
-  it('tells of a disconnect and of a status Bluum changed (found by sync), in order', async () => {
+  it('tells of a disconnect and of a status Bluum changed (found by sync)', async () => {
     const { userId, bluumAccountId } = await registerUser(app);
     const first = await api.as(userId).linkBank();
     const second = await api.as(userId).linkBank();
@@ -228,6 +240,39 @@ describe('webhooks', () => {
     const badStatus = await api.admin().webhookDeliveries('?status=lost');
     expect([badStatus.status, badStatus.error.code]).toEqual([400, 'VALIDATION_FAILED']);
     receiver.release();
+  });
+
+  it('cuts an attempt in flight short at shutdown and leaves it due at once for the next instance', async () => {
+    const { userId } = await registerUser(app);
+    receiver.answerNext('hang');
+    const [source] = (await api.as(userId).linkBank()).fundingSources;
+    await receiver.waitFor(() => receiver.received.some((r) => r.payload?.data.id === source.id));
+    await app.close();
+
+    // Read with no instance running (the app's own client is closed with it).
+    const [cut] = await queryDatabase<{
+      status: string;
+      attempts: number;
+      last_error: string;
+      due: boolean;
+      event_id: string;
+    }>(
+      `SELECT status, attempts, last_error, next_attempt_at <= now() AS due, event_id
+         FROM webhook_deliveries WHERE funding_source_id = $1`,
+      [source.id],
+    );
+    expect(cut).toEqual({
+      status: 'pending',
+      attempts: 1,
+      last_error: 'interrupted by shutdown',
+      due: true,
+      event_id: expect.any(String),
+    });
+    receiver.reset();
+    app = await startTestApp(env(), { sharedEmbeddedDatabase: shared });
+    api = testApi(app);
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
+    expect(receiver.accepted(source.id)[0].webhookId).toBe(cut.event_id);
   });
 
   it('loses nothing across a restart: what was not delivered goes out from the next instance', async () => {

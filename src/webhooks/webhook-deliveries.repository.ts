@@ -7,6 +7,9 @@ import type { WebhookDeliveryStatus } from './webhook-events';
 export interface ClaimedDelivery {
   id: string;
   eventId: string;
+  fundingSourceId: string;
+  /** Its place in the order events happened (a bigint, as text). */
+  seq: string;
   url: string;
   payload: string;
   attempts: number;
@@ -65,7 +68,8 @@ export class WebhookDeliveriesRepository {
              next_attempt_at = now() + ${leaseMs} * interval '1 millisecond'
         FROM due
        WHERE d.id = due.id
-      RETURNING d.id, d.event_id AS "eventId", d.url, d.payload, d.attempts, d.give_up_at AS "giveUpAt"`;
+      RETURNING d.id, d.event_id AS "eventId", d.funding_source_id AS "fundingSourceId", d.seq::text AS seq,
+                d.url, d.payload, d.attempts, d.give_up_at AS "giveUpAt"`;
   }
 
   /** Records a 2xx. Only the attempt's own claim is settled (`attempts` matches). */
@@ -81,13 +85,17 @@ export class WebhookDeliveriesRepository {
     });
   }
 
-  /** Records a failed attempt: tried again at `retryAt`, or marked failed when it is null. */
+  /**
+   * Records a failed attempt: tried again at `retryAt`, or marked failed when it is null. The funding
+   * source's later events to the same receiver wait for it (in order): they are made due no sooner than
+   * its retry, so that while a receiver is down the claim does not look at them again on every poll.
+   */
   async markAttemptFailed(
     claimed: ClaimedDelivery,
     failure: { responseStatus: number | null; error: string },
     retryAt: Date | null,
   ): Promise<void> {
-    await this.prisma.webhookDelivery.updateMany({
+    const recorded = this.prisma.webhookDelivery.updateMany({
       where: { id: claimed.id, attempts: claimed.attempts, status: 'pending' },
       data: {
         lastResponseStatus: failure.responseStatus,
@@ -95,6 +103,17 @@ export class WebhookDeliveriesRepository {
         ...(retryAt === null ? { status: 'failed' } : { nextAttemptAt: retryAt }),
       },
     });
+    if (retryAt === null) {
+      await recorded;
+      return;
+    }
+    await this.prisma.$transaction([
+      recorded,
+      this.prisma.$executeRaw`
+        UPDATE webhook_deliveries SET next_attempt_at = GREATEST(next_attempt_at, ${retryAt})
+         WHERE status = 'pending' AND funding_source_id = ${claimed.fundingSourceId}::uuid
+           AND url = ${claimed.url} AND seq > ${claimed.seq}::bigint`,
+    ]);
   }
 
   /** One page of deliveries, newest first (ties by id), after `after` when given. */

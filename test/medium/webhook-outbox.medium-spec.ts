@@ -82,13 +82,9 @@ describe('webhook outbox on a real database', () => {
     expect((await claimOurs([source.id])).map((d) => d.id)).toEqual([changedEvent.id]);
   });
 
-  it('lets a failed delivery stop holding back the later ones', async () => {
+  it('holds later events until a failed one is retried, and lets one given up stop holding them', async () => {
     const linked = await ctx.newLinkedItem();
     const [source] = linked.fundingSources;
-    await ctx
-      .service()
-      .disconnect(linked.user.id, source.id, SYSTEM_CALLER)
-      .catch(() => undefined);
     await ctx.fundingSources.syncItems(
       linked.user.id,
       linked.user.bluumAccountId,
@@ -96,9 +92,24 @@ describe('webhook outbox on a real database', () => {
       SYSTEM_CALLER,
     );
     const all = await deliveriesOf([source.id]);
+    expect(all).toHaveLength(2);
+
     const [first] = await claimOurs([source.id]);
     expect(first.id).toBe(all[0].id);
-    await ctx.webhookDeliveries.markAttemptFailed(first, { responseStatus: 500, error: 'HTTP 500' }, null);
+    const retryAt = new Date(Date.now() + 3_600_000);
+    await ctx.webhookDeliveries.markAttemptFailed(first, { responseStatus: 500, error: 'HTTP 500' }, retryAt);
+    // The later event is not due before the first one's retry: the claim no longer looks at it meanwhile.
+    const later = await ctx.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: all[1].id } });
+    expect(later.nextAttemptAt.getTime()).toBeGreaterThanOrEqual(retryAt.getTime());
+
+    // Given up (its 24 h over): the later one goes out once it is due.
+    await ctx.prisma.webhookDelivery.updateMany({
+      where: { fundingSourceId: source.id },
+      data: { nextAttemptAt: new Date(Date.now() - 1_000) },
+    });
+    const [again] = await claimOurs([source.id]);
+    expect(again.id).toBe(all[0].id);
+    await ctx.webhookDeliveries.markAttemptFailed(again, { responseStatus: 500, error: 'HTTP 500' }, null);
     const next = await claimOurs([source.id]);
     expect(next.map((d) => d.id)).toEqual([all[1].id]);
   });
