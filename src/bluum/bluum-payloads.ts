@@ -1,6 +1,12 @@
 // Validates Bluum's replies before use: anything that is not its documented envelope is rejected here.
 import { isSafeBluumId } from '../common/bluum-id';
-import type { BluumAccount, BluumItem, BluumItemStatus, BluumLinkToken } from './bluum.types';
+import {
+  BLUUM_ITEM_STATUSES,
+  type BluumAccount,
+  type BluumItem,
+  type BluumItemStatus,
+  type BluumLinkToken,
+} from './bluum.types';
 
 export class BluumPayloadError extends Error {
   override readonly name = 'BluumPayloadError';
@@ -74,8 +80,9 @@ function optionalPathId(obj: Json, name: string, max: number): string | null {
 
 function parseStatus(value: unknown): BluumItemStatus {
   if (value === undefined || value === null) return 'ACTIVE';
-  if (value === 'ACTIVE' || value === 'DISCONNECTED' || value === 'ERROR') return value;
-  throw new BluumPayloadError('item status is not ACTIVE, DISCONNECTED or ERROR');
+  const status = BLUUM_ITEM_STATUSES.find((candidate) => candidate === value);
+  if (status !== undefined) return status;
+  throw new BluumPayloadError(`item status is not one of ${BLUUM_ITEM_STATUSES.join(', ')}`);
 }
 
 function parseAccount(value: unknown): BluumAccount {

@@ -1,6 +1,8 @@
 // Our own view of Bluum's data, independent of its wire format (snake_case or camelCase).
 
-export type BluumItemStatus = 'ACTIVE' | 'DISCONNECTED' | 'ERROR';
+/** An item's statuses as Bluum lists them. */
+export const BLUUM_ITEM_STATUSES = ['ACTIVE', 'ERROR', 'DISCONNECTED'] as const;
+export type BluumItemStatus = (typeof BLUUM_ITEM_STATUSES)[number];
 
 export interface BluumAccount {
   accountId: string;

@@ -1,6 +1,7 @@
 // The sandbox's state. Development only, one process: kept in memory and gone on restart, as a
 // sandbox may; production state never lives here.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { BluumItemStatus } from '../bluum/bluum.types';
 
 export interface SandboxAccount {
   id: string;
@@ -11,16 +12,12 @@ export interface SandboxAccount {
   mask: string;
 }
 
-/** An item's statuses as Bluum lists them. */
-export const SANDBOX_ITEM_STATUSES = ['ACTIVE', 'ERROR', 'DISCONNECTED'] as const;
-export type SandboxItemStatus = (typeof SANDBOX_ITEM_STATUSES)[number];
-
 export interface SandboxItem {
   id: string;
   itemId: string;
   institutionId: string;
   institutionName: string;
-  status: SandboxItemStatus;
+  status: BluumItemStatus;
   accounts: SandboxAccount[];
   createdAt: string;
   updatedAt: string;
@@ -195,7 +192,7 @@ export class BluumSandboxStore {
    * the bank password), `DISCONNECTED` (Bluum or the user revoked it), or back to `ACTIVE`. Found by
    * Plaid's item id, the id our API shows as `itemId`; undefined when the account has no such item.
    */
-  setStatus(bluumAccountId: string, itemId: string, status: SandboxItemStatus): SandboxItem | undefined {
+  setStatus(bluumAccountId: string, itemId: string, status: BluumItemStatus): SandboxItem | undefined {
     const item = this.list(bluumAccountId).find((candidate) => candidate.itemId === itemId);
     if (item && item.status !== status) {
       item.status = status;

@@ -1,6 +1,6 @@
 import { IsIn, Matches } from 'class-validator';
 import { IsUserId } from '../../users/dto/user-id.param';
-import { SANDBOX_ITEM_STATUSES, type SandboxItemStatus } from '../bluum-sandbox.store';
+import { BLUUM_ITEM_STATUSES, type BluumItemStatus } from '../../bluum/bluum.types';
 
 /** Plaid's item ids are letters and digits; the sandbox's are `item_` and base64url-like letters. */
 export const SANDBOX_ITEM_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -16,6 +16,6 @@ export class SandboxItemParams {
 }
 
 export class SetSandboxItemStatusDto {
-  @IsIn(SANDBOX_ITEM_STATUSES)
-  status!: SandboxItemStatus;
+  @IsIn(BLUUM_ITEM_STATUSES)
+  status!: BluumItemStatus;
 }
