@@ -36,9 +36,11 @@ export class BluumBulkhead {
 
   /**
    * Background work (the reconciliation sweep): never refused, it waits instead, and it starts only
-   * while fewer than half the slots are taken, so the slots it holds are never the ones a request needs
-   * (a request is refused only when requests themselves hold at least half). Rejects with the signal's
-   * reason when `signal` aborts while waiting.
+   * while fewer than half the slots (rounded down, but at least one) are taken. With a limit of 2 or more
+   * the slots it holds are never the ones a request needs (a request is refused only when requests
+   * themselves hold at least half). With a limit of 1 its share is that one slot: while it holds it, a
+   * request is refused with BLUUM_BUSY, so run with BLUUM_MAX_CONCURRENCY of 2 or more when reconciliation
+   * is on. Rejects with the signal's reason when `signal` aborts while waiting.
    */
   async runBackground<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const share = Math.max(1, Math.floor(this.limit / 2));
