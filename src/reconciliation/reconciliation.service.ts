@@ -286,9 +286,12 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
 
   /** Waits out a pause Bluum asked for, then for a slot of the per-second budget shared by all instances. */
   private async waitForBluum(run: SweepRun): Promise<void> {
-    while (Date.now() < run.pausedUntil)
-      await sleep(run.pausedUntil - Date.now(), undefined, { signal: run.signal });
     for (;;) {
+      // Looked at again after every wait: another worker may have met a Retry-After meanwhile.
+      if (Date.now() < run.pausedUntil) {
+        await sleep(run.pausedUntil - Date.now(), undefined, { signal: run.signal });
+        continue;
+      }
       const slot = await this.repository.takeRequestSlot(
         BLUUM_REQUESTS_SUBJECT,
         this.requestsPerSecond,
