@@ -1,12 +1,14 @@
 // The sandbox's control route (development only): it changes what the sandbox's Bluum lists for an item,
 // as Bluum would see a changed bank password or a revoked access, and the service learns of it only from
 // Bluum's list (here its sync route; reconciliation reads the same list).
+import { basicAuthorization } from '../src/bluum/bluum-endpoint';
+import { DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET } from '../src/config/app-config';
 import { testApi, type Api } from './support/api';
 import { registerUser, startTestApp, uniqueUserId, type TestApp } from './support/test-app';
 import { adminToken, depositServiceToken, tokenFor } from './support/tokens';
 
 // The sandbox's default Bluum credentials (development and tests).
-const SANDBOX_BASIC = `Basic ${Buffer.from('sandbox_key:sandbox_secret').toString('base64')}`;
+const SANDBOX_BASIC = basicAuthorization(DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET);
 
 interface SandboxListItem {
   id: string;
