@@ -7,8 +7,12 @@ describe('JobTimer', () => {
 
   const setup = (tick: () => Promise<unknown>) => {
     const warnings: string[] = [];
-    const logger = { warn: (line: string) => warnings.push(line) } as unknown as Logger;
-    return { timer: new JobTimer('test job', logger, tick), warnings };
+    const lines: string[] = [];
+    const logger = {
+      warn: (line: string) => warnings.push(line),
+      log: (line: string) => lines.push(line),
+    } as unknown as Logger;
+    return { timer: new JobTimer('test job', logger, tick), warnings, lines };
   };
 
   it('ticks first within the interval (never before its half), then every interval, until stopped', async () => {
@@ -35,17 +39,22 @@ describe('JobTimer', () => {
     expect(ticks).toBe(3);
   });
 
-  it('logs a failed tick as one line without its later lines, and goes on', async () => {
+  it("logs an outage once, without a failure's later lines, goes on ticking, and says when it runs again", async () => {
     let ticks = 0;
-    const { timer, warnings } = setup(() => {
+    let down = true;
+    const { timer, warnings, lines } = setup(() => {
       ticks++;
-      return Promise.reject(new Error('connection refused\nSELECT secret FROM somewhere'));
+      return down
+        ? Promise.reject(new Error('connection refused\nSELECT secret FROM somewhere'))
+        : Promise.resolve();
     });
     timer.start(1_000);
     await jest.advanceTimersByTimeAsync(3_000);
-    timer.stop();
     expect(ticks).toBeGreaterThanOrEqual(2);
-    expect(warnings[0]).toBe('test job failed: connection refused');
-    expect(warnings).toHaveLength(ticks);
+    expect(warnings).toEqual(['test job failed: connection refused']);
+    down = false;
+    await jest.advanceTimersByTimeAsync(2_000);
+    timer.stop();
+    expect(lines).toEqual(['test job runs again']);
   });
 });

@@ -8,12 +8,14 @@ const MAX_TICK_MS = 60_000;
 /**
  * The timer of a background job that every instance runs and PostgreSQL coordinates: `tick` (which
  * claims the job's run or finds it not due) every `intervalMs` or every minute if that is shorter, the
- * first at a random point in the second half of that, so instances started together spread. Unref'd: it never keeps a process alive. A failed
- * tick is logged as one line and the next comes as usual.
+ * first at a random point in the second half of that, so instances started together spread. Unref'd: it never keeps a process alive. Failed
+ * ticks are logged once per outage (the first, then a line when a tick succeeds again); the next tick
+ * comes as usual.
  */
 export class JobTimer {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private failing = false;
 
   constructor(
     private readonly job: string,
@@ -34,7 +36,16 @@ export class JobTimer {
   private schedule(delayMs: number, everyMs: number): void {
     this.timer = setTimeout(() => {
       void this.tick()
-        .catch((err: unknown) => this.logger.warn(`${this.job} failed: ${describeError(err)}`))
+        .then(
+          () => {
+            if (this.failing) this.logger.log(`${this.job} runs again`);
+            this.failing = false;
+          },
+          (err: unknown) => {
+            if (!this.failing) this.logger.warn(`${this.job} failed: ${describeError(err)}`);
+            this.failing = true;
+          },
+        )
         .finally(() => {
           if (!this.stopped) this.schedule(everyMs, everyMs);
         });
