@@ -1,6 +1,8 @@
 // NODE_ENV=production: no sandbox, no development routes, real secrets required. The database here is
 // deliberately unreachable, which is also how readiness and an unexpected 5xx are checked.
 import { randomBytes } from 'node:crypto';
+import { basicAuthorization } from '../src/bluum/bluum-endpoint';
+import { DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET } from '../src/config/app-config';
 import { startTestApp, type TestApp } from './support/test-app';
 import { tokenFor } from './support/tokens';
 
@@ -33,9 +35,16 @@ describe('production mode', () => {
     }
     const post = await app.request('POST', '/sandbox/bluum/v1/accounts/a/funding-sources/plaid/connect', {
       body: { public_token: 'public-sandbox-abcdefgh' },
-      headers: { authorization: `Basic ${Buffer.from('sandbox_key:sandbox_secret').toString('base64')}` },
+      headers: { authorization: basicAuthorization(DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET) },
     });
     expect(post.status).toBe(404);
+    // No control over the sandbox's items, even for the user the path names.
+    const itemStatus = await app.request('POST', '/sandbox/users/u1/items/item_1/status', {
+      token: tokenFor('u1', { secret }),
+      body: { status: 'ERROR' },
+    });
+    expect(itemStatus.status).toBe(404);
+    expect(itemStatus.body.code).toBe('ROUTE_NOT_FOUND');
     // No demo tokens: production identities come from the identity provider only.
     const demo = await app.request('POST', '/sandbox/demo-users', { body: { userId: 'u1' } });
     expect(demo.status).toBe(404);
