@@ -1,7 +1,7 @@
 // The demo page and the sandbox's hosted link, clicked through in a real Chromium (Debian's, driven by
 // playwright-core) against the real service on PostgreSQL. `npm run test:browser` demands a browser;
 // `npm test` skips this file, saying so, only where none is installed.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -9,8 +9,8 @@ import { startTestApp, type TestApp, uniqueUserId } from '../support/test-app';
 import { browserPath, CHROMIUM_FLAGS, describeInBrowser } from '../support/chromium';
 import { tokenFor } from '../support/tokens';
 
-export const SCREENSHOT = join(__dirname, '..', '..', '.artifacts', 'demo-linked.png');
-export const SCREENSHOT_ERROR = join(__dirname, '..', '..', '.artifacts', 'demo-error.png');
+const SCREENSHOT = join(__dirname, '..', '..', '.artifacts', 'demo-linked.png');
+const SCREENSHOT_ERROR = join(__dirname, '..', '..', '.artifacts', 'demo-error.png');
 
 /** A port that was free a moment ago: the development allow-list of completion URIs is built from PORT. */
 async function freePort(): Promise<number> {
@@ -31,6 +31,8 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
   let problems: string[];
   /** Every answer of 400 or more the page received, as "status /path"; each test says which it expects. */
   let failedResponses: string[];
+  /** When the current test started (Date.now()). */
+  let testStarted: number;
 
   beforeAll(async () => {
     app = await startTestApp({ NODE_ENV: 'development', PORT: String(await freePort()) });
@@ -42,6 +44,7 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
   });
 
   beforeEach(async () => {
+    testStarted = Date.now();
     page = await browser.newPage({ viewport: { width: 900, height: 900 } });
     problems = [];
     failedResponses = [];
@@ -62,6 +65,16 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
     await page.close();
     expect(problems).toEqual([]);
   });
+
+  /** A full-page screenshot to `path`; fails unless a non-empty file was written there by this test. */
+  async function screenshot(path: string): Promise<void> {
+    mkdirSync(join(path, '..'), { recursive: true });
+    rmSync(path, { force: true });
+    await page.screenshot({ path, fullPage: true });
+    const written = statSync(path);
+    expect(written.size).toBeGreaterThan(0);
+    expect(written.mtimeMs).toBeGreaterThanOrEqual(testStarted);
+  }
 
   /** Waits until the element's whole text is `text` (Playwright's own `expect` belongs to its test runner). */
   async function waitForText(id: string, text: string): Promise<void> {
@@ -143,9 +156,7 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
     expect(stored).toHaveLength(2);
     expect(failedResponses).toEqual([]);
 
-    mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    expect(existsSync(SCREENSHOT)).toBe(true);
+    await screenshot(SCREENSHOT);
   });
 
   it('says the credentials were not correct, keeps the person on the form, then links with the right ones', async () => {
@@ -276,8 +287,6 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
     });
     expect(failedResponses).toEqual([]);
 
-    mkdirSync(join(SCREENSHOT_ERROR, '..'), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT_ERROR, fullPage: true });
-    expect(existsSync(SCREENSHOT_ERROR)).toBe(true);
+    await screenshot(SCREENSHOT_ERROR);
   });
 });

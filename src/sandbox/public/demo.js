@@ -213,6 +213,7 @@
         body: { status },
       },
     );
+    if (s !== current) return;
     show(
       'sandbox-notice',
       `Bluum now lists ${institution} as ${status}. The service shows it once it hears from Bluum: Refresh from Bluum, or wait for reconciliation.`,
