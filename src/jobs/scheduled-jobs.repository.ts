@@ -1,29 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
 
+/** A held run of a job (see `claimLease`). */
+export type JobLease = string;
+
 /**
  * Schedules of background jobs, kept in PostgreSQL so that any number of instances run each job once per
  * interval: a run is claimed by moving the job's next run forward, in one statement, on the database's
  * clock. Whoever's statement updates the row runs the job; the others find it not due.
  */
-/** A held run of a job (see `claimLease`). */
-export type JobLease = string;
-
 @Injectable()
 export class ScheduledJobsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
    * Claims the job's run if it is due (never run, or its next run has come) and no other run holds an
-   * unexpired lease; the next run is then `everyMs` from now. True when this caller claimed it.
-   */
-  async claim(name: string, everyMs: number, leaseMs: number): Promise<boolean> {
-    return (await this.claimLease(name, everyMs, leaseMs)) !== null;
-  }
-
-  /**
-   * `claim`, for a run that may outlast `leaseMs`: returns the lease (null when not claimed), which the
-   * holder renews with `extend` and ends with `release`. The lease is the expiry the database wrote, as
+   * unexpired lease; the next run is then `everyMs` from now. Returns the lease (null when not claimed),
+   * which the holder renews with `extend` if its run may outlast `leaseMs`, and ends with `release`. The lease is the expiry the database wrote, as
    * text: an instance that took the run over after it expired wrote another, so the old holder's
    * renewals find nothing and it knows it lost the run.
    */
@@ -48,12 +41,7 @@ export class ScheduledJobsRepository {
     return renewed?.lease ?? null;
   }
 
-  /** Ends a claimed run (its lease); the next run stays where the claim put it. */
-  async finish(name: string): Promise<void> {
-    await this.prisma.$executeRaw`UPDATE scheduled_jobs SET lease_until = NULL WHERE name = ${name}`;
-  }
-
-  /** `finish` for a lease from `claimLease`: only while it is still this holder's. */
+  /** Ends a claimed run (its lease), only while it is still this holder's; the next run stays where the claim put it. */
   async release(name: string, lease: JobLease): Promise<void> {
     await this.prisma.$executeRaw`
       UPDATE scheduled_jobs SET lease_until = NULL WHERE name = ${name} AND lease_until = ${lease}::timestamptz`;

@@ -32,7 +32,8 @@ export class RetentionRepository {
   /**
    * Webhook deliveries settled long ago: delivered ones queued more than `deliveredDays` ago, failed ones
    * more than `failedDays` ago (admins have that long to look at them and send them again). Pending
-   * ones always stay: they are the outbox.
+   * ones stay (they are the outbox), unless their retries ended more than `failedDays` ago: those were
+   * never claimed, because their receiver left WEBHOOK_URLS.
    */
   deleteSettledWebhookDeliveries(deliveredDays: number, failedDays: number, batch: number): Promise<number> {
     return this.prisma.$executeRaw`
@@ -42,7 +43,10 @@ export class RetentionRepository {
            WHERE status = 'delivered' AND created_at < now() - ${deliveredDays} * interval '1 day' LIMIT ${batch})
          UNION ALL
          (SELECT id FROM webhook_deliveries
-           WHERE status = 'failed' AND created_at < now() - ${failedDays} * interval '1 day' LIMIT ${batch}))`;
+           WHERE status = 'failed' AND created_at < now() - ${failedDays} * interval '1 day' LIMIT ${batch})
+         UNION ALL
+         (SELECT id FROM webhook_deliveries
+           WHERE status = 'pending' AND give_up_at < now() - ${failedDays} * interval '1 day' LIMIT ${batch}))`;
   }
 
   /** Rate-limit windows that began more than `minutes` ago (a window counts for one minute). */

@@ -36,8 +36,8 @@ export interface SweepResult {
 }
 
 /**
- * Keeps three tables from growing without bound: expired idempotency keys, the stored responses of old
- * public-token exchanges, old rate-limit windows. Every RETENTION_SWEEP_SECONDS one instance (the one
+ * Keeps four tables from growing without bound: expired idempotency keys, the stored responses of old
+ * public-token exchanges, old rate-limit windows, settled webhook deliveries. Every RETENTION_SWEEP_SECONDS one instance (the one
  * that claims the run in PostgreSQL) sweeps, in small batches, and logs one line.
  */
 @Injectable()
@@ -66,15 +66,16 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Sweeps if a sweep is due and no other instance has claimed it; null when this one did not sweep. */
   async runIfDue(): Promise<SweepResult | null> {
-    if (!(await this.jobs.claim(RETENTION_JOB, this.intervalMs, LEASE_MS))) return null;
+    const lease = await this.jobs.claimLease(RETENTION_JOB, this.intervalMs, LEASE_MS);
+    if (lease === null) return null;
     try {
       return await this.sweep();
     } finally {
-      await this.jobs.finish(RETENTION_JOB);
+      await this.jobs.release(RETENTION_JOB, lease);
     }
   }
 
-  /** One sweep of all three tables; logs what it removed. */
+  /** One sweep of every table it keeps; logs what it removed. */
   async sweep(): Promise<SweepResult> {
     const started = Date.now();
     const result: SweepResult = {
