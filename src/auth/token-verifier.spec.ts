@@ -1,4 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { loadConfig } from '../config/app-config';
 import { signHs256 } from './jwt';
 import { InvalidTokenError, TokenVerifier } from './token-verifier';
@@ -162,5 +165,92 @@ describe('TokenVerifier with the shared secret (HS256)', () => {
       SECRET,
     );
     await expect(providerOnly.verify(token, at(NOW))).rejects.toThrow(InvalidTokenError);
+  });
+});
+
+describe("TokenVerifier with the identity provider's keys (JWKS)", () => {
+  const ISSUER = 'https://id.example.test/';
+  const AUDIENCE = 'bluum-bank-linking';
+  // The verifier's background refresh period (JWKS_MAX_AGE_MS).
+  const REFRESH_MS = 10 * 60_000;
+
+  async function newKey(kid: string) {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+    let tokens = 0;
+    // Each token is new (jti), so none is answered from the verifier's cache of tokens already seen.
+    const sign = () =>
+      new SignJWT({ sub: 'user_1', jti: `${kid}-${++tokens}` })
+        .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setExpirationTime('5m')
+        .sign(privateKey);
+    return { jwk, sign };
+  }
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('stops verifying a key the provider removed once the background refresh has run', async () => {
+    const [a, b] = await Promise.all([newKey('kid-a'), newKey('kid-b')]);
+    let served: JWK[] = [a.jwk, b.jwk];
+    let fetches = 0;
+    const provider = createServer((_req, res) => {
+      fetches++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: served }));
+    });
+    await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
+    // Only the refresh timer is fake: HTTP, jose's fetch timeout and its 5 s cooldown run on real time.
+    jest.useFakeTimers({
+      doNotFake: [
+        'Date',
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setTimeout',
+        'clearTimeout',
+      ],
+    });
+    const sut = new TokenVerifier(
+      loadConfig({
+        NODE_ENV: 'test',
+        AUTH_JWKS_URL: `http://127.0.0.1:${(provider.address() as AddressInfo).port}/jwks.json`,
+        AUTH_ISSUER: ISSUER,
+        AUTH_AUDIENCE: AUDIENCE,
+      }),
+    );
+    try {
+      await expect(sut.verify(await a.sign())).resolves.toMatchObject({ sub: 'user_1' });
+      expect(fetches).toBe(1);
+
+      // The provider drops kid A: the keys already fetched still hold it until the refresh.
+      served = [b.jwk];
+      await expect(sut.verify(await a.sign())).resolves.toMatchObject({ sub: 'user_1' });
+      expect(fetches).toBe(1);
+
+      jest.advanceTimersByTime(REFRESH_MS);
+      const deadline = Date.now() + 2_000;
+      let refused: unknown;
+      while (refused === undefined && Date.now() < deadline) {
+        refused = await sut.verify(await a.sign()).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        if (refused === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(refused).toBeInstanceOf(InvalidTokenError);
+      // One fetch by the refresh, none for the refused kid (within the 5 s cooldown), and B still verifies.
+      expect(fetches).toBe(2);
+      await expect(sut.verify(await b.sign())).resolves.toMatchObject({ sub: 'user_1' });
+    } finally {
+      sut.onModuleDestroy();
+      provider.closeAllConnections();
+      await new Promise((resolve) => provider.close(resolve));
+    }
   });
 });
