@@ -8,7 +8,7 @@ import { startFaultProxy, type FaultProxy } from '../bench/lib/fault-proxy';
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
 import { type Api, testApi } from './support/api';
 import { ReconciliationService } from '../src/reconciliation/reconciliation.service';
-import { makeSweepDue } from './support/sweep';
+import { makeSweepDue, sweepNow, withSweepsLocked } from './support/sweep';
 import { registerUser, type TestApp, type TestResponse, uniqueUserId } from './support/test-app';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
 import { waitUntil } from './support/wait-until';
@@ -252,28 +252,29 @@ describe('background work while the database is down or frozen', () => {
       const { userId, bluumAccountId } = await registerUser(app, uniqueUserId(prefix));
       await api.as(userId).linkBank();
       bluum.items.get(bluumAccountId)![0].status = 'ERROR';
-      await makeSweepDue(app, prefix);
-      // Bluum answers late: the database goes while the sweep waits on it (holding no connection).
-      bluum.failNext({ delayMs: 1_000, forAccount: bluumAccountId });
-      const sweeping = app.app.get(ReconciliationService).runIfDue();
-      await waitUntil(() =>
-        bluum.requests.some(
-          (r) => r.path.startsWith(`/v1/accounts/${bluumAccountId}/`) && r.method === 'GET',
-        ),
-      );
-      proxy[fault]();
-
-      const started = Date.now();
-      const ended = await sweeping.catch((err: unknown) => err);
-      expect(Date.now() - started).toBeLessThan(8_000);
-      proxy.heal();
+      const ended = await withSweepsLocked(async () => {
+        await makeSweepDue(app, prefix);
+        // Bluum answers late: the database goes while the sweep waits on it (holding no connection).
+        bluum.failNext({ delayMs: 1_000, forAccount: bluumAccountId });
+        const sweeping = app.app.get(ReconciliationService).runIfDue();
+        await waitUntil(() =>
+          bluum.requests.some(
+            (r) => r.path.startsWith(`/v1/accounts/${bluumAccountId}/`) && r.method === 'GET',
+          ),
+        );
+        proxy[fault]();
+        const started = Date.now();
+        const outcome = await sweeping.catch((err: unknown) => err);
+        expect(Date.now() - started).toBeLessThan(8_000);
+        proxy.heal();
+        return outcome;
+      });
       // Ended by the outage, within seconds: never a hang, never an unhandled failure.
       expect(ended).toMatchObject({ outcome: 'database_unavailable', changed: 0 });
 
       await waitUntil(async () => (await api.as(userId).list()).status === 200);
       expect((await api.as(userId).list()).body.data[0].status).toBe('active');
-      await makeSweepDue(app, prefix);
-      expect(await app.app.get(ReconciliationService).runIfDue()).toMatchObject({
+      expect(await sweepNow(app, prefix)).toMatchObject({
         outcome: 'complete',
         changed: 1,
       });

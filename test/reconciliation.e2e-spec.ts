@@ -1,13 +1,13 @@
 // The reconciliation sweep over real HTTP against the fake Bluum: it finds a status change Bluum made
 // and records it as `system`, isolates one user's failure, pauses for Retry-After, keeps its calls
 // under BLUUM_MAX_REQUESTS_PER_SECOND, and two instances on one database sweep each user once. Specs
-// trigger a sweep with runIfDue() after making one due (the timer's first look is a minute away).
+// trigger a sweep with test/support/sweep.ts (the timer's first look is a minute away).
 import { PGlite } from '@electric-sql/pglite';
 import { randomUUID } from 'node:crypto';
 import { ReconciliationService } from '../src/reconciliation/reconciliation.service';
 import { type Api, testApi } from './support/api';
 import { FakeBluum, type RecordedRequest, useAppWithFakeBluum } from './support/fake-bluum';
-import { makeSweepDue, sweepNow } from './support/sweep';
+import { makeSweepDue, sweepNow, withSweepsLocked } from './support/sweep';
 import { registerUser, startTestApp, type TestApp, uniqueUserId } from './support/test-app';
 
 // Every user this spec makes: on a shared PostgreSQL, the others are kept out of its sweeps.
@@ -231,23 +231,25 @@ describe('reconciliation with two instances on one database', () => {
 
   it('reconciles each user exactly once per interval, whichever instance sweeps', async () => {
     const api = testApi(a);
-    const users = [];
+    const users: { userId: string; bluumAccountId: string }[] = [];
     for (let i = 0; i < 5; i++) users.push(await linkedUser(a, api, TWO_INSTANCES_PREFIX));
     bluum.reset();
-    await makeSweepDue(a, TWO_INSTANCES_PREFIX);
+    await withSweepsLocked(async () => {
+      await makeSweepDue(a, TWO_INSTANCES_PREFIX);
 
-    const results = await Promise.all(
-      [a, b, a, b].map((app) => app.app.get(ReconciliationService).runIfDue()),
-    );
+      const results = await Promise.all(
+        [a, b, a, b].map((app) => app.app.get(ReconciliationService).runIfDue()),
+      );
 
-    expect(results.filter((r) => r !== null)).toHaveLength(1);
-    for (const { bluumAccountId } of users) {
-      expect(bluum.requests.filter((r) => isList(r, bluumAccountId))).toHaveLength(1);
-    }
-    // Within the interval neither instance sweeps again.
-    const calls = bluum.requests.length;
-    await expect(b.app.get(ReconciliationService).runIfDue()).resolves.toBeNull();
-    await expect(a.app.get(ReconciliationService).runIfDue()).resolves.toBeNull();
-    expect(bluum.requests).toHaveLength(calls);
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      for (const { bluumAccountId } of users) {
+        expect(bluum.requests.filter((r) => isList(r, bluumAccountId))).toHaveLength(1);
+      }
+      // Within the interval neither instance sweeps again.
+      const calls = bluum.requests.length;
+      await expect(b.app.get(ReconciliationService).runIfDue()).resolves.toBeNull();
+      await expect(a.app.get(ReconciliationService).runIfDue()).resolves.toBeNull();
+      expect(bluum.requests).toHaveLength(calls);
+    });
   });
 });
