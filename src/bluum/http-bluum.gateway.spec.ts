@@ -431,11 +431,13 @@ describe('HttpBluumGateway', () => {
       expect(error).toMatchObject({ code: 'BLUUM_UNAVAILABLE', status: 502, retryAfterMs: 3_000 });
       expect(retryAfterOf(error)).toBe(3_000);
       expect(calls).toHaveLength(1);
-      // Without Retry-After there is none to hand on, and a 5xx is not retried either.
+      // Without Retry-After a 5xx hands on no pause and is not retried either; a 429 still asks for a second.
       const plain = gateway([bluumError(503), wire(listReply([]))]);
       const second = await failure(plain.sut.listItems('acct_1', { background: true }));
       expect(retryAfterOf(second)).toBeUndefined();
       expect(plain.calls).toHaveLength(1);
+      const limited = gateway([bluumError(429), wire(listReply([]))]);
+      expect(retryAfterOf(await failure(limited.sut.listItems('acct_1', { background: true })))).toBe(1_000);
     });
 
     it("keeps a Retry-After too long for the request's budget on the error it answers", async () => {

@@ -47,6 +47,8 @@ interface CallOptions {
 // Exponential backoff with full jitter: 0-100 ms, 0-200 ms, 0-400 ms, … capped at 2 s.
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 2_000;
+// What a 429 that names no Retry-After is taken to ask for (Bluum limits requests per second).
+const RATE_LIMITED_WAIT_MS = 1_000;
 // Not worth starting an attempt with less time than this left.
 const MIN_ATTEMPT_MS = 200;
 
@@ -301,7 +303,8 @@ export class HttpBluumGateway extends BluumGateway {
       return { ok: false, error: unavailable(status), retryable: false };
     }
     if (status === 429 || status >= 500) {
-      const wait = retryAfterMs(response.headers);
+      // A 429 without Retry-After still says "slow down": wait one of Bluum's one-second windows.
+      const wait = retryAfterMs(response.headers) ?? (status === 429 ? RATE_LIMITED_WAIT_MS : undefined);
       return { ok: false, error: unavailable(status, wait), retryable: true, retryAfterMs: wait };
     }
     if (bluumCode === null || status < 400) {
