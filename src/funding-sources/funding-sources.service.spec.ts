@@ -180,6 +180,59 @@ describe('FundingSourcesService', () => {
       expect(releasePublicToken).toHaveBeenCalledWith(TOKEN_HASH);
     });
 
+    it('retries recording a bank Bluum linked while the database blinks, without a second exchange', async () => {
+      const exchangePublicToken = jest.fn().mockResolvedValue(ITEM);
+      const saveLinkedItem = jest
+        .fn()
+        .mockRejectedValueOnce(new Error('Connection terminated unexpectedly'))
+        .mockResolvedValue({ kind: 'saved', linked: LINKED, duplicateOfItemId: null });
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { exchangePublicToken },
+        repository: { claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }), saveLinkedItem },
+      });
+      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toMatchObject({ replayed: false });
+      expect(exchangePublicToken).toHaveBeenCalledTimes(1);
+      expect(saveLinkedItem).toHaveBeenCalledTimes(2);
+    });
+
+    it('keeps a spent token claimed and points to sync when the database stays away after Bluum linked', async () => {
+      const saveLinkedItem = jest.fn().mockRejectedValue(new Error('Connection terminated unexpectedly'));
+      const releasePublicToken = jest.fn().mockResolvedValue(undefined);
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { exchangePublicToken: jest.fn().mockResolvedValue(ITEM) },
+        repository: {
+          claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }),
+          saveLinkedItem,
+          releasePublicToken,
+        },
+      });
+      const error = await sut.connect('user_1', TOKEN, CALLER).catch((err: unknown) => err as AppError);
+      expect(error).toMatchObject({ code: 'DATABASE_UNAVAILABLE', status: 503 });
+      expect((error as AppError).message).toContain('/v1/users/user_1/funding-sources/sync');
+      expect(saveLinkedItem).toHaveBeenCalledTimes(3);
+      expect(releasePublicToken).not.toHaveBeenCalled();
+    });
+
+    it("gives the token up when Bluum fails, and answers Bluum's error even if giving it up fails", async () => {
+      const releasePublicToken = jest.fn().mockRejectedValue(new Error('Connection terminated unexpectedly'));
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: {
+          exchangePublicToken: jest
+            .fn()
+            .mockRejectedValue(new AppError('BLUUM_UNAVAILABLE', 'Bluum is down')),
+        },
+        repository: {
+          claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }),
+          releasePublicToken,
+        },
+      });
+      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({ code: 'BLUUM_UNAVAILABLE' });
+      expect(releasePublicToken).toHaveBeenCalledWith(TOKEN_HASH);
+    });
+
     it('replays the stored response of a token already exchanged by this user, without calling Bluum', async () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },

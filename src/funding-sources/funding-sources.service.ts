@@ -33,7 +33,7 @@ const DEFAULT_STATUSES: readonly FundingSourceStatus[] = ['active', 'error'];
 const CLAIM_POLL_MS = 100;
 // A waiting disconnect looks again this often: one plain read each time, nothing held in between.
 const DISCONNECT_POLL_MS = 250;
-// After Bluum disconnected an item, recording it is retried after these pauses.
+// After Bluum linked or disconnected an item, recording it is retried after these pauses.
 const RECORD_RETRY_DELAYS_MS = [200, 800];
 // Failures after which Bluum may have linked the bank anyway: its reply, not its work, was lost.
 const AMBIGUOUS_FAILURES = new Set(['BLUUM_TIMEOUT', 'BLUUM_UNAVAILABLE', 'BLUUM_BAD_RESPONSE']);
@@ -122,6 +122,8 @@ export class FundingSourcesService {
       await sleep(CLAIM_POLL_MS);
     }
 
+    // Bluum has exchanged the token: it cannot be exchanged again.
+    let spent = false;
     try {
       // Only once this request owns the token: a second submit of a token the first just linked
       // replays the first answer above instead of finding the bank it linked a duplicate.
@@ -131,13 +133,21 @@ export class FundingSourcesService {
         .catch((err: unknown) => {
           throw this.withSyncHint(err, userId);
         });
-      const saved = await this.repository.saveLinkedItem(
-        userId,
-        user.bluumAccountId,
-        itemToStore(bluumItem),
-        {
-          tokenHash,
-          caller,
+      spent = true;
+      const saved = await this.recordAfterBluum(
+        () =>
+          this.repository.saveLinkedItem(userId, user.bluumAccountId, itemToStore(bluumItem), {
+            tokenHash,
+            caller,
+          }),
+        () => {
+          this.logger.warn(
+            `connect for ${userId}: Bluum linked item ${bluumItem.itemId}, recording it failed`,
+          );
+          return new AppError(
+            'DATABASE_UNAVAILABLE',
+            `Bluum linked this bank, but recording it failed. POST /v1/users/${userId}/funding-sources/sync records it (the reconciliation sweep does too); repeating this connect cannot, the public token is spent.`,
+          );
         },
       );
       if (saved.kind === 'item-of-another-user') {
@@ -155,7 +165,12 @@ export class FundingSourcesService {
       }
       return { response: toConnectResponse(saved.linked), replayed: false };
     } catch (err) {
-      await this.repository.releasePublicToken(tokenHash);
+      // A spent token whose bank could not be recorded stays claimed until its claim goes stale: a
+      // repeat then answers CONNECT_IN_PROGRESS instead of sending Bluum the spent token (whose refusal
+      // would tell the user to link the bank again). Sync or the sweep records the bank. If the release
+      // itself fails, the claim goes stale just the same: the first error is the answer.
+      const unrecorded = spent && err instanceof AppError && err.code === 'DATABASE_UNAVAILABLE';
+      if (!unrecorded) await this.repository.releasePublicToken(tokenHash).catch(() => undefined);
       throw err;
     }
   }
@@ -266,20 +281,31 @@ export class FundingSourcesService {
     plaidItemId: string,
     caller: Caller,
   ): Promise<FundingSourceRecord> {
+    return this.recordAfterBluum(
+      () => this.repository.finishDisconnect(userId, fundingSourceId, plaidItemId, caller),
+      () => {
+        this.logger.warn(
+          `disconnect of ${fundingSourceId}: Bluum disconnected the item, recording it failed`,
+        );
+        return new AppError(
+          'DATABASE_UNAVAILABLE',
+          'Bluum disconnected this bank, but recording it failed. Repeat the DELETE (safe) to record it.',
+        );
+      },
+    );
+  }
+
+  /**
+   * Records what Bluum has already done, retrying a database that blinked (RECORD_RETRY_DELAYS_MS);
+   * `giveUp()` is thrown if it stays away: it tells the caller how the outcome gets recorded later.
+   */
+  private async recordAfterBluum<T>(record: () => Promise<T>, giveUp: () => AppError): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.repository.finishDisconnect(userId, fundingSourceId, plaidItemId, caller);
+        return await record();
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
-        if (attempt >= RECORD_RETRY_DELAYS_MS.length) {
-          this.logger.warn(
-            `disconnect of ${fundingSourceId}: Bluum disconnected the item, recording it failed`,
-          );
-          throw new AppError(
-            'DATABASE_UNAVAILABLE',
-            'Bluum disconnected this bank, but recording it failed. Repeat the DELETE (safe) to record it.',
-          );
-        }
+        if (attempt >= RECORD_RETRY_DELAYS_MS.length) throw giveUp();
         await sleep(RECORD_RETRY_DELAYS_MS[attempt]);
       }
     }
