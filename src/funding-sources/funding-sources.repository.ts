@@ -352,14 +352,14 @@ export class FundingSourcesRepository {
       const duplicateOfItemId = duplicateOf?.itemId ?? null;
       const { item, accountIds } = await upsertItem(tx, userId, toStore);
       const after = await accountStates(tx, { id: { in: accountIds } });
-      const changes = markDuplicateLinks(accountChanges(before, after), duplicateOfItemId);
-      await recordEvents(tx, this.outbox, userId, changes, 'connect', exchange.caller);
       const rows = await tx.bankAccount.findMany({
         where: { id: { in: accountIds } },
         select: FUNDING_SOURCE_SELECT,
       });
-      // In Bluum's account order, which is the order the user saw in Plaid Link.
       const byId = new Map(rows.map((row) => [row.id, toRecord(row)]));
+      const changes = markDuplicateLinks(accountChanges(before, after), duplicateOfItemId);
+      await recordEvents(tx, this.outbox, userId, changes, 'connect', exchange.caller, byId);
+      // In Bluum's account order, which is the order the user saw in Plaid Link.
       const linked: LinkedItem = {
         item,
         fundingSources: accountIds.map((id) => byId.get(id) as FundingSourceRecord),
@@ -584,6 +584,7 @@ async function recordEvents(
   changes: Change[],
   via: ChangeVia,
   caller: Caller,
+  current?: ReadonlyMap<string, FundingSourceRecord>,
 ): Promise<void> {
   if (changes.length === 0) return;
   const rows = eventRows(userId, changes, via, caller).map((row) => ({ id: randomUUID(), ...row }));
@@ -600,18 +601,24 @@ async function recordEvents(
     return type === null ? [] : [{ eventId: row.id, type, fundingSourceId: row.fundingSourceId }];
   });
   if (published.length === 0) return;
-  const current = await tx.bankAccount.findMany({
-    where: { id: { in: published.map((event) => event.fundingSourceId) } },
-    select: FUNDING_SOURCE_SELECT,
-  });
-  const byId = new Map(current.map((row) => [row.id, toFundingSource(toRecord(row))]));
+  // What the caller has just read, or the funding sources as the change left them.
+  const byId =
+    current ??
+    new Map(
+      (
+        await tx.bankAccount.findMany({
+          where: { id: { in: published.map((event) => event.fundingSourceId) } },
+          select: FUNDING_SOURCE_SELECT,
+        })
+      ).map((row) => [row.id, toRecord(row)]),
+    );
   const at = new Date();
   await outbox.enqueue(
     tx,
     published.map(({ fundingSourceId, ...event }) => ({
       ...event,
       at,
-      fundingSource: byId.get(fundingSourceId) as ReturnType<typeof toFundingSource>,
+      fundingSource: toFundingSource(byId.get(fundingSourceId) as FundingSourceRecord),
     })),
   );
 }
