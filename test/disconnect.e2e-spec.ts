@@ -101,16 +101,27 @@ describe('disconnecting a funding source', () => {
   it.each([
     ['answers 503', { status: 503 }, 502, 'BLUUM_UNAVAILABLE'],
     ['times out', { delayMs: 3_000 }, 504, 'BLUUM_TIMEOUT'],
-  ])('changes nothing when Bluum %s on the last account', async (_name, fault, status, code) => {
-    const { userId, first, second } = await linkTwoAccounts();
-    await suite.api.as(userId).disconnect(first);
-    suite.bluum.failNext(fault);
-    const res = await suite.api.as(userId).disconnect(second);
-    expect(res.status).toBe(status);
-    expect(res.error.code).toBe(code);
-    expect(deletes()).toHaveLength(1);
-    expect(await statuses(userId)).toEqual({ item: 'active', accounts: ['disconnected', 'active'] });
-  });
+  ])(
+    'changes nothing when Bluum %s on the last account, and a repeat goes through at once',
+    async (_name, fault, status, code) => {
+      const { userId, first, second } = await linkTwoAccounts();
+      await suite.api.as(userId).disconnect(first);
+      suite.bluum.failNext(fault);
+      const res = await suite.api.as(userId).disconnect(second);
+      expect(res.status).toBe(status);
+      expect(res.error.code).toBe(code);
+      expect(deletes()).toHaveLength(1);
+      expect(await statuses(userId)).toEqual({ item: 'active', accounts: ['disconnected', 'active'] });
+      // The failed attempt gave its lease up: the repeat calls Bluum now instead of waiting for it.
+      const again = await suite.api.as(userId).disconnect(second);
+      expect(again.status).toBe(200);
+      expect(deletes()).toHaveLength(2);
+      expect(await statuses(userId)).toEqual({
+        item: 'disconnected',
+        accounts: ['disconnected', 'disconnected'],
+      });
+    },
+  );
 
   it("finds Bluum's id in its list when the connect reply had none", async () => {
     const { userId, bluumAccountId, first, second } = await linkTwoAccounts(false);
