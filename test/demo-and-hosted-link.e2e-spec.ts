@@ -1,5 +1,7 @@
 // The development-only pieces behind the demo page, over plain HTTP (the browser spec clicks through
 // them): the demo-token endpoint, the hosted link's API, and the pages' headers.
+import { basicAuthorization } from '../src/bluum/bluum-endpoint';
+import { DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET } from '../src/config/app-config';
 import { createHash } from 'node:crypto';
 import { adminToken, tokenFor } from './support/tokens';
 import { registerUser, startTestApp, uniqueUserId, type TestApp } from './support/test-app';
@@ -284,7 +286,7 @@ describe('demo page, demo users and the hosted link (development)', () => {
   });
 
   describe("the sandbox's Bluum link-token route", () => {
-    const SANDBOX_BASIC = `Basic ${Buffer.from('sandbox_key:sandbox_secret').toString('base64')}`;
+    const SANDBOX_BASIC = basicAuthorization(DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET);
     const sandboxLinkToken = (completionRedirectUri: unknown) =>
       app.request('POST', '/sandbox/bluum/v1/accounts/a/funding-sources/plaid/link-token', {
         body: { enable_hosted_link: true, completion_redirect_uri: completionRedirectUri },
