@@ -77,6 +77,20 @@ describe('demo page, demo users and the hosted link (development)', () => {
       expect(back.body.bluumAccountId).toBe(made.body.bluumAccountId);
     });
 
+    it('keeps a demo user on its sandbox account: PUT /v1/users answers 409 and moves nothing', async () => {
+      const userId = uniqueUserId('demo');
+      const demo = await app.request('POST', '/sandbox/demo-users', { body: { userId } });
+      expect(demo.status).toBe(201);
+      const put = await app.request('PUT', `/v1/users/${userId}`, {
+        token: adminToken(),
+        body: { bluumAccountId: 'acct_real_later' },
+      });
+      expect(put.status).toBe(409);
+      expect(put.body.code).toBe('BLUUM_ACCOUNT_CONFLICT');
+      const stored = await app.request('GET', `/v1/users/${userId}`, { token: adminToken() });
+      expect(stored.body.bluumAccountId).toBe(demo.body.bluumAccountId);
+    });
+
     it('signs no token for a user it did not register (alice), and leaves the user as it was', async () => {
       const userId = uniqueUserId('alice');
       const put = await app.request('PUT', `/v1/users/${userId}`, {

@@ -166,7 +166,7 @@ describe('HTTP limits, claims, retryable answers and metrics', () => {
     expect(res.text).toMatch(
       /bluum_call_duration_seconds_count\{operation="link_token",outcome="success"\} \d+/,
     );
-    expect(res.text).toContain('bluum_bulkhead_rejections_total 0');
+    expect(res.text).toContain('bluum_bulkhead_rejections_total{limit="instance"} 0');
     expect(res.text).toContain('process_resident_memory_bytes');
     if (process.env.TEST_DATABASE_URL)
       expect(res.text).toMatch(/db_pool_connections\{pool="read",state="idle"\}/);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { startTestApp, type TestApp, uniqueUserId } from './support/test-app';
 import { rawToken, tokenFor } from './support/tokens';
+import { waitUntil } from './support/wait-until';
 
 const ISSUER = 'https://id.example.test/';
 const AUDIENCE = 'bluum-bank-linking';
@@ -76,6 +77,7 @@ describe('identity-provider tokens (JWKS)', () => {
       AUTH_ISSUER: ISSUER,
       AUTH_AUDIENCE: AUDIENCE,
       AUTH_ROLES_CLAIM: 'https://bluum.example.com/roles',
+      AUTH_SERVICE_CLIENTS: 'deposits-svc',
     });
     userId = uniqueUserId();
     const admin = await sign(rsa, { sub: 'ops', 'https://bluum.example.com/roles': ['admin'] });
@@ -106,8 +108,31 @@ describe('identity-provider tokens (JWKS)', () => {
     // A plain `roles` claim is not the configured one.
     const notAdmin = await sign(rsa, { sub: 'ops', roles: ['admin'] });
     expect((await app.request('GET', '/v1/admin/funding-sources', { token: notAdmin })).status).toBe(403);
-    const reader = await sign(rsa, { sub: 'deposit-service', scp: ['funding-sources:read'] });
+    const reader = await sign(rsa, {
+      sub: 'deposit-service',
+      azp: 'deposits-svc',
+      scp: ['funding-sources:read'],
+    });
     expect((await read(reader)).status).toBe(200);
+  });
+
+  it("gives an end user's requested scopes no power: only a service client's scopes count", async () => {
+    // What a user can ask Auth0 (without RBAC) or Keycloak for: a token for themselves with the scope.
+    for (const claims of [
+      { sub: 'someone_else', scope: 'openid funding-sources:read' },
+      { sub: 'someone_else', azp: 'web-frontend', scope: 'openid funding-sources:read' },
+      { sub: 'someone_else', client_id: 'web-frontend', scp: ['funding-sources:read'] },
+    ]) {
+      const res = await read(await sign(ec, claims));
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('FORBIDDEN');
+    }
+    const service = await sign(ec, {
+      sub: 'deposit-service',
+      client_id: 'deposits-svc',
+      scope: 'funding-sources:read',
+    });
+    expect((await read(service)).status).toBe(200);
   });
 
   it.each([
@@ -192,8 +217,16 @@ describe('identity-provider tokens (JWKS)', () => {
       expect(refused.status).toBe(503);
       expect(refused.body.code).toBe('AUTH_PROVIDER_UNAVAILABLE');
       expect(refused.headers.get('retry-after')).toBe('5');
+      // A failed fetch is tried again at most once a second, however many requests arrive meanwhile.
+      const fetchesBefore = cold.fetches;
+      for (let i = 0; i < 10; i++) {
+        expect((await coldApp.request('GET', path, { token })).body.code).toBe('AUTH_PROVIDER_UNAVAILABLE');
+      }
+      expect(cold.fetches - fetchesBefore).toBeLessThanOrEqual(1);
       cold.down = false;
-      expect((await coldApp.request('GET', path, { token })).body.code).toBe('USER_NOT_FOUND');
+      await waitUntil(
+        async () => (await coldApp.request('GET', path, { token })).body.code === 'USER_NOT_FOUND',
+      );
     } finally {
       await coldApp.close();
       await cold.close();

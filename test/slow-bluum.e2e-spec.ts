@@ -41,9 +41,10 @@ describe('Bluum slow or failing', () => {
 
   it("keeps other users' reads and readiness fast while disconnects wait on Bluum", async () => {
     const reader = await linkBanks(1);
-    const busy = await linkBanks(4);
+    // Two users of two banks each: one user may have two Bluum calls in flight (the per-user cap).
+    const busy = [await linkBanks(2), await linkBanks(2)];
     bluum.failNext({ delayMs: 1_500 }, 4);
-    const deletes = busy.ids.map((id) => api.as(busy.userId).disconnect(id));
+    const deletes = busy.flatMap(({ userId, ids }) => ids.map((id) => api.as(userId).disconnect(id)));
     await bluum.received(4);
     // Four Bluum calls in flight on a pool of two connections: reads and readiness still answer at once.
     for (let i = 0; i < 5; i++) {
@@ -63,10 +64,10 @@ describe('Bluum slow or failing', () => {
   });
 
   it('refuses a Bluum-bound request beyond BLUUM_MAX_CONCURRENCY at once with 503 BLUUM_BUSY, changing nothing', async () => {
-    const busy = await linkBanks(4);
+    const busy = [await linkBanks(2), await linkBanks(2)];
     const other = await linkBanks(1);
     bluum.failNext({ delayMs: 1_000 }, 4);
-    const deletes = busy.ids.map((id) => api.as(busy.userId).disconnect(id));
+    const deletes = busy.flatMap(({ userId, ids }) => ids.map((id) => api.as(userId).disconnect(id)));
     await bluum.received(4);
     const refused = await timed(() => api.as(other.userId).disconnect(other.ids[0]));
     expect(refused.value.status).toBe(503);
@@ -78,6 +79,26 @@ describe('Bluum slow or failing', () => {
     expect(stored.status).toBe('active');
     // Nothing was held: the same DELETE now goes through.
     expect((await api.as(other.userId).disconnect(other.ids[0])).status).toBe(200);
+  });
+
+  it("refuses one user's third call in flight with 429 RATE_LIMITED, without calling Bluum, and leaves others room", async () => {
+    const greedy = await linkBanks(3);
+    const other = await linkBanks(1);
+    bluum.failNext({ delayMs: 1_000 }, 3);
+    const deletes = greedy.ids.slice(0, 2).map((id) => api.as(greedy.userId).disconnect(id));
+    await bluum.received(2);
+    const refused = await timed(() => api.as(greedy.userId).disconnect(greedy.ids[2]));
+    expect(refused.value.status).toBe(429);
+    expect(refused.value.error.code).toBe('RATE_LIMITED');
+    expect(refused.value.headers.get('retry-after')).toBe('1');
+    expect(refused.ms).toBeLessThan(500);
+    expect(deletesSeenByBluum()).toBe(2);
+    // Another user is not held back by the first one's calls.
+    expect((await api.as(other.userId).disconnect(other.ids[0])).status).toBe(200);
+    expect((await Promise.all(deletes)).map((r) => r.status)).toEqual([200, 200]);
+    const stored = await app.prisma.bankAccount.findUniqueOrThrow({ where: { id: greedy.ids[2] } });
+    expect(stored.status).toBe('active');
+    expect((await api.as(greedy.userId).disconnect(greedy.ids[2])).status).toBe(200);
   });
 
   it('calls Bluum once for concurrent disconnects of one bank, and every caller gets the finished result', async () => {

@@ -5,8 +5,12 @@ import { createHmac } from 'node:crypto';
 
 export interface JwtClaims {
   sub: string;
-  roles: string[];
-  /** Space-separated scopes (`scope`, and `scp` when the provider sends an array). */
+  /** The token's roles hold AUTH_ADMIN_ROLE. */
+  admin: boolean;
+  /**
+   * Space-separated scopes (`scope`, and `scp` when the provider sends an array): a service token's
+   * only. A provider token's scopes count only when its client is one of AUTH_SERVICE_CLIENTS.
+   */
   scope: string;
   exp: number;
 }

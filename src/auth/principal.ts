@@ -8,15 +8,15 @@ export class Principal {
 
   constructor(
     readonly subject: string,
-    roles: readonly string[],
+    isAdmin: boolean,
     scope: string,
   ) {
-    this.isAdmin = roles.includes('admin');
+    this.isAdmin = isAdmin;
     this.scopes = new Set(scope.split(' ').filter(Boolean));
   }
 
   static fromClaims(claims: JwtClaims): Principal {
-    return new Principal(claims.sub, claims.roles, claims.scope);
+    return new Principal(claims.sub, claims.admin, claims.scope);
   }
 
   toActor(): Actor {

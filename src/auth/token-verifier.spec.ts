@@ -28,12 +28,12 @@ describe('TokenVerifier with the shared secret (HS256)', () => {
     expect(await verifyAt(signHs256({ sub: 'user_1', exp: NOW + 60 }, SECRET), NOW)).toEqual({
       sub: 'user_1',
       exp: NOW + 60,
-      roles: [],
+      admin: false,
       scope: '',
     });
     expect(
       await verifyAt(signHs256({ sub: 'a', exp: NOW + 1, roles: ['admin'], scope: 'x y' }, SECRET), NOW),
-    ).toMatchObject({ roles: ['admin'], scope: 'x y' });
+    ).toMatchObject({ admin: true, scope: 'x y' });
   });
 
   const rejected: [string, () => string][] = [
@@ -117,11 +117,17 @@ describe('TokenVerifier with the shared secret (HS256)', () => {
     );
     await expect(
       verifier({ AUTH_ROLES_CLAIM: 'https://bluum.example.com/roles' }).verify(auth0, at(NOW)),
-    ).resolves.toMatchObject({ roles: ['admin'] });
+    ).resolves.toMatchObject({ admin: true });
     const keycloak = signHs256({ sub: 'ops', exp: NOW + 60, realm_access: { roles: ['admin'] } }, SECRET);
     await expect(
       verifier({ AUTH_ROLES_CLAIM: 'realm_access.roles' }).verify(keycloak, at(NOW)),
-    ).resolves.toMatchObject({ roles: ['admin'] });
+    ).resolves.toMatchObject({ admin: true });
+    // AUTH_ADMIN_ROLE names the role that means admin; "admin" itself then means nothing.
+    const namespaced = signHs256({ sub: 'ops', exp: NOW + 60, roles: ['bluum:admin'] }, SECRET);
+    const plain = signHs256({ sub: 'ops', exp: NOW + 60, roles: ['admin'] }, SECRET);
+    const custom = verifier({ AUTH_ADMIN_ROLE: 'bluum:admin' });
+    await expect(custom.verify(namespaced, at(NOW))).resolves.toMatchObject({ admin: true });
+    await expect(custom.verify(plain, at(NOW))).resolves.toMatchObject({ admin: false });
     const badScp = signHs256({ sub: 'svc', exp: NOW + 60, scp: 'funding-sources:read' }, SECRET);
     await expect(verifier().verify(badScp, at(NOW))).rejects.toThrow(InvalidTokenError);
   });
@@ -191,6 +197,117 @@ describe("TokenVerifier with the identity provider's keys (JWKS)", () => {
 
   afterEach(() => {
     jest.useRealTimers();
+  });
+
+  /** A local identity provider serving `keys`, or failing with 503 while `keys` is null. */
+  async function jwksServer(initial: JWK[] | null) {
+    const state = { keys: initial, fetches: 0 };
+    const server = createServer((_req, res) => {
+      state.fetches++;
+      if (state.keys === null) res.writeHead(503).end();
+      else
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: state.keys }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+    const close = async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    };
+    return { state, url, close };
+  }
+
+  it("counts a provider token's scopes only when its azp or client_id is a service client", async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k', alg: 'ES256' };
+    const provider = await jwksServer([jwk]);
+    const sut = new TokenVerifier(
+      loadConfig({
+        NODE_ENV: 'test',
+        AUTH_JWKS_URL: provider.url,
+        AUTH_ISSUER: ISSUER,
+        AUTH_AUDIENCE: AUDIENCE,
+        AUTH_SERVICE_CLIENTS: 'deposits-svc,withdrawals-svc',
+      }),
+    );
+    const sign = (claims: Record<string, unknown>) =>
+      new SignJWT({ sub: 'user_1', scope: 'openid funding-sources:read', roles: ['admin'], ...claims })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k' })
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setExpirationTime('5m')
+        .sign(privateKey);
+    try {
+      // An end user's token (its client is the frontend, or none): no scope, no error; roles still count.
+      for (const claims of [{ azp: 'web-frontend' }, { client_id: 'web-frontend' }, {}]) {
+        await expect(sut.verify(await sign(claims))).resolves.toMatchObject({
+          sub: 'user_1',
+          scope: '',
+          admin: true,
+        });
+      }
+      // A non-string azp is no client at all.
+      await expect(sut.verify(await sign({ azp: ['deposits-svc'] }))).resolves.toMatchObject({ scope: '' });
+      for (const claims of [{ azp: 'deposits-svc' }, { client_id: 'withdrawals-svc' }]) {
+        await expect(sut.verify(await sign(claims))).resolves.toMatchObject({
+          scope: 'openid funding-sources:read',
+        });
+      }
+    } finally {
+      sut.onModuleDestroy();
+      await provider.close();
+    }
+  });
+
+  it('tries a failed first JWKS fetch again at most once a second', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k', alg: 'ES256' };
+    const provider = await jwksServer(null);
+    // Only the clock is fake: HTTP and jose's own timers run on real time.
+    jest.useFakeTimers({
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setTimeout',
+        'clearTimeout',
+        'setInterval',
+        'clearInterval',
+      ],
+    });
+    const sut = new TokenVerifier(
+      loadConfig({
+        NODE_ENV: 'test',
+        AUTH_JWKS_URL: provider.url,
+        AUTH_ISSUER: ISSUER,
+        AUTH_AUDIENCE: AUDIENCE,
+      }),
+    );
+    const token = await new SignJWT({ sub: 'user_1' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    const unavailable = { code: 'AUTH_PROVIDER_UNAVAILABLE' };
+    try {
+      for (let i = 0; i < 5; i++) await expect(sut.verify(token)).rejects.toMatchObject(unavailable);
+      expect(provider.state.fetches).toBe(1);
+      jest.setSystemTime(Date.now() + 999);
+      await expect(sut.verify(token)).rejects.toMatchObject(unavailable);
+      expect(provider.state.fetches).toBe(1);
+      // A second later the provider is asked again, and once it answers the token verifies.
+      provider.state.keys = [jwk];
+      jest.setSystemTime(Date.now() + 2);
+      await expect(sut.verify(token)).resolves.toMatchObject({ sub: 'user_1' });
+      expect(provider.state.fetches).toBe(2);
+    } finally {
+      sut.onModuleDestroy();
+      await provider.close();
+    }
   });
 
   it('stops verifying a key the provider removed once the background refresh has run', async () => {

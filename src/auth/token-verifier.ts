@@ -30,6 +30,7 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 const JWKS_COOLDOWN_MS = 5_000;
 const JWKS_MAX_AGE_MS = 10 * 60_000;
 const JWKS_TIMEOUT_MS = 3_000;
+const JWKS_RETRY_AFTER_FAILURE_MS = 1_000;
 // Deposit services send the same token on every read, and a signature check is most of what a read costs
 // (WebCrypto: ~37 µs a token, measured with `npm run bench --profile`): a token verified once is taken as
 // verified for up to this long (never past its exp), from a bounded cache. The price: a key removed from
@@ -45,6 +46,8 @@ export class TokenVerifier implements OnModuleDestroy {
   private readonly secret: Promise<webcrypto.CryptoKey> | null;
   private readonly providerKeys: JWTVerifyGetKey | null;
   private readonly rolesClaim: string;
+  private readonly adminRole: string;
+  private readonly serviceClients: ReadonlySet<string>;
   private readonly expected: { issuer?: string; audience?: string };
   /** Token → its claims and until when they may be reused; insertion order is the eviction order. */
   private readonly verified = new Map<string, { claims: JwtClaims; until: number }>();
@@ -63,6 +66,8 @@ export class TokenVerifier implements OnModuleDestroy {
           );
     this.providerKeys = config.authJwksUrl === null ? null : this.remoteKeys(new URL(config.authJwksUrl));
     this.rolesClaim = config.authRolesClaim;
+    this.adminRole = config.authAdminRole;
+    this.serviceClients = new Set(config.authServiceClients);
     this.expected = {
       ...(config.authIssuer !== null ? { issuer: config.authIssuer } : {}),
       ...(config.authAudience !== null ? { audience: config.authAudience } : {}),
@@ -126,10 +131,11 @@ export class TokenVerifier implements OnModuleDestroy {
       }
       throw err;
     }
-    return this.claims(payload);
+    // Only this service and its peers hold the shared secret: its tokens are service tokens.
+    return this.claims(payload, typeof key !== 'function');
   }
 
-  private claims(payload: JWTPayload): JwtClaims {
+  private claims(payload: JWTPayload, signedWithSecret: boolean): JwtClaims {
     const { sub, exp } = payload;
     // sub is the user id: written to the audit trail, idempotency keys and rate limits, so it must be one.
     if (typeof sub !== 'string' || !USER_ID_PATTERN.test(sub))
@@ -146,7 +152,25 @@ export class TokenVerifier implements OnModuleDestroy {
       throw new InvalidTokenError('scp must be an array of strings');
     }
     const scopes = [scope ?? '', ...(scp ?? [])].join(' ').trim();
-    return { sub, exp: exp as number, roles: roles, scope: scopes };
+    // An end user can often request any scope the API defines (Auth0 without RBAC; Keycloak's ID tokens
+    // pass `aud`), so a provider token's scopes grant something only when a service client holds it.
+    // An end user's scopes are ignored, not refused: their token still works for their own data.
+    const serviceToken = signedWithSecret || this.isServiceClient(payload);
+    return {
+      sub,
+      exp: exp as number,
+      admin: roles.includes(this.adminRole),
+      scope: serviceToken ? scopes : '',
+    };
+  }
+
+  /** The client the provider issued the token to: `azp` (OIDC), or `client_id` (RFC 9068). */
+  private isServiceClient(payload: JWTPayload): boolean {
+    const { azp, client_id: clientId } = payload;
+    return (
+      (typeof azp === 'string' && this.serviceClients.has(azp)) ||
+      (typeof clientId === 'string' && this.serviceClients.has(clientId))
+    );
   }
 
   /**
@@ -178,16 +202,25 @@ export class TokenVerifier implements OnModuleDestroy {
       );
     }, JWKS_MAX_AGE_MS);
     this.refreshTimer.unref();
+    const unavailable = () =>
+      new AppError(
+        'AUTH_PROVIDER_UNAVAILABLE',
+        "The identity provider's keys could not be fetched, so the token could not be checked.",
+      );
+    // While the keys have never been had, a failed fetch is tried again at most once a second: without
+    // it, every request of an outage at boot would send one more fetch to the provider.
+    let failedAt = Number.NEGATIVE_INFINITY;
     return async (header, token) => {
+      if (remote.jwks() === undefined && Date.now() - failedAt < JWKS_RETRY_AFTER_FAILURE_MS) {
+        throw unavailable();
+      }
       try {
         return await remote(header, token);
       } catch (err) {
         // Never fetched: the token cannot be judged either way. A 401 would end a good session.
         if (remote.jwks() === undefined && isFetchFailure(err)) {
-          throw new AppError(
-            'AUTH_PROVIDER_UNAVAILABLE',
-            "The identity provider's keys could not be fetched, so the token could not be checked.",
-          );
+          failedAt = Date.now();
+          throw unavailable();
         }
         throw err;
       }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppError } from '../common/app-error';
+import { AppError, withRetryAfter } from '../common/app-error';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
@@ -8,11 +8,17 @@ import { MetricsService } from '../metrics/metrics.service';
  * A per-instance cap on calls to Bluum in flight (BLUUM_MAX_CONCURRENCY). A slow Bluum then ties up at
  * most that many requests; the next one is refused at once with 503 BLUUM_BUSY instead of queueing, and
  * Bluum's own rate limit (25 requests a second per key pair) is not stormed by one instance.
+ * One Bluum account (one user) may hold at most BLUUM_MAX_CONCURRENCY_PER_USER of those slots: beyond
+ * it a request is answered 429 RATE_LIMITED at once, so while Bluum is slow two users cannot leave
+ * everyone else BLUUM_BUSY.
  */
 @Injectable()
 export class BluumBulkhead {
   private readonly limit: number;
+  private readonly perUserLimit: number;
   private inFlight = 0;
+  /** Request calls in flight per Bluum account; an account is removed when it has none. */
+  private readonly inFlightByUser = new Map<string, number>();
   /** Background work waiting for a slot, woken at each release. */
   private readonly waiters = new Set<() => void>();
 
@@ -21,17 +27,37 @@ export class BluumBulkhead {
     private readonly metrics: MetricsService,
   ) {
     this.limit = config.bluumMaxConcurrency;
+    this.perUserLimit = config.bluumMaxConcurrencyPerUser;
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /** A request's call on behalf of the user who holds Bluum account `user`. */
+  async run<T>(user: string, work: () => Promise<T>): Promise<T> {
+    const held = this.inFlightByUser.get(user) ?? 0;
+    if (held >= this.perUserLimit) {
+      this.metrics.countBulkheadRejection('user');
+      throw withRetryAfter(
+        new AppError(
+          'RATE_LIMITED',
+          'Too many calls to Bluum are in flight for this user. Nothing was changed; try again shortly.',
+        ),
+        1,
+      );
+    }
     if (this.inFlight >= this.limit) {
-      this.metrics.countBulkheadRejection();
+      this.metrics.countBulkheadRejection('instance');
       throw new AppError(
         'BLUUM_BUSY',
         'Too many calls to Bluum are in flight on this instance. Nothing was changed; try again shortly.',
       );
     }
-    return this.enter(work);
+    this.inFlightByUser.set(user, held + 1);
+    try {
+      return await this.enter(work);
+    } finally {
+      const left = (this.inFlightByUser.get(user) ?? 1) - 1;
+      if (left === 0) this.inFlightByUser.delete(user);
+      else this.inFlightByUser.set(user, left);
+    }
   }
 
   /**

@@ -111,7 +111,7 @@ describe('HttpBluumGateway', () => {
       expect(calls).toHaveLength(1);
       await expect(sut.listItems('acct_1')).resolves.toEqual([]);
       const text = await metrics.registry.metrics();
-      expect(text).toContain('bluum_bulkhead_rejections_total 1');
+      expect(text).toContain('bluum_bulkhead_rejections_total{limit="instance"} 1');
       expect(text).toContain('bluum_call_duration_seconds_count{operation="list",outcome="success"} 2');
       expect(text).toContain('bluum_call_duration_seconds_count{operation="list",outcome="BLUUM_BUSY"} 1');
       expect(text).toContain('bluum_calls_in_flight 0');
@@ -121,7 +121,7 @@ describe('HttpBluumGateway', () => {
       const { sut, metrics, bulkhead } = gateway([wire(listReply([]))], 'https://bluum.test', '1500', '2');
       // A request holds the background share (one slot of two) until released.
       let release!: () => void;
-      const held = bulkhead.run(() => new Promise<void>((resolve) => (release = resolve)));
+      const held = bulkhead.run('acct_other', () => new Promise<void>((resolve) => (release = resolve)));
       const controller = new AbortController();
       const abandoned = sut.listItems('acct_1', { background: true, signal: controller.signal });
       controller.abort(new Error('shutdown'));

@@ -163,7 +163,7 @@ export class HttpBluumGateway extends BluumGateway {
       waitingInBackground = options.background !== undefined;
       const data = options.background
         ? await this.bulkhead.runBackground(work, options.background.signal)
-        : await this.bulkhead.run(work);
+        : await this.bulkhead.run(bluumAccountId, work);
       return this.parse(read, data);
     } catch (err) {
       outcome = err instanceof AppError ? err.code : 'unknown';

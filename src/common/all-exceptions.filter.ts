@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from './app-error';
 import { retryAfterSeconds, toErrorBody } from './error-envelope';
 
 @Catch()
@@ -9,7 +10,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const body = toErrorBody(exception, request.id);
     const reply = http.getResponse<FastifyReply>();
-    const retryAfter = retryAfterSeconds(body.code);
+    const retryAfter =
+      (exception instanceof AppError ? exception.retryAfterSeconds : undefined) ??
+      retryAfterSeconds(body.code);
     // A guard may have set its own (RATE_LIMITED knows the seconds left in its window).
     if (retryAfter !== undefined && !reply.hasHeader('retry-after')) {
       void reply.header('retry-after', String(retryAfter));

@@ -10,6 +10,8 @@ export interface FieldError {
 export class AppError extends Error {
   override readonly name = 'AppError';
   readonly status: number;
+  /** Overrides the code's own Retry-After (see error-codes.ts) where the thrower knows better. */
+  retryAfterSeconds?: number;
 
   constructor(
     readonly code: ErrorCode,
@@ -21,6 +23,12 @@ export class AppError extends Error {
     super(message);
     this.status = ERROR_CODES[code].status;
   }
+}
+
+/** An AppError answered with `Retry-After: seconds`. */
+export function withRetryAfter(error: AppError, seconds: number): AppError {
+  error.retryAfterSeconds = seconds;
+  return error;
 }
 
 /** VALIDATION_FAILED with one detail per bad field: the DTOs' ValidationPipe and the read path's pipes. */

@@ -19,7 +19,8 @@ export const ERROR_CODES = {
   },
   BLUUM_ACCOUNT_CONFLICT: {
     status: 409,
-    description: "The user's Bluum account cannot change while funding sources are stored under it.",
+    description:
+      "The user's Bluum account cannot change: funding sources are stored under it, or (development) it is a demo user the sandbox registered.",
   },
   ITEM_LINKED_TO_ANOTHER_USER: {
     status: 409,

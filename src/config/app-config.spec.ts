@@ -124,6 +124,47 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '4000' })).toMatchObject({ nodeEnv: 'development', host: '127.0.0.1' });
   });
 
+  it('refuses a development boot on a non-loopback HOST while the public development secret signs tokens', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/^HOST=0\.0\.0\.0 /);
+    expect(() => loadConfig({ NODE_ENV: 'development', HOST: '10.1.2.3' })).toThrow(/^HOST=10\.1\.2\.3 /);
+    expect(() => loadConfig({ HOST: '::' })).toThrow(/^HOST=:: /);
+    for (const host of ['127.0.0.1', '127.0.1.1', '::1', 'localhost']) {
+      expect(loadConfig({ HOST: host })).toMatchObject({ host, authJwtSecret: DEV_AUTH_JWT_SECRET });
+    }
+    // With a secret of its own, development may listen anywhere.
+    expect(
+      loadConfig({ NODE_ENV: 'development', HOST: '0.0.0.0', AUTH_JWT_SECRET: 'dev-box-secret' }),
+    ).toMatchObject({ host: '0.0.0.0' });
+  });
+
+  it('takes scopes only from the listed service clients, names the admin role, and guards /metrics when asked', () => {
+    expect(loadConfig({})).toMatchObject({
+      authServiceClients: [],
+      authAdminRole: 'admin',
+      metricsToken: null,
+      bluumMaxConcurrencyPerUser: 2,
+    });
+    expect(
+      loadConfig({
+        AUTH_SERVICE_CLIENTS: ' deposits-svc , withdrawals-svc,',
+        AUTH_ADMIN_ROLE: 'https://bluum.example.com/admin',
+        METRICS_TOKEN: 'scrape-token-0123456789',
+        BLUUM_MAX_CONCURRENCY_PER_USER: '5',
+      }),
+    ).toMatchObject({
+      authServiceClients: ['deposits-svc', 'withdrawals-svc'],
+      authAdminRole: 'https://bluum.example.com/admin',
+      metricsToken: 'scrape-token-0123456789',
+      bluumMaxConcurrencyPerUser: 5,
+    });
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(
+      new ConfigError('METRICS_TOKEN must be at least 16 characters'),
+    );
+    expect(() => loadConfig({ BLUUM_MAX_CONCURRENCY_PER_USER: '0' })).toThrow(
+      /BLUUM_MAX_CONCURRENCY_PER_USER/,
+    );
+  });
+
   it('lists allowed browser origins, none in production unless set, any localhost in development unless set', () => {
     expect(loadConfig({})).toMatchObject({ corsAllowLocalhost: true, docsEnabled: true });
     expect(loadConfig(PRODUCTION)).toMatchObject({ corsAllowedOrigins: [], corsAllowLocalhost: false });

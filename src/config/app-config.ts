@@ -40,6 +40,13 @@ export interface AppConfig {
   readonly authAudience: string | null;
   /** The claim that holds roles: a name, or a dotted path such as `realm_access.roles`. */
   readonly authRolesClaim: string;
+  /** The role (in authRolesClaim) that makes a caller an admin; a namespaced name works too. */
+  readonly authAdminRole: string;
+  /**
+   * Client ids (a provider token's `azp` or `client_id`) whose scopes count: a user can often ask the
+   * provider for any scope the API defines, so an end user's scopes grant nothing.
+   */
+  readonly authServiceClients: readonly string[];
   /** Origins of the frontends that may call the API from a browser; `localhost` adds any local port. */
   readonly corsAllowedOrigins: readonly string[];
   /** Development's default: any http://localhost or http://127.0.0.1 origin may call. */
@@ -47,6 +54,10 @@ export interface AppConfig {
   readonly docsEnabled: boolean;
   /** The address to listen on. */
   readonly host: string;
+  /** When set, /metrics answers only `Authorization: Bearer <metricsToken>`. */
+  readonly metricsToken: string | null;
+  /** One user's Bluum calls in flight on one instance; above it, 429 RATE_LIMITED at once. */
+  readonly bluumMaxConcurrencyPerUser: number;
   readonly logLevel: LogLevel;
   /** Origins a hosted link may redirect back to (`completionRedirectUri`); never an open redirect. */
   readonly linkCompletionRedirectOrigins: readonly string[];
@@ -154,7 +165,13 @@ function parseBoolean(env: Env, name: string, fallback: boolean): boolean {
 
 type AuthConfig = Pick<
   AppConfig,
-  'authJwtSecret' | 'authJwksUrl' | 'authIssuer' | 'authAudience' | 'authRolesClaim'
+  | 'authJwtSecret'
+  | 'authJwksUrl'
+  | 'authIssuer'
+  | 'authAudience'
+  | 'authRolesClaim'
+  | 'authAdminRole'
+  | 'authServiceClients'
 >;
 
 /** The identity provider's JWKS and/or the shared secret: production needs at least one. */
@@ -189,6 +206,11 @@ function loadAuth(env: Env, production: boolean, why: string, developmentDefault
     authIssuer: issuer,
     authAudience: audience,
     authRolesClaim: read(env, 'AUTH_ROLES_CLAIM') ?? 'roles',
+    authAdminRole: read(env, 'AUTH_ADMIN_ROLE') ?? 'admin',
+    authServiceClients: (read(env, 'AUTH_SERVICE_CLIENTS') ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
   };
 }
 
@@ -239,6 +261,11 @@ function loadWebhooks(env: Env, production: boolean): WebhookConfig {
     webhookRetryBaseMs: parseInteger(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 10, 600_000),
     webhookTimeoutMs: parseInteger(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
   };
+}
+
+// 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach.
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /**
@@ -300,6 +327,18 @@ export function loadConfig(env: Env): AppConfig {
   const corsAllowedOrigins = parseOrigins(env, 'CORS_ALLOWED_ORIGINS', []);
   const docsEnabled = parseBoolean(env, 'DOCS_ENABLED', true);
   const host = read(env, 'HOST') ?? (production ? '0.0.0.0' : '127.0.0.1');
+  // The development secret is public: on any other interface, anyone on the network could sign an
+  // admin token with it.
+  if (auth.authJwtSecret === DEV_AUTH_JWT_SECRET && !isLoopback(host)) {
+    throw new ConfigError(
+      `HOST=${host} listens beyond this machine while tokens are signed with the public development secret: set AUTH_JWT_SECRET (or AUTH_JWKS_URL) or use HOST=127.0.0.1`,
+    );
+  }
+  const metricsToken = read(env, 'METRICS_TOKEN') ?? null;
+  if (metricsToken !== null && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters');
+  }
+  const bluumMaxConcurrencyPerUser = parseInteger(env, 'BLUUM_MAX_CONCURRENCY_PER_USER', 2, 1, 10_000);
   const writeRateLimitPerMinute = parseInteger(env, 'WRITE_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000);
   const retentionSweepSeconds = parseInteger(env, 'RETENTION_SWEEP_SECONDS', 3_600, 0, 7 * 86_400);
   const reconcileIntervalSeconds = parseInteger(env, 'RECONCILE_INTERVAL_SECONDS', 3_600, 0, 7 * 86_400);
@@ -332,6 +371,8 @@ export function loadConfig(env: Env): AppConfig {
     corsAllowLocalhost: !production && corsOrigins === undefined,
     docsEnabled,
     host,
+    metricsToken,
+    bluumMaxConcurrencyPerUser,
     logLevel: logLevelRaw as LogLevel,
     linkCompletionRedirectOrigins,
     writeRateLimitPerMinute,

@@ -35,7 +35,8 @@ export class MetricsService {
 
   private readonly bulkheadRejections = new Counter({
     name: 'bluum_bulkhead_rejections_total',
-    help: 'Bluum-bound requests refused with 503 BLUUM_BUSY because BLUUM_MAX_CONCURRENCY calls were in flight.',
+    help: 'Bluum-bound requests refused before Bluum: limit="instance" is 503 BLUUM_BUSY (BLUUM_MAX_CONCURRENCY calls in flight), limit="user" is 429 RATE_LIMITED (BLUUM_MAX_CONCURRENCY_PER_USER of one user).',
+    labelNames: ['limit'],
     registers: [this.registry],
   });
 
@@ -81,6 +82,8 @@ export class MetricsService {
 
   constructor(prisma: PrismaService) {
     collectDefaultMetrics({ register: this.registry });
+    // Both series from the start: an alert on a rate of either needs the 0 before the first refusal.
+    for (const limit of ['instance', 'user']) this.bulkheadRejections.inc({ limit }, 0);
     const pools: [string, Pool | null][] = [
       ['write', prisma.pool],
       ['read', prisma.readPool],
@@ -109,8 +112,8 @@ export class MetricsService {
     this.bluumCalls.observe({ operation, outcome }, seconds);
   }
 
-  countBulkheadRejection(): void {
-    this.bulkheadRejections.inc();
+  countBulkheadRejection(limit: 'instance' | 'user'): void {
+    this.bulkheadRejections.inc({ limit });
   }
 
   countReconciledUser(outcome: ReconcileUserOutcome): void {

@@ -3,12 +3,13 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/access.decorator';
 import { signHs256 } from '../auth/jwt';
 import { AppError } from '../common/app-error';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { demoBluumAccount } from '../users/demo-account';
 import { UsersService } from '../users/users.service';
 import { type DemoSession, DemoUserDto } from './dto/demo-user.dto';
 import { type PageFile, SandboxPages } from './sandbox-pages';
@@ -51,6 +52,11 @@ export class DemoController {
   @Post('sandbox/demo-users')
   @HttpCode(201)
   async demoUser(@Body() body: DemoUserDto): Promise<DemoSession> {
+    // Only while the sandbox is the Bluum in use and no identity provider is configured: beside a real
+    // provider a demo token would carry its iss/aud, and beside a real Bluum it would act on real accounts.
+    if (this.config.bluumBaseUrl !== null || this.config.authJwksUrl !== null) {
+      throw new AppError('ROUTE_NOT_FOUND', 'No such route.');
+    }
     const secret = this.config.authJwtSecret;
     if (secret === null) {
       throw new AppError(
@@ -59,7 +65,7 @@ export class DemoController {
       );
     }
     const userId = body.userId ?? `demo-${randomBytes(6).toString('hex')}`;
-    const derivedAccount = sandboxAccount(secret, userId);
+    const derivedAccount = demoBluumAccount(secret, userId);
     const user = await this.users.ensure(userId, derivedAccount);
     if (!sameText(user.bluumAccountId, derivedAccount)) {
       throw new AppError(
@@ -87,12 +93,6 @@ export class DemoController {
       expiresIn: TOKEN_LIFETIME_SECONDS,
     };
   }
-}
-
-/** The sandbox Bluum account of a demo user: `sbx_` and 24 hex digits of an HMAC of its id. */
-function sandboxAccount(secret: string, userId: string): string {
-  const mac = createHmac('sha256', secret).update(`bluum-sandbox demo user\0${userId}`).digest('hex');
-  return `sbx_${mac.slice(0, 24)}`;
 }
 
 function sameText(a: string, b: string): boolean {

@@ -1,14 +1,25 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '../common/app-error';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { demoBluumAccount } from './demo-account';
 import type { UserDto } from './dto/user.dto';
 import type { UserRecord } from './user.record';
 import { UsersRepository } from './users.repository';
 
 @Injectable()
 export class UsersService {
-  constructor(private readonly users: UsersRepository) {}
+  constructor(
+    private readonly users: UsersRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   async put(id: string, bluumAccountId: string): Promise<{ user: UserDto; created: boolean }> {
+    await this.refuseDemoUser(id);
+    return this.register(id, bluumAccountId);
+  }
+
+  private async register(id: string, bluumAccountId: string): Promise<{ user: UserDto; created: boolean }> {
     const upserted = await this.users.upsert(id, bluumAccountId);
     if (upserted.kind === 'has-items') {
       // Its items exist only under its current Bluum account.
@@ -23,7 +34,23 @@ export class UsersService {
   /** The user as registered, or registered now under `bluumAccountId`; never moves an existing user. */
   async ensure(id: string, bluumAccountId: string): Promise<UserDto> {
     const existing = await this.users.findById(id);
-    return existing ? this.map(existing) : (await this.put(id, bluumAccountId)).user;
+    return existing ? this.map(existing) : (await this.register(id, bluumAccountId)).user;
+  }
+
+  /**
+   * A demo user the sandbox registered (development only) keeps its sandbox account: a demo token signed
+   * for it may still be live, and would act on whatever account the user is moved to.
+   */
+  private async refuseDemoUser(id: string): Promise<void> {
+    const secret = this.config.authJwtSecret;
+    if (!this.config.sandboxEnabled || secret === null) return;
+    const existing = await this.users.findById(id);
+    if (existing && existing.bluumAccountId === demoBluumAccount(secret, id)) {
+      throw new AppError(
+        'BLUUM_ACCOUNT_CONFLICT',
+        `User ${id} is a demo user the sandbox registered; its Bluum account cannot be set. Choose another user id.`,
+      );
+    }
   }
 
   async get(id: string): Promise<UserDto> {

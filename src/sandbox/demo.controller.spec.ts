@@ -1,0 +1,45 @@
+import { loadConfig } from '../config/app-config';
+import type { UsersService } from '../users/users.service';
+import { DemoController } from './demo.controller';
+import type { SandboxPages } from './sandbox-pages';
+
+describe('DemoController.demoUser', () => {
+  // Strict fakes: the route must refuse before it registers anyone.
+  const users = {
+    ensure: jest.fn((id: string, bluumAccountId: string) =>
+      Promise.resolve({ id, bluumAccountId, createdAt: '', updatedAt: '' }),
+    ),
+  };
+  const controller = (env: Record<string, string>) =>
+    new DemoController(
+      {} as SandboxPages,
+      users as unknown as UsersService,
+      loadConfig({ NODE_ENV: 'development', ...env }),
+    );
+
+  beforeEach(() => users.ensure.mockClear());
+
+  it('signs a demo token while the sandbox is the Bluum in use and no identity provider is configured', async () => {
+    const session = await controller({}).demoUser({ userId: 'demo-1' });
+    expect(session).toMatchObject({ userId: 'demo-1', tokenType: 'Bearer', expiresIn: 3600 });
+    expect(users.ensure).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([
+    ['a real Bluum is configured', { BLUUM_BASE_URL: 'https://bluum.example.com' }],
+    [
+      'an identity provider is configured',
+      {
+        AUTH_JWKS_URL: 'https://id.example.com/jwks.json',
+        AUTH_ISSUER: 'https://id.example.com/',
+        AUTH_AUDIENCE: 'bluum',
+      },
+    ],
+  ])('does not exist when %s (404, nobody registered)', async (_why, env) => {
+    await expect(controller(env).demoUser({ userId: 'demo-1' })).rejects.toMatchObject({
+      code: 'ROUTE_NOT_FOUND',
+      status: 404,
+    });
+    expect(users.ensure).not.toHaveBeenCalled();
+  });
+});
