@@ -1,5 +1,6 @@
 // What the service writes to its log: JSON lines, the request id on every line written for a request,
 // each Bluum call (method, path template, status, duration), and never a secret or a token.
+import { connect } from 'node:net';
 import { FakeBluum } from './support/fake-bluum';
 import { registerUser, sandboxPublicToken, startTestApp, type TestApp } from './support/test-app';
 import { TEST_JWT_SECRET, tokenFor } from './support/tokens';
@@ -155,5 +156,59 @@ describe('request lines at LOG_LEVEL=info', () => {
     expect(completed('info-write')).toEqual([
       expect.objectContaining({ level: 30, method: 'POST', status: 201 }),
     ]);
+  });
+});
+
+describe('a request body the client abandons', () => {
+  const lines: string[] = [];
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp(
+      { LOG_LEVEL: 'info' },
+      { logDestination: { write: (line: string) => void lines.push(line) } },
+    );
+  });
+  afterAll(() => app.close());
+
+  it('is logged as an aborted request at info, never as a database outage', async () => {
+    const { userId } = await registerUser(app);
+    const { port } = new URL(app.url);
+    // Half a body, then the connection is cut: what a client that gives up (or a 408) leaves behind.
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(
+          [
+            `POST /v1/users/${userId}/funding-sources/plaid/connect HTTP/1.1`,
+            'Host: 127.0.0.1',
+            `Authorization: Bearer ${tokenFor(userId)}`,
+            'Content-Type: application/json',
+            'X-Request-Id: aborted-body-1',
+            'Content-Length: 500',
+            '',
+            '{"publicToken":',
+          ].join('\r\n'),
+          () => setTimeout(() => socket.destroy(), 100),
+        );
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve());
+    });
+    const mine = () =>
+      lines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => entry.clientRequestId === 'aborted-body-1');
+    await waitFor(() => mine().some((entry) => String(entry.msg).startsWith('Request body aborted')));
+    // Anything else the request would log comes right after its answer.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(mine()).toContainEqual(
+      expect.objectContaining({
+        level: 30,
+        msg: expect.stringMatching(/^Request body aborted before it was complete/),
+      }),
+    );
+    // Never a warning or an error, and never the database's code: anyone can send half a body.
+    expect(mine().filter((entry) => (entry.level as number) >= 40)).toEqual([]);
+    expect(lines.join('\n')).not.toContain('DATABASE_UNAVAILABLE');
   });
 });

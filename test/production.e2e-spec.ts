@@ -6,6 +6,8 @@ import { DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET } from '../src/config/app-confi
 import { startTestApp, type TestApp } from './support/test-app';
 import { tokenFor } from './support/tokens';
 
+const METRICS_TOKEN = randomBytes(24).toString('base64url');
+
 describe('production mode', () => {
   let app: TestApp;
   const secret = randomBytes(32).toString('base64url');
@@ -18,9 +20,27 @@ describe('production mode', () => {
       BLUUM_API_KEY: 'prod_key',
       BLUUM_API_SECRET: 'prod_secret',
       AUTH_JWT_SECRET: secret,
+      METRICS_TOKEN: METRICS_TOKEN,
     });
   });
   afterAll(() => app.close());
+
+  it('serves /metrics only to Authorization: Bearer <METRICS_TOKEN>', async () => {
+    for (const authorization of [
+      undefined,
+      'Bearer wrong-token-0123456789',
+      METRICS_TOKEN,
+      `Basic ${METRICS_TOKEN}`,
+    ]) {
+      const res = await app.request('GET', '/metrics', authorization ? { headers: { authorization } } : {});
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('UNAUTHENTICATED');
+      expect(res.text).not.toContain('process_cpu');
+    }
+    const scraped = await app.request('GET', '/metrics', { token: METRICS_TOKEN });
+    expect(scraped.status).toBe(200);
+    expect(scraped.text).toContain('process_cpu_user_seconds_total');
+  });
 
   it('serves no sandbox', async () => {
     for (const path of [

@@ -28,8 +28,20 @@ function fastifyError(err: unknown): { statusCode: number; code: string } | unde
     : undefined;
 }
 
+// Node's request stream fails this way when the client goes away mid-body, or the server cuts it off
+// (HTTP_REQUEST_TIMEOUT_MS): nobody is left to answer, and nothing is wrong on our side.
+function isAbortedBody(err: unknown): boolean {
+  const error = err instanceof HttpException ? err.cause : err;
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return (code === 'ECONNRESET' && message === 'aborted') || code === 'ERR_HTTP_REQUEST_TIMEOUT';
+}
+
 function classify(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (isAbortedBody(err)) {
+    return new AppError('MALFORMED_JSON', 'The request body was cut off before it was complete.');
+  }
 
   // Nest wraps Fastify's body-parser errors in an HttpException whose cause is the FST_* error.
   const fst = fastifyError(err) ?? fastifyError(err instanceof HttpException ? err.cause : undefined);
@@ -67,7 +79,8 @@ export function retryAfterSeconds(code: ErrorCode): number | undefined {
 /** Builds the response for any error; unexpected ones are logged (server side only) with the request id. */
 export function toErrorBody(err: unknown, requestId: string): ErrorBody {
   const appError = classify(err);
-  if (appError.status >= 500) {
+  if (isAbortedBody(err)) logger.log(`Request body aborted before it was complete request=${requestId}`);
+  else if (appError.status >= 500) {
     const detail =
       appError.code === 'INTERNAL_ERROR' && err instanceof Error ? (err.stack ?? err.message) : '';
     // An expected outage (database away, Bluum busy or failing) is a warning; a bug is an error.

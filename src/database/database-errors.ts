@@ -1,6 +1,8 @@
 // Which failures mean "the database is away, slow or out of connections" (503, worth retrying) rather
 // than a bug (500). They reach us from pg directly (the read path), from pg-pool, and wrapped by Prisma's
-// driver adapter and client, so the whole cause chain is read.
+// driver adapter and client, so the whole cause chain is read. Only errors that come from one of those
+// count: an HTTP body the client aborted fails with ECONNRESET too, and must not raise (or hide) a
+// database-outage alert.
 
 // PostgreSQL SQLSTATEs: the server is shutting down, too busy, cancelled a statement that ran too long
 // or waited too long for a lock, ended an idle transaction, or the connection itself failed (class 08).
@@ -61,15 +63,42 @@ const UNAVAILABLE_MESSAGES = [
 
 const MAX_VISITS = 16;
 
+// Set on what pg, its pools and PGlite throw, where this service calls them (pg-pool.ts, PrismaService).
+const FROM_DATABASE = Symbol('fromDatabase');
+
+/** Marks `err` as thrown by the database driver (pg, pg-pool, PGlite); returns it. */
+export function markFromDatabase<T>(err: T): T {
+  if (typeof err === 'object' && err !== null && !Object.isFrozen(err)) {
+    (err as Record<symbol, unknown>)[FROM_DATABASE] = true;
+  }
+  return err;
+}
+
+function comesFromDatabase(fields: Record<string | symbol, unknown>): boolean {
+  if (fields[FROM_DATABASE] === true) return true;
+  // Prisma's own errors (PrismaClientKnownRequestError and its kin carry clientVersion) and its driver
+  // adapter's.
+  const name = typeof fields.name === 'string' ? fields.name : '';
+  return (
+    typeof fields.clientVersion === 'string' ||
+    name.startsWith('PrismaClient') ||
+    name === 'DriverAdapterError'
+  );
+}
+
 export function isDatabaseUnavailable(err: unknown): boolean {
   // The error, its causes, and what Prisma keeps of the driver's error (raw queries put it in
   // meta.driverAdapterError, whose cause holds the SQLSTATE): breadth first, bounded.
   const queue: unknown[] = [err];
+  let fromDatabase = false;
+  let unavailable = false;
   for (let visits = 0; visits < MAX_VISITS && queue.length > 0; visits++) {
     const current = queue.shift();
     if (typeof current !== 'object' || current === null) continue;
-    const fields = current as Record<string, unknown>;
-    if (saysUnavailable(fields)) return true;
+    const fields = current as Record<string | symbol, unknown>;
+    fromDatabase ||= comesFromDatabase(fields);
+    unavailable ||= saysUnavailable(fields);
+    if (fromDatabase && unavailable) return true;
     queue.push(fields.cause);
     const meta = fields.meta as Record<string, unknown> | undefined;
     if (typeof meta === 'object' && meta !== null) queue.push(meta.driverAdapterError);

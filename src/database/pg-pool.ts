@@ -1,4 +1,5 @@
 import { Pool, type PoolClient, type QueryResult } from 'pg';
+import { markFromDatabase } from './database-errors';
 
 const PG_NAME_OID = 19;
 const PG_TEXT_OID = 25;
@@ -64,6 +65,7 @@ export function createBoundedPool(options: BoundedPoolOptions): Pool {
     idle_in_transaction_session_timeout: Math.max(10_000, 2 * options.statementTimeoutMs),
     keepAlive: true,
   });
+  markFailures(pool);
   pool.on('error', options.onConnectionError);
   // Released with an error (pool.query's own path): the pool will end it; on a frozen link a polite end
   // never completes, so the socket goes first.
@@ -83,6 +85,7 @@ export function createBoundedPool(options: BoundedPoolOptions): Pool {
       const out = query(...args);
       if (!(out instanceof Promise)) return out;
       return out.catch((error: unknown) => {
+        markFromDatabase(error);
         if (error instanceof Error && error.message === 'Query read timeout') destroyConnection(client);
         if (endsTransaction(args[0])) releaseBroken(client, error);
         throw error;
@@ -90,6 +93,34 @@ export function createBoundedPool(options: BoundedPoolOptions): Pool {
     };
   });
   return pool;
+}
+
+type AnyFunction = (...args: unknown[]) => unknown;
+
+/**
+ * What the pool's own query and connect throw (no connection in time, a connection refused) is marked as
+ * the database's: only such errors may answer DATABASE_UNAVAILABLE (database-errors.ts). Both forms are
+ * kept: pg-pool's query calls connect with a callback.
+ */
+function markFailures(pool: Pool): void {
+  const target = pool as unknown as { query: AnyFunction; connect: AnyFunction };
+  for (const method of ['query', 'connect'] as const) {
+    const original = target[method].bind(pool) as AnyFunction;
+    target[method] = (...args: unknown[]) => {
+      const last = args.length - 1;
+      if (typeof args[last] === 'function') {
+        const callback = args[last] as AnyFunction;
+        args[last] = (error: unknown, ...rest: unknown[]) => callback(markFromDatabase(error), ...rest);
+        return original(...args);
+      }
+      const out = original(...args);
+      return out instanceof Promise
+        ? out.catch((error: unknown) => {
+            throw markFromDatabase(error);
+          })
+        : out;
+    };
+  }
 }
 
 function endsTransaction(query: unknown): boolean {

@@ -9,6 +9,7 @@ import type { Pool } from 'pg';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PrismaClient } from '../generated/prisma/client';
+import { markFromDatabase } from './database-errors';
 import { applyMigrations } from './embedded-migrations';
 import { createBoundedPool } from './pg-pool';
 
@@ -79,8 +80,12 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
    * query planning cost more than the query; repositories only.
    */
   async queryRows<T>(text: string, values: readonly unknown[]): Promise<T[]> {
-    if (this.pglite) return (await this.pglite.query<T>(text, [...values])).rows;
-    return (await (this.readPool as Pool).query<T & object>(text, [...values])).rows;
+    try {
+      if (this.pglite) return (await this.pglite.query<T>(text, [...values])).rows;
+      return (await (this.readPool as Pool).query<T & object>(text, [...values])).rows;
+    } catch (err) {
+      throw markFromDatabase(err);
+    }
   }
 
   /** True when the database answers a trivial query within the readiness limit, on the read pool. */

@@ -1,18 +1,46 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/access.decorator';
+import { AppError } from '../common/app-error';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { MetricsService } from './metrics.service';
 
-/** Prometheus scrapes this; it is for operators, not API clients, so it stays out of Swagger. */
+/**
+ * Prometheus scrapes this; it is for operators, not API clients, so it stays out of Swagger. It is on the
+ * API's listener, so with METRICS_TOKEN set only `Authorization: Bearer <METRICS_TOKEN>` may read it
+ * (Prometheus: `authorization: { credentials: … }` in the scrape config).
+ */
 @ApiExcludeController()
 @Public()
 @Controller('metrics')
 export class MetricsController {
-  constructor(private readonly metrics: MetricsService) {}
+  // Compared as digests: equal lengths for timingSafeEqual, and no early exit on the first differing byte.
+  private readonly expected: Buffer | null;
+
+  constructor(
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.expected = config.metricsToken === null ? null : digest(`Bearer ${config.metricsToken}`);
+  }
 
   @Get()
-  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  scrape(): Promise<string> {
+  scrape(
+    @Headers('authorization') authorization: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    if (this.expected !== null && !timingSafeEqual(digest(authorization ?? ''), this.expected)) {
+      throw new AppError('UNAUTHENTICATED', 'The metrics token (METRICS_TOKEN) is required.');
+    }
+    // Set here, not with @Header: a refusal is the JSON error envelope.
+    void reply.header('content-type', this.metrics.registry.contentType);
     return this.metrics.registry.metrics();
   }
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
 }
