@@ -105,7 +105,7 @@ type AnyFunction = (...args: unknown[]) => unknown;
 function markFailures(pool: Pool): void {
   const target = pool as unknown as { query: AnyFunction; connect: AnyFunction };
   for (const method of ['query', 'connect'] as const) {
-    const original = target[method].bind(pool) as AnyFunction;
+    const original: AnyFunction = target[method].bind(pool);
     target[method] = (...args: unknown[]) => {
       const last = args.length - 1;
       if (typeof args[last] === 'function') {
