@@ -58,7 +58,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: {
     status: 429,
     description:
-      'Too many writes for this user this minute (WRITE_RATE_LIMIT_PER_MINUTE); retry after Retry-After seconds.',
+      "Too many writes for this user this minute (WRITE_RATE_LIMIT_PER_MINUTE), or too many of the user's calls in flight at Bluum on this instance (BLUUM_MAX_CONCURRENCY_PER_USER; Bluum was not called); retry after Retry-After seconds.",
   },
   INTERNAL_ERROR: {
     status: 500,
