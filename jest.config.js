@@ -63,9 +63,12 @@ module.exports = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      // The database-fault spec breaks the network link to PostgreSQL with a TCP proxy; the embedded
-      // database has no link to break, so that spec runs only on PostgreSQL (CI's first pass).
-      testPathIgnorePatterns: process.env.TEST_DATABASE_URL ? [] : ['/test/database-faults\\.e2e-spec\\.ts$'],
+      // The database-fault spec breaks the network link to PostgreSQL with a TCP proxy, and the failover
+      // spec makes a role's sessions read-only; the embedded database has neither, so those specs run
+      // only on PostgreSQL (CI's first pass).
+      testPathIgnorePatterns: process.env.TEST_DATABASE_URL
+        ? []
+        : ['/test/database-faults\\.e2e-spec\\.ts$', '/test/failover\\.e2e-spec\\.ts$'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
     },
     {

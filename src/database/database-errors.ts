@@ -4,8 +4,15 @@
 // count: an HTTP body the client aborted fails with ECONNRESET too, and must not raise (or hide) a
 // database-outage alert.
 
+/** "cannot execute … in a read-only transaction". */
+export const READ_ONLY_SQLSTATE = '25006';
+/** Deadlock detected, could not serialize access: the transaction may simply be run again. */
+export const CONFLICT_SQLSTATES: readonly string[] = ['40P01', '40001'];
+
 // PostgreSQL SQLSTATEs: the server is shutting down, too busy, cancelled a statement that ran too long
-// or waited too long for a lock, ended an idle transaction, or the connection itself failed (class 08).
+// or waited too long for a lock, ended an idle transaction, or the connection itself failed (class 08);
+// it refuses writes (25006: a primary demoted by a failover, or a standby); a deadlock or serialization
+// failure that its retries did not get past (40P01, 40001).
 const UNAVAILABLE_SQLSTATES = new Set([
   '57014',
   '55P03',
@@ -15,6 +22,8 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '57P03',
   '53300',
   '53400',
+  READ_ONLY_SQLSTATE,
+  ...CONFLICT_SQLSTATES,
 ]);
 // Prisma's codes for the same: cannot reach, timed out, server closed the connection, no connection
 // from the pool in time, a transaction that could not start or outlived its limit.

@@ -1,5 +1,5 @@
 import { Pool, type PoolClient, type QueryResult } from 'pg';
-import { markFromDatabase } from './database-errors';
+import { markFromDatabase, READ_ONLY_SQLSTATE } from './database-errors';
 
 const PG_NAME_OID = 19;
 const PG_TEXT_OID = 25;
@@ -87,6 +87,10 @@ export function createBoundedPool(options: BoundedPoolOptions): Pool {
       return out.catch((error: unknown) => {
         markFromDatabase(error);
         if (error instanceof Error && error.message === 'Query read timeout') destroyConnection(client);
+        // A node that refuses writes or is going away (a failover): this connection keeps reaching it
+        // (and keeps its read-only session) until it is dropped, so it is dropped now and the pool opens
+        // a new one, which finds the new primary. pool.query's own path releases failed connections.
+        if (endsWithFailover(error)) destroyConnection(client);
         if (endsTransaction(args[0])) releaseBroken(client, error);
         throw error;
       });
@@ -121,6 +125,14 @@ function markFailures(pool: Pool): void {
         : out;
     };
   }
+}
+
+function endsWithFailover(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    (code === READ_ONLY_SQLSTATE || code.startsWith('57P') || code.startsWith('08'))
+  );
 }
 
 function endsTransaction(query: unknown): boolean {

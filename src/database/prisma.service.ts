@@ -17,6 +17,8 @@ import { createBoundedPool } from './pg-pool';
 const POOL_END_LIMIT_MS = 2_000;
 // /health/ready answers within a second, whatever the database does.
 const READY_LIMIT_MS = 800;
+// How often readiness asks whether the database takes writes.
+const WRITABLE_CHECK_MS = 1_000;
 
 /** DI token: an embedded database opened by the caller (tests running two instances on one), or null. */
 export const SHARED_EMBEDDED_DATABASE = Symbol('SHARED_EMBEDDED_DATABASE');
@@ -100,6 +102,55 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
     );
     try {
       return await Promise.race([query, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * True unless the database refuses this instance's writes: a write-pool connection reports
+   * `transaction_read_only` (a primary demoted by a failover, or a standby). Asked at most once a second;
+   * a connection that answers "on" is discarded, so the pool's next one finds wherever the primary now is.
+   * A pool too busy to answer in time, or a database that cannot be reached (the ping's to report), keeps
+   * the last answer: busy is not read-only.
+   */
+  async canWrite(): Promise<boolean> {
+    const pool = this.pool;
+    if (pool === null) return true;
+    const now = Date.now();
+    if (now - this.writable.at < WRITABLE_CHECK_MS) return this.writable.value;
+    this.writable.at = now;
+    this.writable.pending ??= this.checkWritable(pool).finally(() => (this.writable.pending = undefined));
+    return this.writable.pending;
+  }
+
+  private readonly writable: { at: number; value: boolean; pending?: Promise<boolean> } = {
+    at: Number.NEGATIVE_INFINITY,
+    value: true,
+  };
+
+  private async checkWritable(pool: Pool): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(this.writable.value), this.pingTimeoutMs);
+    });
+    const check = (async () => {
+      const client = await pool.connect();
+      let readOnly = true;
+      try {
+        const { rows } = await client.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
+        readOnly = rows[0]?.transaction_read_only !== 'off';
+      } finally {
+        client.release(readOnly);
+      }
+      return !readOnly;
+    })().then(
+      (value) => (this.writable.value = value),
+      // Unreachable is the ping's to report; only an answer says whether writes are refused.
+      () => this.writable.value,
+    );
+    try {
+      return await Promise.race([check, timeout]);
     } finally {
       clearTimeout(timer);
     }

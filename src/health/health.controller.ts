@@ -32,7 +32,7 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({
     operationId: 'healthReady',
-    summary: 'The database is reachable (503 when not)',
+    summary: 'The database is reachable and takes writes (503 when not)',
     security: [],
   })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
@@ -49,8 +49,11 @@ export class HealthController {
 
   private async database() {
     const indicator = this.indicators.check('database');
-    return (await this.prisma.ping())
-      ? indicator.up()
-      : indicator.down({ message: 'database unreachable or not answering' });
+    // Side by side: both answer within the readiness limit.
+    const [reachable, writable] = await Promise.all([this.prisma.ping(), this.prisma.canWrite()]);
+    if (!reachable) return indicator.down({ message: 'database unreachable or not answering' });
+    // A failover in progress: reads are still served, but a load balancer should send writes elsewhere.
+    if (!writable) return indicator.down({ message: 'database refuses writes (read-only)' });
+    return indicator.up();
   }
 }
