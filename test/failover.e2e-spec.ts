@@ -106,4 +106,30 @@ describe('database failover (read-only, then writable again)', () => {
     const user = await app.prisma.user.findUniqueOrThrow({ where: { id: userId } });
     expect(user.bluumAccountId).toBe(bluumAccountId);
   });
+
+  it('runs a transaction that PostgreSQL ends with a deadlock again, so both callers succeed', async () => {
+    const [a, b] = [await registerUser(app), await registerUser(app)];
+    let attempts = 0;
+    // Each transaction locks one user, waits until the other has locked the other user, then asks for
+    // it: PostgreSQL detects the deadlock (deadlock_timeout, 1 s) and ends one of them with 40P01.
+    const locked: Record<string, () => void> = {};
+    const bothLocked = Promise.all(
+      ['a', 'b'].map((name) => new Promise<void>((resolve) => (locked[name] = resolve))),
+    );
+    const crossing = (name: string, first: string, second: string) =>
+      app.prisma.transaction(async (tx) => {
+        attempts++;
+        await tx.$queryRaw`SELECT id FROM users WHERE id = ${first} FOR UPDATE`;
+        locked[name]();
+        await bothLocked;
+        await tx.$queryRaw`SELECT id FROM users WHERE id = ${second} FOR UPDATE`;
+        await tx.user.update({ where: { id: second }, data: { updatedAt: new Date() } });
+        return name;
+      });
+    await expect(
+      Promise.all([crossing('a', a.userId, b.userId), crossing('b', b.userId, a.userId)]),
+    ).resolves.toEqual(['a', 'b']);
+    // Two first attempts and one retry of the transaction PostgreSQL chose to end.
+    expect(attempts).toBe(3);
+  });
 });

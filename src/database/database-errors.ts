@@ -26,8 +26,10 @@ const UNAVAILABLE_SQLSTATES = new Set([
   ...CONFLICT_SQLSTATES,
 ]);
 // Prisma's codes for the same: cannot reach, timed out, server closed the connection, no connection
-// from the pool in time, a transaction that could not start or outlived its limit.
+// from the pool in time, a transaction that could not start or outlived its limit, a write conflict or
+// deadlock (P2034) its retries did not get past.
 const UNAVAILABLE_PRISMA_CODES = new Set([
+  'P2034',
   'P1001',
   'P1002',
   'P1008',
@@ -96,18 +98,34 @@ function comesFromDatabase(fields: Record<string | symbol, unknown>): boolean {
 }
 
 export function isDatabaseUnavailable(err: unknown): boolean {
-  // The error, its causes, and what Prisma keeps of the driver's error (raw queries put it in
-  // meta.driverAdapterError, whose cause holds the SQLSTATE): breadth first, bounded.
+  return fromDatabaseAnd(err, saysUnavailable);
+}
+
+/** A deadlock or serialization failure: the transaction may be run again as it was. */
+export function isTransactionConflict(err: unknown): boolean {
+  return fromDatabaseAnd(err, (fields) => {
+    const code = fields.originalCode ?? fields.code;
+    // P2034: Prisma's "write conflict or a deadlock" for its model queries.
+    return code === 'P2034' || (typeof code === 'string' && CONFLICT_SQLSTATES.includes(code));
+  });
+}
+
+/**
+ * True when something in `err`'s chain came from the database and something in it (the same error or
+ * another) `says` so. The chain: the error, its causes, and what Prisma keeps of the driver's error (raw
+ * queries put it in meta.driverAdapterError, whose cause holds the SQLSTATE), breadth first, bounded.
+ */
+function fromDatabaseAnd(err: unknown, says: (fields: Record<string, unknown>) => boolean): boolean {
   const queue: unknown[] = [err];
   let fromDatabase = false;
-  let unavailable = false;
+  let said = false;
   for (let visits = 0; visits < MAX_VISITS && queue.length > 0; visits++) {
     const current = queue.shift();
     if (typeof current !== 'object' || current === null) continue;
     const fields = current as Record<string | symbol, unknown>;
     fromDatabase ||= comesFromDatabase(fields);
-    unavailable ||= saysUnavailable(fields);
-    if (fromDatabase && unavailable) return true;
+    said ||= says(fields as Record<string, unknown>);
+    if (fromDatabase && said) return true;
     queue.push(fields.cause);
     const meta = fields.meta as Record<string, unknown> | undefined;
     if (typeof meta === 'object' && meta !== null) queue.push(meta.driverAdapterError);

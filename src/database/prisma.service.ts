@@ -9,7 +9,7 @@ import type { Pool } from 'pg';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PrismaClient } from '../generated/prisma/client';
-import { markFromDatabase } from './database-errors';
+import { isTransactionConflict, markFromDatabase } from './database-errors';
 import { applyMigrations } from './embedded-migrations';
 import { createBoundedPool } from './pg-pool';
 
@@ -19,6 +19,31 @@ const POOL_END_LIMIT_MS = 2_000;
 const READY_LIMIT_MS = 800;
 // How often readiness asks whether the database takes writes.
 const WRITABLE_CHECK_MS = 1_000;
+
+/** The client a transaction's work is given. */
+export type Transaction = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+// Retries of a transaction PostgreSQL ended with a deadlock or serialization failure, and their pause.
+const CONFLICT_RETRIES = 2;
+const CONFLICT_PAUSE_MS = { min: 10, max: 60 };
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `work` again (at most CONFLICT_RETRIES times, after a random pause) while it meets a conflict. */
+export async function retryConflicts<R>(
+  work: () => Promise<R>,
+  sleep: (ms: number) => Promise<void> = defaultSleep,
+): Promise<R> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (attempt >= CONFLICT_RETRIES || !isTransactionConflict(err)) throw err;
+      const { min, max } = CONFLICT_PAUSE_MS;
+      await sleep(min + Math.random() * (max - min));
+    }
+  }
+}
 
 /** DI token: an embedded database opened by the caller (tests running two instances on one), or null. */
 export const SHARED_EMBEDDED_DATABASE = Symbol('SHARED_EMBEDDED_DATABASE');
@@ -75,6 +100,16 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
   }
 
   private readonly pingTimeoutMs: number;
+
+  /**
+   * An interactive transaction. PostgreSQL may end one with a deadlock or a serialization failure when
+   * it meets another; `work` (database work only, never a call to Bluum) is then run again, at most
+   * twice, after a short random pause so the two do not meet again. Past that the error stands, and is
+   * answered 503 DATABASE_UNAVAILABLE.
+   */
+  transaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R> {
+    return retryConflicts(() => this.$transaction(work));
+  }
 
   /**
    * One parameterised statement straight on the driver (pg's pool, or PGlite), rows as the driver gives
