@@ -124,7 +124,7 @@ function fromDatabaseAnd(err: unknown, says: (fields: Record<string, unknown>) =
     if (typeof current !== 'object' || current === null) continue;
     const fields = current as Record<string | symbol, unknown>;
     fromDatabase ||= comesFromDatabase(fields);
-    said ||= says(fields as Record<string, unknown>);
+    said ||= says(fields);
     if (fromDatabase && said) return true;
     queue.push(fields.cause);
     const meta = fields.meta as Record<string, unknown> | undefined;
