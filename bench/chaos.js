@@ -1,5 +1,5 @@
 // npm run chaos: the built service in production mode against faults — a slow, hung or differently
-// answering Bluum, a database that resets or freezes, a second instance, hostile request bodies — one
+// answering Bluum, a database that resets, freezes or fails over, a second instance, hostile request bodies — one
 // verdict line per scenario (PASS/FAIL and its figures), `chaos: N passed, M failed` at the end, and a
 // non-zero exit code when anything failed.
 //
@@ -21,6 +21,7 @@ const https = require('node:https');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { Client } = require('pg');
 const { startFaultProxy } = require('./lib/fault-proxy');
 const { freePort, migrate, productionNodeFlags, stopProcess, throwawayDatabase } = require('./lib/harness');
 
@@ -700,6 +701,102 @@ async function databaseFault(ctx, kind) {
   );
 }
 
+/**
+ * 4b. The database fails over: a demoted primary refuses every write (25006) and its sessions end, for
+ * S.dbFaultMs; then it takes writes again, without ending the sessions opened meanwhile (still read-only:
+ * the service must drop them itself). Writes 503, reads 200, readiness 503, then all back.
+ */
+async function failover(ctx) {
+  const database = new URL(ctx.databaseUrl).pathname.slice(1);
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  const readers = startReaders(ctx.service, ctx.reader);
+  const ready = startReadyPoller(ctx.service, 200);
+  const writes = [];
+  let writing = true;
+  // A user registered, then a link token for it: the two writes every frontend makes first.
+  const writer = (async () => {
+    while (writing) {
+      const id = `chaos-failover-${RUN}-${++userSeq}`;
+      const put = await request(ctx.service, 'PUT', `/v1/users/${id}`, {
+        token: ctx.adminToken,
+        body: { bluumAccountId: `acct-${id}` },
+        label: 'PUT user',
+      });
+      writes.push(put);
+      if (put.status === 201) {
+        writes.push(
+          await request(ctx.service, 'POST', `/v1/users/${id}/funding-sources/plaid/link-token`, {
+            token: ctx.tokenFor(id),
+            body: {},
+            label: 'link-token',
+          }),
+        );
+      }
+      await sleep(50);
+    }
+  })();
+  let faultAt;
+  let healAt;
+  try {
+    await sleep(1000);
+    faultAt = now();
+    await admin.query(`ALTER DATABASE ${database} SET default_transaction_read_only = on`);
+    await admin.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [database],
+    );
+    await sleep(S.dbFaultMs);
+  } finally {
+    await admin.query(`ALTER DATABASE ${database} RESET default_transaction_read_only`);
+    await admin.end();
+  }
+  healAt = now();
+  await sleep(5000);
+  writing = false;
+  await writer;
+  const reads = await readers.stop();
+  const polls = await ready.stop();
+  const all = [...reads, ...polls, ...writes];
+  // What was asked well inside the fault (the sessions ended at its start may fail what was in flight).
+  const inside = (r) => r.startedAt >= faultAt + 500 && r.endedAt <= healAt;
+  const writesInside = writes.filter(inside);
+  const readsInside = reads.filter(inside);
+  const dishonest = count(
+    all,
+    (r) => r.status === 503 && r.label !== 'ready' && (!r.retryAfter || r.code !== 'DATABASE_UNAVAILABLE'),
+  );
+  const downDuringFault = polls.some((r) => r.status === 503 && r.endedAt >= faultAt && r.endedAt <= healAt);
+  const readyAgain = Math.min(
+    ...polls.filter((r) => r.status === 200 && r.endedAt >= healAt).map((r) => r.endedAt - healAt),
+  );
+  const writesAgain = Math.min(
+    ...writes
+      .filter((r) => r.status >= 200 && r.status < 300 && r.startedAt >= healAt)
+      .map((r) => r.endedAt - healAt),
+  );
+  const lastFailed = writes
+    .filter((r) => r.startedAt >= healAt && r.status >= 300)
+    .map((r) => r.endedAt - healAt);
+  const settled = lastFailed.length === 0 ? 0 : Math.max(...lastFailed);
+  return verdict(
+    `${seconds(S.dbFaultMs)} read-only: writes inside ${byStatus(writesInside)}, reads inside ${byStatus(readsInside)}; ` +
+      `ready 503 during the fault: ${downDuringFault ? 'yes' : 'no'}, 200 again ${Number.isFinite(readyAgain) ? `${ms(readyAgain)} after` : 'never'}; ` +
+      `writes 2xx again ${Number.isFinite(writesAgain) ? `${ms(writesAgain)} after` : 'never'}, last failed write ${ms(settled)} after; ` +
+      `500s ${count(all, is500)}, 503s without Retry-After + DATABASE_UNAVAILABLE ${dishonest}`,
+    [
+      [count(all, is500) === 0, 'no 500'],
+      [count(all, noAnswer) === 0, 'every request answered'],
+      [dishonest === 0, 'every 503 has Retry-After and DATABASE_UNAVAILABLE'],
+      [writesInside.length > 0 && writesInside.every((r) => r.status === 503), 'writes 503 during the fault'],
+      [readsInside.length > 0 && readsInside.every((r) => r.status === 200), 'reads 200 during the fault'],
+      [downDuringFault, 'ready 503 during the fault'],
+      [readyAgain <= 2000, 'ready 200 within 2 s after'],
+      [settled <= 3000, 'every write 2xx from 3 s after'],
+    ],
+  );
+}
+
 /** Polls until `service` answers ready 200 and a reader GET 200, for at most `limitMs`; ms taken or null. */
 async function recovery(service, reader, since, limitMs) {
   const deadline = since + limitMs;
@@ -905,6 +1002,7 @@ const SCENARIOS = [
   ['same-account', sameAccount],
   ['db-reset', (ctx) => databaseFault(ctx, 'reset')],
   ['db-freeze', (ctx) => databaseFault(ctx, 'freeze')],
+  ['failover', failover],
   ['two-instances-freeze', twoInstancesFreeze],
   ['slow-body', slowBody],
   ['deep-json', deepJson],
@@ -1027,6 +1125,7 @@ async function main() {
   const exp = () => Math.floor(Date.now() / 1000) + 2 * 3600;
   const ctx = {
     env,
+    databaseUrl: db.url,
     proxy,
     bluum,
     logB: path.join(tmp, 'service-b.log'),
