@@ -208,6 +208,13 @@ describe('webhooks', () => {
     expect(listed.status).toBe(200);
     expect(listed.body.data.map((d) => d.id)).toContain(failed.id);
     expect(listed.body.data.every((d) => d.status === 'failed' && d.nextAttemptAt === null)).toBe(true);
+    // The receiver's token, in its URL's query, went out with every attempt but is never shown.
+    const origin = new URL(receiver.url).origin;
+    expect(receiver.received.find((r) => r.payload?.data.id === source.id)?.target).toBe(
+      `/hooks?token=${receiver.token}`,
+    );
+    expect(listed.body.data.find((d) => d.id === failed.id)?.url).toBe(`${origin}/hooks`);
+    expect(JSON.stringify(listed.body)).not.toContain(receiver.token);
 
     receiver.reset();
     const retried = await api.admin().retryWebhookDelivery(failed.id);
@@ -217,6 +224,7 @@ describe('webhooks', () => {
       status: 'pending',
       attempts: 0,
       eventId: failed.eventId,
+      url: `${origin}/hooks`,
     });
     await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
     expect(receiver.accepted(source.id)[0].webhookId).toBe(failed.eventId);

@@ -7,7 +7,7 @@ import type {
   WebhookDeliveryPageDto,
 } from './dto/webhook-delivery.dto';
 import { WebhookDeliveriesRepository, type WebhookDeliveryRecord } from './webhook-deliveries.repository';
-import { WEBHOOK_RETRY_WINDOW_MS, type WebhookEventType } from './webhook-events';
+import { receiverForDisplay, WEBHOOK_RETRY_WINDOW_MS, type WebhookEventType } from './webhook-events';
 
 /** What admins do with the outbox: look at deliveries, and send a delivered or failed one again. */
 @Injectable()
@@ -48,6 +48,7 @@ function toDto(record: WebhookDeliveryRecord): WebhookDeliveryDto {
     ...record,
     // Only eventRows' published types are ever written (webhook-outbox.ts).
     eventType: record.eventType as WebhookEventType,
+    url: receiverForDisplay(record.url),
     nextAttemptAt: record.status === 'pending' ? record.nextAttemptAt.toISOString() : null,
     giveUpAt: record.giveUpAt.toISOString(),
     lastAttemptAt: iso(record.lastAttemptAt),

@@ -35,6 +35,15 @@ export function webhookPayload(type: WebhookEventType, at: Date, data: FundingSo
   return JSON.stringify({ type, timestamp: at.toISOString(), data });
 }
 
+/**
+ * A receiver's URL as admins see it: its origin and path. A query or fragment may carry the receiver's
+ * own token, so only the stored URL the dispatcher posts to has them.
+ */
+export function receiverForDisplay(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return origin + pathname;
+}
+
 /** How long deliveries are retried before they are marked failed. */
 export const WEBHOOK_RETRY_WINDOW_MS = 24 * 60 * 60 * 1000;
 // Retries never wait longer than this, so a receiver back after an outage hears within the hour.

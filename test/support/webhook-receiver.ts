@@ -1,6 +1,7 @@
 // A deposit service's webhook endpoint for e2e specs: a real HTTP server on 127.0.0.1 that checks each
 // request's signature with the `standardwebhooks` package (as a receiver would), records it, and answers
 // as scripted: a status, a hang until released, or a connection cut mid-request.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
@@ -10,6 +11,8 @@ import type { FundingSourceDto } from '../../src/funding-sources/dto/funding-sou
 export const TEST_WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 42).toString('base64')}`;
 
 export interface ReceivedEvent {
+  /** The request's path and query, as the service asked for it. */
+  target: string;
   webhookId: string;
   timestamp: string;
   /** The verified body, or null when the signature did not verify. */
@@ -28,6 +31,8 @@ export class WebhookReceiver {
   private waiters: (() => void)[] = [];
   private readonly server: Server = createServer((req, res) => void this.handle(req, res));
   private port = 0;
+  // Receivers often take a token of their own in the query string: one the service must never show.
+  readonly token = randomBytes(12).toString('hex');
 
   private constructor() {}
 
@@ -39,7 +44,7 @@ export class WebhookReceiver {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}/hooks`;
+    return `http://127.0.0.1:${this.port}/hooks?token=${this.token}`;
   }
 
   /** The next requests get these answers, in order; after them, 200. */
@@ -104,6 +109,7 @@ export class WebhookReceiver {
     }
     const answer = this.script.shift() ?? 200;
     this.received.push({
+      target: req.url ?? '',
       webhookId: headers['webhook-id'],
       timestamp: headers['webhook-timestamp'],
       payload,
