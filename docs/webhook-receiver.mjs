@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 
-const webhook = new Webhook(process.env.WEBHOOK_SECRET); // the whsec_… the service signs with
+const webhook = new Webhook(process.env.WEBHOOK_SECRET); // this receiver's whsec_… (its entry in the service's)
 const handled = new Set(); // delivery is at least once: the same webhook-id may come again
 
 createServer(async (req, res) => {

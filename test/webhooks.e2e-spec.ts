@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { Client } from 'pg';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { type Api, testApi } from './support/api';
 import { FakeBluum } from './support/fake-bluum';
 import { sweepNow } from './support/sweep';
@@ -356,6 +357,51 @@ describe('a receiver that hangs', () => {
     await receiver.waitFor(() => receiver.accepted(other.id).length === 1, 5_000);
     expect(receiver.accepted(stuck.id)).toEqual([]);
     receiver.release();
+  });
+});
+
+// Each receiver has a secret of its own: what one receiver gets (and so could imitate) is signed with a
+// key that no other receiver accepts.
+describe('receivers with secrets of their own', () => {
+  const SECRET_A = `whsec_${Buffer.alloc(32, 0xa).toString('base64')}`;
+  const SECRET_B = `whsec_${Buffer.alloc(32, 0xb).toString('base64')}`;
+  let bluum: FakeBluum;
+  let receiverA: WebhookReceiver;
+  let receiverB: WebhookReceiver;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    bluum = await FakeBluum.start();
+    receiverA = await WebhookReceiver.start(SECRET_A);
+    receiverB = await WebhookReceiver.start(SECRET_B);
+    app = await startTestApp({
+      BLUUM_BASE_URL: bluum.url,
+      WEBHOOK_URLS: `${receiverA.url},${receiverB.url}`,
+      WEBHOOK_SECRET: `${SECRET_A},${SECRET_B}`,
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await receiverA?.close();
+    await receiverB?.close();
+    await bluum?.close();
+  });
+
+  it("signs each receiver's delivery with its own secret: A's secret does not verify B's delivery", async () => {
+    const { userId } = await registerUser(app);
+    const [source] = (await testApi(app).as(userId).linkBank()).fundingSources;
+    // Each accepts only what verifies with its own secret.
+    await receiverA.waitFor(() => receiverA.accepted(source.id).length === 1);
+    await receiverB.waitFor(() => receiverB.accepted(source.id).length === 1);
+    const [toA] = receiverA.accepted(source.id);
+    const [toB] = receiverB.accepted(source.id);
+    // One event, the same body to both.
+    expect(toB.webhookId).toBe(toA.webhookId);
+    expect(toB.body).toBe(toA.body);
+
+    expect(new Webhook(SECRET_B).verify(toB.body, toB.headers)).toEqual(toB.payload);
+    expect(() => new Webhook(SECRET_A).verify(toB.body, toB.headers)).toThrow(WebhookVerificationError);
+    expect(() => new Webhook(SECRET_B).verify(toA.body, toA.headers)).toThrow(WebhookVerificationError);
   });
 });
 
