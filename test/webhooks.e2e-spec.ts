@@ -78,6 +78,7 @@ describe('webhooks', () => {
     expect(event.payload).toEqual({
       type: 'funding_source.linked',
       timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      sequence: 1,
       data: (await api.as(userId).get(source.id)).body,
     });
     // The webhook-id is the audit event's id: an admin can follow one to the other.
@@ -86,6 +87,15 @@ describe('webhooks', () => {
     expect(Math.abs(Number(event.timestamp) - Date.now() / 1000)).toBeLessThan(60);
     // Every request this receiver got verified.
     expect(receiver.received.every((r) => r.payload !== null)).toBe(true);
+  });
+
+  it('documents the body receivers get in Swagger, its sequence included', async () => {
+    const doc = (await app.request('GET', '/docs-json')).body as {
+      components: { schemas: Record<string, { required?: string[]; properties: Record<string, object> }> };
+    };
+    const body = doc.components.schemas.WebhookEventDto;
+    expect(body.required).toEqual(['type', 'timestamp', 'sequence', 'data']);
+    expect(body.properties.sequence).toMatchObject({ type: 'integer', minimum: 1 });
   });
 
   it('tells of a disconnect and of a status Bluum changed (found by sync)', async () => {
@@ -103,13 +113,15 @@ describe('webhooks', () => {
     await receiver.waitFor(
       () => receiver.accepted(broken.id).length === 2 && receiver.accepted(gone.id).length === 2,
     );
-    expect(receiver.accepted(broken.id).map((e) => [e.payload?.type, e.payload?.data.status])).toEqual([
-      ['funding_source.linked', 'active'],
-      ['funding_source.status_changed', 'error'],
+    const seen = (id: string) =>
+      receiver.accepted(id).map((e) => [e.payload?.type, e.payload?.data.status, e.payload?.sequence]);
+    expect(seen(broken.id)).toEqual([
+      ['funding_source.linked', 'active', 1],
+      ['funding_source.status_changed', 'error', 2],
     ]);
-    expect(receiver.accepted(gone.id).map((e) => [e.payload?.type, e.payload?.data.status])).toEqual([
-      ['funding_source.linked', 'active'],
-      ['funding_source.disconnected', 'disconnected'],
+    expect(seen(gone.id)).toEqual([
+      ['funding_source.linked', 'active', 1],
+      ['funding_source.disconnected', 'disconnected', 2],
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtraModels, ApiTags } from '@nestjs/swagger';
 import { Route } from '../common/route.decorator';
 import {
   WebhookDeliveriesQuery,
@@ -7,10 +7,13 @@ import {
   WebhookDeliveryPageDto,
   WebhookDeliveryParams,
 } from './dto/webhook-delivery.dto';
+import { WebhookEventDto } from './dto/webhook-event.dto';
 import { WebhookDeliveriesService } from './webhook-deliveries.service';
 
 @ApiTags('admin')
 @ApiBearerAuth()
+// What each delivery sends: a schema of its own (`WebhookEventDto`) for receivers to generate from.
+@ApiExtraModels(WebhookEventDto)
 @Controller('v1/admin/webhook-deliveries')
 export class AdminWebhookDeliveriesController {
   constructor(private readonly deliveries: WebhookDeliveriesService) {}

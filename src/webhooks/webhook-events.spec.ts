@@ -19,14 +19,18 @@ describe('webhookEventType', () => {
 });
 
 describe('webhookPayload', () => {
-  it('is { type, timestamp, data } with the funding source as the API answers it', () => {
+  it('is { type, timestamp, sequence, data } with the funding source as the API answers it', () => {
     const data = { id: 'fs-1', status: 'error' } as unknown as FundingSource;
-    const body = webhookPayload('funding_source.status_changed', new Date('2026-11-29T10:00:00.000Z'), data);
-    expect(JSON.parse(body)).toEqual({
-      type: 'funding_source.status_changed',
-      timestamp: '2026-11-29T10:00:00.000Z',
-      data: { id: 'fs-1', status: 'error' },
-    });
+    const body = webhookPayload(
+      'funding_source.status_changed',
+      new Date('2026-11-29T10:00:00.000Z'),
+      3,
+      data,
+    );
+    expect(body).toBe(
+      '{"type":"funding_source.status_changed","timestamp":"2026-11-29T10:00:00.000Z","sequence":3,' +
+        '"data":{"id":"fs-1","status":"error"}}',
+    );
   });
 });
 

@@ -43,6 +43,62 @@ describe('webhook outbox on a real database', () => {
     );
   });
 
+  const syncStatus = (
+    linked: Awaited<ReturnType<MediumContext['newLinkedItem']>>,
+    status: 'ACTIVE' | 'ERROR',
+  ) =>
+    ctx.fundingSources.syncItems(
+      linked.user.id,
+      linked.user.bluumAccountId,
+      [{ ...linked.bluumItem, status }],
+      SYSTEM_CALLER,
+    );
+  const sequenceInBody = (payload: string): unknown =>
+    (JSON.parse(payload) as { sequence: unknown }).sequence;
+
+  it("numbers each funding source's events 1, 2, 3, in the stored body and beside it", async () => {
+    const linked = await ctx.newLinkedItem({ accounts: 2 });
+    const [a, b] = linked.fundingSources;
+    await syncStatus(linked, 'ERROR');
+    await syncStatus(linked, 'ACTIVE');
+
+    const deliveries = await deliveriesOf([a.id, b.id]);
+    for (const source of [a, b]) {
+      const ofSource = deliveries.filter((d) => d.fundingSourceId === source.id);
+      expect(ofSource.map((d) => [d.eventType, d.sequence, sequenceInBody(d.payload)])).toEqual([
+        ['funding_source.linked', 1, 1],
+        ['funding_source.status_changed', 2, 2],
+        ['funding_source.status_changed', 3, 3],
+      ]);
+    }
+    // The bytes a retry sends again: the sequence is in them, not added at send time.
+    expect(deliveries[0].payload).toMatch(
+      /^\{"type":"funding_source\.linked","timestamp":"[^"]+","sequence":1,"data":\{/,
+    );
+  });
+
+  it('keeps counting after the earlier deliveries are gone (the retention sweep removes them)', async () => {
+    const linked = await ctx.newLinkedItem();
+    const [source] = linked.fundingSources;
+    await ctx.prisma.webhookDelivery.deleteMany({ where: { fundingSourceId: source.id } });
+    await syncStatus(linked, 'ERROR');
+    const [changed] = await deliveriesOf([source.id]);
+    expect([changed.sequence, sequenceInBody(changed.payload)]).toEqual([2, 2]);
+  });
+
+  it('gives concurrent changes of one funding source distinct sequences that grow in queue order', async () => {
+    const linked = await ctx.newLinkedItem();
+    const [source] = linked.fundingSources;
+    await Promise.all(
+      (['ERROR', 'ACTIVE', 'ERROR', 'ACTIVE', 'ERROR', 'ACTIVE'] as const).map((status) =>
+        syncStatus(linked, status),
+      ),
+    );
+    const sequences = (await deliveriesOf([source.id])).map((d) => d.sequence);
+    expect(sequences.length).toBeGreaterThan(1);
+    expect(sequences).toEqual(sequences.map((_, index) => index + 1));
+  });
+
   it('writes nothing for a change that was refused, nor for a sync that changed nothing', async () => {
     const linked = await ctx.newLinkedItem();
     const other = await ctx.newUser();

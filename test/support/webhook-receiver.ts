@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import type { FundingSourceDto } from '../../src/funding-sources/dto/funding-source.dto';
+import type { WebhookEventDto } from '../../src/webhooks/dto/webhook-event.dto';
 
 /** A signing secret as WEBHOOK_SECRET takes it. */
 export const TEST_WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 42).toString('base64')}`;
@@ -26,7 +26,7 @@ export interface ReceivedEvent {
   body: string;
   headers: SignatureHeaders;
   /** The verified body, or null when the signature did not verify. */
-  payload: { type: string; timestamp: string; data: FundingSourceDto } | null;
+  payload: WebhookEventDto | null;
   /** What this receiver answered: an HTTP status, a cut connection, or nothing yet (left hanging). */
   answer: Answer;
 }
