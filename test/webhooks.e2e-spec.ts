@@ -244,6 +244,29 @@ describe('webhooks', () => {
     await waitForStatus(app, source.id, 'delivered');
   });
 
+  it('refuses to send an event again once a later one superseded it: no linked/active after disconnected', async () => {
+    const { userId } = await registerUser(app);
+    const [source] = (await api.as(userId).linkBank()).fundingSources;
+    expect((await api.as(userId).disconnect(source.id)).status).toBe(200);
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 2);
+    await waitForStatus(app, source.id, 'delivered', 2);
+    const [linked, disconnected] = await deliveriesOf(source.id);
+    expect(linked.eventType).toBe('funding_source.linked');
+
+    const stale = await api.admin().retryWebhookDelivery(linked.id);
+    expect([stale.status, stale.error.code]).toEqual([409, 'WEBHOOK_DELIVERY_SUPERSEDED']);
+    expect((await deliveriesOf(source.id))[0]).toMatchObject({ id: linked.id, status: 'delivered' });
+
+    // The latest event goes again, with its own sequence, so a receiver can still order it.
+    receiver.reset();
+    expect((await api.admin().retryWebhookDelivery(disconnected.id)).status).toBe(200);
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
+    const ofSource = receiver.received.filter((r) => r.payload?.data.id === source.id);
+    expect(ofSource.map((r) => [r.payload?.type, r.payload?.sequence])).toEqual([
+      ['funding_source.disconnected', 2],
+    ]);
+  });
+
   it('refuses to retry a pending delivery, an unknown one and a malformed id, and non-admins', async () => {
     const { userId } = await registerUser(app);
     receiver.answerNext('hang');

@@ -37,10 +37,10 @@ export class AdminWebhookDeliveriesController {
     operationId: 'adminRetryWebhookDelivery',
     summary: 'Send a delivered or failed event again',
     description:
-      "Queues the delivery again, due now, with a fresh 24 h of retries and the same `webhook-id` (receivers drop what they already have). It goes out before that funding source's later events still pending for the same receiver.",
+      "Queues the delivery again, due now, with a fresh 24 h of retries and the same `webhook-id` and body (receivers drop what they already have). Only the funding source's latest event is sent again: one a later event supersedes would undo it at a receiver that no longer knows it (409 `WEBHOOK_DELIVERY_SUPERSEDED`).",
     access: {},
     responses: [{ status: 200, type: WebhookDeliveryDto }],
-    errors: ['WEBHOOK_DELIVERY_NOT_FOUND', 'WEBHOOK_DELIVERY_PENDING'],
+    errors: ['WEBHOOK_DELIVERY_NOT_FOUND', 'WEBHOOK_DELIVERY_PENDING', 'WEBHOOK_DELIVERY_SUPERSEDED'],
   })
   retry(@Param() { id }: WebhookDeliveryParams): Promise<WebhookDeliveryDto> {
     return this.deliveries.retry(id);

@@ -228,4 +228,31 @@ describe('webhook outbox on a real database', () => {
       kind: 'not-found',
     });
   });
+
+  it('refuses to requeue an event a later one supersedes, also once the later delivery is gone', async () => {
+    const linked = await ctx.newLinkedItem();
+    const [source] = linked.fundingSources;
+    const [linkedClaim] = await claimOurs([source.id]);
+    await ctx.webhookDeliveries.markAttemptFailed(
+      linkedClaim,
+      { responseStatus: 503, error: 'HTTP 503' },
+      null,
+    );
+    await syncStatus(linked, 'ERROR');
+    const [changedClaim] = await claimOurs([source.id]);
+    await ctx.webhookDeliveries.markDelivered(changedClaim, 200);
+
+    expect(await ctx.webhookDeliveries.requeue(linkedClaim.id, 86_400_000)).toEqual({ kind: 'superseded' });
+    // The latest event is the one that can go again.
+    expect(await ctx.webhookDeliveries.requeue(changedClaim.id, 86_400_000)).toMatchObject({
+      kind: 'requeued',
+      delivery: { id: changedClaim.id, status: 'pending' },
+    });
+    // The retention sweep removes delivered rows first: the older failed one is still superseded.
+    await ctx.prisma.webhookDelivery.delete({ where: { id: changedClaim.id } });
+    expect(await ctx.webhookDeliveries.requeue(linkedClaim.id, 86_400_000)).toEqual({ kind: 'superseded' });
+    expect(await deliveriesOf([source.id])).toEqual([
+      expect.objectContaining({ id: linkedClaim.id, status: 'failed', attempts: 1, lastResponseStatus: 503 }),
+    ]);
+  });
 });
