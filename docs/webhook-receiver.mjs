@@ -2,8 +2,8 @@
 import { createServer } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 
-const webhook = new Webhook(process.env.WEBHOOK_SECRET); // the whsec_… the service signs with
-const handled = new Set(); // delivery is at least once: the same webhook-id may come again
+const webhook = new Webhook(process.env.WEBHOOK_SECRET); // this receiver's whsec_… (its entry in the service's)
+const latest = new Map(); // funding source id → the highest sequence handled (keep it in your database)
 
 createServer(async (req, res) => {
   let body = '';
@@ -14,8 +14,9 @@ createServer(async (req, res) => {
   } catch {
     return res.writeHead(400).end();
   }
-  if (!handled.has(req.headers['webhook-id'])) {
-    handled.add(req.headers['webhook-id']);
+  // At least once, and a retry may come late: a sequence not above the last one handled is a repeat or stale.
+  if (event.sequence > (latest.get(event.data.id) ?? 0)) {
+    latest.set(event.data.id, event.sequence);
     console.log(event.type, event.data.id, event.data.status); // stop or resume transfers here
   }
   res.writeHead(204).end(); // any 2xx; anything else (or no answer in 10 s) is retried

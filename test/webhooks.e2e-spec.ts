@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { Client } from 'pg';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { type Api, testApi } from './support/api';
 import { FakeBluum } from './support/fake-bluum';
 import { sweepNow } from './support/sweep';
@@ -77,6 +78,7 @@ describe('webhooks', () => {
     expect(event.payload).toEqual({
       type: 'funding_source.linked',
       timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      sequence: 1,
       data: (await api.as(userId).get(source.id)).body,
     });
     // The webhook-id is the audit event's id: an admin can follow one to the other.
@@ -85,6 +87,15 @@ describe('webhooks', () => {
     expect(Math.abs(Number(event.timestamp) - Date.now() / 1000)).toBeLessThan(60);
     // Every request this receiver got verified.
     expect(receiver.received.every((r) => r.payload !== null)).toBe(true);
+  });
+
+  it('documents the body receivers get in Swagger, its sequence included', async () => {
+    const doc = (await app.request('GET', '/docs-json')).body as {
+      components: { schemas: Record<string, { required?: string[]; properties: Record<string, object> }> };
+    };
+    const body = doc.components.schemas.WebhookEventDto;
+    expect(body.required).toEqual(['type', 'timestamp', 'sequence', 'data']);
+    expect(body.properties.sequence).toMatchObject({ type: 'integer', minimum: 1 });
   });
 
   it('tells of a disconnect and of a status Bluum changed (found by sync)', async () => {
@@ -102,13 +113,15 @@ describe('webhooks', () => {
     await receiver.waitFor(
       () => receiver.accepted(broken.id).length === 2 && receiver.accepted(gone.id).length === 2,
     );
-    expect(receiver.accepted(broken.id).map((e) => [e.payload?.type, e.payload?.data.status])).toEqual([
-      ['funding_source.linked', 'active'],
-      ['funding_source.status_changed', 'error'],
+    const seen = (id: string) =>
+      receiver.accepted(id).map((e) => [e.payload?.type, e.payload?.data.status, e.payload?.sequence]);
+    expect(seen(broken.id)).toEqual([
+      ['funding_source.linked', 'active', 1],
+      ['funding_source.status_changed', 'error', 2],
     ]);
-    expect(receiver.accepted(gone.id).map((e) => [e.payload?.type, e.payload?.data.status])).toEqual([
-      ['funding_source.linked', 'active'],
-      ['funding_source.disconnected', 'disconnected'],
+    expect(seen(gone.id)).toEqual([
+      ['funding_source.linked', 'active', 1],
+      ['funding_source.disconnected', 'disconnected', 2],
     ]);
   });
 
@@ -208,6 +221,13 @@ describe('webhooks', () => {
     expect(listed.status).toBe(200);
     expect(listed.body.data.map((d) => d.id)).toContain(failed.id);
     expect(listed.body.data.every((d) => d.status === 'failed' && d.nextAttemptAt === null)).toBe(true);
+    // The receiver's token, in its URL's query, went out with every attempt but is never shown.
+    const origin = new URL(receiver.url).origin;
+    expect(receiver.received.find((r) => r.payload?.data.id === source.id)?.target).toBe(
+      `/hooks?token=${receiver.token}`,
+    );
+    expect(listed.body.data.find((d) => d.id === failed.id)?.url).toBe(`${origin}/hooks`);
+    expect(JSON.stringify(listed.body)).not.toContain(receiver.token);
 
     receiver.reset();
     const retried = await api.admin().retryWebhookDelivery(failed.id);
@@ -217,10 +237,34 @@ describe('webhooks', () => {
       status: 'pending',
       attempts: 0,
       eventId: failed.eventId,
+      url: `${origin}/hooks`,
     });
     await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
     expect(receiver.accepted(source.id)[0].webhookId).toBe(failed.eventId);
     await waitForStatus(app, source.id, 'delivered');
+  });
+
+  it('refuses to send an event again once a later one superseded it: no linked/active after disconnected', async () => {
+    const { userId } = await registerUser(app);
+    const [source] = (await api.as(userId).linkBank()).fundingSources;
+    expect((await api.as(userId).disconnect(source.id)).status).toBe(200);
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 2);
+    await waitForStatus(app, source.id, 'delivered', 2);
+    const [linked, disconnected] = await deliveriesOf(source.id);
+    expect(linked.eventType).toBe('funding_source.linked');
+
+    const stale = await api.admin().retryWebhookDelivery(linked.id);
+    expect([stale.status, stale.error.code]).toEqual([409, 'WEBHOOK_DELIVERY_SUPERSEDED']);
+    expect((await deliveriesOf(source.id))[0]).toMatchObject({ id: linked.id, status: 'delivered' });
+
+    // The latest event goes again, with its own sequence, so a receiver can still order it.
+    receiver.reset();
+    expect((await api.admin().retryWebhookDelivery(disconnected.id)).status).toBe(200);
+    await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
+    const ofSource = receiver.received.filter((r) => r.payload?.data.id === source.id);
+    expect(ofSource.map((r) => [r.payload?.type, r.payload?.sequence])).toEqual([
+      ['funding_source.disconnected', 2],
+    ]);
   });
 
   it('refuses to retry a pending delivery, an unknown one and a malformed id, and non-admins', async () => {
@@ -348,6 +392,51 @@ describe('a receiver that hangs', () => {
     await receiver.waitFor(() => receiver.accepted(other.id).length === 1, 5_000);
     expect(receiver.accepted(stuck.id)).toEqual([]);
     receiver.release();
+  });
+});
+
+// Each receiver has a secret of its own: what one receiver gets (and so could imitate) is signed with a
+// key that no other receiver accepts.
+describe('receivers with secrets of their own', () => {
+  const SECRET_A = `whsec_${Buffer.alloc(32, 0xa).toString('base64')}`;
+  const SECRET_B = `whsec_${Buffer.alloc(32, 0xb).toString('base64')}`;
+  let bluum: FakeBluum;
+  let receiverA: WebhookReceiver;
+  let receiverB: WebhookReceiver;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    bluum = await FakeBluum.start();
+    receiverA = await WebhookReceiver.start(SECRET_A);
+    receiverB = await WebhookReceiver.start(SECRET_B);
+    app = await startTestApp({
+      BLUUM_BASE_URL: bluum.url,
+      WEBHOOK_URLS: `${receiverA.url},${receiverB.url}`,
+      WEBHOOK_SECRET: `${SECRET_A},${SECRET_B}`,
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await receiverA?.close();
+    await receiverB?.close();
+    await bluum?.close();
+  });
+
+  it("signs each receiver's delivery with its own secret: A's secret does not verify B's delivery", async () => {
+    const { userId } = await registerUser(app);
+    const [source] = (await testApi(app).as(userId).linkBank()).fundingSources;
+    // Each accepts only what verifies with its own secret.
+    await receiverA.waitFor(() => receiverA.accepted(source.id).length === 1);
+    await receiverB.waitFor(() => receiverB.accepted(source.id).length === 1);
+    const [toA] = receiverA.accepted(source.id);
+    const [toB] = receiverB.accepted(source.id);
+    // One event, the same body to both.
+    expect(toB.webhookId).toBe(toA.webhookId);
+    expect(toB.body).toBe(toA.body);
+
+    expect(new Webhook(SECRET_B).verify(toB.body, toB.headers)).toEqual(toB.payload);
+    expect(() => new Webhook(SECRET_A).verify(toB.body, toB.headers)).toThrow(WebhookVerificationError);
+    expect(() => new Webhook(SECRET_B).verify(toA.body, toA.headers)).toThrow(WebhookVerificationError);
   });
 });
 

@@ -17,6 +17,11 @@ export const ERROR_CODES = {
     description:
       'The webhook delivery is already queued (pending); only a delivered or failed one is retried.',
   },
+  WEBHOOK_DELIVERY_SUPERSEDED: {
+    status: 409,
+    description:
+      "A later event of the same funding source supersedes this delivery's event: sent again, it would undo the later one at a receiver that no longer knows it (such as `active` after `disconnected`). Only a funding source's latest event is sent again; read the funding source for its current state.",
+  },
   BLUUM_ACCOUNT_CONFLICT: {
     status: 409,
     description:

@@ -283,23 +283,88 @@ describe('loadConfig', () => {
     it('sends no events unless WEBHOOK_URLS is set, and retries after 5 s first', () => {
       expect(loadConfig({})).toMatchObject({
         webhookUrls: [],
-        webhookSecret: null,
+        webhookSecrets: [],
         webhookRetryBaseMs: 5_000,
         webhookTimeoutMs: 10_000,
       });
     });
 
-    it('takes a comma-separated list with its secret', () => {
+    const OTHER_SECRET = `whsec_${Buffer.alloc(24, 9).toString('base64')}`;
+
+    it('takes one URL with one secret, as before receivers had secrets of their own', () => {
+      const config = loadConfig({
+        ...PRODUCTION,
+        WEBHOOK_URLS: 'https://deposits.internal/hooks',
+        WEBHOOK_SECRET: SECRET,
+      });
+      expect(config.webhookUrls).toEqual(['https://deposits.internal/hooks']);
+      expect(config.webhookSecrets).toEqual([SECRET]);
+    });
+
+    it('takes comma-separated URLs with one secret each, in the same order', () => {
       const config = loadConfig({
         ...PRODUCTION,
         WEBHOOK_URLS: 'https://deposits.internal/hooks , https://ledger.internal/bluum?src=links',
-        WEBHOOK_SECRET: SECRET,
+        WEBHOOK_SECRET: ` ${OTHER_SECRET} ,${SECRET}`,
       });
       expect(config.webhookUrls).toEqual([
         'https://deposits.internal/hooks',
         'https://ledger.internal/bluum?src=links',
       ]);
-      expect(config.webhookSecret).toBe(SECRET);
+      expect(config.webhookSecrets).toEqual([OTHER_SECRET, SECRET]);
+    });
+
+    it.each([
+      [
+        'two URLs and one secret',
+        'https://a.example/h,https://b.example/h',
+        SECRET,
+        '1 secret(s)',
+        '2 URL(s)',
+      ],
+      [
+        'one URL and two secrets',
+        'https://a.example/h',
+        `${SECRET},${OTHER_SECRET}`,
+        '2 secret(s)',
+        '1 URL(s)',
+      ],
+      ['a secret and no URL', undefined, SECRET, '1 secret(s)', '0 URL(s)'],
+    ])('stops on %s, naming both variables and no secret', (_name, urls, secrets, secretCount, urlCount) => {
+      let error: unknown;
+      try {
+        loadConfig({ ...PRODUCTION, WEBHOOK_URLS: urls, WEBHOOK_SECRET: secrets });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const { message } = error as ConfigError;
+      expect(message).toContain(`WEBHOOK_SECRET has ${secretCount}`);
+      expect(message).toContain(`WEBHOOK_URLS has ${urlCount}`);
+      for (const secret of [SECRET, OTHER_SECRET]) {
+        expect(message).not.toContain(secret);
+        expect(message).not.toContain(secret.slice(6, 20));
+      }
+    });
+
+    it('names a malformed secret by its position, never by its value', () => {
+      const malformed = 'whsec_c2hvcnQtYnV0LXNlY3JldA==';
+      const env = {
+        WEBHOOK_URLS: 'https://a.example/h,https://b.example/h',
+        WEBHOOK_SECRET: `${SECRET},${malformed}`,
+      };
+      expect(() => loadConfig(env)).toThrow(
+        new ConfigError('WEBHOOK_SECRET entry 2 must be whsec_ followed by the base64 of 24 to 64 bytes'),
+      );
+    });
+
+    it('stops on a URL listed twice (one receiver, one secret)', () => {
+      expect(() =>
+        loadConfig({
+          WEBHOOK_URLS: 'https://a.example/h,https://a.example/h',
+          WEBHOOK_SECRET: `${SECRET},${OTHER_SECRET}`,
+        }),
+      ).toThrow(new ConfigError('WEBHOOK_URLS must not list the same URL twice'));
     });
 
     it.each([

@@ -69,10 +69,13 @@ export interface AppConfig {
   readonly reconcileIntervalSeconds: number;
   /** Calls to Bluum the reconciliation sweep makes per second, across all instances. */
   readonly bluumMaxRequestsPerSecond: number;
-  /** Where funding-source events are POSTed (none: no event is recorded or sent). */
+  /** Where funding-source events are POSTed (none: no event is recorded or sent). Each URL once. */
   readonly webhookUrls: readonly string[];
-  /** The Standard Webhooks signing secret (`whsec_` + base64); required with webhookUrls. */
-  readonly webhookSecret: string | null;
+  /**
+   * The Standard Webhooks signing secrets (`whsec_` + base64), one per entry of webhookUrls and in the
+   * same order: each receiver's deliveries are signed with its own, so no receiver can sign for another.
+   */
+  readonly webhookSecrets: readonly string[];
   /** A failed delivery's first retry comes after this long; each next one after twice the last. */
   readonly webhookRetryBaseMs: number;
   /** A receiver that has not answered an attempt within this has failed it. */
@@ -219,10 +222,10 @@ const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
 type WebhookConfig = Pick<
   AppConfig,
-  'webhookUrls' | 'webhookSecret' | 'webhookRetryBaseMs' | 'webhookTimeoutMs'
+  'webhookUrls' | 'webhookSecrets' | 'webhookRetryBaseMs' | 'webhookTimeoutMs'
 >;
 
-/** Event receivers (https only in production) and the secret that signs what they get. */
+/** Event receivers (https only in production) and, for each, the secret that signs what it gets. */
 function loadWebhooks(env: Env, production: boolean): WebhookConfig {
   const protocols = production ? ['https:'] : ['https:', 'http:'];
   const webhookUrls = (read(env, 'WEBHOOK_URLS') ?? '')
@@ -245,19 +248,35 @@ function loadWebhooks(env: Env, production: boolean): WebhookConfig {
       }
       return url.href;
     });
-  const secret = read(env, 'WEBHOOK_SECRET') ?? null;
-  if (secret !== null) {
+  if (new Set(webhookUrls).size !== webhookUrls.length) {
+    // Each receiver is one signing secret and one queue: a URL listed twice would be neither.
+    throw new ConfigError('WEBHOOK_URLS must not list the same URL twice');
+  }
+  // Base64 has no comma, so a comma only separates two secrets. Errors name positions, never values.
+  const webhookSecrets = (read(env, 'WEBHOOK_SECRET') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  webhookSecrets.forEach((secret, index) => {
     const bytes = WEBHOOK_SECRET.test(secret) ? Buffer.from(secret.slice(6), 'base64').length : 0;
     if (bytes < 24 || bytes > 64) {
-      throw new ConfigError('WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 bytes');
+      throw new ConfigError(
+        `WEBHOOK_SECRET entry ${index + 1} must be whsec_ followed by the base64 of 24 to 64 bytes`,
+      );
     }
+  });
+  if (webhookUrls.length > 0 && webhookSecrets.length === 0) {
+    throw new ConfigError('WEBHOOK_SECRET is required with WEBHOOK_URLS (one secret per URL)');
   }
-  if (webhookUrls.length > 0 && secret === null) {
-    throw new ConfigError('WEBHOOK_SECRET is required with WEBHOOK_URLS');
+  if (webhookSecrets.length !== webhookUrls.length) {
+    throw new ConfigError(
+      `WEBHOOK_SECRET has ${webhookSecrets.length} secret(s) but WEBHOOK_URLS has ` +
+        `${webhookUrls.length} URL(s): give one secret per URL, comma-separated, in the same order`,
+    );
   }
   return {
     webhookUrls,
-    webhookSecret: secret,
+    webhookSecrets,
     webhookRetryBaseMs: parseInteger(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 10, 600_000),
     webhookTimeoutMs: parseInteger(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
   };

@@ -612,15 +612,43 @@ async function recordEvents(
         })
       ).map((row) => [row.id, toRecord(row)]),
     );
+  const sequences = await nextEventSequences(
+    tx,
+    published.map((event) => event.fundingSourceId),
+  );
   const at = new Date();
   await outbox.enqueue(
     tx,
-    published.map(({ fundingSourceId, ...event }) => ({
+    published.map(({ fundingSourceId, ...event }, index) => ({
       ...event,
       at,
+      sequence: sequences[index],
       fundingSource: toFundingSource(byId.get(fundingSourceId) as FundingSourceRecord),
     })),
   );
+}
+
+/**
+ * The next `sequence` of each event's funding source, in the events' order (one funding source may have
+ * several). The counter is bumped on the funding source's own row in the change's transaction: a change
+ * of the same funding source on any instance waits for that row lock, so sequences only grow in the
+ * order changes commit (and the outbox rows they write queue in that order too).
+ */
+async function nextEventSequences(tx: Tx, fundingSourceIds: readonly string[]): Promise<number[]> {
+  const counts = new Map<string, number>();
+  for (const id of fundingSourceIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const bumped = await tx.$queryRaw<{ id: string; last: number }[]>`
+    UPDATE bank_accounts b SET event_sequence = b.event_sequence + c.n
+      FROM unnest(${[...counts.keys()]}::uuid[], ${[...counts.values()]}::int[]) AS c(id, n)
+     WHERE b.id = c.id
+    RETURNING b.id::text AS id, b.event_sequence AS last`;
+  // The last sequence handed out so far, per funding source; each event takes the next one.
+  const given = new Map(bumped.map(({ id, last }) => [id, last - (counts.get(id) as number)]));
+  return fundingSourceIds.map((id) => {
+    const sequence = (given.get(id) as number) + 1;
+    given.set(id, sequence);
+    return sequence;
+  });
 }
 
 /** Applies disconnect `changes` with their events, and returns the funding source `returnId`. */

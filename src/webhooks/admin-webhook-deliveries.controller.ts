@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtraModels, ApiTags } from '@nestjs/swagger';
 import { Route } from '../common/route.decorator';
 import {
   WebhookDeliveriesQuery,
@@ -7,10 +7,13 @@ import {
   WebhookDeliveryPageDto,
   WebhookDeliveryParams,
 } from './dto/webhook-delivery.dto';
+import { WebhookEventDto } from './dto/webhook-event.dto';
 import { WebhookDeliveriesService } from './webhook-deliveries.service';
 
 @ApiTags('admin')
 @ApiBearerAuth()
+// What each delivery sends: a schema of its own (`WebhookEventDto`) for receivers to generate from.
+@ApiExtraModels(WebhookEventDto)
 @Controller('v1/admin/webhook-deliveries')
 export class AdminWebhookDeliveriesController {
   constructor(private readonly deliveries: WebhookDeliveriesService) {}
@@ -34,10 +37,10 @@ export class AdminWebhookDeliveriesController {
     operationId: 'adminRetryWebhookDelivery',
     summary: 'Send a delivered or failed event again',
     description:
-      "Queues the delivery again, due now, with a fresh 24 h of retries and the same `webhook-id` (receivers drop what they already have). It goes out before that funding source's later events still pending for the same receiver.",
+      "Queues the delivery again, due now, with a fresh 24 h of retries and the same `webhook-id` and body (receivers drop what they already have). Only the funding source's latest event is sent again: one a later event supersedes would undo it at a receiver that no longer knows it (409 `WEBHOOK_DELIVERY_SUPERSEDED`).",
     access: {},
     responses: [{ status: 200, type: WebhookDeliveryDto }],
-    errors: ['WEBHOOK_DELIVERY_NOT_FOUND', 'WEBHOOK_DELIVERY_PENDING'],
+    errors: ['WEBHOOK_DELIVERY_NOT_FOUND', 'WEBHOOK_DELIVERY_PENDING', 'WEBHOOK_DELIVERY_SUPERSEDED'],
   })
   retry(@Param() { id }: WebhookDeliveryParams): Promise<WebhookDeliveryDto> {
     return this.deliveries.retry(id);

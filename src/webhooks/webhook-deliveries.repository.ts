@@ -37,7 +37,10 @@ const DELIVERY_SELECT = {
 export type WebhookDeliveryRecord = Prisma.WebhookDeliveryGetPayload<{ select: typeof DELIVERY_SELECT }>;
 
 export type RequeueResult =
-  { kind: 'requeued'; delivery: WebhookDeliveryRecord } | { kind: 'pending' } | { kind: 'not-found' };
+  | { kind: 'requeued'; delivery: WebhookDeliveryRecord }
+  | { kind: 'pending' }
+  | { kind: 'superseded' }
+  | { kind: 'not-found' };
 
 // Queries only; when to retry and when to give up is decided by the dispatcher (webhook-events.ts).
 @Injectable()
@@ -143,17 +146,43 @@ export class WebhookDeliveriesRepository {
 
   /**
    * Puts a delivered or failed delivery back in the queue, due now, with a fresh 24 h of retries
-   * (`giveUpAfterMs`) and its attempts counted from zero; a pending one is already queued.
+   * (`giveUpAfterMs`) and its attempts counted from zero; a pending one is already queued. One that a
+   * later event of its funding source supersedes stays as it is: sent again, its older state would undo
+   * the later one at a receiver that no longer knows it. The funding source's counter says so rather than
+   * the later event's delivery row to this receiver: the retention sweep removes delivered rows (after 7
+   * days) long before failed ones (30), and an old failed event is just what an admin would retry. (It
+   * also refuses an event whose later one was recorded while this receiver was not configured: its older
+   * state would be as stale there.) A later event that commits while this runs is queued behind it.
    */
   async requeue(id: string, giveUpAfterMs: number): Promise<RequeueResult> {
-    const [row] = await this.prisma.$queryRaw<{ id: string }[]>`
-      UPDATE webhook_deliveries
-         SET status = 'pending', attempts = 0, next_attempt_at = now(),
-             give_up_at = now() + ${giveUpAfterMs} * interval '1 millisecond', delivered_at = NULL
-       WHERE id = ${id}::uuid AND status <> 'pending'
-      RETURNING id`;
-    const delivery = await this.prisma.webhookDelivery.findUnique({ where: { id }, select: DELIVERY_SELECT });
-    if (!delivery) return { kind: 'not-found' };
-    return row ? { kind: 'requeued', delivery } : { kind: 'pending' };
+    const [target] = await this.prisma.$queryRaw<
+      { pending: boolean; superseded: boolean; requeued: boolean }[]
+    >`
+      WITH target AS (
+        SELECT d.id, d.status = 'pending' AS pending,
+               d.sequence < COALESCE(
+                 (SELECT b.event_sequence FROM bank_accounts b WHERE b.id = d.funding_source_id), 0
+               ) AS superseded
+          FROM webhook_deliveries d
+         WHERE d.id = ${id}::uuid),
+      requeued AS (
+        UPDATE webhook_deliveries d
+           SET status = 'pending', attempts = 0, next_attempt_at = now(),
+               give_up_at = now() + ${giveUpAfterMs} * interval '1 millisecond', delivered_at = NULL
+          FROM target t
+         WHERE d.id = t.id AND NOT t.pending AND NOT t.superseded AND d.status <> 'pending'
+        RETURNING d.id)
+      SELECT t.pending, t.superseded, EXISTS (SELECT 1 FROM requeued) AS requeued FROM target t`;
+    if (!target) return { kind: 'not-found' };
+    if (target.requeued) {
+      const delivery = await this.prisma.webhookDelivery.findUniqueOrThrow({
+        where: { id },
+        select: DELIVERY_SELECT,
+      });
+      return { kind: 'requeued', delivery };
+    }
+    if (target.superseded && !target.pending) return { kind: 'superseded' };
+    // Pending, or made pending by another retry meanwhile.
+    return { kind: 'pending' };
   }
 }

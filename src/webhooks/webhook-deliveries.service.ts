@@ -7,7 +7,7 @@ import type {
   WebhookDeliveryPageDto,
 } from './dto/webhook-delivery.dto';
 import { WebhookDeliveriesRepository, type WebhookDeliveryRecord } from './webhook-deliveries.repository';
-import { WEBHOOK_RETRY_WINDOW_MS, type WebhookEventType } from './webhook-events';
+import { receiverForDisplay, WEBHOOK_RETRY_WINDOW_MS, type WebhookEventType } from './webhook-events';
 
 /** What admins do with the outbox: look at deliveries, and send a delivered or failed one again. */
 @Injectable()
@@ -25,7 +25,10 @@ export class WebhookDeliveriesService {
     return { data: page.map(toDto), nextCursor };
   }
 
-  /** Queues it again, due now, with a fresh 24 h of retries; receivers dedupe by its unchanged webhook-id. */
+  /**
+   * Queues it again, due now, with a fresh 24 h of retries; receivers dedupe by its unchanged webhook-id.
+   * Only a funding source's latest event: an older one would undo a later one at the receiver.
+   */
   async retry(id: string): Promise<WebhookDeliveryDto> {
     const result = await this.deliveries.requeue(id, WEBHOOK_RETRY_WINDOW_MS);
     switch (result.kind) {
@@ -35,6 +38,11 @@ export class WebhookDeliveriesService {
         throw new AppError(
           'WEBHOOK_DELIVERY_PENDING',
           `Webhook delivery ${id} is already queued; it is retried on its own until it is delivered or fails.`,
+        );
+      case 'superseded':
+        throw new AppError(
+          'WEBHOOK_DELIVERY_SUPERSEDED',
+          `Webhook delivery ${id} is of an older event than its funding source's latest; sent again, it would undo the later one at the receiver.`,
         );
       case 'requeued':
         return toDto(result.delivery);
@@ -48,6 +56,7 @@ function toDto(record: WebhookDeliveryRecord): WebhookDeliveryDto {
     ...record,
     // Only eventRows' published types are ever written (webhook-outbox.ts).
     eventType: record.eventType as WebhookEventType,
+    url: receiverForDisplay(record.url),
     nextAttemptAt: record.status === 'pending' ? record.nextAttemptAt.toISOString() : null,
     giveUpAt: record.giveUpAt.toISOString(),
     lastAttemptAt: iso(record.lastAttemptAt),

@@ -21,14 +21,16 @@ const USER_AGENT = 'bluum-bank-linking-webhooks/1';
 
 /**
  * Sends the outbox's events: claims due deliveries (any instance, each delivery once at a time), POSTs
- * each one signed as Standard Webhooks has it (the `standardwebhooks` package signs), and records the
- * outcome: delivered on a 2xx, otherwise retried with backoff for 24 h, then failed. Nothing waits on it:
- * requests only write the outbox in their own transaction.
+ * each one signed as Standard Webhooks has it (the `standardwebhooks` package signs) with its receiver's
+ * own secret, so that no receiver can forge events to another, and records the outcome: delivered on a
+ * 2xx, otherwise retried with backoff for 24 h, then failed. Nothing waits on it: requests only write the
+ * outbox in their own transaction.
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(WebhookDispatcher.name);
-  private readonly signer: Webhook | null;
+  /** Each configured receiver's signer, by its URL (WEBHOOK_URLS and WEBHOOK_SECRET, paired in order). */
+  private readonly signers: ReadonlyMap<string, Webhook>;
   private readonly retryBaseMs: number;
   private readonly urls: readonly string[];
   private readonly timeoutMs: number;
@@ -46,10 +48,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.signer =
-      config.webhookUrls.length > 0 && config.webhookSecret !== null
-        ? new Webhook(config.webhookSecret)
-        : null;
+    this.signers = new Map(
+      config.webhookUrls.map((url, index) => [url, new Webhook(config.webhookSecrets[index])]),
+    );
     this.retryBaseMs = config.webhookRetryBaseMs;
     this.urls = config.webhookUrls;
     this.timeoutMs = config.webhookTimeoutMs;
@@ -57,7 +58,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   }
 
   onApplicationBootstrap(): void {
-    if (this.signer) this.schedule(0);
+    if (this.urls.length > 0) this.schedule(0);
   }
 
   /** Stops polling and cuts attempts in flight short: they are recorded as due again (at least once). */
@@ -92,12 +93,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
    * waiting for it. True when it claimed all it had room for: more may be due.
    */
   private async deliverDue(): Promise<boolean> {
-    const signer = this.signer;
     const room = MAX_IN_FLIGHT - this.inFlight.size;
-    if (!signer || this.stopping.signal.aborted || room === 0) return false;
+    if (this.urls.length === 0 || this.stopping.signal.aborted || room === 0) return false;
     const claimed = await this.deliveries.claimDue(this.urls, room, this.claimLeaseMs);
     for (const delivery of claimed) {
-      const attempt = this.attempt(delivery, signer)
+      const attempt = this.attempt(delivery)
         .catch((err: unknown) => this.logger.warn(`webhook delivery ${delivery.id}: ${describeError(err)}`))
         .finally(() => this.inFlight.delete(attempt));
       this.inFlight.add(attempt);
@@ -105,8 +105,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     return claimed.length === room;
   }
 
-  private async attempt(delivery: ClaimedDelivery, signer: Webhook): Promise<void> {
-    const outcome = await this.post(delivery, signer);
+  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+    const outcome = await this.post(delivery);
     try {
       if (outcome.ok) {
         await this.deliveries.markDelivered(delivery, outcome.status);
@@ -136,8 +136,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   private async post(
     delivery: ClaimedDelivery,
-    signer: Webhook,
   ): Promise<{ ok: true; status: number } | { ok: false; responseStatus: number | null; error: string }> {
+    // Claimed only among this.urls, so its receiver's signer is there.
+    const signer = this.signers.get(delivery.url) as Webhook;
     const sentAt = new Date();
     try {
       const response = await fetch(delivery.url, {

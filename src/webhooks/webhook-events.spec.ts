@@ -1,5 +1,11 @@
 import type { FundingSource } from '../funding-sources/funding-source';
-import { nextAttempt, WEBHOOK_RETRY_WINDOW_MS, webhookEventType, webhookPayload } from './webhook-events';
+import {
+  nextAttempt,
+  receiverForDisplay,
+  WEBHOOK_RETRY_WINDOW_MS,
+  webhookEventType,
+  webhookPayload,
+} from './webhook-events';
 
 describe('webhookEventType', () => {
   it.each([
@@ -13,14 +19,29 @@ describe('webhookEventType', () => {
 });
 
 describe('webhookPayload', () => {
-  it('is { type, timestamp, data } with the funding source as the API answers it', () => {
+  it('is { type, timestamp, sequence, data } with the funding source as the API answers it', () => {
     const data = { id: 'fs-1', status: 'error' } as unknown as FundingSource;
-    const body = webhookPayload('funding_source.status_changed', new Date('2026-11-29T10:00:00.000Z'), data);
-    expect(JSON.parse(body)).toEqual({
-      type: 'funding_source.status_changed',
-      timestamp: '2026-11-29T10:00:00.000Z',
-      data: { id: 'fs-1', status: 'error' },
-    });
+    const body = webhookPayload(
+      'funding_source.status_changed',
+      new Date('2026-11-29T10:00:00.000Z'),
+      3,
+      data,
+    );
+    expect(body).toBe(
+      '{"type":"funding_source.status_changed","timestamp":"2026-11-29T10:00:00.000Z","sequence":3,' +
+        '"data":{"id":"fs-1","status":"error"}}',
+    );
+  });
+});
+
+describe('receiverForDisplay', () => {
+  it.each([
+    ['https://deposits.internal/hooks', 'https://deposits.internal/hooks'],
+    ['https://ledger.internal/bluum?token=s3cr3t&src=links', 'https://ledger.internal/bluum'],
+    ['https://ledger.internal:8443/a/b/#token=s3cr3t', 'https://ledger.internal:8443/a/b/'],
+    ['http://127.0.0.1:4000/?t=s3cr3t', 'http://127.0.0.1:4000/'],
+  ])('shows %s as %s: origin and path, never the query or fragment', (url, shown) => {
+    expect(receiverForDisplay(url)).toBe(shown);
   });
 });
 

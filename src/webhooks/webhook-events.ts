@@ -30,9 +30,36 @@ export function webhookEventType(auditType: FundingSourceEventType): WebhookEven
   }
 }
 
-/** The body of an event: the same bytes for every receiver and every retry, so one signature scheme fits. */
-export function webhookPayload(type: WebhookEventType, at: Date, data: FundingSource): string {
-  return JSON.stringify({ type, timestamp: at.toISOString(), data });
+/** An event's body as receivers get it. */
+export interface WebhookEventBody {
+  type: WebhookEventType;
+  timestamp: string;
+  /** The funding source's event count when this one happened: a receiver drops an event below its last. */
+  sequence: number;
+  data: FundingSource;
+}
+
+/**
+ * The body of an event: the same bytes for every receiver and every retry (stored, never rebuilt), so a
+ * retry carries its original `sequence` and a receiver that has seen a later one can tell it is stale.
+ */
+export function webhookPayload(
+  type: WebhookEventType,
+  at: Date,
+  sequence: number,
+  data: FundingSource,
+): string {
+  const body: WebhookEventBody = { type, timestamp: at.toISOString(), sequence, data };
+  return JSON.stringify(body);
+}
+
+/**
+ * A receiver's URL as admins see it: its origin and path. A query or fragment may carry the receiver's
+ * own token, so only the stored URL the dispatcher posts to has them.
+ */
+export function receiverForDisplay(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return origin + pathname;
 }
 
 /** How long deliveries are retried before they are marked failed. */

@@ -5,11 +5,15 @@ import type { FundingSource } from '../funding-sources/funding-source';
 import type { Prisma } from '../generated/prisma/client';
 import { WEBHOOK_RETRY_WINDOW_MS, type WebhookEventType, webhookPayload } from './webhook-events';
 
-/** An event to publish: its id (the `webhook-id`, the audit event's own id), type, time and funding source. */
+/**
+ * An event to publish: its id (the `webhook-id`, the audit event's own id), type, time, place among its
+ * funding source's events (`sequence`, bumped in the same transaction) and funding source.
+ */
 export interface PublishedEvent {
   eventId: string;
   type: WebhookEventType;
   at: Date;
+  sequence: number;
   fundingSource: FundingSource;
 }
 
@@ -40,8 +44,9 @@ export class WebhookOutbox {
           eventId: event.eventId,
           eventType: event.type,
           fundingSourceId: event.fundingSource.id,
+          sequence: event.sequence,
           url,
-          payload: webhookPayload(event.type, event.at, event.fundingSource),
+          payload: webhookPayload(event.type, event.at, event.sequence, event.fundingSource),
           giveUpAt: new Date(event.at.getTime() + WEBHOOK_RETRY_WINDOW_MS),
         })),
       ),

@@ -94,6 +94,7 @@ describe('retention sweep on a real database', () => {
       eventId: template.eventId,
       eventType: template.eventType,
       fundingSourceId: template.fundingSourceId,
+      sequence: template.sequence,
       url: template.url,
       payload: template.payload,
       giveUpAt: template.giveUpAt,

@@ -43,6 +43,62 @@ describe('webhook outbox on a real database', () => {
     );
   });
 
+  const syncStatus = (
+    linked: Awaited<ReturnType<MediumContext['newLinkedItem']>>,
+    status: 'ACTIVE' | 'ERROR',
+  ) =>
+    ctx.fundingSources.syncItems(
+      linked.user.id,
+      linked.user.bluumAccountId,
+      [{ ...linked.bluumItem, status }],
+      SYSTEM_CALLER,
+    );
+  const sequenceInBody = (payload: string): unknown =>
+    (JSON.parse(payload) as { sequence: unknown }).sequence;
+
+  it("numbers each funding source's events 1, 2, 3, in the stored body and beside it", async () => {
+    const linked = await ctx.newLinkedItem({ accounts: 2 });
+    const [a, b] = linked.fundingSources;
+    await syncStatus(linked, 'ERROR');
+    await syncStatus(linked, 'ACTIVE');
+
+    const deliveries = await deliveriesOf([a.id, b.id]);
+    for (const source of [a, b]) {
+      const ofSource = deliveries.filter((d) => d.fundingSourceId === source.id);
+      expect(ofSource.map((d) => [d.eventType, d.sequence, sequenceInBody(d.payload)])).toEqual([
+        ['funding_source.linked', 1, 1],
+        ['funding_source.status_changed', 2, 2],
+        ['funding_source.status_changed', 3, 3],
+      ]);
+    }
+    // The bytes a retry sends again: the sequence is in them, not added at send time.
+    expect(deliveries[0].payload).toMatch(
+      /^\{"type":"funding_source\.linked","timestamp":"[^"]+","sequence":1,"data":\{/,
+    );
+  });
+
+  it('keeps counting after the earlier deliveries are gone (the retention sweep removes them)', async () => {
+    const linked = await ctx.newLinkedItem();
+    const [source] = linked.fundingSources;
+    await ctx.prisma.webhookDelivery.deleteMany({ where: { fundingSourceId: source.id } });
+    await syncStatus(linked, 'ERROR');
+    const [changed] = await deliveriesOf([source.id]);
+    expect([changed.sequence, sequenceInBody(changed.payload)]).toEqual([2, 2]);
+  });
+
+  it('gives concurrent changes of one funding source distinct sequences that grow in queue order', async () => {
+    const linked = await ctx.newLinkedItem();
+    const [source] = linked.fundingSources;
+    await Promise.all(
+      (['ERROR', 'ACTIVE', 'ERROR', 'ACTIVE', 'ERROR', 'ACTIVE'] as const).map((status) =>
+        syncStatus(linked, status),
+      ),
+    );
+    const sequences = (await deliveriesOf([source.id])).map((d) => d.sequence);
+    expect(sequences.length).toBeGreaterThan(1);
+    expect(sequences).toEqual(sequences.map((_, index) => index + 1));
+  });
+
   it('writes nothing for a change that was refused, nor for a sync that changed nothing', async () => {
     const linked = await ctx.newLinkedItem();
     const other = await ctx.newUser();
@@ -171,5 +227,32 @@ describe('webhook outbox on a real database', () => {
     expect(await ctx.webhookDeliveries.requeue('00000000-0000-4000-8000-000000000000', 1)).toEqual({
       kind: 'not-found',
     });
+  });
+
+  it('refuses to requeue an event a later one supersedes, also once the later delivery is gone', async () => {
+    const linked = await ctx.newLinkedItem();
+    const [source] = linked.fundingSources;
+    const [linkedClaim] = await claimOurs([source.id]);
+    await ctx.webhookDeliveries.markAttemptFailed(
+      linkedClaim,
+      { responseStatus: 503, error: 'HTTP 503' },
+      null,
+    );
+    await syncStatus(linked, 'ERROR');
+    const [changedClaim] = await claimOurs([source.id]);
+    await ctx.webhookDeliveries.markDelivered(changedClaim, 200);
+
+    expect(await ctx.webhookDeliveries.requeue(linkedClaim.id, 86_400_000)).toEqual({ kind: 'superseded' });
+    // The latest event is the one that can go again.
+    expect(await ctx.webhookDeliveries.requeue(changedClaim.id, 86_400_000)).toMatchObject({
+      kind: 'requeued',
+      delivery: { id: changedClaim.id, status: 'pending' },
+    });
+    // The retention sweep removes delivered rows first: the older failed one is still superseded.
+    await ctx.prisma.webhookDelivery.delete({ where: { id: changedClaim.id } });
+    expect(await ctx.webhookDeliveries.requeue(linkedClaim.id, 86_400_000)).toEqual({ kind: 'superseded' });
+    expect(await deliveriesOf([source.id])).toEqual([
+      expect.objectContaining({ id: linkedClaim.id, status: 'failed', attempts: 1, lastResponseStatus: 503 }),
+    ]);
   });
 });

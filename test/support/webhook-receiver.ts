@@ -1,19 +1,32 @@
 // A deposit service's webhook endpoint for e2e specs: a real HTTP server on 127.0.0.1 that checks each
 // request's signature with the `standardwebhooks` package (as a receiver would), records it, and answers
 // as scripted: a status, a hang until released, or a connection cut mid-request.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import type { FundingSourceDto } from '../../src/funding-sources/dto/funding-source.dto';
+import type { WebhookEventDto } from '../../src/webhooks/dto/webhook-event.dto';
 
 /** A signing secret as WEBHOOK_SECRET takes it. */
 export const TEST_WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 42).toString('base64')}`;
 
+/** The Standard Webhooks headers of a request, as a verifier takes them. */
+export interface SignatureHeaders {
+  'webhook-id': string;
+  'webhook-timestamp': string;
+  'webhook-signature': string;
+}
+
 export interface ReceivedEvent {
+  /** The request's path and query, as the service asked for it. */
+  target: string;
   webhookId: string;
   timestamp: string;
+  /** The body and signature headers exactly as they came, to verify with another secret. */
+  body: string;
+  headers: SignatureHeaders;
   /** The verified body, or null when the signature did not verify. */
-  payload: { type: string; timestamp: string; data: FundingSourceDto } | null;
+  payload: WebhookEventDto | null;
   /** What this receiver answered: an HTTP status, a cut connection, or nothing yet (left hanging). */
   answer: Answer;
 }
@@ -24,22 +37,27 @@ export class WebhookReceiver {
   readonly received: ReceivedEvent[] = [];
   private readonly script: Answer[] = [];
   private readonly hanging = new Set<ServerResponse>();
-  private readonly verifier = new Webhook(TEST_WEBHOOK_SECRET);
+  private readonly verifier: Webhook;
   private waiters: (() => void)[] = [];
   private readonly server: Server = createServer((req, res) => void this.handle(req, res));
   private port = 0;
+  // Receivers often take a token of their own in the query string: one the service must never show.
+  readonly token = randomBytes(12).toString('hex');
 
-  private constructor() {}
+  private constructor(secret: string) {
+    this.verifier = new Webhook(secret);
+  }
 
-  static async start(): Promise<WebhookReceiver> {
-    const receiver = new WebhookReceiver();
+  /** A receiver that verifies with `secret`: its own entry of WEBHOOK_SECRET. */
+  static async start(secret = TEST_WEBHOOK_SECRET): Promise<WebhookReceiver> {
+    const receiver = new WebhookReceiver(secret);
     await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
     receiver.port = (receiver.server.address() as AddressInfo).port;
     return receiver;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}/hooks`;
+    return `http://127.0.0.1:${this.port}/hooks?token=${this.token}`;
   }
 
   /** The next requests get these answers, in order; after them, 200. */
@@ -91,7 +109,7 @@ export class WebhookReceiver {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
-    const headers = {
+    const headers: SignatureHeaders = {
       'webhook-id': String(req.headers['webhook-id']),
       'webhook-timestamp': String(req.headers['webhook-timestamp']),
       'webhook-signature': String(req.headers['webhook-signature']),
@@ -104,8 +122,11 @@ export class WebhookReceiver {
     }
     const answer = this.script.shift() ?? 200;
     this.received.push({
+      target: req.url ?? '',
       webhookId: headers['webhook-id'],
       timestamp: headers['webhook-timestamp'],
+      body,
+      headers,
       payload,
       answer,
     });

@@ -31,7 +31,8 @@ export class WebhookDeliveryDto {
   fundingSourceId!: string;
 
   @ApiProperty({
-    description: 'The receiver (one of WEBHOOK_URLS)',
+    description:
+      'The receiver (one of WEBHOOK_URLS): its origin and path only; a query or fragment, which may carry its token, is never shown',
     example: 'https://deposits.internal/hooks',
   })
   url!: string;
