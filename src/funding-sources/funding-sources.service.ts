@@ -376,7 +376,7 @@ export class FundingSourcesService {
       status: status === 'all' ? undefined : status,
       // One more than asked tells whether another page follows.
       limit: limit + 1,
-      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor, { withSnapshot: true }),
     });
     const { page, nextCursor } = toPage(rows, limit, ({ createdAt, id }) => ({ createdAt, id, snapshot }));
     return { data: page.map(toFundingSource), nextCursor };
