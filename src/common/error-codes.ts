@@ -68,7 +68,11 @@ export const ERROR_CODES = {
     description:
       'Bluum answered with an error (5xx, 401/403 for our credentials, 429) or could not be reached.',
   },
-  BLUUM_BAD_RESPONSE: { status: 502, description: "Bluum's answer was not its documented JSON envelope." },
+  BLUUM_BAD_RESPONSE: {
+    status: 502,
+    description:
+      "Bluum's answer was not its documented JSON envelope, or held data this service does not pass on (e.g. a hosted link URL that is not https).",
+  },
   BLUUM_REQUEST_REJECTED: {
     status: 502,
     description: "Bluum rejected the request (e.g. the user's Bluum account is unknown to it).",
