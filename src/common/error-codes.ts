@@ -21,6 +21,10 @@ export const ERROR_CODES = {
     status: 409,
     description: "The user's Bluum account cannot change while funding sources are stored under it.",
   },
+  BLUUM_ACCOUNT_TAKEN: {
+    status: 409,
+    description: 'The Bluum account is registered to another user; one Bluum account belongs to one user.',
+  },
   ITEM_LINKED_TO_ANOTHER_USER: {
     status: 409,
     description: 'Bluum returned a Plaid item that is already stored for another user.',

@@ -62,14 +62,34 @@ const UNAVAILABLE_MESSAGES = [
 const MAX_VISITS = 16;
 
 export function isDatabaseUnavailable(err: unknown): boolean {
-  // The error, its causes, and what Prisma keeps of the driver's error (raw queries put it in
-  // meta.driverAdapterError, whose cause holds the SQLSTATE): breadth first, bounded.
+  return anyInChain(err, saysUnavailable);
+}
+
+/**
+ * True for a unique violation (PostgreSQL's 23505, Prisma's P2002, the driver adapter's
+ * UniqueConstraintViolation), however Prisma wrapped it: a race that the unique index settled, which a
+ * repository turns into a tagged result rather than a 500.
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  return anyInChain(
+    err,
+    (fields) =>
+      fields.code === 'P2002' ||
+      fields.code === '23505' ||
+      fields.originalCode === '23505' ||
+      fields.kind === 'UniqueConstraintViolation',
+  );
+}
+
+// The error, its causes, and what Prisma keeps of the driver's error (raw queries put it in
+// meta.driverAdapterError, whose cause holds the SQLSTATE): breadth first, bounded.
+function anyInChain(err: unknown, test: (fields: Record<string, unknown>) => boolean): boolean {
   const queue: unknown[] = [err];
   for (let visits = 0; visits < MAX_VISITS && queue.length > 0; visits++) {
     const current = queue.shift();
     if (typeof current !== 'object' || current === null) continue;
     const fields = current as Record<string, unknown>;
-    if (saysUnavailable(fields)) return true;
+    if (test(fields)) return true;
     queue.push(fields.cause);
     const meta = fields.meta as Record<string, unknown> | undefined;
     if (typeof meta === 'object' && meta !== null) queue.push(meta.driverAdapterError);
