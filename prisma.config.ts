@@ -1,8 +1,7 @@
 // Prisma CLI configuration: migrations run on the WebAssembly schema engine through a pg driver
 // adapter, so no native engine is downloaded (see prisma/offline-engine.stub).
-import { PrismaPg } from '@prisma/adapter-pg';
 import type { PrismaConfig } from 'prisma';
-import { createPgPool } from './src/database/pg-pool';
+import { createPgPool, MigrationPrismaPg } from './src/database/pg-pool';
 
 export default {
   experimental: { adapter: true },
@@ -12,6 +11,6 @@ export default {
   adapter() {
     const connectionString = process.env.DATABASE_URL;
     if (!connectionString) throw new Error('DATABASE_URL is required to run migrations');
-    return Promise.resolve(new PrismaPg(createPgPool(connectionString)));
+    return Promise.resolve(new MigrationPrismaPg(createPgPool(connectionString)));
   },
 } satisfies PrismaConfig;

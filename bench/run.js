@@ -41,8 +41,9 @@ async function seed(url) {
   await client.connect();
   const itemRowId = randomUUID();
   await client.query(
-    `INSERT INTO users (id, bluum_account_id, created_at, updated_at) VALUES ($1, 'acct_bench', now(), now())`,
-    [userId],
+    // One Bluum account belongs to one user (a unique index): each run's user has its own.
+    `INSERT INTO users (id, bluum_account_id, created_at, updated_at) VALUES ($1, $2, now(), now())`,
+    [userId, `acct_${userId}`],
   );
   await client.query(
     `INSERT INTO plaid_items (id, user_id, item_id, bluum_funding_source_id, institution_id, institution_name, status, created_at, updated_at)

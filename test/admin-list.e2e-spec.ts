@@ -117,4 +117,38 @@ describe('admin listing of funding sources', () => {
     expect(res.status).toBe(400);
     expect(res.error.code).toBe('VALIDATION_FAILED');
   });
+
+  // Cursors that decode but that this API never issued: PostgreSQL would refuse them (a 500 with its
+  // error text in the log). Every rule is in page-cursor.spec.ts; over HTTP, each listing says 400.
+  const cursor = (fields: string[]) => Buffer.from(JSON.stringify(fields)).toString('base64url');
+  const ID = '00000000-0000-4000-8000-000000000001';
+  const AT = '2026-01-01T00:00:00.000Z';
+  const OUT_OF_RANGE = '-271821-04-20T00:00:00.000Z';
+
+  it.each([
+    ['a snapshot whose xmax precedes its xmin', cursor([AT, ID, '10:5:'])],
+    ['a snapshot with an in-progress id below its xmin', cursor([AT, ID, '5:10:3'])],
+    ["a date outside PostgreSQL's range", cursor([OUT_OF_RANGE, ID, '5:10:'])],
+  ])('admin listing: refuses %s with 400', async (_name, tampered) => {
+    const res = await api.admin().listFundingSources({ cursor: tampered });
+    expect(res.status).toBe(400);
+    expect(res.error.code).toBe('VALIDATION_FAILED');
+    expect(res.error.details).toEqual([expect.objectContaining({ field: 'cursor' })]);
+  });
+
+  it("audit trail: refuses a cursor dated outside PostgreSQL's range with 400", async () => {
+    const { userId } = await registerUser(app);
+    await connect(userId);
+    const res = await api.admin().events(userId, { cursor: cursor([OUT_OF_RANGE, ID]) });
+    expect(res.status).toBe(400);
+    expect(res.error.code).toBe('VALIDATION_FAILED');
+    expect(res.error.details).toEqual([expect.objectContaining({ field: 'cursor' })]);
+  });
+
+  it("webhook deliveries: refuses a cursor dated outside PostgreSQL's range with 400", async () => {
+    const res = await api.admin().webhookDeliveries({ cursor: cursor([OUT_OF_RANGE, ID]) });
+    expect(res.status).toBe(400);
+    expect(res.error.code).toBe('VALIDATION_FAILED');
+    expect(res.error.details).toEqual([expect.objectContaining({ field: 'cursor' })]);
+  });
 });

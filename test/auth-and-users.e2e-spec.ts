@@ -1,7 +1,11 @@
 // Bearer authentication and the contract's who-may-call table, route by route; the users routes.
+import { randomBytes } from 'node:crypto';
 import { type Api, type ApiResponse, testApi, type UserRoutes } from './support/api';
 import { registerUser, startTestApp, uniqueUserId, type TestApp } from './support/test-app';
 import { adminToken, depositServiceToken, rawToken, TEST_JWT_SECRET, tokenFor } from './support/tokens';
+
+// One Bluum account belongs to one user: every user here gets an account of its own.
+const freshAccount = (): string => `acct_${randomBytes(6).toString('hex')}`;
 
 describe('authentication and users', () => {
   let app: TestApp;
@@ -55,7 +59,7 @@ describe('authentication and users', () => {
 
   describe('who may call what', () => {
     const routes: Record<string, (user: UserRoutes) => Promise<ApiResponse<unknown>>> = {
-      putUser: (user) => user.putUser({ bluumAccountId: 'acct_same' }),
+      putUser: (user) => user.putUser({ bluumAccountId: `acct_${user.userId}` }),
       getUser: (user) => user.getUser(),
       listSources: (user) => user.list(),
       getSource: (user) => user.get('00000000-0000-4000-8000-000000000000'),
@@ -97,7 +101,10 @@ describe('authentication and users', () => {
 
     it.each(table)('%s', async (_who, token, allowed) => {
       const userId = uniqueUserId();
-      await api.admin().user(userId).putUser({ bluumAccountId: 'acct_same' });
+      await api
+        .admin()
+        .user(userId)
+        .putUser({ bluumAccountId: `acct_${userId}` });
       for (const [name, call] of Object.entries(routes)) {
         const res = await call(api.withToken(token(userId)).user(userId));
         if (allowed[name]) {
@@ -117,22 +124,23 @@ describe('authentication and users', () => {
     it('creates with 201, then answers 200 for the same or a changed account', async () => {
       const userId = uniqueUserId();
       const admin = api.admin().user(userId);
-      const created = await admin.putUser({ bluumAccountId: 'acct_1' });
+      const [first, second] = [freshAccount(), freshAccount()];
+      const created = await admin.putUser({ bluumAccountId: first });
       expect(created.status).toBe(201);
       expect(created.body).toEqual({
         id: userId,
-        bluumAccountId: 'acct_1',
+        bluumAccountId: first,
         createdAt: expect.stringMatching(/Z$/),
         updatedAt: expect.stringMatching(/Z$/),
       });
-      const same = await admin.putUser({ bluumAccountId: 'acct_1' });
+      const same = await admin.putUser({ bluumAccountId: first });
       expect(same.status).toBe(200);
       expect(same.body).toEqual(created.body);
-      const changed = await admin.putUser({ bluumAccountId: 'acct_2' });
+      const changed = await admin.putUser({ bluumAccountId: second });
       expect(changed.status).toBe(200);
       expect(changed.body).toMatchObject({
         id: userId,
-        bluumAccountId: 'acct_2',
+        bluumAccountId: second,
         createdAt: created.body.createdAt,
       });
 
@@ -144,14 +152,14 @@ describe('authentication and users', () => {
     it('accepts every character the contract allows in a user id', async () => {
       const userId = `auth0|A.b_c:d@e-${uniqueUserId()}`;
       // The client sends the id percent-encoded in the path.
-      const res = await api.admin().user(userId).putUser({ bluumAccountId: 'acct_1' });
+      const res = await api.admin().user(userId).putUser({ bluumAccountId: freshAccount() });
       expect(res.status).toBe(201);
       expect(res.body.id).toBe(userId);
     });
 
     it('accepts a user id of the longest allowed length, 128 characters', async () => {
       const userId = `u${uniqueUserId()}`.padEnd(128, 'x');
-      const res = await api.admin().user(userId).putUser({ bluumAccountId: 'acct_1' });
+      const res = await api.admin().user(userId).putUser({ bluumAccountId: freshAccount() });
       expect(res.status).toBe(201);
       const list = await api.as(userId).list();
       expect(list.status).toBe(200);
@@ -199,6 +207,42 @@ describe('authentication and users', () => {
       expect(res.body.bluumAccountId).toBe(bluumAccountId);
       const link = await api.as(userId).linkToken();
       expect(link.status).toBe(201);
+    });
+
+    it('answers 409 BLUUM_ACCOUNT_TAKEN for an account another user holds, and 200 for the same pair again', async () => {
+      const holder = await registerUser(app);
+      const writer = api.withToken(tokenFor('svc-users', { scope: 'users:write' }));
+      const newcomer = uniqueUserId();
+      const taken = await writer.user(newcomer).putUser({ bluumAccountId: holder.bluumAccountId });
+      expect(taken.status).toBe(409);
+      expect(taken.error).toMatchObject({ statusCode: 409, code: 'BLUUM_ACCOUNT_TAKEN' });
+      expect(taken.text).not.toContain(holder.userId);
+      expect((await api.admin().user(newcomer).getUser()).status).toBe(404);
+
+      const other = await registerUser(app);
+      const moved = await writer.user(other.userId).putUser({ bluumAccountId: holder.bluumAccountId });
+      expect(moved.status).toBe(409);
+      expect(moved.error.code).toBe('BLUUM_ACCOUNT_TAKEN');
+      expect((await api.admin().user(other.userId).getUser()).body.bluumAccountId).toBe(other.bluumAccountId);
+
+      const again = await writer.user(holder.userId).putUser({ bluumAccountId: holder.bluumAccountId });
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ id: holder.userId, bluumAccountId: holder.bluumAccountId });
+    });
+
+    // Every interleaving is a medium spec; over HTTP, the requests that lose the race get the 409 too.
+    it('answers PUTs that race for one account with one success and 409s, never a 500', async () => {
+      const contested = freshAccount();
+      const registered = await Promise.all([registerUser(app), registerUser(app), registerUser(app)]);
+      const ids = [...registered.map((u) => u.userId), uniqueUserId(), uniqueUserId(), uniqueUserId()];
+      const results = await Promise.all(
+        ids.map((id) => api.admin().user(id).putUser({ bluumAccountId: contested })),
+      );
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200 || s === 201)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 409)).toHaveLength(ids.length - 1);
+      for (const r of results.filter((res) => res.status === 409))
+        expect(r.error.code).toBe('BLUUM_ACCOUNT_TAKEN');
     });
 
     it('answers 404 USER_NOT_FOUND when getting an unknown user', async () => {

@@ -105,6 +105,13 @@ describe('bank linking on the built-in sandbox', () => {
       ['no hosted link', { completionRedirectUri: 'https://app.example.com/' }],
       ['a javascript: URL', { enableHostedLink: true, completionRedirectUri: 'javascript:alert(1)' }],
       ['a relative URL', { enableHostedLink: true, completionRedirectUri: '/banks' }],
+      // Took IsUrl, then made new URL throw: a 500 and an error log.
+      ['a host new URL refuses', { enableHostedLink: true, completionRedirectUri: 'http://xn--a.com/' }],
+      // The allowed origin to the WHATWG parser, user info before evil.example to others.
+      [
+        'a backslash',
+        { enableHostedLink: true, completionRedirectUri: 'https://app.example.com\\@evil.example/' },
+      ],
     ])('refuses a completionRedirectUri with %s (no open redirect)', async (_name, body) => {
       const { userId } = await registerUser(app);
       const res = await api.as(userId).linkToken(body);

@@ -166,6 +166,29 @@ describe('Bluum payloads', () => {
     expect(() => parseLinkToken({ link_token: 'link-1', hosted_link_url: 42 })).toThrow(BluumPayloadError);
   });
 
+  // Frontends redirect the browser to it as it is.
+  it.each([
+    ['https', 'https://hosted.plaid.com/link/lp_1', true, true],
+    ['http (the built-in sandbox only)', 'http://127.0.0.1:3000/sandbox/link?token=link-1', false, true],
+    ['javascript:', 'javascript:alert(document.cookie)', false, false],
+    ['data:', 'data:text/html,<script>alert(1)</script>', false, false],
+    ['ftp:', 'ftp://hosted.plaid.com/link', false, false],
+    ['a relative URL', '/link/lp_1', false, false],
+    ['a host new URL refuses', 'https://xn--a.com/', false, false],
+  ])(
+    'a hosted link URL over %s: from Bluum %s, from the sandbox %s',
+    (_name, url, fromBluum, fromSandbox) => {
+      const data = { link_token: 'link-1', hosted_link_url: url };
+      for (const [httpAllowed, accepted] of [
+        [false, fromBluum],
+        [true, fromSandbox],
+      ] as const) {
+        if (accepted) expect(parseLinkToken(data, { httpAllowed }).hostedLinkUrl).toBe(url);
+        else expect(() => parseLinkToken(data, { httpAllowed })).toThrow(BluumPayloadError);
+      }
+    },
+  );
+
   it.each(['items', 'fundingSources', 'funding_sources'])('reads a list under data.%s', (key) => {
     const snake = { item_id: 'item_2', institution_name: 'Bank', status: 'DISCONNECTED', accounts: [] };
     expect(parseListData({ [key]: [item, snake] })).toEqual([

@@ -59,11 +59,30 @@ export function errorCode(body: unknown): string | null {
     : null;
 }
 
-export function parseLinkToken(data: Json): BluumLinkToken {
-  return {
-    linkToken: text(data, 'linkToken', 4096),
-    hostedLinkUrl: optionalText(data, 'hostedLinkUrl', 4096),
-  };
+function protocolOf(url: string): string | null {
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `data` of a link-token reply. Frontends send the browser to `hostedLinkUrl` as it is, so it must be an
+ * https URL: a `javascript:` one would run script on the frontend's page, an `http:` one would open the
+ * bank login in the clear. `httpAllowed` is for the built-in sandbox alone, which serves its hosted page
+ * over plain http in development.
+ */
+export function parseLinkToken(data: Json, { httpAllowed = false } = {}): BluumLinkToken {
+  const linkToken = text(data, 'linkToken', 4096);
+  const hostedLinkUrl = optionalText(data, 'hostedLinkUrl', 4096);
+  if (hostedLinkUrl !== null) {
+    const protocol = protocolOf(hostedLinkUrl);
+    if (protocol !== 'https:' && !(httpAllowed && protocol === 'http:')) {
+      throw new BluumPayloadError('hostedLinkUrl is not an https URL');
+    }
+  }
+  return { linkToken, hostedLinkUrl };
 }
 
 /**

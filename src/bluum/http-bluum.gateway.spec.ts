@@ -23,6 +23,7 @@ const KEY = 'unit_key_abc';
 const SECRET = 'unit_secret_xyz';
 const BASIC = Buffer.from(`${KEY}:${SECRET}`).toString('base64');
 const PUBLIC_TOKEN = 'public-sandbox-unit-0001';
+const SANDBOX_ORIGIN = 'http://127.0.0.1:3000';
 
 type Reply = { status: number; data: string; headers?: Record<string, string> } | { error: { code: string } };
 
@@ -34,7 +35,8 @@ type Reply = { status: number; data: string; headers?: Record<string, string> } 
  */
 function gateway(
   replies: Reply | Reply[],
-  baseUrl = 'https://bluum.test',
+  /** null: the built-in sandbox, at SANDBOX_ORIGIN. */
+  baseUrl: string | null = 'https://bluum.test',
   timeoutMs = '1500',
   maxConcurrency = '20',
 ) {
@@ -57,7 +59,7 @@ function gateway(
   } as unknown as HttpService;
   const config = loadConfig({
     NODE_ENV: 'test',
-    BLUUM_BASE_URL: baseUrl,
+    BLUUM_BASE_URL: baseUrl ?? undefined,
     BLUUM_API_KEY: KEY,
     BLUUM_API_SECRET: SECRET,
     BLUUM_TIMEOUT_MS: timeoutMs,
@@ -65,7 +67,9 @@ function gateway(
   });
   const metrics = new MetricsService({ pool: null, readPool: null } as unknown as PrismaService);
   const bulkhead = new BluumBulkhead(config, metrics);
-  const sut = new HttpBluumGateway(http, new BluumEndpoint(config), bulkhead, metrics);
+  const endpoint = new BluumEndpoint(config);
+  endpoint.attachSandbox(SANDBOX_ORIGIN);
+  const sut = new HttpBluumGateway(http, endpoint, bulkhead, metrics);
   return { sut, calls, metrics, bulkhead };
 }
 
@@ -203,6 +207,28 @@ describe('HttpBluumGateway', () => {
         { enable_hosted_link: true },
         { enable_hosted_link: true, completion_redirect_uri: 'http://localhost:3000/' },
       ]);
+    });
+
+    it('answers 502 BLUUM_BAD_RESPONSE for a hosted link URL that is not https, and takes http from the built-in sandbox only', async () => {
+      const plain = `${SANDBOX_ORIGIN}/sandbox/link?token=link-1`;
+      const bluum = gateway([linkToken('link-1', plain), linkToken('link-2', 'javascript:alert(1)')]);
+      for (let i = 0; i < 2; i++) {
+        const error = await failure(bluum.sut.createLinkToken('acct_1', { enableHostedLink: true }));
+        expect(error).toMatchObject({ code: 'BLUUM_BAD_RESPONSE', status: 502 });
+      }
+      // Not retried: Bluum answered, with something that cannot be used.
+      expect(bluum.calls).toHaveLength(2);
+
+      const sandbox = gateway([linkToken('link-1', plain), linkToken('link-2', 'javascript:alert(1)')], null);
+      await expect(sandbox.sut.createLinkToken('acct_1', { enableHostedLink: true })).resolves.toEqual({
+        linkToken: 'link-1',
+        hostedLinkUrl: plain,
+      });
+      expect(sandbox.calls[0]?.url).toBe(
+        `${SANDBOX_ORIGIN}/sandbox/bluum/v1/accounts/acct_1/funding-sources/plaid/link-token`,
+      );
+      const error = await failure(sandbox.sut.createLinkToken('acct_1', { enableHostedLink: true }));
+      expect(error).toMatchObject({ code: 'BLUUM_BAD_RESPONSE', status: 502 });
     });
 
     it.each([

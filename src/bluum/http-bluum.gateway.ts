@@ -84,7 +84,8 @@ export class HttpBluumGateway extends BluumGateway {
         ...(options.completionRedirectUri ? { completion_redirect_uri: options.completionRedirectUri } : {}),
       },
       { operation: 'link_token', retry: true },
-      parseLinkToken,
+      // Only this process's own sandbox may hand out a plain-http hosted page (development).
+      (data) => parseLinkToken(data, { httpAllowed: this.endpoint.isSandbox }),
     );
   }
 

@@ -27,6 +27,10 @@ export const ERROR_CODES = {
     description:
       "The user's Bluum account cannot change: funding sources are stored under it, or (development) it is a demo user the sandbox registered.",
   },
+  BLUUM_ACCOUNT_TAKEN: {
+    status: 409,
+    description: 'The Bluum account is registered to another user; one Bluum account belongs to one user.',
+  },
   ITEM_LINKED_TO_ANOTHER_USER: {
     status: 409,
     description: 'Bluum returned a Plaid item that is already stored for another user.',
@@ -74,7 +78,11 @@ export const ERROR_CODES = {
     description:
       'Bluum answered with an error (5xx, 401/403 for our credentials, 429) or could not be reached.',
   },
-  BLUUM_BAD_RESPONSE: { status: 502, description: "Bluum's answer was not its documented JSON envelope." },
+  BLUUM_BAD_RESPONSE: {
+    status: 502,
+    description:
+      "Bluum's answer was not its documented JSON envelope, or held data this service does not pass on (e.g. a hosted link URL that is not https).",
+  },
   BLUUM_REQUEST_REJECTED: {
     status: 502,
     description: "Bluum rejected the request (e.g. the user's Bluum account is unknown to it).",

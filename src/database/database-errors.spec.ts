@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable, markFromDatabase } from './database-errors';
+import { isDatabaseUnavailable, isUniqueViolation, markFromDatabase } from './database-errors';
 
 // What pg and its pool throw, as pg-pool.ts and PrismaService mark it where they call them.
 const fromPg = <T extends object>(error: T): T => markFromDatabase(error);
@@ -89,5 +89,51 @@ describe('isDatabaseUnavailable', () => {
     const a: { message: string; cause?: unknown } = { message: 'a' };
     a.cause = a;
     expect(isDatabaseUnavailable(a)).toBe(false);
+  });
+});
+
+describe('isUniqueViolation', () => {
+  it.each([
+    ['PostgreSQL 23505', pgError('23505')],
+    ['Prisma P2002', prisma('Unique constraint failed', { code: 'P2002' })],
+    // As Prisma 6.19 with a driver adapter throws it from the model API (a racing update, measured).
+    [
+      'Prisma P2002 with the adapter error in meta.driverAdapterError',
+      prisma('Unique constraint failed on the fields: (`bluum_account_id`)', {
+        code: 'P2002',
+        meta: {
+          modelName: 'User',
+          driverAdapterError: {
+            name: 'DriverAdapterError',
+            cause: {
+              originalCode: '23505',
+              kind: 'UniqueConstraintViolation',
+              constraint: { fields: ['bluum_account_id'] },
+            },
+          },
+        },
+      }),
+    ],
+    [
+      'a raw query (P2010) whose driver error is 23505',
+      prisma('x', {
+        code: 'P2010',
+        meta: { driverAdapterError: { cause: { originalCode: '23505', kind: 'postgres', code: '23505' } } },
+      }),
+    ],
+    ['23505 as the cause', Object.assign(new Error('x'), { cause: pgError('23505') })],
+  ])('%s: yes', (_name, error) => {
+    expect(isUniqueViolation(error)).toBe(true);
+  });
+
+  it.each([
+    ['a foreign-key violation (23503)', pgError('23503')],
+    ['a statement timeout (57014)', pgError('57014')],
+    ['Prisma: record not found (P2025)', prisma('x', { code: 'P2025' })],
+    ['a plain bug', new TypeError("Cannot read properties of undefined (reading 'id')")],
+    ['a 23505 that did not come from the database', Object.assign(new Error('x'), { code: '23505' })],
+    ['null', null],
+  ])('%s: no', (_name, error) => {
+    expect(isUniqueViolation(error)).toBe(false);
   });
 });

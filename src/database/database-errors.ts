@@ -111,6 +111,22 @@ export function isTransactionConflict(err: unknown): boolean {
 }
 
 /**
+ * True for a unique violation (PostgreSQL's 23505, Prisma's P2002, the driver adapter's
+ * UniqueConstraintViolation), however Prisma wrapped it: a race that the unique index settled, which a
+ * repository turns into a tagged result rather than a 500.
+ */
+export function isUniqueViolation(err: unknown): boolean {
+  return fromDatabaseAnd(
+    err,
+    (fields) =>
+      fields.code === 'P2002' ||
+      fields.code === '23505' ||
+      fields.originalCode === '23505' ||
+      fields.kind === 'UniqueConstraintViolation',
+  );
+}
+
+/**
  * True when something in `err`'s chain came from the database and something in it (the same error or
  * another) `says` so. The chain: the error, its causes, and what Prisma keeps of the driver's error (raw
  * queries put it in meta.driverAdapterError, whose cause holds the SQLSTATE), breadth first, bounded.

@@ -1,3 +1,4 @@
+import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool, type PoolClient, type QueryResult } from 'pg';
 import { markFromDatabase, READ_ONLY_SQLSTATE } from './database-errors';
 
@@ -30,6 +31,31 @@ export function createPgPool(connectionString: string): Pool {
     patchQuery(client);
   });
   return pool;
+}
+
+/**
+ * The driver adapter `npm run db:migrate` runs on (prisma.config.ts). @prisma/adapter-pg 6.19 runs a
+ * migration's script by cutting it at every `;` and sending the pieces one by one, which breaks a
+ * statement with a `;` inside it (a DO $$ … $$ block, a string, a comment) and leaves a migration that
+ * fails half applied. Here the script goes to PostgreSQL whole, in one simple-protocol query:
+ * PostgreSQL parses it itself and runs it as one implicit transaction, as the embedded database's
+ * applyMigrations runs each migration in a transaction of its own.
+ */
+export class MigrationPrismaPg extends PrismaPg {
+  constructor(private readonly pool: Pool) {
+    super(pool);
+  }
+
+  override async connect(): ReturnType<PrismaPg['connect']> {
+    const adapter = await super.connect();
+    // The adapter's own conversion of a pg error (protected in its types), so that the engine reports
+    // PostgreSQL's message (a migration's RAISE EXCEPTION among them) as for any failed statement.
+    const fail = (adapter as unknown as { onError(error: unknown): never }).onError.bind(adapter);
+    adapter.executeScript = async (script: string): Promise<void> => {
+      await this.pool.query(script).catch(fail);
+    };
+    return adapter;
+  }
 }
 
 export interface BoundedPoolOptions {

@@ -392,8 +392,31 @@ describe('FundingSourcesService', () => {
       });
     });
 
+    it('sends Bluum a bare allow-listed origin as the URL it was checked as', async () => {
+      const createLinkToken = jest
+        .fn()
+        .mockResolvedValue({ linkToken: 'link-1', hostedLinkUrl: 'https://hosted.plaid.test/x' });
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { createLinkToken },
+      });
+      await sut.createLinkToken('user_1', {
+        enableHostedLink: true,
+        completionRedirectUri: 'http://localhost:3000',
+      });
+      expect(createLinkToken).toHaveBeenCalledWith('acct_1', {
+        enableHostedLink: true,
+        completionRedirectUri: 'http://localhost:3000/',
+      });
+    });
+
     it.each([
       ['without the hosted link', { completionRedirectUri: 'http://localhost:3000/done' }],
+      ['that new URL cannot parse', { enableHostedLink: true, completionRedirectUri: 'http://xn--a.com/' }],
+      [
+        'with a backslash',
+        { enableHostedLink: true, completionRedirectUri: 'http://localhost:3000\\@evil.example/' },
+      ],
       [
         'on an origin not allowed',
         { enableHostedLink: true, completionRedirectUri: 'https://evil.example/done' },

@@ -18,6 +18,7 @@ import type { SyncResultDto } from './dto/sync-result.dto';
 import type { AdminListQuery } from './dto/admin-list.query';
 import type { EventsQuery, FundingSourceEventPageDto } from './dto/funding-source-event.dto';
 import type { FundingSourcePageDto } from './dto/funding-source-page.dto';
+import { checkCompletionRedirect } from './completion-redirect';
 import { decodeCursor, toPage } from './page-cursor';
 import {
   FUNDING_SOURCE_STATUSES,
@@ -64,26 +65,28 @@ export class FundingSourcesService {
 
   async createLinkToken(userId: string, request: CreateLinkTokenDto): Promise<LinkTokenDto> {
     const enableHostedLink = request.enableHostedLink ?? false;
-    if (request.completionRedirectUri !== undefined)
-      this.checkRedirect(request.completionRedirectUri, enableHostedLink);
+    const completionRedirectUri =
+      request.completionRedirectUri === undefined
+        ? undefined
+        : this.checkRedirect(request.completionRedirectUri, enableHostedLink);
     const user = await this.users.require(userId);
     const { linkToken, hostedLinkUrl } = await this.bluum.createLinkToken(user.bluumAccountId, {
       enableHostedLink,
-      completionRedirectUri: request.completionRedirectUri,
+      completionRedirectUri,
     });
     return { linkToken, hostedLinkUrl };
   }
 
-  // A redirect to anywhere would make the hosted link an open redirect: only allow-listed origins.
-  private checkRedirect(uri: string, enableHostedLink: boolean): void {
+  // A redirect to anywhere would make the hosted link an open redirect: only allow-listed origins, and
+  // Bluum gets the URI exactly as it was checked (its normalized href).
+  private checkRedirect(uri: string, enableHostedLink: boolean): string {
     const refuse = (message: string): never => {
       throw new AppError('VALIDATION_FAILED', message, [{ field: 'completionRedirectUri', message }]);
     };
     if (!enableHostedLink)
       refuse('completionRedirectUri is for the hosted link only (enableHostedLink: true)');
-    if (!this.redirectOrigins.has(new URL(uri).origin)) {
-      refuse('completionRedirectUri must be on an allowed origin (LINK_COMPLETION_REDIRECT_ORIGINS)');
-    }
+    const checked = checkCompletionRedirect(uri, this.redirectOrigins);
+    return checked.ok ? checked.href : refuse(checked.message);
   }
 
   /**
@@ -376,7 +379,7 @@ export class FundingSourcesService {
       status: status === 'all' ? undefined : status,
       // One more than asked tells whether another page follows.
       limit: limit + 1,
-      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor, { withSnapshot: true }),
     });
     const { page, nextCursor } = toPage(rows, limit, ({ createdAt, id }) => ({ createdAt, id, snapshot }));
     return { data: page.map(toFundingSource), nextCursor };

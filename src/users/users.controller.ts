@@ -18,14 +18,14 @@ export class UsersController {
     operationId: 'putUser',
     summary: 'Register a user and its Bluum account',
     description:
-      'Creates the user (201) or updates which Bluum account its funding sources live under (200). The Bluum account cannot change once the user has linked a bank (409).',
+      'Creates the user (201) or updates which Bluum account its funding sources live under (200). The Bluum account cannot change once the user has linked a bank (409 `BLUUM_ACCOUNT_CONFLICT`). One Bluum account belongs to one user: an account another user holds is 409 `BLUUM_ACCOUNT_TAKEN`, also when two requests ask for it at once (one of them gets it).',
     access: { scope: 'users:write' },
     body: { type: PutUserDto },
     responses: [
       { status: 201, type: UserDto, description: 'Created' },
       { status: 200, type: UserDto, description: 'Updated (or unchanged)' },
     ],
-    errors: ['BLUUM_ACCOUNT_CONFLICT'],
+    errors: ['BLUUM_ACCOUNT_CONFLICT', 'BLUUM_ACCOUNT_TAKEN'],
   })
   async put(
     @Param() { userId }: UserIdParam,

@@ -28,6 +28,13 @@ export class UsersService {
         "The user's Bluum account cannot change while funding sources are stored under it.",
       );
     }
+    if (upserted.kind === 'bluum-account-taken') {
+      // Two users on one account could each link, read and disconnect the other's banks at Bluum.
+      throw new AppError(
+        'BLUUM_ACCOUNT_TAKEN',
+        'This Bluum account is registered to another user; one Bluum account belongs to one user.',
+      );
+    }
     return { user: this.map(upserted.user), created: upserted.created };
   }
 

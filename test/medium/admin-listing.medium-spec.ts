@@ -2,6 +2,7 @@
 // keyset pages that never skip or repeat a row.
 import { randomUUID } from 'node:crypto';
 import { type AdminListFilter, adminListQuery } from '../../src/funding-sources/funding-sources.repository';
+import { decodeCursor } from '../../src/funding-sources/page-cursor';
 import { MediumContext } from './medium-context';
 
 describe('admin listing on a real database', () => {
@@ -236,6 +237,27 @@ describe('admin listing on a real database', () => {
         expect(text.match(/Sort {2}\(/g) ?? []).toHaveLength(1);
       },
     );
+  });
+
+  // decodeCursor refuses what PostgreSQL would (page-cursor.spec.ts); the edges it accepts must be
+  // ones PostgreSQL takes, or a forged cursor is still a 500.
+  it.each([
+    [
+      'the first year and the largest snapshot ids',
+      '0001-01-01T00:00:00.000Z',
+      '18446744073709551614:18446744073709551615:18446744073709551614',
+    ],
+    ['the last year', '9999-12-31T23:59:59.999Z', '4294967297:4294967297:'],
+  ])('every listing reads a cursor at %s', async (_name, at, snapshot) => {
+    const cursor = Buffer.from(JSON.stringify([at, randomUUID(), snapshot])).toString('base64url');
+    const after = decodeCursor(cursor, { withSnapshot: true });
+    const user = await ctx.newUser();
+    await ctx.newLinkedItem({ user });
+    await expect(ctx.fundingSources.listPage({ userId: user.id, limit: 2, after })).resolves.toMatchObject({
+      snapshot,
+    });
+    await expect(ctx.fundingSources.listEvents(user.id, 2, after)).resolves.toBeInstanceOf(Array);
+    await expect(ctx.webhookDeliveries.listPage({ limit: 2, after })).resolves.toBeInstanceOf(Array);
   });
 
   describe("a user's audit trail", () => {

@@ -10,7 +10,8 @@ export class LinkTokenDto {
   @ApiProperty({
     type: String,
     nullable: true,
-    description: 'Where to redirect the user when enableHostedLink was true; otherwise null',
+    description:
+      "Where to redirect the user when enableHostedLink was true; otherwise null. Always https: (a URL from Bluum that is not is 502 BLUUM_BAD_RESPONSE), except the built-in sandbox's own http: page in development.",
     example: null,
   })
   hostedLinkUrl!: string | null;

@@ -12,7 +12,10 @@ export class PageQuery {
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page' })
+  @ApiPropertyOptional({
+    description:
+      'The `nextCursor` of the previous page; one this listing did not hand out is 400 `VALIDATION_FAILED`',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(200)

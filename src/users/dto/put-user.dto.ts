@@ -11,7 +11,8 @@ export class PutUserDto {
     description:
       "The Bluum account this user's funding sources live under, as Bluum names it (e.g. `acct_123` or a UUID). " +
       `It becomes a segment of Bluum's URLs, so it must be ${BLUUM_ACCOUNT_ID_RULE}; ` +
-      'no `/`, `\\`, `%`, `?`, `#` or whitespace. Anything else is 400 `VALIDATION_FAILED`.',
+      'no `/`, `\\`, `%`, `?`, `#` or whitespace. Anything else is 400 `VALIDATION_FAILED`. ' +
+      'One Bluum account belongs to one user: one that another user holds is 409 `BLUUM_ACCOUNT_TAKEN`.',
     example: '3f9a1c2e-4b5d-4e6f-8a7b-9c0d1e2f3a4b',
     minLength: 1,
     maxLength: BLUUM_ACCOUNT_ID_MAX_LENGTH,
