@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Actor, Caller } from '../auth/caller';
-import { PrismaService } from '../database/prisma.service';
+import { PrismaService, type Transaction } from '../database/prisma.service';
 import type { Prisma } from '../generated/prisma/client';
 import { webhookEventType } from '../webhooks/webhook-events';
 import { WebhookOutbox } from '../webhooks/webhook-outbox';
@@ -336,7 +336,7 @@ export class FundingSourcesRepository {
     toStore: ItemToStore,
     exchange: { tokenHash: string; caller: Caller },
   ): Promise<SaveLinkedItemResult> {
-    return this.prisma.$transaction(async (tx): Promise<SaveLinkedItemResult> => {
+    return this.prisma.transaction(async (tx): Promise<SaveLinkedItemResult> => {
       const refused = await lockUser(tx, userId, bluumAccountId);
       if (refused) return refused;
       const owner = await tx.plaidItem.findUnique({
@@ -384,7 +384,7 @@ export class FundingSourcesRepository {
     lease: { id: string; durationMs: number },
     caller: Caller,
   ): Promise<DisconnectStart> {
-    return this.prisma.$transaction(async (tx): Promise<DisconnectStart> => {
+    return this.prisma.transaction(async (tx): Promise<DisconnectStart> => {
       const target = await tx.bankAccount.findFirst({
         where: { id, userId },
         select: { plaidItemId: true },
@@ -445,7 +445,7 @@ export class FundingSourcesRepository {
     plaidItemId: string,
     caller: Caller,
   ): Promise<FundingSourceRecord> {
-    return this.prisma.$transaction(async (tx) => {
+    return this.prisma.transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM plaid_items WHERE id = ${plaidItemId}::uuid FOR UPDATE`;
       await tx.plaidItem.update({
         where: { id: plaidItemId },
@@ -495,7 +495,7 @@ export class FundingSourcesRepository {
     caller: Caller,
     via: Extract<ChangeVia, 'sync' | 'reconcile'> = 'sync',
   ): Promise<SyncItemsResult> {
-    return this.prisma.$transaction(async (tx): Promise<SyncItemsResult> => {
+    return this.prisma.transaction(async (tx): Promise<SyncItemsResult> => {
       const refused = await lockUser(tx, userId, bluumAccountId);
       if (refused) return refused;
       const owners = await tx.plaidItem.findMany({
@@ -523,7 +523,7 @@ export class FundingSourcesRepository {
   }
 }
 
-type Tx = Parameters<Parameters<PrismaService['$transaction']>[0]>[0];
+type Tx = Transaction;
 
 // Locks the user so its Bluum account cannot change under us (see UsersRepository.upsert).
 async function lockUser(tx: Tx, userId: string, bluumAccountId: string): Promise<UserLockFailure | null> {

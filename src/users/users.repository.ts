@@ -24,7 +24,7 @@ export class UsersRepository {
    */
   async upsert(id: string, bluumAccountId: string): Promise<UserUpsert> {
     try {
-      return await this.prisma.$transaction(async (tx): Promise<UserUpsert> => {
+      return await this.prisma.transaction(async (tx): Promise<UserUpsert> => {
         // Skipped on either unique key: the id (the user exists) or the account (another user has it).
         const { count } = await tx.user.createMany({ data: { id, bluumAccountId }, skipDuplicates: true });
         if (count === 1) {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service';
+import { PrismaService, retryConflicts } from '../database/prisma.service';
 import type { Prisma } from '../generated/prisma/client';
 import type { WebhookDeliveryStatus } from './webhook-events';
 
@@ -98,25 +98,30 @@ export class WebhookDeliveriesRepository {
     failure: { responseStatus: number | null; error: string },
     retryAt: Date | null,
   ): Promise<void> {
-    const recorded = this.prisma.webhookDelivery.updateMany({
-      where: { id: claimed.id, attempts: claimed.attempts, status: 'pending' },
-      data: {
-        lastResponseStatus: failure.responseStatus,
-        lastError: failure.error.slice(0, 255),
-        ...(retryAt === null ? { status: 'failed' } : { nextAttemptAt: retryAt }),
-      },
-    });
+    // A Prisma query runs when awaited, so each attempt below builds its own.
+    const record = () =>
+      this.prisma.webhookDelivery.updateMany({
+        where: { id: claimed.id, attempts: claimed.attempts, status: 'pending' },
+        data: {
+          lastResponseStatus: failure.responseStatus,
+          lastError: failure.error.slice(0, 255),
+          ...(retryAt === null ? { status: 'failed' } : { nextAttemptAt: retryAt }),
+        },
+      });
     if (retryAt === null) {
-      await recorded;
+      await record();
       return;
     }
-    await this.prisma.$transaction([
-      recorded,
-      this.prisma.$executeRaw`
-        UPDATE webhook_deliveries SET next_attempt_at = GREATEST(next_attempt_at, ${retryAt})
-         WHERE status = 'pending' AND funding_source_id = ${claimed.fundingSourceId}::uuid
-           AND url = ${claimed.url} AND seq > ${claimed.seq}::bigint`,
-    ]);
+    // Two statements that another attempt may lock in the other order: run again after a deadlock.
+    await retryConflicts(() =>
+      this.prisma.$transaction([
+        record(),
+        this.prisma.$executeRaw`
+          UPDATE webhook_deliveries SET next_attempt_at = GREATEST(next_attempt_at, ${retryAt})
+           WHERE status = 'pending' AND funding_source_id = ${claimed.fundingSourceId}::uuid
+             AND url = ${claimed.url} AND seq > ${claimed.seq}::bigint`,
+      ]),
+    );
   }
 
   /** One page of deliveries, newest first (ties by id), after `after` when given. */
