@@ -8,6 +8,10 @@ import type { Caller } from '../auth/caller';
 import type { FundingSourceRecord } from './funding-source';
 import type { FundingSourcesRepository } from './funding-sources.repository';
 import { FundingSourcesService } from './funding-sources.service';
+import { markFromDatabase } from '../database/database-errors';
+
+// A connection pg lost, as the pool reports it (marked as the database's where the pool throws it).
+const connectionLost = (): Error => markFromDatabase(new Error('Connection terminated unexpectedly'));
 
 // A strict fake: any method the test did not set up fails the test when called.
 function strict<T extends object>(
@@ -184,7 +188,7 @@ describe('FundingSourcesService', () => {
       const exchangePublicToken = jest.fn().mockResolvedValue(ITEM);
       const saveLinkedItem = jest
         .fn()
-        .mockRejectedValueOnce(new Error('Connection terminated unexpectedly'))
+        .mockRejectedValueOnce(connectionLost())
         .mockResolvedValue({ kind: 'saved', linked: LINKED, duplicateOfItemId: null });
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
@@ -197,7 +201,7 @@ describe('FundingSourcesService', () => {
     });
 
     it('keeps a spent token claimed and points to sync when the database stays away after Bluum linked', async () => {
-      const saveLinkedItem = jest.fn().mockRejectedValue(new Error('Connection terminated unexpectedly'));
+      const saveLinkedItem = jest.fn().mockRejectedValue(connectionLost());
       const releasePublicToken = jest.fn().mockResolvedValue(undefined);
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
@@ -216,7 +220,7 @@ describe('FundingSourcesService', () => {
     });
 
     it("gives the token up when Bluum fails, and answers Bluum's error even if giving it up fails", async () => {
-      const releasePublicToken = jest.fn().mockRejectedValue(new Error('Connection terminated unexpectedly'));
+      const releasePublicToken = jest.fn().mockRejectedValue(connectionLost());
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: {
@@ -580,7 +584,7 @@ describe('FundingSourcesService', () => {
         bluum: { disconnectItem: jest.fn().mockRejectedValue(failure) },
         repository: {
           beginDisconnect: jest.fn().mockResolvedValue(LEASED),
-          releaseDisconnect: jest.fn().mockRejectedValue(new Error('Connection terminated unexpectedly')),
+          releaseDisconnect: jest.fn().mockRejectedValue(connectionLost()),
         },
       });
       await expect(sut.disconnect('user_1', RECORD.id, CALLER)).rejects.toBe(failure);
@@ -626,7 +630,7 @@ describe('FundingSourcesService', () => {
     it('retries recording what Bluum did when the database blinks', async () => {
       const finishDisconnect = jest
         .fn()
-        .mockRejectedValueOnce(new Error('Connection terminated unexpectedly'))
+        .mockRejectedValueOnce(connectionLost())
         .mockResolvedValueOnce(DISCONNECTED);
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
@@ -641,7 +645,7 @@ describe('FundingSourcesService', () => {
 
     it('says Bluum disconnected the bank and a repeat records it, when the database stays away', async () => {
       const disconnectItem = jest.fn().mockResolvedValue(undefined);
-      const finishDisconnect = jest.fn().mockRejectedValue(new Error('Connection terminated unexpectedly'));
+      const finishDisconnect = jest.fn().mockRejectedValue(connectionLost());
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { disconnectItem },

@@ -14,6 +14,7 @@ import type { ScheduledJobsRepository } from '../jobs/scheduled-jobs.repository'
 import { MetricsService } from '../metrics/metrics.service';
 import type { DueUser, ReconciliationRepository, RequestSlot, WalkCursor } from './reconciliation.repository';
 import { BLUUM_REQUESTS_SUBJECT, RECONCILE_JOB, ReconciliationService } from './reconciliation.service';
+import { markFromDatabase } from '../database/database-errors';
 
 // A fake whose every method not given fails the test when called.
 function strict<T extends object>(name: string, methods: Partial<T>): T {
@@ -34,8 +35,9 @@ const users = (count: number): DueUser[] =>
   }));
 
 const synced = (updated = 0): SyncItemsResult => ({ kind: 'synced', added: 0, updated, skipped: [] });
+// As the pool throws it: marked as the database's (only such errors count as an outage).
 const dbDown = (): Error =>
-  Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+  markFromDatabase(Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' }));
 
 interface Setup {
   due?: DueUser[];
