@@ -19,6 +19,23 @@ export class UsersService {
     return this.register(id, bluumAccountId);
   }
 
+  /** The user as registered, or registered now under `bluumAccountId`; never moves an existing user. */
+  async ensure(id: string, bluumAccountId: string): Promise<UserDto> {
+    const existing = await this.users.findById(id);
+    return existing ? this.map(existing) : (await this.register(id, bluumAccountId)).user;
+  }
+
+  async get(id: string): Promise<UserDto> {
+    return this.map(await this.require(id));
+  }
+
+  /** The user, or USER_NOT_FOUND. */
+  async require(id: string): Promise<UserRecord> {
+    const user = await this.users.findById(id);
+    if (!user) throw new AppError('USER_NOT_FOUND', `No user ${id} is registered.`);
+    return user;
+  }
+
   private async register(id: string, bluumAccountId: string): Promise<{ user: UserDto; created: boolean }> {
     const upserted = await this.users.upsert(id, bluumAccountId);
     if (upserted.kind === 'has-items') {
@@ -38,12 +55,6 @@ export class UsersService {
     return { user: this.map(upserted.user), created: upserted.created };
   }
 
-  /** The user as registered, or registered now under `bluumAccountId`; never moves an existing user. */
-  async ensure(id: string, bluumAccountId: string): Promise<UserDto> {
-    const existing = await this.users.findById(id);
-    return existing ? this.map(existing) : (await this.register(id, bluumAccountId)).user;
-  }
-
   /**
    * A demo user the sandbox registered (development only) keeps its sandbox account: a demo token signed
    * for it may still be live, and would act on whatever account the user is moved to.
@@ -58,17 +69,6 @@ export class UsersService {
         `User ${id} is a demo user the sandbox registered; its Bluum account cannot be set. Choose another user id.`,
       );
     }
-  }
-
-  async get(id: string): Promise<UserDto> {
-    return this.map(await this.require(id));
-  }
-
-  /** The user, or USER_NOT_FOUND. */
-  async require(id: string): Promise<UserRecord> {
-    const user = await this.users.findById(id);
-    if (!user) throw new AppError('USER_NOT_FOUND', `No user ${id} is registered.`);
-    return user;
   }
 
   private map(user: UserRecord): UserDto {
