@@ -132,7 +132,8 @@ async function main() {
     seeded = await seed(db.url);
     const secret = randomBytes(32).toString('base64url');
     const token = signHs256({ sub: seeded.userId, exp: Math.floor(Date.now() / 1000) + 3600 }, secret);
-    const env = { DATABASE_URL: db.url, AUTH_JWT_SECRET: secret };
+    // Named for both: the service's reads and the floor's queries go through pools of one size.
+    const env = { DATABASE_URL: db.url, AUTH_JWT_SECRET: secret, DATABASE_READ_POOL_SIZE: '5' };
 
     // BENCH_PROFILE=1: the service writes a V8 CPU profile to .artifacts/profile/ when it stops.
     const profile =
