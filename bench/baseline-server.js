@@ -1,17 +1,31 @@
-// The floor: a bare Fastify + pg server doing exactly the work of the service's read path, and nothing
-// else: verify the same HS256 bearer token the way the service does, run one indexed query, send the same
-// JSON. Run by bench/run.js with PORT, DATABASE_URL, DATABASE_READ_POOL_SIZE and AUTH_JWT_SECRET in its
-// environment.
+// The floors: a bare Fastify + pg server doing exactly the work of the service's read path
+// (GET /v1/users/{userId}/funding-sources), and nothing else: verify the same HS256 bearer token the way
+// the service does, run one indexed query, send the same JSON.
+// Run by bench/run.js with PORT, DATABASE_URL, DATABASE_READ_POOL_SIZE, AUTH_JWT_SECRET and BENCH_FLOOR in
+// its environment:
+// - BENCH_FLOOR=one-table: the one-table floor. It reads every column the answer needs from bank_accounts
+//   alone (item_id, institution_id, institution_name and bluum_funding_source_id copied there from
+//   plaid_items); run.js starts it only once a migration has added those columns.
+// - BENCH_FLOOR=join: the service's own query, bank_accounts JOIN plaid_items.
 'use strict';
 const { webcrypto } = require('node:crypto');
 const Fastify = require('fastify');
 const { Pool } = require('pg');
 
-const SQL = `SELECT a.id, a.user_id, a.status, a.account_id, a.name, a.type, a.subtype, a.mask, a.created_at,
-  a.updated_at, i.item_id, i.institution_id, i.institution_name, i.bluum_funding_source_id
-  FROM bank_accounts a JOIN plaid_items i ON i.id = a.plaid_item_id
-  WHERE a.user_id = $1 AND a.status = ANY($2::"FundingSourceStatus"[])
-  ORDER BY a.created_at DESC, a.id DESC`;
+const FLOOR = process.env.BENCH_FLOOR;
+const SQL = {
+  'one-table': `SELECT id, user_id, status, account_id, name, type, subtype, mask, created_at, updated_at,
+    item_id, institution_id, institution_name, bluum_funding_source_id
+    FROM bank_accounts
+    WHERE user_id = $1 AND status = ANY($2::"FundingSourceStatus"[])
+    ORDER BY created_at DESC, id DESC`,
+  join: `SELECT a.id, a.user_id, a.status, a.account_id, a.name, a.type, a.subtype, a.mask, a.created_at,
+    a.updated_at, i.item_id, i.institution_id, i.institution_name, i.bluum_funding_source_id
+    FROM bank_accounts a JOIN plaid_items i ON i.id = a.plaid_item_id
+    WHERE a.user_id = $1 AND a.status = ANY($2::"FundingSourceStatus"[])
+    ORDER BY a.created_at DESC, a.id DESC`,
+}[FLOOR];
+if (SQL === undefined) throw new Error(`BENCH_FLOOR must be one-table or join, not ${FLOOR}`);
 
 // run.js gives the floor and the service the same DATABASE_READ_POOL_SIZE (the service's reads run on its
 // read pool): they then differ in their code, not in how many queries PostgreSQL runs at once.
