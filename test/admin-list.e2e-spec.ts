@@ -89,6 +89,8 @@ describe('admin listing of funding sources', () => {
         name: 'Checking',
         type: 'depository',
         mask: '0000',
+        // The item's fields every account carries (the read path reads bank_accounts alone).
+        itemId: item.itemId,
         institutionName: item.institutionName,
       },
     });

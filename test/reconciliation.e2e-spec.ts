@@ -69,6 +69,8 @@ async function seedLinkedUsers(
       name: 'Checking',
       type: 'depository',
       mask: '0000',
+      // The item's fields every account carries (the read path reads bank_accounts alone).
+      itemId: `item_${u.itemId}`,
       institutionName: 'Seed Bank',
     })),
   });

@@ -80,7 +80,31 @@ export type FundingSourceEventRow = Omit<
   'type' | 'actor' | 'details'
 > & { type: FundingSourceEventType; actor: Actor; details: Record<string, unknown> };
 
-// The columns a FundingSource needs, and nothing else.
+/**
+ * The item's fields every account of it carries (bank_accounts' own columns of the same names), so that
+ * the read path reads bank_accounts alone. Whatever writes one of these on plaid_items writes the
+ * accounts' copies in the same transaction; today that is upsertItem alone.
+ */
+const ITEM_COPIES = {
+  itemId: true,
+  institutionId: true,
+  institutionName: true,
+  bluumFundingSourceId: true,
+} as const satisfies Prisma.PlaidItemSelect & Prisma.BankAccountSelect;
+
+type ItemCopies = Prisma.BankAccountGetPayload<{ select: typeof ITEM_COPIES }>;
+
+function itemCopies({
+  itemId,
+  institutionId,
+  institutionName,
+  bluumFundingSourceId,
+}: ItemCopies): ItemCopies {
+  return { itemId, institutionId, institutionName, bluumFundingSourceId };
+}
+
+// The columns a FundingSource needs, and nothing else: all of them the account's own, its item's fields
+// included (the copies upsertItem keeps equal to the item's).
 const FUNDING_SOURCE_SELECT = {
   id: true,
   userId: true,
@@ -90,57 +114,43 @@ const FUNDING_SOURCE_SELECT = {
   type: true,
   subtype: true,
   mask: true,
+  ...ITEM_COPIES,
   createdAt: true,
   updatedAt: true,
-  item: { select: { itemId: true, institutionId: true, institutionName: true, bluumFundingSourceId: true } },
 } as const satisfies Prisma.BankAccountSelect;
 
 type FundingSourceRow = Prisma.BankAccountGetPayload<{ select: typeof FUNDING_SOURCE_SELECT }>;
 
-function toRecord({ item, name, type, subtype, ...account }: FundingSourceRow): FundingSourceRecord {
-  return {
-    id: account.id,
-    userId: account.userId,
-    status: account.status,
-    institutionId: item.institutionId,
-    institutionName: item.institutionName,
-    accountName: name,
-    accountType: type,
-    accountSubtype: subtype,
-    mask: account.mask,
-    itemId: item.itemId,
-    accountId: account.accountId,
-    bluumFundingSourceId: item.bluumFundingSourceId,
-    createdAt: account.createdAt,
-    updatedAt: account.updatedAt,
-  };
+function toRecord({ name, type, subtype, ...account }: FundingSourceRow): FundingSourceRecord {
+  return { ...account, accountName: name, accountType: type, accountSubtype: subtype };
 }
 
-// The deposit services' read path (list and get) is one hand-written JOIN run straight on the driver.
-// Through the model API, Prisma 6's query compiler planned the nested select anew on every call (a
-// quarter of the CPU per request) and sent two queries; `npm run bench` has the figures. Its aliases
-// come from this map, which the type checker holds to FundingSourceRecord's fields, one for one.
-const FUNDING_SOURCE_COLUMNS: { readonly [K in keyof FundingSourceRecord]-?: string } = {
+// The deposit services' read path (list and get) is one hand-written query of bank_accounts alone, run
+// straight on the driver: one index range scan (or primary-key lookup), no join, since each account
+// carries its item's fields. Through the model API, Prisma 6's query compiler planned the select anew
+// on every call (a quarter of the CPU per request); `npm run bench` has the figures. Its aliases come
+// from this map, which the type checker holds to FundingSourceRecord's fields, one for one; a medium
+// spec checks with EXPLAIN that no other table is read.
+const FUNDING_SOURCE_COLUMNS: { readonly [K in keyof FundingSourceRecord]-?: `a.${string}` } = {
   id: 'a.id',
   userId: 'a.user_id',
   status: 'a.status::text',
-  institutionId: 'i.institution_id',
-  institutionName: 'i.institution_name',
+  institutionId: 'a.institution_id',
+  institutionName: 'a.institution_name',
   accountName: 'a.name',
   accountType: 'a.type',
   accountSubtype: 'a.subtype',
   mask: 'a.mask',
-  itemId: 'i.item_id',
+  itemId: 'a.item_id',
   accountId: 'a.account_id',
-  bluumFundingSourceId: 'i.bluum_funding_source_id',
+  bluumFundingSourceId: 'a.bluum_funding_source_id',
   createdAt: 'a.created_at',
   updatedAt: 'a.updated_at',
 };
 const SELECT_FUNDING_SOURCE = `SELECT ${Object.entries(FUNDING_SOURCE_COLUMNS)
   .map(([field, column]) => `${column} AS "${field}"`)
   .join(', ')}`;
-const JOIN_ITEM = 'JOIN plaid_items i ON i.id = a.plaid_item_id';
-const FUNDING_SOURCE_SQL = `${SELECT_FUNDING_SOURCE} FROM bank_accounts a ${JOIN_ITEM}`;
+const FUNDING_SOURCE_SQL = `${SELECT_FUNDING_SOURCE} FROM bank_accounts a`;
 
 /**
  * `value` as literal text inside a LIKE pattern: unescaped, `%` and `_` would be wildcards
@@ -203,13 +213,12 @@ export function adminListQuery(filter: AdminListFilter): { text: string; values:
         SELECT * FROM bank_accounts a
          WHERE ${['a.institution_name = n.name', ...where].join(' AND ')}
          ${order} LIMIT ${limit}) a
-      ${JOIN_ITEM}
       WHERE n.name ILIKE ${contains}
       ${order} LIMIT ${limit}`;
     return { text, values };
   }
   if (contains !== undefined) where.push(`a.institution_name ILIKE ${contains}`);
-  const text = `${select} FROM bank_accounts a ${JOIN_ITEM}
+  const text = `${select} FROM bank_accounts a
     ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
     ${order} LIMIT ${limit}`;
   return { text, values };
@@ -344,7 +353,7 @@ export class FundingSourcesRepository {
         select: { userId: true },
       });
       if (owner && owner.userId !== userId) return { kind: 'item-of-another-user' };
-      const before = await accountStates(tx, { userId, item: { itemId: toStore.itemId } });
+      const before = await accountStates(tx, { userId, itemId: toStore.itemId });
       const duplicateOf =
         toStore.institutionId === null
           ? null
@@ -390,10 +399,15 @@ export class FundingSourcesRepository {
         select: { plaidItemId: true },
       });
       if (!target) return { kind: 'not-found' };
-      // The database's clock, not this instance's: every instance judges a lease by the same clock.
-      const [item] = await tx.$queryRaw<{ leased: boolean }[]>`
-        SELECT coalesce(disconnect_lease_until > now(), false) AS leased
+      // The database's clock, not this instance's: every instance judges a lease by the same clock. The
+      // ids Bluum is called with are the item's own, read under its lock (the account's are copies).
+      const [item] = await tx.$queryRaw<
+        { leased: boolean; item_id: string; bluum_funding_source_id: string | null }[]
+      >`
+        SELECT coalesce(disconnect_lease_until > now(), false) AS leased, item_id, bluum_funding_source_id
           FROM plaid_items WHERE id = ${target.plaidItemId}::uuid FOR UPDATE`;
+      // Deleted since: its accounts went with it (ON DELETE CASCADE).
+      if (!item) return { kind: 'not-found' };
       const current = await tx.bankAccount.findUniqueOrThrow({
         where: { id },
         select: FUNDING_SOURCE_SELECT,
@@ -401,9 +415,7 @@ export class FundingSourcesRepository {
       const otherActiveAccounts = await tx.bankAccount.count({
         where: { plaidItemId: target.plaidItemId, id: { not: id }, status: { not: 'disconnected' } },
       });
-      switch (
-        planDisconnect({ status: current.status, otherActiveAccounts, leaseHeld: item?.leased ?? false })
-      ) {
+      switch (planDisconnect({ status: current.status, otherActiveAccounts, leaseHeld: item.leased })) {
         case 'already-disconnected':
           return { kind: 'disconnected', record: toRecord(current) };
         case 'disconnect-account': {
@@ -425,8 +437,8 @@ export class FundingSourcesRepository {
             kind: 'leased',
             item: {
               id: target.plaidItemId,
-              itemId: current.item.itemId,
-              bluumFundingSourceId: current.item.bluumFundingSourceId,
+              itemId: item.item_id,
+              bluumFundingSourceId: item.bluum_funding_source_id,
             },
           };
       }
@@ -555,6 +567,8 @@ async function activeItemsAt(
   return items.map(({ accounts, ...item }) => ({ ...item, fundingSources: accounts.map(toRecord) }));
 }
 
+// The item's fields as the account carries them (ITEM_COPIES): what the read path shows is what a
+// change is judged on.
 const ACCOUNT_STATE_SELECT = {
   id: true,
   accountId: true,
@@ -563,12 +577,11 @@ const ACCOUNT_STATE_SELECT = {
   subtype: true,
   mask: true,
   status: true,
-  item: { select: { itemId: true, institutionId: true, institutionName: true, bluumFundingSourceId: true } },
+  ...ITEM_COPIES,
 } as const satisfies Prisma.BankAccountSelect;
 
 async function accountStates(tx: Tx, where: Prisma.BankAccountWhereInput): Promise<AccountState[]> {
-  const rows = await tx.bankAccount.findMany({ where, select: ACCOUNT_STATE_SELECT });
-  return rows.map(({ item, ...account }) => ({ ...account, ...item }));
+  return tx.bankAccount.findMany({ where, select: ACCOUNT_STATE_SELECT });
 }
 
 /**
@@ -676,18 +689,26 @@ async function markDisconnected(
  * Creates or updates an item (by itemId) and each of its accounts (by accountId), writing only what
  * differs from what is stored: a sync or reconciliation sweep that finds nothing new writes nothing,
  * so `updatedAt` moves only when a funding source changed (and the sweep is not a write of every row).
+ * Every account of the item, those Bluum no longer lists too, carries the item's copied fields
+ * (ITEM_COPIES), written in this same transaction whenever they differ from the item's.
  */
 async function upsertItem(
   tx: Tx,
   userId: string,
   { accounts, itemId, ...itemFields }: ItemToStore,
 ): Promise<{ item: LinkedItemRecord; accountIds: string[] }> {
-  const itemSelect = { id: true, itemId: true, institutionId: true, institutionName: true, status: true };
+  const itemSelect = {
+    id: true,
+    itemId: true,
+    institutionId: true,
+    institutionName: true,
+    bluumFundingSourceId: true,
+    status: true,
+  } as const satisfies Prisma.PlaidItemSelect;
   const stored = await tx.plaidItem.findUnique({
     where: { itemId },
     select: {
       ...itemSelect,
-      bluumFundingSourceId: true,
       accounts: {
         select: {
           id: true,
@@ -697,7 +718,7 @@ async function upsertItem(
           subtype: true,
           mask: true,
           status: true,
-          institutionName: true,
+          ...ITEM_COPIES,
         },
       },
     },
@@ -710,27 +731,32 @@ async function upsertItem(
         : stored;
   if (stored?.institutionName !== item.institutionName) {
     await tx.institutionName.createMany({ data: { name: item.institutionName }, skipDuplicates: true });
-    // Every account of the item carries its institution's name, the admin listing's index key; those
-    // Bluum no longer lists too.
+  }
+  const copies = itemCopies(item);
+  // Judged on the accounts themselves, not on whether the item changed: an account whose copies fell
+  // behind (written by a version that did not keep them all) is brought in line by the next sync.
+  const behind = (stored?.accounts ?? []).filter((account) => differs(itemCopies(account), copies));
+  if (behind.length > 0) {
     await tx.bankAccount.updateMany({
-      where: { plaidItemId: item.id, institutionName: { not: item.institutionName } },
-      data: { institutionName: item.institutionName },
+      where: { id: { in: behind.map((account) => account.id) } },
+      data: copies,
     });
   }
   const storedAccounts = new Map((stored?.accounts ?? []).map((account) => [account.accountId, account]));
   const accountIds: string[] = [];
   for (const { accountId, ...accountFields } of accounts) {
-    const fields = { ...accountFields, institutionName: item.institutionName };
     const current = storedAccounts.get(accountId);
     if (current === undefined) {
       const created = await tx.bankAccount.create({
-        data: { plaidItemId: item.id, userId, accountId, ...fields },
+        data: { plaidItemId: item.id, userId, accountId, ...accountFields, ...copies },
         select: { id: true },
       });
       accountIds.push(created.id);
       continue;
     }
-    if (differs(current, fields)) await tx.bankAccount.update({ where: { id: current.id }, data: fields });
+    if (differs(current, accountFields)) {
+      await tx.bankAccount.update({ where: { id: current.id }, data: accountFields });
+    }
     accountIds.push(current.id);
   }
   const { itemId: storedItemId, institutionId, institutionName, status } = item;
