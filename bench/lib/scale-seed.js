@@ -32,7 +32,8 @@ const pick = (expr, n) => `(abs(hashint8(${expr})) % ${n})`;
 
 /**
  * Fills an empty, migrated database; returns the counts and how long each step took. Writes the item's
- * institution name onto its accounts and into institution_names.
+ * fields every account carries (item_id, institution_id, institution_name, bluum_funding_source_id)
+ * onto its accounts, as the repository does, and the institution names into institution_names.
  */
 async function seedFundingSources(client, n) {
   const users = Math.max(1, Math.round(n / 4));
@@ -101,10 +102,11 @@ async function seedFundingSources(client, n) {
   await step(
     'bank_accounts',
     `INSERT INTO bank_accounts (id, plaid_item_id, user_id, account_id, name, type, subtype, mask,
-                                institution_name, status, created_at, updated_at)
+                                item_id, institution_id, institution_name, bluum_funding_source_id,
+                                status, created_at, updated_at)
      SELECT gen_random_uuid(), i.id, i.user_id, 'acc_' || substr(i.item_id, 6) || '_' || a,
             ${names(0)}, 'depository', ${names(1)}, ${names(2)},
-            i.institution_name,
+            i.item_id, i.institution_id, i.institution_name, i.bluum_funding_source_id,
             CASE WHEN i.status <> 'active' THEN i.status
                  WHEN a = 2 AND abs(hashtext(i.item_id)) % 50 = 7 THEN 'disconnected'::"FundingSourceStatus"
                  ELSE 'active'::"FundingSourceStatus" END,
