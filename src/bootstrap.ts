@@ -13,7 +13,7 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppError, type FieldError, validationFailed } from './common/app-error';
 import type { AppConfig } from './config/app-config';
 import { AppLogger, createPinoLogger } from './logging/app-logger';
-import { clientRequestIdOf, requestContext } from './logging/request-context';
+import { RequestContext } from './logging/request-context';
 import { jsonNestsDeeperThan } from './common/json-depth';
 import { MetricsService } from './metrics/metrics.service';
 import { registerBrowserEdges } from './common/browser-edges';
@@ -98,8 +98,7 @@ export async function createApp(
   });
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
-    const clientRequestId = clientRequestIdOf(request.headers);
-    requestContext.run({ requestId: request.id, ...(clientRequestId ? { clientRequestId } : {}) }, done);
+    done();
   });
   // One line per request: no headers, no body, no query string (nothing a token could hide in). A
   // successful read is a debug line: deposit services read on every transfer, and a serialized line per
@@ -116,7 +115,7 @@ export async function createApp(
     }
     logger[level](
       {
-        requestId: request.id,
+        ...RequestContext.of(request).fields(),
         method: request.method,
         route,
         status: reply.statusCode,

@@ -1,9 +1,31 @@
 // What browsers are told: CORS for the allowed frontends only, headers that keep bank data out of
 // caches, sniffers and frames, and Swagger UI that still works (or is off with DOCS_ENABLED=false).
+import helmet from 'helmet';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import { HELMET_OPTIONS } from '../src/common/browser-edges';
 import { startTestApp, type TestApp } from './support/test-app';
 import { tokenFor } from './support/tokens';
 
 const FRONTEND = 'https://app.example.com';
+
+// Every header helmet 8 sets with HELMET_OPTIONS, byte for byte: what @fastify/helmet sent on every
+// answer, and what the precomputed set must still send.
+const HELMET_HEADERS = {
+  'content-security-policy':
+    "default-src 'self';script-src 'self';style-src 'self' 'unsafe-inline';img-src 'self' data:;frame-ancestors 'none';base-uri 'none';form-action 'self';object-src 'none'",
+  'cross-origin-opener-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+};
+const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 describe('browser edges', () => {
   let app: TestApp;
@@ -67,6 +89,42 @@ describe('browser edges', () => {
       expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
       expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
       expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+  });
+
+  it("sends helmet's whole header set, byte for byte, on every answer; /v1 with its own CSP and no-store", async () => {
+    // helmet itself, run the way @fastify/helmet ran it (on a real response, per request), is the source.
+    const response = new ServerResponse(new IncomingMessage(new Socket()));
+    helmet(HELMET_OPTIONS)(response.req, response, (err?: unknown) => {
+      if (err) throw err instanceof Error ? err : new Error('helmet refused its options');
+    });
+    expect(response.getHeaders()).toEqual(HELMET_HEADERS);
+
+    const answers = {
+      '/health/live': await app.request('GET', '/health/live'),
+      '/docs': await app.request('GET', '/docs'),
+      '/docs-json': await app.request('GET', '/docs-json'),
+      'unknown route': await app.request('GET', '/no-such-route'),
+      '/v1 200': await app.request('GET', '/v1/users/alice/funding-sources', { token: tokenFor('alice') }),
+      '/v1 401': await app.request('GET', '/v1/users/alice/funding-sources'),
+      '/v1 415': await app.request('POST', '/v1/users/alice/funding-sources/plaid/connect', {
+        token: tokenFor('alice'),
+        rawBody: 'x',
+        headers: { 'content-type': 'text/plain' },
+      }),
+    };
+    for (const [name, res] of Object.entries(answers)) {
+      const api = name.startsWith('/v1');
+      const expected = { ...HELMET_HEADERS, ...(api ? { 'content-security-policy': API_CSP } : {}) };
+      const sent = Object.fromEntries(
+        Object.keys(expected).map((header) => [header, res.headers.get(header)]),
+      );
+      expect({ name, sent }).toEqual({ name, sent: expected });
+      if (api)
+        expect({ name, cacheControl: res.headers.get('cache-control') }).toEqual({
+          name,
+          cacheControl: 'no-store',
+        });
     }
   });
 

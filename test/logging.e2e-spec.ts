@@ -68,6 +68,22 @@ describe('logs', () => {
         body: { publicToken },
       });
     }
+    // Sync (Bluum's list) and disconnect (Bluum's DELETE): their Bluum lines carry their requests' ids too.
+    const synced = await app.request('POST', `/v1/users/${userId}/funding-sources/sync`, {
+      token: userToken,
+      headers: { 'x-request-id': 'log-scan-sync-1' },
+    });
+    expect(synced.status).toBe(200);
+    const deleted = await app.request(
+      'DELETE',
+      `/v1/users/${userId}/funding-sources/${synced.body.data[0].id}`,
+      {
+        token: userToken,
+        headers: { 'x-request-id': 'log-scan-delete-1' },
+      },
+    );
+    expect(deleted.status).toBe(200);
+
     const badBearer = `${userToken.slice(0, -4)}AAAA`;
     secrets.push(badBearer);
     expect((await app.request('GET', `/v1/users/${userId}`, { token: badBearer })).status).toBe(401);
@@ -94,7 +110,17 @@ describe('logs', () => {
       /^Bluum POST \/accounts\/\{accountId\}\/funding-sources\/plaid\/link-token 200 in \d+ms$/,
     );
     expect(bluumCalls.filter((e) => String(e.msg).includes('/plaid/connect'))).toHaveLength(3);
+    expect(bluumCalls.find((e) => e.clientRequestId === 'log-scan-sync-1')?.msg).toMatch(
+      /^Bluum GET \/accounts\/\{accountId\}\/funding-sources 200 in \d+ms$/,
+    );
+    expect(bluumCalls.find((e) => e.clientRequestId === 'log-scan-delete-1')?.msg).toMatch(
+      /^Bluum DELETE \/accounts\/\{accountId\}\/funding-sources\/\{id\} 200 in \d+ms$/,
+    );
     for (const call of bluumCalls) expect(call.requestId).toEqual(expect.any(String));
+    // The failed connects' error lines (Bluum's 503) are the request's too.
+    const errors = entries.filter((e) => e.context === 'Errors');
+    expect(errors.length).toBeGreaterThan(0);
+    for (const line of errors) expect(line.requestId).toEqual(expect.any(String));
 
     // At debug and below, successful reads have their line too, at debug.
     const ok = await app.request('GET', `/v1/users/${userId}/funding-sources`, {

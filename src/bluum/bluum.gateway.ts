@@ -1,3 +1,4 @@
+import type { RequestContext } from '../logging/request-context';
 import type { BluumItem, BluumLinkToken } from './bluum.types';
 
 /**
@@ -5,21 +6,31 @@ import type { BluumItem, BluumLinkToken } from './bluum.types';
  * contract's codes (BLUUM_UNAVAILABLE, BLUUM_BAD_RESPONSE, BLUUM_REQUEST_REJECTED, BLUUM_TIMEOUT,
  * PUBLIC_TOKEN_REJECTED, and BLUUM_ID_UNSAFE for a call refused before it was sent; BLUUM_UNAVAILABLE is a
  * BluumUnavailableError carrying Bluum's Retry-After when it sent one); nothing of the HTTP
- * client leaks past it.
+ * client leaks past it. A call made for a request is given its RequestContext: the lines the call logs
+ * carry the request's ids.
  */
 export abstract class BluumGateway {
   abstract createLinkToken(
     bluumAccountId: string,
     options: { enableHostedLink: boolean; completionRedirectUri?: string },
+    request?: RequestContext,
   ): Promise<BluumLinkToken>;
 
-  abstract exchangePublicToken(bluumAccountId: string, publicToken: string): Promise<BluumItem>;
+  abstract exchangePublicToken(
+    bluumAccountId: string,
+    publicToken: string,
+    request?: RequestContext,
+  ): Promise<BluumItem>;
 
   /** Disconnects a whole item at Bluum (Bluum soft-deletes it). An item Bluum no longer knows counts as done. */
-  abstract disconnectItem(bluumAccountId: string, bluumFundingSourceId: string): Promise<void>;
+  abstract disconnectItem(
+    bluumAccountId: string,
+    bluumFundingSourceId: string,
+    request?: RequestContext,
+  ): Promise<void>;
 
-  /** Every item Bluum holds for the account, whatever its status. */
-  abstract listItems(bluumAccountId: string, options?: BackgroundCall): Promise<BluumItem[]>;
+  /** Every item Bluum holds for the account, whatever its status: for a request, or for background work. */
+  abstract listItems(bluumAccountId: string, origin?: RequestContext | BackgroundCall): Promise<BluumItem[]>;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { AxiosResponse } from 'axios';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstValueFrom } from 'rxjs';
 import { AppError } from '../common/app-error';
+import { RequestContext } from '../logging/request-context';
 import type { ErrorCode } from '../common/error-codes';
 import type { BluumOperation } from '../metrics/metrics.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -42,6 +43,8 @@ interface CallOptions {
   isDelete?: boolean;
   /** Background work's call (see BackgroundCall): waits for its share of the bulkhead, one attempt. */
   background?: BackgroundCall;
+  /** The request the call is made for: its ids go on every line the call logs. */
+  request?: RequestContext;
 }
 
 // Exponential backoff with full jitter: 0-100 ms, 0-200 ms, 0-400 ms, … capped at 2 s.
@@ -72,6 +75,7 @@ export class HttpBluumGateway extends BluumGateway {
   async createLinkToken(
     bluumAccountId: string,
     options: { enableHostedLink: boolean; completionRedirectUri?: string },
+    request?: RequestContext,
   ): Promise<BluumLinkToken> {
     // Asking for another link token is harmless, so transient failures are retried.
     return this.call(
@@ -83,54 +87,68 @@ export class HttpBluumGateway extends BluumGateway {
         // Only when asked for: Bluum's documented body is enable_hosted_link alone.
         ...(options.completionRedirectUri ? { completion_redirect_uri: options.completionRedirectUri } : {}),
       },
-      { operation: 'link_token', retry: true },
+      { operation: 'link_token', retry: true, request },
       // Only this process's own sandbox may hand out a plain-http hosted page (development).
       (data) => parseLinkToken(data, { httpAllowed: this.endpoint.isSandbox }),
     );
   }
 
-  async exchangePublicToken(bluumAccountId: string, publicToken: string): Promise<BluumItem> {
+  async exchangePublicToken(
+    bluumAccountId: string,
+    publicToken: string,
+    request?: RequestContext,
+  ): Promise<BluumItem> {
     // Never retried: a repeat after a lost reply is Bluum's "token already used", not a second link.
     return this.call(
       'POST',
       CONNECT_PATH,
       bluumAccountId,
       { public_token: publicToken },
-      { operation: 'connect', badRequestAs: 'PUBLIC_TOKEN_REJECTED' },
+      { operation: 'connect', badRequestAs: 'PUBLIC_TOKEN_REJECTED', request },
       parseConnectData,
     );
   }
 
-  async disconnectItem(bluumAccountId: string, bluumFundingSourceId: string): Promise<void> {
+  async disconnectItem(
+    bluumAccountId: string,
+    bluumFundingSourceId: string,
+    request?: RequestContext,
+  ): Promise<void> {
     // Never retried: the contract keeps writes other than link-token to one attempt.
     await this.call(
       'DELETE',
       ITEM_PATH,
       bluumAccountId,
       undefined,
-      { operation: 'disconnect', id: bluumFundingSourceId, query: '?type=plaid', isDelete: true },
+      { operation: 'disconnect', id: bluumFundingSourceId, query: '?type=plaid', isDelete: true, request },
       () => undefined,
     );
   }
 
-  async listItems(bluumAccountId: string, background?: BackgroundCall): Promise<BluumItem[]> {
+  async listItems(bluumAccountId: string, origin?: RequestContext | BackgroundCall): Promise<BluumItem[]> {
+    const request = origin instanceof RequestContext ? origin : undefined;
+    const background = origin instanceof RequestContext ? undefined : origin;
     // A request's read is retried within its time budget; background work's is one attempt.
     return this.call(
       'GET',
       LIST_PATH,
       bluumAccountId,
       undefined,
-      { operation: 'list', retry: background === undefined, background },
+      { operation: 'list', retry: background === undefined, background, request },
       parseListData,
     );
   }
 
-  private parse<T>(read: (data: Record<string, unknown>) => T, data: Record<string, unknown>): T {
+  private parse<T>(
+    read: (data: Record<string, unknown>) => T,
+    data: Record<string, unknown>,
+    options: CallOptions,
+  ): T {
     try {
       return read(data);
     } catch (err) {
       if (err instanceof BluumPayloadError) {
-        this.logger.warn(`Bluum reply rejected: ${err.message}`);
+        this.logger.warn(`Bluum reply rejected: ${err.message}`, options.request);
         throw new AppError('BLUUM_BAD_RESPONSE', 'Bluum answered with data this service cannot use.');
       }
       throw err;
@@ -165,7 +183,7 @@ export class HttpBluumGateway extends BluumGateway {
       const data = options.background
         ? await this.bulkhead.runBackground(work, options.background.signal)
         : await this.bulkhead.run(bluumAccountId, work);
-      return this.parse(read, data);
+      return this.parse(read, data, options);
     } catch (err) {
       outcome = err instanceof AppError ? err.code : 'unknown';
       throw err;
@@ -203,7 +221,10 @@ export class HttpBluumGateway extends BluumGateway {
       built.hash === '';
     if (!exact) {
       // The id itself is not logged: it is whatever reached us, and the template says which call it was.
-      this.logger.warn(`Bluum ${pathTemplate}: refused to call a URL whose path is not the one meant`);
+      this.logger.warn(
+        `Bluum ${pathTemplate}: refused to call a URL whose path is not the one meant`,
+        options.request,
+      );
       throw new AppError(
         'BLUUM_ID_UNSAFE',
         "An id stored for this user (its bluumAccountId, or a funding source id Bluum sent) is not one path segment of a Bluum URL; Bluum was not called. An admin must register the user's bluumAccountId again.",
@@ -232,6 +253,7 @@ export class HttpBluumGateway extends BluumGateway {
       if (!worthRetrying) throw outcome.error;
       this.logger.warn(
         `Bluum ${method} ${pathTemplate}: ${outcome.error.code}, retry ${attempt} in ${Math.round(backoff)}ms`,
+        options.request,
       );
       await sleep(backoff);
     }
@@ -274,12 +296,15 @@ export class HttpBluumGateway extends BluumGateway {
       );
     } catch (err) {
       const failure = describeTransportError(err);
-      this.logger.warn(`Bluum ${method} ${pathTemplate} failed (${failure.reason}) after ${elapsed()}ms`);
+      this.logger.warn(
+        `Bluum ${method} ${pathTemplate} failed (${failure.reason}) after ${elapsed()}ms`,
+        options.request,
+      );
       // A timeout has spent the budget; a refused or reset connection may well succeed next time.
       return { ok: false, error: failure.error, retryable: failure.error.code === 'BLUUM_UNAVAILABLE' };
     }
 
-    this.logger.log(`Bluum ${method} ${pathTemplate} ${response.status} in ${elapsed()}ms`);
+    this.logger.log(`Bluum ${method} ${pathTemplate} ${response.status} in ${elapsed()}ms`, options.request);
     const parsed = parseJson(response.data);
     const status = response.status;
     // Bluum documents a delete's success as 204 with no body (external API) and as 200 with

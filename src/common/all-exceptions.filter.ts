@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RequestContext } from '../logging/request-context';
 import { AppError } from './app-error';
 import { retryAfterSeconds, toErrorBody } from './error-envelope';
 
@@ -8,7 +9,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
-    const body = toErrorBody(exception, request.id);
+    const body = toErrorBody(exception, RequestContext.of(request));
     const reply = http.getResponse<FastifyReply>();
     const retryAfter =
       (exception instanceof AppError ? exception.retryAfterSeconds : undefined) ??

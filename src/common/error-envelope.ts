@@ -3,6 +3,7 @@ import { HttpException, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import type { FundingSource } from '../funding-sources/funding-source';
+import type { RequestContext } from '../logging/request-context';
 import { AppError, type FieldError } from './app-error';
 import { ERROR_CODES, type ErrorCode } from './error-codes';
 
@@ -76,17 +77,19 @@ export function retryAfterSeconds(code: ErrorCode): number | undefined {
   return 'retryAfterSeconds' in entry ? entry.retryAfterSeconds : undefined;
 }
 
-/** Builds the response for any error; unexpected ones are logged (server side only) with the request id. */
-export function toErrorBody(err: unknown, requestId: string): ErrorBody {
+/** Builds the response for any error; unexpected ones are logged (server side only) with the request's ids. */
+export function toErrorBody(err: unknown, request: RequestContext): ErrorBody {
   const appError = classify(err);
-  if (isAbortedBody(err)) logger.log(`Request body aborted before it was complete request=${requestId}`);
+  const { requestId } = request;
+  if (isAbortedBody(err))
+    logger.log(`Request body aborted before it was complete request=${requestId}`, request);
   else if (appError.status >= 500) {
     const detail =
       appError.code === 'INTERNAL_ERROR' && err instanceof Error ? (err.stack ?? err.message) : '';
     // An expected outage (database away, Bluum busy or failing) is a warning; a bug is an error.
     if (appError.code === 'INTERNAL_ERROR')
-      logger.error(`${appError.code} request=${requestId} ${detail}`.trim());
-    else logger.warn(`${appError.code} request=${requestId}`);
+      logger.error(`${appError.code} request=${requestId} ${detail}`.trim(), request);
+    else logger.warn(`${appError.code} request=${requestId}`, request);
   }
   return {
     statusCode: appError.status,

@@ -10,7 +10,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PrismaClient } from '../generated/prisma/client';
 import { isTransactionConflict, markFromDatabase } from './database-errors';
-import { applyMigrations } from './embedded-migrations';
+import type * as EmbeddedMigrations from './embedded-migrations';
 import { createBoundedPool } from './pg-pool';
 
 // Closing the pools at shutdown waits no longer than this.
@@ -193,7 +193,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
 
   async onModuleInit(): Promise<void> {
     if (this.pglite) {
-      const applied = await applyMigrations(this.pglite);
+      const applied = await embedded().applyMigrations(this.pglite);
       this.logger.log(`Embedded PostgreSQL ready (${applied} migration(s) applied)`);
     }
     await this.$connect();
@@ -211,16 +211,19 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
   }
 }
 
-// The embedded database's packages load only when it is used: production never pays their start-up cost.
+// The embedded database's packages (and its migration runner) load only when it is used: production
+// never pays their start-up time or memory.
 function embedded(): {
   PGlite: typeof PGliteModule.PGlite;
   PrismaPGlite: typeof PGliteAdapterModule.PrismaPGlite;
+  applyMigrations: typeof EmbeddedMigrations.applyMigrations;
 } {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { PGlite } = require('@electric-sql/pglite') as typeof PGliteModule;
   const { PrismaPGlite } = require('pglite-prisma-adapter') as typeof PGliteAdapterModule;
+  const { applyMigrations } = require('./embedded-migrations') as typeof EmbeddedMigrations;
   /* eslint-enable @typescript-eslint/no-require-imports */
-  return { PGlite, PrismaPGlite };
+  return { PGlite, PrismaPGlite, applyMigrations };
 }
 
 function openPglite(dir: string): PGlite {

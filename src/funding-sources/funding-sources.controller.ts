@@ -62,8 +62,12 @@ export class FundingSourcesController {
     responses: [{ status: 201, type: LinkTokenDto }],
     errors: ['USER_NOT_FOUND', ...BLUUM_ERRORS],
   })
-  createLinkToken(@Param() { userId }: UserIdParam, @Body() body: CreateLinkTokenDto): Promise<LinkTokenDto> {
-    return this.fundingSources.createLinkToken(userId, body);
+  createLinkToken(
+    @Param() { userId }: UserIdParam,
+    @Body() body: CreateLinkTokenDto,
+    @CurrentPrincipal() caller: Caller,
+  ): Promise<LinkTokenDto> {
+    return this.fundingSources.createLinkToken(userId, body, caller);
   }
 
   @Post('plaid/connect')

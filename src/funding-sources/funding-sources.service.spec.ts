@@ -5,6 +5,7 @@ import { AppError } from '../common/app-error';
 import { loadConfig } from '../config/app-config';
 import type { UsersService } from '../users/users.service';
 import type { Caller } from '../auth/caller';
+import { RequestContext } from '../logging/request-context';
 import type { FundingSourceRecord } from './funding-source';
 import type { FundingSourcesRepository } from './funding-sources.repository';
 import { FundingSourcesService } from './funding-sources.service';
@@ -33,6 +34,8 @@ const CALLER: Caller = {
   requestId: 'req-1',
   clientRequestId: null,
 };
+// What the gateway is given so that the lines a Bluum call logs carry the request's ids.
+const REQUEST = RequestContext.from(CALLER);
 const USER = { id: 'user_1', bluumAccountId: 'acct_1', createdAt: new Date(), updatedAt: new Date() };
 const RECORD: FundingSourceRecord = {
   id: '6f1c2a1e-8d0b-4c47-9b0e-3e1d2c4b5a69',
@@ -136,7 +139,7 @@ describe('FundingSourcesService', () => {
         replayed: false,
       });
       expect(repository.claimPublicToken).toHaveBeenCalledWith(TOKEN_HASH, 'user_1', expect.any(Date));
-      expect(bluum.exchangePublicToken).toHaveBeenCalledWith('acct_1', TOKEN);
+      expect(bluum.exchangePublicToken).toHaveBeenCalledWith('acct_1', TOKEN, REQUEST);
       // Bluum's item as it is stored: our statuses, our field names.
       expect(saveLinkedItem).toHaveBeenCalledWith(
         'user_1',
@@ -365,14 +368,14 @@ describe('FundingSourcesService', () => {
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { createLinkToken },
       });
-      await expect(sut.createLinkToken('user_1', {})).resolves.toEqual({
+      await expect(sut.createLinkToken('user_1', {}, CALLER)).resolves.toEqual({
         linkToken: 'link-1',
         hostedLinkUrl: null,
       });
-      await sut.createLinkToken('user_1', { enableHostedLink: true });
+      await sut.createLinkToken('user_1', { enableHostedLink: true }, CALLER);
       expect(createLinkToken.mock.calls).toEqual([
-        ['acct_1', { enableHostedLink: false }],
-        ['acct_1', { enableHostedLink: true }],
+        ['acct_1', { enableHostedLink: false }, REQUEST],
+        ['acct_1', { enableHostedLink: true }, REQUEST],
       ]);
     });
 
@@ -385,15 +388,17 @@ describe('FundingSourcesService', () => {
         bluum: { createLinkToken },
       });
       await expect(
-        sut.createLinkToken('user_1', {
-          enableHostedLink: true,
-          completionRedirectUri: 'http://localhost:3000/done',
-        }),
+        sut.createLinkToken(
+          'user_1',
+          { enableHostedLink: true, completionRedirectUri: 'http://localhost:3000/done' },
+          CALLER,
+        ),
       ).resolves.toEqual({ linkToken: 'link-1', hostedLinkUrl: 'https://hosted.plaid.test/x' });
-      expect(createLinkToken).toHaveBeenCalledWith('acct_1', {
-        enableHostedLink: true,
-        completionRedirectUri: 'http://localhost:3000/done',
-      });
+      expect(createLinkToken).toHaveBeenCalledWith(
+        'acct_1',
+        { enableHostedLink: true, completionRedirectUri: 'http://localhost:3000/done' },
+        REQUEST,
+      );
     });
 
     it('sends Bluum a bare allow-listed origin as the URL it was checked as', async () => {
@@ -404,14 +409,16 @@ describe('FundingSourcesService', () => {
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { createLinkToken },
       });
-      await sut.createLinkToken('user_1', {
-        enableHostedLink: true,
-        completionRedirectUri: 'http://localhost:3000',
-      });
-      expect(createLinkToken).toHaveBeenCalledWith('acct_1', {
-        enableHostedLink: true,
-        completionRedirectUri: 'http://localhost:3000/',
-      });
+      await sut.createLinkToken(
+        'user_1',
+        { enableHostedLink: true, completionRedirectUri: 'http://localhost:3000' },
+        CALLER,
+      );
+      expect(createLinkToken).toHaveBeenCalledWith(
+        'acct_1',
+        { enableHostedLink: true, completionRedirectUri: 'http://localhost:3000/' },
+        REQUEST,
+      );
     });
 
     it.each([
@@ -431,7 +438,7 @@ describe('FundingSourcesService', () => {
       ],
     ])('refuses a completionRedirectUri %s, before any call', async (_name, request) => {
       const { sut } = setup({});
-      await expect(sut.createLinkToken('user_1', request)).rejects.toMatchObject({
+      await expect(sut.createLinkToken('user_1', request, CALLER)).rejects.toMatchObject({
         code: 'VALIDATION_FAILED',
         status: 400,
         details: [expect.objectContaining({ field: 'completionRedirectUri' })],
@@ -444,7 +451,9 @@ describe('FundingSourcesService', () => {
         users: { require: jest.fn().mockImplementation(notFound) },
         bluum: { createLinkToken },
       });
-      await expect(sut.createLinkToken('ghost', {})).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
+      await expect(sut.createLinkToken('ghost', {}, CALLER)).rejects.toMatchObject({
+        code: 'USER_NOT_FOUND',
+      });
       expect(createLinkToken).not.toHaveBeenCalled();
     });
   });
@@ -521,7 +530,7 @@ describe('FundingSourcesService', () => {
       expect(lease.id).toMatch(/^[0-9a-f-]{36}$/);
       // The lease outlives the Bluum work (two calls and the transactions): the derived budget.
       expect(lease.durationMs).toBe(2 * 200 + 5_000);
-      expect(disconnectItem).toHaveBeenCalledWith('acct_1', 'fs_1');
+      expect(disconnectItem).toHaveBeenCalledWith('acct_1', 'fs_1', REQUEST);
       expect(finishDisconnect).toHaveBeenCalledWith('user_1', RECORD.id, 'pi_1', CALLER);
       expect(beginDisconnect.mock.calls[0][3]).toBe(CALLER);
     });
@@ -555,7 +564,7 @@ describe('FundingSourcesService', () => {
       });
       await sut.disconnect('user_1', RECORD.id, CALLER);
       await sut.disconnect('user_1', RECORD.id, CALLER);
-      expect(disconnectItem.mock.calls).toEqual([['acct_1', 'fs_from_list']]);
+      expect(disconnectItem.mock.calls).toEqual([['acct_1', 'fs_from_list', REQUEST]]);
     });
 
     it('gives its lease up when Bluum fails, records no outcome, and says a repeat is safe after a timeout', async () => {
@@ -687,7 +696,7 @@ describe('FundingSourcesService', () => {
         added: 1,
         updated: 0,
       });
-      expect(listItems).toHaveBeenCalledWith('acct_1');
+      expect(listItems).toHaveBeenCalledWith('acct_1', REQUEST);
       expect(syncItems).toHaveBeenCalledWith('user_1', 'acct_1', [ITEM], CALLER);
       expect(listByUser).toHaveBeenCalledWith('user_1', ['active', 'error', 'disconnected']);
     });

@@ -7,6 +7,7 @@ import { AppError } from '../common/app-error';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
+import { RequestContext } from '../logging/request-context';
 import { UsersService } from '../users/users.service';
 import type { ConnectMetadataDto } from './dto/connect-metadata.dto';
 import type { ConnectResponseDto } from './dto/connect-response.dto';
@@ -63,17 +64,18 @@ export class FundingSourcesService {
   private readonly bluumWorkBudgetMs: number;
   private readonly logger = new Logger(FundingSourcesService.name);
 
-  async createLinkToken(userId: string, request: CreateLinkTokenDto): Promise<LinkTokenDto> {
+  async createLinkToken(userId: string, request: CreateLinkTokenDto, caller: Caller): Promise<LinkTokenDto> {
     const enableHostedLink = request.enableHostedLink ?? false;
     const completionRedirectUri =
       request.completionRedirectUri === undefined
         ? undefined
         : this.checkRedirect(request.completionRedirectUri, enableHostedLink);
     const user = await this.users.require(userId);
-    const { linkToken, hostedLinkUrl } = await this.bluum.createLinkToken(user.bluumAccountId, {
-      enableHostedLink,
-      completionRedirectUri,
-    });
+    const { linkToken, hostedLinkUrl } = await this.bluum.createLinkToken(
+      user.bluumAccountId,
+      { enableHostedLink, completionRedirectUri },
+      RequestContext.from(caller),
+    );
     return { linkToken, hostedLinkUrl };
   }
 
@@ -132,7 +134,7 @@ export class FundingSourcesService {
       // replays the first answer above instead of finding the bank it linked a duplicate.
       if (metadata) await this.refuseDuplicate(userId, metadata);
       const bluumItem = await this.bluum
-        .exchangePublicToken(user.bluumAccountId, publicToken)
+        .exchangePublicToken(user.bluumAccountId, publicToken, RequestContext.from(caller))
         .catch((err: unknown) => {
           throw this.withSyncHint(err, userId);
         });
@@ -146,6 +148,7 @@ export class FundingSourcesService {
         () => {
           this.logger.warn(
             `connect for ${userId}: Bluum linked item ${bluumItem.itemId}, recording it failed`,
+            RequestContext.from(caller),
           );
           return new AppError(
             'DATABASE_UNAVAILABLE',
@@ -164,6 +167,7 @@ export class FundingSourcesService {
         const { itemId, institutionId } = saved.linked.item;
         this.logger.warn(
           `connect for ${userId}: item ${itemId} at ${institutionId} duplicates active item ${saved.duplicateOfItemId}; stored, and its linked events say so`,
+          RequestContext.from(caller),
         );
       }
       return { response: toConnectResponse(saved.linked), replayed: false };
@@ -257,14 +261,15 @@ export class FundingSourcesService {
     item: { id: string; itemId: string; bluumFundingSourceId: string | null },
     held: { leaseId: string; caller: Caller },
   ): Promise<FundingSourceRecord> {
+    const request = RequestContext.from(held.caller);
     try {
       // The seed's connect reply may lack Bluum's id for the item: Bluum's list has it.
       const bluumId =
         item.bluumFundingSourceId ??
-        (await this.bluum.listItems(bluumAccountId)).find((i) => i.itemId === item.itemId)?.id ??
+        (await this.bluum.listItems(bluumAccountId, request)).find((i) => i.itemId === item.itemId)?.id ??
         null;
       // An item Bluum does not list (or lists without an id) has nothing left to disconnect there.
-      if (bluumId !== null) await this.bluum.disconnectItem(bluumAccountId, bluumId);
+      if (bluumId !== null) await this.bluum.disconnectItem(bluumAccountId, bluumId, request);
     } catch (err) {
       // The item stays as it was. If the database is away too, the lease expires by itself.
       await this.repository.releaseDisconnect(item.id, held.leaseId).catch(() => undefined);
@@ -289,6 +294,7 @@ export class FundingSourcesService {
       () => {
         this.logger.warn(
           `disconnect of ${fundingSourceId}: Bluum disconnected the item, recording it failed`,
+          RequestContext.from(caller),
         );
         return new AppError(
           'DATABASE_UNAVAILABLE',
@@ -326,12 +332,13 @@ export class FundingSourcesService {
   /** Reads Bluum's list and brings the stored items in line with it. */
   async sync(userId: string, caller: Caller): Promise<SyncResultDto> {
     const user = await this.users.require(userId);
-    const bluumItems = await this.bluum.listItems(user.bluumAccountId);
+    const bluumItems = await this.bluum.listItems(user.bluumAccountId, RequestContext.from(caller));
     const synced = await this.repository.syncItems(userId, user.bluumAccountId, bluumItems, caller);
     if (synced.kind !== 'synced') throw this.userLockFailure(synced, userId);
     if (synced.skipped.length > 0) {
       this.logger.warn(
         `sync for ${userId}: ${synced.skipped.length} item(s) from Bluum are stored for another user; left alone`,
+        RequestContext.from(caller),
       );
     }
     const sources = await this.repository.listByUser(userId, FUNDING_SOURCE_STATUSES);

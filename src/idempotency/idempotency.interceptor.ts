@@ -16,6 +16,7 @@ import { catchError, mergeMap } from 'rxjs/operators';
 import type { AuthenticatedRequest } from '../auth/auth.guard';
 import { AppError } from '../common/app-error';
 import { toErrorBody } from '../common/error-envelope';
+import { RequestContext } from '../logging/request-context';
 import type { ErrorCode } from '../common/error-codes';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -121,7 +122,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
                 // the key then stays in flight until it goes stale, and the caller gets the first error.
                 const record = isRetryable(err)
                   ? this.keys.release(subject, key)
-                  : this.keys.complete(subject, key, statusOf(err), toErrorBody(err, request.id));
+                  : this.keys.complete(
+                      subject,
+                      key,
+                      statusOf(err),
+                      toErrorBody(err, RequestContext.of(request)),
+                    );
                 await record.catch(() => undefined);
                 throw err;
               }),

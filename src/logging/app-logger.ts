@@ -2,7 +2,7 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/app-config';
-import { requestContext } from './request-context';
+import { RequestContext } from './request-context';
 
 // Belt and braces: no code logs bodies or headers, but if one ever does, these never reach the output.
 export const REDACTED_PATHS = [
@@ -31,20 +31,15 @@ export function createPinoLogger(level: LogLevel, destination?: DestinationStrea
       base: { service: 'bluum-bank-linking' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
-      // Every line written while serving a request says which one.
-      mixin: () => {
-        const store = requestContext.getStore();
-        if (!store) return {};
-        return store.clientRequestId
-          ? { requestId: store.requestId, clientRequestId: store.clientRequestId }
-          : { requestId: store.requestId };
-      },
     },
     destination,
   );
 }
 
-/** Nest's LoggerService on pino: `context` becomes a field, levels map one to one. */
+/**
+ * Nest's LoggerService on pino: `context` becomes a field, levels map one to one, and a RequestContext
+ * among the arguments (`logger.warn(message, request)`) puts the request's ids on the line.
+ */
 export class AppLogger implements LoggerService {
   constructor(readonly pino: Logger) {}
 
@@ -75,6 +70,7 @@ export class AppLogger implements LoggerService {
     // Nest passes the context (a class name) last; an error's stack, when any, before it.
     const context = typeof params.at(-1) === 'string' ? (params.at(-1) as string) : undefined;
     const text = typeof message === 'string' ? message : JSON.stringify(message);
-    this.pino[level]({ context }, text);
+    const request = params.find((param): param is RequestContext => param instanceof RequestContext);
+    this.pino[level](request ? { context, ...request.fields() } : { context }, text);
   }
 }
