@@ -440,8 +440,9 @@ describe('receivers with secrets of their own', () => {
   });
 });
 
-// The README's receiver example, run as written against the service: it must verify what we send.
-describe("the README's receiver example", () => {
+// The receiver example of docs/deposit-services.md, run as written against the service: it must verify
+// what we send.
+describe('the documented receiver example', () => {
   const EXAMPLE = 'docs/webhook-receiver.mjs';
   let receiver: ChildProcess | undefined;
   let suite: { app: TestApp; bluum: FakeBluum } | undefined;
@@ -453,8 +454,8 @@ describe("the README's receiver example", () => {
     receiver?.kill();
   });
 
-  it('is in the README word for word', () => {
-    expect(readFileSync('README.md', 'utf8')).toContain(readFileSync(EXAMPLE, 'utf8'));
+  it('is in docs/deposit-services.md word for word', () => {
+    expect(readFileSync('docs/deposit-services.md', 'utf8')).toContain(readFileSync(EXAMPLE, 'utf8'));
   });
 
   it('logs the event the service sent, and refuses a forged one', async () => {
