@@ -337,7 +337,7 @@ async function compareWithBluum(ctx, user) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The Bluum stand-in (HTTPS, paths under /v1, as shared/API.md describes Bluum)
+// The Bluum stand-in (HTTPS, paths under /v1, in the shapes Bluum's API documents)
 
 function makeCertificate(dir) {
   const key = path.join(dir, 'bluum-key.pem');

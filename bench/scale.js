@@ -6,7 +6,7 @@
 // time at a fixed concurrency, and the table gives req/s and p50/p99 latency per route and database.
 //
 // Verdicts: every response must be 200 (anything else makes the exit code non-zero); each admin route
-// is PASS or MISS against the targets of issue 13 (p99 ≤ 50 ms at the big database, and at most 2× its
+// is PASS or MISS against the scale targets (p99 ≤ 50 ms at the big database, and at most 2× its
 // p99 at the small one). A MISS fails the run only with BENCH_SCALE_STRICT=1: a shared 2-core machine is
 // noisy, and CI runs this with a small N to keep it working, not to judge speed.
 //

@@ -1,4 +1,4 @@
-// The environment schema: every setting of shared/API.md's Configuration table, validated once at boot.
+// The environment schema, validated once at boot: every variable in docs/operators.md's configuration table.
 export type NodeEnv = 'development' | 'test' | 'production';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
