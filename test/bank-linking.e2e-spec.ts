@@ -1,4 +1,4 @@
-// The seed's flow end to end on the built-in Bluum sandbox: link token, public-token exchange, stored
+// The bank-linking flow end to end on the built-in Bluum sandbox: link token, public-token exchange, stored
 // funding sources that deposit services read.
 import { type StatusFilter } from '../src/funding-sources/dto/list-funding-sources.query';
 import { type Api, testApi } from './support/api';

@@ -67,7 +67,7 @@ describe('Bluum over HTTP', () => {
   });
 
   describe('what we accept', () => {
-    it("stores the seed's minimal reply (only the guaranteed fields) with nulls for the rest", async () => {
+    it("stores Bluum's minimal connect reply (only the guaranteed fields) with nulls for the rest", async () => {
       const { userId } = await registerUser(app);
       bluum.nextConnectLinks({
         itemId: 'item_seed_minimal_1',

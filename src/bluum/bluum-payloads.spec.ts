@@ -30,7 +30,7 @@ const fullItem = {
 };
 
 describe('Bluum payloads', () => {
-  it("parses the seed's connect reply, where only the guaranteed fields are present", () => {
+  it("parses Bluum's minimal connect reply (connect.seed.json), where only the guaranteed fields are present", () => {
     expect(parseConnectData(successData(wireFixture('connect.seed')))).toEqual({
       id: null,
       itemId: 'item_abc123',

@@ -263,7 +263,7 @@ export class FundingSourcesService {
   ): Promise<FundingSourceRecord> {
     const request = RequestContext.from(held.caller);
     try {
-      // The seed's connect reply may lack Bluum's id for the item: Bluum's list has it.
+      // Bluum's minimal connect reply (its first documented shape) may lack Bluum's id for the item: Bluum's list has it.
       const bluumId =
         item.bluumFundingSourceId ??
         (await this.bluum.listItems(bluumAccountId, request)).find((i) => i.itemId === item.itemId)?.id ??
