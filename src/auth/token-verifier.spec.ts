@@ -259,6 +259,50 @@ describe("TokenVerifier with the identity provider's keys (JWKS)", () => {
     }
   });
 
+  it('fetches the JWKS again for an unknown kid (a rotation) at most every 5 s, and then drops the removed key', async () => {
+    const [old, rotated] = await Promise.all([newKey('kid-old'), newKey('kid-new')]);
+    const provider = await jwksServer([old.jwk]);
+    // Only the clock is fake (jose's cooldown reads Date.now()); HTTP runs on real time.
+    jest.useFakeTimers({
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setTimeout',
+        'clearTimeout',
+        'setInterval',
+        'clearInterval',
+      ],
+    });
+    const sut = new TokenVerifier(
+      loadConfig({
+        NODE_ENV: 'test',
+        AUTH_JWKS_URL: provider.url,
+        AUTH_ISSUER: ISSUER,
+        AUTH_AUDIENCE: AUDIENCE,
+      }),
+    );
+    try {
+      await expect(sut.verify(await old.sign())).resolves.toMatchObject({ sub: 'user_1' });
+      expect(provider.state.fetches).toBe(1);
+      // The provider rotates: the new kid is unknown, and within 5 s of the last fetch nothing is fetched.
+      provider.state.keys = [rotated.jwk];
+      await expect(sut.verify(await rotated.sign())).rejects.toThrow(InvalidTokenError);
+      expect(provider.state.fetches).toBe(1);
+      jest.setSystemTime(Date.now() + 5_001);
+      await expect(sut.verify(await rotated.sign())).resolves.toMatchObject({ sub: 'user_1' });
+      expect(provider.state.fetches).toBe(2);
+      // That fetch no longer held the old key: a token signed with it (never seen before) is refused.
+      await expect(sut.verify(await old.sign())).rejects.toThrow(InvalidTokenError);
+    } finally {
+      sut.onModuleDestroy();
+      await provider.close();
+    }
+  });
+
   it('tries a failed first JWKS fetch again at most once a second', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k', alg: 'ES256' };
