@@ -63,6 +63,9 @@ export async function createApp(
     // X-Request-Id from the client is kept beside it as clientRequestId (onRequest below).
     genReqId: () => randomUUID(),
     logger: false,
+    // No Nest middleware here (hooks and guards do that work): without middie, no request passes through
+    // a middleware runner that has nothing to run.
+    skipMiddie: true,
     // A request's headers and body must arrive within HTTP_REQUEST_TIMEOUT_MS: a client trickling bytes
     // holds a socket no longer. The time the handler then takes (a Bluum call) is not counted.
     requestTimeout: config.httpRequestTimeoutMs,

@@ -16,15 +16,31 @@ export class AuthGuard implements CanActivate {
     private readonly tokens: TokenVerifier,
   ) {}
 
+  // A route's decorators do not change once the app is built: read once per handler, not per request.
+  private readonly rules = new WeakMap<object, { isPublic: boolean; rule: AccessRule | undefined }>();
+
+  private routeRule(context: ExecutionContext): { isPublic: boolean; rule: AccessRule | undefined } {
+    const handler = context.getHandler();
+    let known = this.rules.get(handler);
+    if (known === undefined) {
+      const targets = [handler, context.getClass()];
+      known = {
+        isPublic: this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets) === true,
+        rule: this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, targets),
+      };
+      this.rules.set(handler, known);
+    }
+    return known;
+  }
+
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const { isPublic, rule } = this.routeRule(context);
+    if (isPublic) return true;
 
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const principal = await this.authenticate(request.headers.authorization);
     request.principal = principal;
 
-    const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, targets);
     // A route without a rule is closed to everyone but admins: forgetting @Access never opens a route.
     if (principal.isAdmin) return true;
     const userId = (request.params as Record<string, string | undefined>).userId;

@@ -114,12 +114,14 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
   /**
    * One parameterised statement straight on the driver (pg's pool, or PGlite), rows as the driver gives
    * them. For the read path deposit services call on every transfer, where the Prisma client's per-call
-   * query planning cost more than the query; repositories only.
+   * query planning cost more than the query; repositories only. `name` makes it a prepared statement on
+   * PostgreSQL (one name, one text: the name is the statement's identity on every connection).
    */
-  async queryRows<T>(text: string, values: readonly unknown[]): Promise<T[]> {
+  async queryRows<T>(text: string, values: readonly unknown[], name?: string): Promise<T[]> {
     try {
       if (this.pglite) return (await this.pglite.query<T>(text, [...values])).rows;
-      return (await (this.readPool as Pool).query<T & object>(text, [...values])).rows;
+      // A named statement is parsed and planned once per connection, not on every call.
+      return (await (this.readPool as Pool).query<T & object>({ name, text, values: [...values] })).rows;
     } catch (err) {
       throw markFromDatabase(err);
     }

@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   HttpCode,
   Param,
   Post,
@@ -15,6 +16,7 @@ import type { FastifyReply } from 'fastify';
 import type { Caller } from '../auth/caller';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { BLUUM_ERRORS } from '../common/api-errors.decorator';
+import { JSON_CONTENT_TYPE, type JsonText } from '../common/json-text';
 import { QueryPipe } from '../common/param-pipes';
 import { Route } from '../common/route.decorator';
 import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor';
@@ -171,11 +173,12 @@ export class FundingSourcesController {
     responses: [{ status: 200, type: FundingSourceListDto }],
     errors: ['USER_NOT_FOUND'],
   })
-  async list(
+  @Header('Content-Type', JSON_CONTENT_TYPE)
+  list(
     @Param('userId', USER_ID_PIPE) userId: string,
     @Query(LIST_QUERY_PIPE) query: { status?: StatusFilter },
-  ): Promise<FundingSourceListDto> {
-    return { data: await this.fundingSources.list(userId, query.status) };
+  ): Promise<JsonText<FundingSourceListDto>> {
+    return this.fundingSources.list(userId, query.status);
   }
 
   @Get(':fundingSourceId')
@@ -188,10 +191,11 @@ export class FundingSourcesController {
     responses: [{ status: 200, type: FundingSourceDto }],
     errors: ['USER_NOT_FOUND', 'FUNDING_SOURCE_NOT_FOUND'],
   })
+  @Header('Content-Type', JSON_CONTENT_TYPE)
   get(
     @Param('userId', USER_ID_PIPE) userId: string,
     @Param('fundingSourceId', FUNDING_SOURCE_ID_PIPE) fundingSourceId: string,
-  ): Promise<FundingSourceDto> {
+  ): Promise<JsonText<FundingSourceDto>> {
     return this.fundingSources.get(userId, fundingSourceId);
   }
 }

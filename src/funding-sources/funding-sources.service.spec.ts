@@ -459,35 +459,28 @@ describe('FundingSourcesService', () => {
   });
 
   describe('list', () => {
+    const JSON_TEXT = JSON.stringify(FUNDING_SOURCE);
     it.each([
       [undefined, ['active', 'error']],
       ['all', ['active', 'error', 'disconnected']],
       ['disconnected', ['disconnected']],
       ['error', ['error']],
     ] as const)('status %s reads %j', async (status, statuses) => {
-      const listByUser = jest.fn().mockResolvedValue([RECORD]);
-      const { sut } = setup({ repository: { listByUser } });
+      const listJsonByUser = jest.fn().mockResolvedValue([JSON_TEXT, JSON_TEXT]);
+      const { sut } = setup({ repository: { listJsonByUser } });
       const result = await sut.list('user_1', status);
-      expect(listByUser).toHaveBeenCalledWith('user_1', statuses);
-      expect(result).toEqual([FUNDING_SOURCE]);
-    });
-
-    it('answers the optional fields of a seed-shaped link as null, never omitted', async () => {
-      const seedShaped = { ...RECORD, institutionId: null, accountSubtype: null, bluumFundingSourceId: null };
-      const { sut } = setup({ repository: { listByUser: jest.fn().mockResolvedValue([seedShaped]) } });
-      await expect(sut.list('user_1', undefined)).resolves.toStrictEqual([
-        { ...FUNDING_SOURCE, institutionId: null, accountSubtype: null, bluumFundingSourceId: null },
-      ]);
+      expect(listJsonByUser).toHaveBeenCalledWith('user_1', statuses);
+      expect(JSON.parse(result)).toEqual({ data: [FUNDING_SOURCE, FUNDING_SOURCE] });
     });
 
     it('tells an empty list from an unknown user', async () => {
       const empty = setup({
-        repository: { listByUser: jest.fn().mockResolvedValue([]) },
+        repository: { listJsonByUser: jest.fn().mockResolvedValue([]) },
         users: { require: jest.fn().mockResolvedValue(USER) },
       });
-      await expect(empty.sut.list('user_1', undefined)).resolves.toEqual([]);
+      await expect(empty.sut.list('user_1', undefined)).resolves.toBe('{"data":[]}');
       const unknown = setup({
-        repository: { listByUser: jest.fn().mockResolvedValue([]) },
+        repository: { listJsonByUser: jest.fn().mockResolvedValue([]) },
         users: { require: jest.fn().mockImplementation(notFound) },
       });
       await expect(unknown.sut.list('ghost', undefined)).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
@@ -724,15 +717,15 @@ describe('FundingSourcesService', () => {
 
   describe('get', () => {
     it("returns the user's funding source", async () => {
-      const findForUser = jest.fn().mockResolvedValue(RECORD);
-      const { sut } = setup({ repository: { findForUser } });
-      await expect(sut.get('user_1', RECORD.id)).resolves.toEqual(FUNDING_SOURCE);
-      expect(findForUser).toHaveBeenCalledWith('user_1', RECORD.id);
+      const findJsonForUser = jest.fn().mockResolvedValue(JSON.stringify(FUNDING_SOURCE));
+      const { sut } = setup({ repository: { findJsonForUser } });
+      expect(JSON.parse(await sut.get('user_1', RECORD.id))).toEqual(FUNDING_SOURCE);
+      expect(findJsonForUser).toHaveBeenCalledWith('user_1', RECORD.id);
     });
 
     it('answers FUNDING_SOURCE_NOT_FOUND for an id that is not the user’s, USER_NOT_FOUND for an unknown user', async () => {
       const missing = setup({
-        repository: { findForUser: jest.fn().mockResolvedValue(null) },
+        repository: { findJsonForUser: jest.fn().mockResolvedValue(null) },
         users: { require: jest.fn().mockResolvedValue(USER) },
       });
       await expect(missing.sut.get('user_1', RECORD.id)).rejects.toMatchObject({
@@ -740,7 +733,7 @@ describe('FundingSourcesService', () => {
         status: 404,
       });
       const unknown = setup({
-        repository: { findForUser: jest.fn().mockResolvedValue(null) },
+        repository: { findJsonForUser: jest.fn().mockResolvedValue(null) },
         users: { require: jest.fn().mockImplementation(notFound) },
       });
       await expect(unknown.sut.get('ghost', RECORD.id)).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });

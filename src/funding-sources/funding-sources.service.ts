@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from '../auth/caller';
 import { BluumGateway } from '../bluum/bluum.gateway';
 import { AppError } from '../common/app-error';
+import type { JsonText } from '../common/json-text';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
@@ -367,13 +368,17 @@ export class FundingSourcesService {
     );
   }
 
-  async list(userId: string, status: StatusFilter | undefined): Promise<FundingSourceDto[]> {
+  /** The user's funding sources as the API's JSON (`{ data: [...] }`), rendered by the database. */
+  async list(
+    userId: string,
+    status: StatusFilter | undefined,
+  ): Promise<JsonText<{ data: FundingSourceDto[] }>> {
     const statuses =
       status === undefined ? DEFAULT_STATUSES : status === 'all' ? FUNDING_SOURCE_STATUSES : [status];
-    const sources = await this.repository.listByUser(userId, statuses);
+    const sources = await this.repository.listJsonByUser(userId, statuses);
     // Only an empty answer needs the second look: is the user unknown, or does it have nothing linked?
     if (sources.length === 0) await this.users.require(userId);
-    return sources.map(toFundingSource);
+    return `{"data":[${sources.join(',')}]}`;
   }
 
   /** Every user's funding sources, for admins: filtered, newest first, by keyset pages. */
@@ -408,15 +413,16 @@ export class FundingSourcesService {
     };
   }
 
-  async get(userId: string, fundingSourceId: string): Promise<FundingSourceDto> {
-    const source = await this.repository.findForUser(userId, fundingSourceId);
-    if (!source) {
+  /** One funding source as the API's JSON, rendered by the database. */
+  async get(userId: string, fundingSourceId: string): Promise<JsonText<FundingSourceDto>> {
+    const source = await this.repository.findJsonForUser(userId, fundingSourceId);
+    if (source === null) {
       await this.users.require(userId);
       throw new AppError(
         'FUNDING_SOURCE_NOT_FOUND',
         `User ${userId} has no funding source ${fundingSourceId}.`,
       );
     }
-    return toFundingSource(source);
+    return source;
   }
 }

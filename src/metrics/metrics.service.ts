@@ -105,8 +105,18 @@ export class MetricsService {
   }
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    this.requests.observe({ method, route, status: String(status) }, seconds);
+    // Each request would otherwise hash its label set anew: the series are few (routes × statuses), and
+    // each one's child is looked up by one string.
+    const key = `${method} ${status} ${route}`;
+    let series = this.requestSeries.get(key);
+    if (series === undefined) {
+      series = this.requests.labels({ method, route, status: String(status) });
+      this.requestSeries.set(key, series);
+    }
+    series.observe(seconds);
   }
+
+  private readonly requestSeries = new Map<string, { observe(value: number): void }>();
 
   observeBluumCall(operation: BluumOperation, outcome: string, seconds: number): void {
     this.bluumCalls.observe({ operation, outcome }, seconds);

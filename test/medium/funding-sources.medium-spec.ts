@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { SYSTEM_CALLER } from '../../src/auth/caller';
 import type { BluumItem } from '../../src/bluum/bluum.types';
 import { itemToStore } from '../../src/funding-sources/reconcile';
+import { type FundingSource, toFundingSource } from '../../src/funding-sources/funding-source';
 import { ADMIN_CALLER, MediumContext } from './medium-context';
 
 describe('funding sources on a real database', () => {
@@ -41,9 +42,13 @@ describe('funding sources on a real database', () => {
       expect(raw).toHaveLength(3);
       for (const record of viaPrisma) {
         expect(raw.find((r) => r.id === record.id)).toEqual(record);
-        expect(await ctx.fundingSources.findForUser(user.id, record.id)).toEqual(record);
+        // The read routes' JSON, rendered by PostgreSQL, is exactly what toFundingSource makes of the record.
+        const json = await ctx.fundingSources.findJsonForUser(user.id, record.id);
+        expect(JSON.parse(json ?? 'null')).toEqual(toFundingSource(record));
         expect(Object.keys(record).sort()).toEqual(Object.keys(raw[0]).sort());
       }
+      const listedJson = await ctx.fundingSources.listJsonByUser(user.id, ['active', 'error', 'disconnected']);
+      expect(listedJson.map((json) => JSON.parse(json) as unknown)).toEqual(raw.map(toFundingSource));
       expect(begun.record.status).toBe('disconnected');
       expect(raw.map((r) => r.createdAt)).toEqual(raw.map(() => expect.any(Date)));
     });
@@ -51,8 +56,38 @@ describe('funding sources on a real database', () => {
     it("gets nothing for another user's funding source", async () => {
       const { fundingSources } = await ctx.newLinkedItem();
       const stranger = await ctx.newUser();
-      expect(await ctx.fundingSources.findForUser(stranger.id, fundingSources[0].id)).toBeNull();
+      expect(await ctx.fundingSources.findJsonForUser(stranger.id, fundingSources[0].id)).toBeNull();
     });
+
+    it('renders the optional fields of a link stored without them as null, never omitted', async () => {
+      const { user, fundingSources } = await ctx.newLinkedItem();
+      await ctx.prisma.$executeRawUnsafe(
+        'UPDATE bank_accounts SET institution_id = NULL, subtype = NULL, bluum_funding_source_id = NULL WHERE id = $1::uuid',
+        fundingSources[0].id,
+      );
+      const json = JSON.parse((await ctx.fundingSources.findJsonForUser(user.id, fundingSources[0].id)) ?? '{}');
+      expect(json).toMatchObject({ institutionId: null, accountSubtype: null, bluumFundingSourceId: null });
+      expect(Object.keys(json)).toHaveLength(15);
+    });
+
+    // The columns keep milliseconds (timestamptz(3)): these are the values a time can end in.
+    it.each(['000', '001', '010', '123', '500', '999'])(
+      'renders a time ending in .%s ms as Date#toISOString writes the Date the driver reads',
+      async (millis) => {
+        const { user, fundingSources } = await ctx.newLinkedItem();
+        await ctx.prisma.$executeRawUnsafe(
+          `UPDATE bank_accounts SET created_at = '2026-01-02 03:04:05.${millis}+00', updated_at = '1999-12-31 23:59:59.${millis}+00' WHERE id = $1::uuid`,
+          fundingSources[0].id,
+        );
+        const [record] = await ctx.fundingSources.listByUser(user.id, ['active']);
+        const json = JSON.parse((await ctx.fundingSources.findJsonForUser(user.id, record.id)) ?? 'null');
+        expect(json).toEqual(toFundingSource(record));
+        expect(json).toMatchObject({
+          createdAt: `2026-01-02T03:04:05.${millis}Z`,
+          updatedAt: `1999-12-31T23:59:59.${millis}Z`,
+        });
+      },
+    );
   });
 
   describe('saving a linked item', () => {
@@ -167,8 +202,8 @@ describe('funding sources on a real database', () => {
         // Written only when it changed: deposit services read updatedAt, and the hourly sweep syncs all.
         expect((await updatedAt()).getTime() === before.getTime()).toBe(change === null);
         // The default list, which deposit services read, leaves a disconnected account out.
-        const listed = await service.list(user.id, undefined);
-        expect(listed.map((s) => s.status)).toEqual(expected === 'disconnected' ? [] : [expected]);
+        const listed = JSON.parse(await service.list(user.id, undefined)) as { data: FundingSource[] };
+        expect(listed.data.map((s) => s.status)).toEqual(expected === 'disconnected' ? [] : [expected]);
         expect(result).toMatchObject({ added: 0, updated: change ? 1 : 0 });
         const events = (await eventsOf(user.id)).filter((e) => e.type !== 'linked');
         expect(events.map((e) => e.details)).toEqual(change ? [{ ...change, via: 'sync' }] : []);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_CALLER } from '../../src/auth/caller';
 import type { BluumItem } from '../../src/bluum/bluum.types';
+import type { FundingSource } from '../../src/funding-sources/funding-source';
 import { applyMigrations } from '../../src/database/embedded-migrations';
 import { ADMIN_CALLER, MediumContext } from './medium-context';
 
@@ -61,7 +62,8 @@ describe('the read path on a real database', () => {
     return [item.updatedAt, ...item.accounts.map((a) => a.updatedAt)].map((at) => at.getTime());
   };
 
-  const listed = (userId: string) => ctx.service().list(userId, 'all');
+  const listed = async (userId: string) =>
+    (JSON.parse(await ctx.service().list(userId, 'all')) as { data: FundingSource[] }).data;
 
   describe('the copies of the item on its accounts', () => {
     it('connect stores the item and its fields on every account of it', async () => {
@@ -109,7 +111,7 @@ describe('the read path on a real database', () => {
           bluumFundingSourceId: changed.id,
         });
       }
-      const read = await ctx.service().get(user.id, fundingSources[1].id);
+      const read = JSON.parse(await ctx.service().get(user.id, fundingSources[1].id)) as FundingSource;
       expect(read).toMatchObject({ institutionName: 'Platypus Renamed', bluumFundingSourceId: changed.id });
       const events = await ctx.prisma.fundingSourceEvent.findMany({
         where: { userId: user.id, type: 'status_changed' },
