@@ -55,7 +55,7 @@ export interface Derived<T> {
   readonly derive: (config: any, rules: Rules) => T;
 }
 
-export function variable<T>(spec: Omit<Variable<T>, 'kind'>): Variable<T> {
+function variable<T>(spec: Omit<Variable<T>, 'kind'>): Variable<T> {
   return { kind: 'variable', ...spec };
 }
 
