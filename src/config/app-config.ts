@@ -97,7 +97,7 @@ export function loadConfig(env: Env): AppConfig {
     const raw = read(env, entry.env);
     if (raw !== undefined) {
       values[key] = entry.parse(raw, entry.env, rules);
-    } else if (!rules.production && 'developmentDefault' in entry) {
+    } else if (!rules.production && entry.developmentDefault !== undefined) {
       developmentDefaults.push(entry.env);
       values[key] = entry.developmentDefault;
     } else if (entry.default !== undefined) {
