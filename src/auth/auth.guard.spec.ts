@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { loadConfig } from '../config/app-config';
+import { configSlice, loadConfig } from '../config/app-config';
 import { callerOf } from './current-principal.decorator';
 import { Access, Public } from './access.decorator';
 import { AuthGuard } from './auth.guard';
@@ -8,7 +8,7 @@ import { TokenVerifier } from './token-verifier';
 import { signHs256 } from './jwt';
 
 const SECRET = 'guard-secret-0123456789abcdef012345';
-const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: SECRET });
+const auth = configSlice(loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: SECRET }), 'auth');
 const token = (claims: object): string =>
   `Bearer ${signHs256({ exp: Math.floor(Date.now() / 1000) + 60, ...claims }, SECRET)}`;
 
@@ -51,7 +51,7 @@ function context(
 }
 
 describe('AuthGuard', () => {
-  const guard = new AuthGuard(new Reflector(), new TokenVerifier(config));
+  const guard = new AuthGuard(new Reflector(), new TokenVerifier(auth));
   const check = (handler: keyof Routes, authorization?: string, userId = 'user_1'): Promise<boolean> =>
     guard.canActivate(context(handler, authorization, { userId }).ctx);
 

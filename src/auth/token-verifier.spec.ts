@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import { loadConfig } from '../config/app-config';
+import { configSlice, loadConfig } from '../config/app-config';
 import { signHs256 } from './jwt';
 import { InvalidTokenError, TokenVerifier } from './token-verifier';
 
@@ -15,8 +15,10 @@ const sign = (header: object, payload: object, secret = SECRET): string => {
 };
 const HS256 = { alg: 'HS256', typ: 'JWT' };
 const at = (seconds: number) => new Date(seconds * 1000);
+/** The auth slice of the configuration `env` gives: all a TokenVerifier is given. */
+const auth = (env: Record<string, string>) => configSlice(loadConfig(env), 'auth');
 const verifier = (env: Record<string, string> = {}) =>
-  new TokenVerifier(loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: SECRET, ...env }));
+  new TokenVerifier(auth({ NODE_ENV: 'test', AUTH_JWT_SECRET: SECRET, ...env }));
 /** The token's claims as the default verifier (the shared secret, no iss/aud) sees them at `now`. */
 const verifyAt = (token: string, now: number) => verifier().verify(token, at(now));
 
@@ -155,7 +157,7 @@ describe('TokenVerifier with the shared secret (HS256)', () => {
 
   it('refuses HS256 tokens when no shared secret is configured', async () => {
     const providerOnly = new TokenVerifier(
-      loadConfig({
+      auth({
         NODE_ENV: 'production',
         DATABASE_URL: 'postgresql://db/x',
         BLUUM_BASE_URL: 'https://bluum.example',
@@ -222,7 +224,7 @@ describe("TokenVerifier with the identity provider's keys (JWKS)", () => {
     const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k', alg: 'ES256' };
     const provider = await jwksServer([jwk]);
     const sut = new TokenVerifier(
-      loadConfig({
+      auth({
         NODE_ENV: 'test',
         AUTH_JWKS_URL: provider.url,
         AUTH_ISSUER: ISSUER,
@@ -278,7 +280,7 @@ describe("TokenVerifier with the identity provider's keys (JWKS)", () => {
       ],
     });
     const sut = new TokenVerifier(
-      loadConfig({
+      auth({
         NODE_ENV: 'test',
         AUTH_JWKS_URL: provider.url,
         AUTH_ISSUER: ISSUER,
@@ -323,7 +325,7 @@ describe("TokenVerifier with the identity provider's keys (JWKS)", () => {
       ],
     });
     const sut = new TokenVerifier(
-      loadConfig({
+      auth({
         NODE_ENV: 'test',
         AUTH_JWKS_URL: provider.url,
         AUTH_ISSUER: ISSUER,
@@ -378,7 +380,7 @@ describe("TokenVerifier with the identity provider's keys (JWKS)", () => {
       ],
     });
     const sut = new TokenVerifier(
-      loadConfig({
+      auth({
         NODE_ENV: 'test',
         AUTH_JWKS_URL: `http://127.0.0.1:${(provider.address() as AddressInfo).port}/jwks.json`,
         AUTH_ISSUER: ISSUER,

@@ -11,8 +11,8 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { AppError } from '../common/app-error';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { AuthConfig } from '../config/app-config';
+import { AUTH_CONFIG } from '../config/config.module';
 import { USER_ID_PATTERN } from '../users/dto/user-id.param';
 import type { JwtClaims } from './jwt';
 
@@ -53,7 +53,7 @@ export class TokenVerifier implements OnModuleDestroy {
   private readonly verified = new Map<string, { claims: JwtClaims; until: number }>();
   private refreshTimer: NodeJS.Timeout | undefined;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(AUTH_CONFIG) config: AuthConfig) {
     this.secret =
       config.authJwtSecret === null
         ? null

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/app-config';
+import { configSlice, loadConfig } from '../config/app-config';
 import type { PrismaService } from '../database/prisma.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { BluumBulkhead } from './bluum-bulkhead';
@@ -9,7 +9,7 @@ function bulkhead(maxConcurrency: number, perUser = 2, metrics = newMetrics()): 
     BLUUM_MAX_CONCURRENCY: String(maxConcurrency),
     BLUUM_MAX_CONCURRENCY_PER_USER: String(perUser),
   });
-  return new BluumBulkhead(config, metrics);
+  return new BluumBulkhead(configSlice(config, 'bluum'), metrics);
 }
 
 function newMetrics(): MetricsService {

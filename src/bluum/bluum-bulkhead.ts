@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError, withRetryAfter } from '../common/app-error';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { BluumConfig } from '../config/app-config';
+import { BLUUM_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
 
 /**
@@ -23,7 +23,7 @@ export class BluumBulkhead {
   private readonly waiters = new Set<() => void>();
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(BLUUM_CONFIG) config: BluumConfig,
     private readonly metrics: MetricsService,
   ) {
     this.limit = config.bluumMaxConcurrency;

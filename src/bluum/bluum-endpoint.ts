@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { BluumConfig } from '../config/app-config';
+import { BLUUM_CONFIG } from '../config/config.module';
 
 /** The HTTP Basic header value for Bluum's key pair: what the gateway sends and the sandbox expects. */
 export function basicAuthorization(key: string, secret: string): string {
@@ -17,7 +17,7 @@ export class BluumEndpoint {
   readonly isSandbox: boolean;
   private url: string | null;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(BLUUM_CONFIG) config: BluumConfig) {
     this.timeoutMs = config.bluumTimeoutMs;
     this.authorization = basicAuthorization(config.bluumApiKey, config.bluumApiSecret);
     this.isSandbox = config.bluumBaseUrl === null;

@@ -1,7 +1,7 @@
 import type { HttpService } from '@nestjs/axios';
 import type { AxiosRequestConfig } from 'axios';
 import { of, throwError } from 'rxjs';
-import { loadConfig } from '../config/app-config';
+import { configSlice, loadConfig } from '../config/app-config';
 import { AppError } from '../common/app-error';
 import type { PrismaService } from '../database/prisma.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -57,14 +57,17 @@ function gateway(
         : of(reply);
     },
   } as unknown as HttpService;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    BLUUM_BASE_URL: baseUrl ?? undefined,
-    BLUUM_API_KEY: KEY,
-    BLUUM_API_SECRET: SECRET,
-    BLUUM_TIMEOUT_MS: timeoutMs,
-    BLUUM_MAX_CONCURRENCY: maxConcurrency,
-  });
+  const config = configSlice(
+    loadConfig({
+      NODE_ENV: 'test',
+      BLUUM_BASE_URL: baseUrl ?? undefined,
+      BLUUM_API_KEY: KEY,
+      BLUUM_API_SECRET: SECRET,
+      BLUUM_TIMEOUT_MS: timeoutMs,
+      BLUUM_MAX_CONCURRENCY: maxConcurrency,
+    }),
+    'bluum',
+  );
   const metrics = new MetricsService({ pool: null, readPool: null } as unknown as PrismaService);
   const bulkhead = new BluumBulkhead(config, metrics);
   const endpoint = new BluumEndpoint(config);

@@ -5,7 +5,7 @@ import fastifyCors from '@fastify/cors';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppConfig } from '../config/app-config';
+import type { HttpConfig } from '../config/app-config';
 
 // Development's default: a frontend's dev server on any local port.
 const LOCALHOST_ORIGIN = /^http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?$/;
@@ -57,7 +57,7 @@ export function helmetHeaders(options: Readonly<HelmetOptions>): Readonly<Record
   return Object.freeze(headers);
 }
 
-export async function registerBrowserEdges(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+export async function registerBrowserEdges(app: NestFastifyApplication, config: HttpConfig): Promise<void> {
   const allowed = new Set(config.corsAllowedOrigins);
   await app.register(fastifyCors, {
     // An origin on the list is answered with itself; any other gets no CORS headers at all (never an

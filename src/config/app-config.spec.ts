@@ -1,4 +1,5 @@
-import { ConfigError, DEV_AUTH_JWT_SECRET, loadConfig } from './app-config';
+import { ConfigError, configSlice, DEV_AUTH_JWT_SECRET, loadConfig } from './app-config';
+import { SLICE_NAMES } from './config-schema';
 
 const PRODUCTION = {
   NODE_ENV: 'production',
@@ -410,6 +411,48 @@ describe('loadConfig', () => {
       expect(
         loadConfig({ WEBHOOK_URLS: 'http://127.0.0.1:4000/hooks', WEBHOOK_SECRET: SECRET }).webhookUrls,
       ).toEqual(['http://127.0.0.1:4000/hooks']);
+    });
+  });
+
+  describe('slices', () => {
+    const config = loadConfig({
+      ...PRODUCTION,
+      WEBHOOK_URLS: 'https://a.example/h',
+      WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+    });
+
+    it('puts every value of the configuration in exactly one slice', () => {
+      const keys = SLICE_NAMES.flatMap((name) => Object.keys(configSlice(config, name)));
+      expect(keys.filter((key, index) => keys.indexOf(key) !== index)).toEqual([]);
+      expect(keys.sort()).toEqual(
+        Object.keys(config)
+          .filter((key) => key !== 'developmentDefaults')
+          .sort(),
+      );
+    });
+
+    it("gives a provider its slice's values and nothing else: no other slice's secret", () => {
+      expect(configSlice(config, 'auth')).toEqual({
+        authJwtSecret: PRODUCTION.AUTH_JWT_SECRET,
+        authJwksUrl: null,
+        authIssuer: null,
+        authAudience: null,
+        authRolesClaim: 'roles',
+        authAdminRole: 'admin',
+        authServiceClients: [],
+      });
+      const outside = (name: (typeof SLICE_NAMES)[number]) => JSON.stringify(configSlice(config, name));
+      for (const name of SLICE_NAMES.filter((slice) => slice !== 'bluum')) {
+        expect(outside(name)).not.toContain(PRODUCTION.BLUUM_API_SECRET);
+      }
+      for (const name of SLICE_NAMES.filter((slice) => slice !== 'auth')) {
+        expect(outside(name)).not.toContain(PRODUCTION.AUTH_JWT_SECRET);
+      }
+      expect(configSlice(config, 'bluum')).toMatchObject({
+        bluumWorkBudgetMs: 25_000,
+        bluumApiKey: 'live_key_123',
+      });
+      expect(Object.isFrozen(configSlice(config, 'webhooks'))).toBe(true);
     });
   });
 });

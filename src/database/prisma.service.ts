@@ -6,8 +6,8 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import { PrismaPg } from '@prisma/adapter-pg';
 import { mkdirSync } from 'node:fs';
 import type { Pool } from 'pg';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { DatabaseConfig } from '../config/app-config';
+import { DATABASE_CONFIG } from '../config/config.module';
 import { PrismaClient } from '../generated/prisma/client';
 import { isTransactionConflict, markFromDatabase } from './database-errors';
 import type * as EmbeddedMigrations from './embedded-migrations';
@@ -62,7 +62,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
   readonly readPool: Pool | null;
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(DATABASE_CONFIG) config: DatabaseConfig,
     @Inject(SHARED_EMBEDDED_DATABASE) shared: PGlite | null,
   ) {
     const pglite = config.databaseUrl === null ? (shared ?? openPglite(config.embeddedDatabaseDir)) : null;

@@ -5,8 +5,8 @@ import type { Caller } from '../auth/caller';
 import { BluumGateway } from '../bluum/bluum.gateway';
 import { AppError } from '../common/app-error';
 import type { JsonText } from '../common/json-text';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { BluumConfig } from '../config/app-config';
+import { BLUUM_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { RequestContext } from '../logging/request-context';
 import { UsersService } from '../users/users.service';
@@ -53,7 +53,7 @@ export class FundingSourcesService {
     private readonly users: UsersService,
     private readonly repository: FundingSourcesRepository,
     private readonly bluum: BluumGateway,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(BLUUM_CONFIG) config: BluumConfig,
   ) {
     // A public-token claim or a disconnect lease older than this was abandoned (its process died).
     this.bluumWorkBudgetMs = config.bluumWorkBudgetMs;

@@ -18,8 +18,8 @@ import { AppError } from '../common/app-error';
 import { toErrorBody } from '../common/error-envelope';
 import { RequestContext } from '../logging/request-context';
 import type { ErrorCode } from '../common/error-codes';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { BluumConfig } from '../config/app-config';
+import { BLUUM_CONFIG } from '../config/config.module';
 import { IdempotencyRepository } from './idempotency.repository';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -61,7 +61,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   constructor(
     private readonly keys: IdempotencyRepository,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(BLUUM_CONFIG) config: BluumConfig,
   ) {
     // A request outlives at most its Bluum-bound work; past this its process is gone.
     this.inFlightLifetimeMs = config.bluumWorkBudgetMs;

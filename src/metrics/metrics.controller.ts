@@ -4,8 +4,8 @@ import type { FastifyReply } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/access.decorator';
 import { AppError } from '../common/app-error';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { HttpConfig } from '../config/app-config';
+import { HTTP_CONFIG } from '../config/config.module';
 import { MetricsService } from './metrics.service';
 
 /**
@@ -22,7 +22,7 @@ export class MetricsController {
 
   constructor(
     private readonly metrics: MetricsService,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(HTTP_CONFIG) config: HttpConfig,
   ) {
     this.expected = config.metricsToken === null ? null : digest(`Bearer ${config.metricsToken}`);
   }

@@ -2,8 +2,8 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@ne
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/app-error';
 import { USER_ID_PIPE } from '../users/dto/user-id.param';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { HttpConfig } from '../config/app-config';
+import { HTTP_CONFIG } from '../config/config.module';
 import { RateLimitRepository } from './rate-limit.repository';
 
 /**
@@ -14,7 +14,7 @@ import { RateLimitRepository } from './rate-limit.repository';
 export class WriteRateLimitGuard implements CanActivate {
   constructor(
     private readonly counters: RateLimitRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(HTTP_CONFIG) private readonly config: HttpConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -9,8 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SYSTEM_CALLER } from '../auth/caller';
 import { retryAfterOf } from '../bluum/bluum-errors';
 import { BluumGateway } from '../bluum/bluum.gateway';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { JobsConfig } from '../config/app-config';
+import { JOBS_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { FundingSourcesRepository } from '../funding-sources/funding-sources.repository';
 import { JobTimer } from '../jobs/job-timer';
@@ -90,7 +90,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
     private readonly fundingSources: FundingSourcesRepository,
     private readonly bluum: BluumGateway,
     private readonly metrics: MetricsService,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(JOBS_CONFIG) config: JobsConfig,
   ) {
     this.intervalMs = config.reconcileIntervalSeconds * 1_000;
     this.requestsPerSecond = config.bluumMaxRequestsPerSecond;

@@ -6,8 +6,8 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { JobsConfig } from '../config/app-config';
+import { JOBS_CONFIG } from '../config/config.module';
 import { JobTimer } from '../jobs/job-timer';
 import { ScheduledJobsRepository } from '../jobs/scheduled-jobs.repository';
 import { RetentionRepository } from './retention.repository';
@@ -50,7 +50,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   constructor(
     private readonly retention: RetentionRepository,
     private readonly jobs: ScheduledJobsRepository,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(JOBS_CONFIG) config: JobsConfig,
   ) {
     this.intervalMs = config.retentionSweepSeconds * 1_000;
   }

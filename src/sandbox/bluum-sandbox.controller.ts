@@ -6,8 +6,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/access.decorator';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { BluumConfig } from '../config/app-config';
+import { BLUUM_CONFIG } from '../config/config.module';
 import { basicAuthorization } from '../bluum/bluum-endpoint';
 import {
   connectReply,
@@ -38,7 +38,7 @@ export class BluumSandboxController {
 
   constructor(
     private readonly store: BluumSandboxStore,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(BLUUM_CONFIG) config: BluumConfig,
   ) {
     this.expectedAuthorization = Buffer.from(basicAuthorization(config.bluumApiKey, config.bluumApiSecret));
   }

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/app-config';
+import { configSlice, loadConfig } from '../config/app-config';
 import type { UsersService } from '../users/users.service';
 import { DemoController } from './demo.controller';
 import type { SandboxPages } from './sandbox-pages';
@@ -10,12 +10,15 @@ describe('DemoController.demoUser', () => {
       Promise.resolve({ id, bluumAccountId, createdAt: '', updatedAt: '' }),
     ),
   };
-  const controller = (env: Record<string, string>) =>
-    new DemoController(
+  const controller = (env: Record<string, string>) => {
+    const config = loadConfig({ NODE_ENV: 'development', ...env });
+    return new DemoController(
       {} as SandboxPages,
       users as unknown as UsersService,
-      loadConfig({ NODE_ENV: 'development', ...env }),
+      configSlice(config, 'auth'),
+      configSlice(config, 'bluum'),
     );
+  };
 
   beforeEach(() => users.ensure.mockClear());
 

@@ -7,8 +7,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/access.decorator';
 import { signHs256 } from '../auth/jwt';
 import { AppError } from '../common/app-error';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { AuthConfig, BluumConfig } from '../config/app-config';
+import { AUTH_CONFIG, BLUUM_CONFIG } from '../config/config.module';
 import { demoBluumAccount } from '../users/demo-account';
 import { UsersService } from '../users/users.service';
 import { type DemoSession, DemoUserDto } from './dto/demo-user.dto';
@@ -25,7 +25,8 @@ export class DemoController {
   constructor(
     private readonly pages: SandboxPages,
     private readonly users: UsersService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(AUTH_CONFIG) private readonly auth: AuthConfig,
+    @Inject(BLUUM_CONFIG) private readonly bluum: BluumConfig,
   ) {}
 
   @Get()
@@ -54,10 +55,10 @@ export class DemoController {
   async demoUser(@Body() body: DemoUserDto): Promise<DemoSession> {
     // Only while the sandbox is the Bluum in use and no identity provider is configured: beside a real
     // provider a demo token would carry its iss/aud, and beside a real Bluum it would act on real accounts.
-    if (this.config.bluumBaseUrl !== null || this.config.authJwksUrl !== null) {
+    if (this.bluum.bluumBaseUrl !== null || this.auth.authJwksUrl !== null) {
       throw new AppError('ROUTE_NOT_FOUND', 'No such route.');
     }
-    const secret = this.config.authJwtSecret;
+    const secret = this.auth.authJwtSecret;
     if (secret === null) {
       throw new AppError(
         'FORBIDDEN',
@@ -84,8 +85,8 @@ export class DemoController {
           roles: [],
           scope: '',
           exp,
-          ...(this.config.authIssuer !== null ? { iss: this.config.authIssuer } : {}),
-          ...(this.config.authAudience !== null ? { aud: this.config.authAudience } : {}),
+          ...(this.auth.authIssuer !== null ? { iss: this.auth.authIssuer } : {}),
+          ...(this.auth.authAudience !== null ? { aud: this.auth.authAudience } : {}),
         },
         secret,
       ),

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '../common/app-error';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { AuthConfig, RuntimeConfig } from '../config/app-config';
+import { AUTH_CONFIG, RUNTIME_CONFIG } from '../config/config.module';
 import { demoBluumAccount } from './demo-account';
 import type { UserDto } from './dto/user.dto';
 import type { UserRecord } from './user.record';
@@ -11,7 +11,8 @@ import { UsersRepository } from './users.repository';
 export class UsersService {
   constructor(
     private readonly users: UsersRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(AUTH_CONFIG) private readonly auth: AuthConfig,
+    @Inject(RUNTIME_CONFIG) private readonly runtime: RuntimeConfig,
   ) {}
 
   async put(id: string, bluumAccountId: string): Promise<{ user: UserDto; created: boolean }> {
@@ -60,8 +61,8 @@ export class UsersService {
    * for it may still be live, and would act on whatever account the user is moved to.
    */
   private async refuseDemoUser(id: string): Promise<void> {
-    const secret = this.config.authJwtSecret;
-    if (!this.config.sandboxEnabled || secret === null) return;
+    const secret = this.auth.authJwtSecret;
+    if (!this.runtime.sandboxEnabled || secret === null) return;
     const existing = await this.users.findById(id);
     if (existing && existing.bluumAccountId === demoBluumAccount(secret, id)) {
       throw new AppError(

@@ -6,8 +6,8 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { Webhook } from 'standardwebhooks';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { WebhooksConfig } from '../config/app-config';
+import { WEBHOOKS_CONFIG } from '../config/config.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { type ClaimedDelivery, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { nextAttempt } from './webhook-events';
@@ -46,7 +46,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   constructor(
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly metrics: MetricsService,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(WEBHOOKS_CONFIG) config: WebhooksConfig,
   ) {
     this.signers = new Map(
       config.webhookUrls.map((url, index) => [url, new Webhook(config.webhookSecrets[index])]),

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import type { WebhooksConfig } from '../config/app-config';
+import { WEBHOOKS_CONFIG } from '../config/config.module';
 import type { FundingSource } from '../funding-sources/funding-source';
 import type { Prisma } from '../generated/prisma/client';
 import { WEBHOOK_RETRY_WINDOW_MS, type WebhookEventType, webhookPayload } from './webhook-events';
@@ -26,7 +26,7 @@ export interface PublishedEvent {
 export class WebhookOutbox {
   private readonly urls: readonly string[];
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(WEBHOOKS_CONFIG) config: WebhooksConfig) {
     this.urls = config.webhookUrls;
   }
 

@@ -81,7 +81,7 @@ export class MediumContext {
   /** The funding-sources service on the real repositories, calling `bluum` (a strict fake of the port). */
   service(bluum: Partial<BluumGateway> = {}): FundingSourcesService {
     return new FundingSourcesService(
-      new UsersService(this.users, this.config),
+      new UsersService(this.users, this.config, this.config),
       this.fundingSources,
       strictGateway(bluum),
       this.config,
