@@ -41,7 +41,6 @@ export type LinkSessionResult =
 /** Well-formed sandbox public token; `public-sandbox-expired-…` plays one that is past its 30 minutes. */
 export const SANDBOX_PUBLIC_TOKEN = /^public-sandbox-[A-Za-z0-9-]{8,200}$/;
 
-
 const randomId = (prefix: string): string =>
   `${prefix}${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}`;
 
