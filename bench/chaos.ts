@@ -591,7 +591,8 @@ async function sameAccount(ctx: Context): Promise<Outcome> {
       }),
     ),
   );
-  const calls = ctx.bluum.requests.length - callsBefore;
+  // DELETEs only: the reconciliation sweep may list the account meanwhile.
+  const calls = ctx.bluum.requests.slice(callsBefore).filter((r) => r.method === 'DELETE').length;
   ctx.bluum.reset();
   const ours = await request(ctx.service, 'GET', `/v1/users/${user.id}/funding-sources/${target.id}`, {
     token: user.token,
@@ -604,7 +605,7 @@ async function sameAccount(ctx: Context): Promise<Outcome> {
       ? String(ours.body.status)
       : `(GET answered ${describe(ours)})`;
   return verdict(
-    `DELETEs: ${deletes.map(describe).join(', ')}, Bluum calls ${calls}; ours ${ourStatus}, Bluum ${theirs}`,
+    `DELETEs: ${deletes.map(describe).join(', ')}, DELETEs at Bluum ${calls}; ours ${ourStatus}, Bluum ${theirs}`,
     [
       [count(deletes, is500) === 0 && !is500(ours), 'no 500'],
       [count(deletes, noAnswer) === 0, 'every request answered'],
