@@ -29,7 +29,7 @@ function standIn(options: Partial<StandInOptions> = {}): BluumStandIn {
   let next = 0;
   return new BluumStandIn({
     linking: linking(() => documentedItem(`fs_${++next}`), { 'public-used': 'used' }),
-    credentials: { apiKey: 'key', apiSecret: 'secret' },
+    authorization: BASIC,
     ...options,
   });
 }
@@ -54,15 +54,15 @@ describe('BluumStandIn', () => {
     ['no header', null],
     ['another key pair', basicAuthorization('key', 'other')],
     ['a bearer token', 'Bearer abc'],
-  ])('answers 401 to %s when it knows the key pair', (_name, authorization) => {
+  ])('answers 401 to %s when it knows the header to expect', (_name, authorization) => {
     expect(call(standIn(), 'GET', ACCOUNTS, undefined, authorization)).toEqual({
       status: 401,
       body: errorReply('BLUM-401-001', 'Invalid API credentials.'),
     });
   });
 
-  it('takes any Basic credentials when it was given none, and still refuses a call without', () => {
-    const loose = standIn({ credentials: undefined });
+  it('takes any Basic credentials when it was given no header, and still refuses a call without', () => {
+    const loose = standIn({ authorization: undefined });
     expect(call(loose, 'GET', ACCOUNTS, undefined, basicAuthorization('any', 'pair')).status).toBe(200);
     expect(call(loose, 'GET', ACCOUNTS, undefined, null).status).toBe(401);
   });

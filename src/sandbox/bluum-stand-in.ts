@@ -6,7 +6,6 @@
 // becomes an item (`StandInLinking`): the sandbox plays Plaid's sandbox banks and hosted link, the specs
 // link whatever they script.
 import { timingSafeEqual } from 'node:crypto';
-import { basicAuthorization } from '../bluum/bluum-endpoint';
 import {
   connectReply,
   deleteReply,
@@ -60,9 +59,9 @@ export interface StandInLinking {
 
 export interface StandInOptions {
   linking: StandInLinking;
-  /** The key pair every call must carry as Basic auth; without it any Basic credentials will do. */
-  credentials?: { apiKey: string; apiSecret: string };
-  /** DELETE answers 204 with no body (Bluum's external API) instead of 200 with a message (its internal one). */
+  /** The Basic header every call must carry (`basicAuthorization(key, secret)`); else any Basic will do. */
+  authorization?: string;
+  /** DELETE answers 204 with no body (Bluum's external API), not 200 with a message (its internal one). */
   emptyDeleteReply?: boolean;
 }
 
@@ -100,10 +99,7 @@ export class BluumStandIn {
   private readonly expected: Buffer | null;
 
   constructor(private readonly options: StandInOptions) {
-    const { credentials } = options;
-    this.expected = credentials
-      ? Buffer.from(basicAuthorization(credentials.apiKey, credentials.apiSecret))
-      : null;
+    this.expected = options.authorization === undefined ? null : Buffer.from(options.authorization);
   }
 
   /** Does the call's work and says what Bluum answers. */

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import type { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
+import { BluumEndpoint } from '../bluum/bluum-endpoint';
+import { BluumModule } from '../bluum/bluum.module';
 import { UsersModule } from '../users/users.module';
 import { BluumSandboxController } from './bluum-sandbox.controller';
 import { BluumSandboxStore } from './bluum-sandbox.store';
@@ -12,20 +12,17 @@ import { SandboxPages } from './sandbox-pages';
 
 /** Development and tests only: AppModule leaves it out in production, with the demo page and its token endpoint. */
 @Module({
-  imports: [UsersModule],
+  imports: [UsersModule, BluumModule],
   controllers: [BluumSandboxController, HostedLinkController, DemoController, SandboxControlController],
   providers: [
     BluumSandboxStore,
     SandboxPages,
     {
-      // The stand-in checks the very key pair the gateway is configured to send.
+      // The stand-in expects the very Basic header the gateway is configured to send.
       provide: BluumStandIn,
-      inject: [APP_CONFIG, BluumSandboxStore],
-      useFactory: (config: AppConfig, linking: BluumSandboxStore) =>
-        new BluumStandIn({
-          linking,
-          credentials: { apiKey: config.bluumApiKey, apiSecret: config.bluumApiSecret },
-        }),
+      inject: [BluumEndpoint, BluumSandboxStore],
+      useFactory: (endpoint: BluumEndpoint, linking: BluumSandboxStore) =>
+        new BluumStandIn({ linking, authorization: endpoint.authorization }),
     },
   ],
 })

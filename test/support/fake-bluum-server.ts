@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { basicAuthorization } from '../../src/bluum/bluum-endpoint';
 import { errorReply, type ListFormat, wireItem } from '../../src/bluum/wire-fixtures';
 import {
   BluumStandIn,
@@ -88,7 +89,8 @@ export class FakeBluum {
   private constructor(options: FakeBluumOptions) {
     this.standIn = new BluumStandIn({
       linking: this.linking,
-      credentials: options.credentials,
+      authorization:
+        options.credentials && basicAuthorization(options.credentials.apiKey, options.credentials.apiSecret),
       emptyDeleteReply: options.emptyDeleteReply,
     });
   }
