@@ -1,27 +1,8 @@
-// The sandbox's state. Development only, one process: kept in memory and gone on restart, as a
-// sandbox may; production state never lives here.
+// The sandbox's side of linking a bank: Plaid's sandbox banks, the hosted link's sessions and the public
+// tokens they issue, which the Bluum stand-in exchanges for items (`StandInLinking`). Development only, one
+// process: kept in memory and gone on restart, as a sandbox may; production state never lives here.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { BluumItemStatus } from '../bluum/bluum.types';
-
-export interface SandboxAccount {
-  id: string;
-  accountId: string;
-  accountName: string;
-  accountType: string;
-  accountSubtype: string;
-  mask: string;
-}
-
-export interface SandboxItem {
-  id: string;
-  itemId: string;
-  institutionId: string;
-  institutionName: string;
-  status: BluumItemStatus;
-  accounts: SandboxAccount[];
-  createdAt: string;
-  updatedAt: string;
-}
+import type { StandInItem, StandInLinking, TokenRefusal } from './bluum-stand-in';
 
 // Plaid's own sandbox institutions; `accounts` is how many accounts the hosted link links at each.
 export const SANDBOX_INSTITUTIONS = [
@@ -57,44 +38,39 @@ export type LinkSessionResult =
   | { ok: true; completionRedirectUri: string | null }
   | { ok: false; reason: 'invalid_link_token' | 'invalid_institution' | 'invalid_credentials' };
 
-/**
- * Whether a completion URI is one a browser may be sent to: an absolute http: or https: URL. Anything
- * else (`javascript:`, `data:`, `file:`, a relative path) is refused when the link token is made.
- */
-export function isHttpUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false;
-  const { protocol } = new URL(value);
-  return protocol === 'http:' || protocol === 'https:';
-}
-
 /** Well-formed sandbox public token; `public-sandbox-expired-…` plays one that is past its 30 minutes. */
 export const SANDBOX_PUBLIC_TOKEN = /^public-sandbox-[A-Za-z0-9-]{8,200}$/;
-
-export type ExchangeResult =
-  { ok: true; item: SandboxItem } | { ok: false; reason: 'invalid' | 'used' | 'expired' };
 
 const randomId = (prefix: string): string =>
   `${prefix}${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}`;
 
-export class BluumSandboxStore {
+export class BluumSandboxStore implements StandInLinking {
   private readonly usedTokens = new Set<string>();
-  private readonly itemsByAccount = new Map<string, Map<string, SandboxItem>>();
   private readonly linkSessions = new Map<string, LinkSession>();
   /** Public tokens the hosted link issued, with the institution the person picked. */
   private readonly hostedPublicTokens = new Map<string, SandboxInstitution>();
 
-  /** The completion URI is bound to the token here, so a hosted link URL cannot be edited into an open redirect. */
-  issueLinkToken(completionRedirectUri: string | null = null, now = Date.now()): string {
+  /**
+   * The completion URI is bound to the token here, so a hosted link URL cannot be edited into an open
+   * redirect. Like Plaid's, the hosted URL (this app's /sandbox/link) carries only the session.
+   */
+  issueLinkToken(
+    options: { hosted: boolean; completionRedirectUri: string | null; origin: string },
+    now = Date.now(),
+  ): { linkToken: string; hostedLinkUrl: string | null } {
     for (const [token, session] of this.linkSessions) {
       if (session.expiresAt <= now) this.linkSessions.delete(token);
     }
     const linkToken = `link-sandbox-${randomUUID()}`;
     this.linkSessions.set(linkToken, {
-      completionRedirectUri,
+      completionRedirectUri: options.completionRedirectUri,
       expiresAt: now + LINK_TOKEN_TTL_MS,
       done: false,
     });
-    return linkToken;
+    if (!options.hosted) return { linkToken, hostedLinkUrl: null };
+    const hosted = new URL('/sandbox/link', options.origin);
+    hosted.searchParams.set('token', linkToken);
+    return { linkToken, hostedLinkUrl: hosted.toString() };
   }
 
   /** Whether the hosted link may run for this link token: issued here, not expired, not yet completed. */
@@ -137,10 +113,10 @@ export class BluumSandboxStore {
   }
 
   /** Accepts each well-formed public token once and links an item of one to three accounts. */
-  exchange(bluumAccountId: string, publicToken: string): ExchangeResult {
-    if (!SANDBOX_PUBLIC_TOKEN.test(publicToken)) return { ok: false, reason: 'invalid' };
-    if (publicToken.startsWith('public-sandbox-expired-')) return { ok: false, reason: 'expired' };
-    if (this.usedTokens.has(publicToken)) return { ok: false, reason: 'used' };
+  exchange(publicToken: string): StandInItem | TokenRefusal {
+    if (!SANDBOX_PUBLIC_TOKEN.test(publicToken)) return 'invalid';
+    if (publicToken.startsWith('public-sandbox-expired-')) return 'expired';
+    if (this.usedTokens.has(publicToken)) return 'used';
     this.usedTokens.add(publicToken);
 
     // A hosted-link token links the bank the person picked; any other well-formed token picks one from
@@ -149,15 +125,14 @@ export class BluumSandboxStore {
     const institution =
       this.hostedPublicTokens.get(publicToken) ?? SANDBOX_INSTITUTIONS[seed[0] % SANDBOX_INSTITUTIONS.length];
     this.hostedPublicTokens.delete(publicToken);
-    const accountCount = institution.accounts;
     const now = new Date().toISOString();
-    const item: SandboxItem = {
+    return {
       id: randomUUID(),
       itemId: randomId('item_'),
       institutionId: institution.id,
       institutionName: institution.name,
       status: 'ACTIVE',
-      accounts: SANDBOX_ACCOUNTS.slice(0, accountCount).map((account) => ({
+      accounts: SANDBOX_ACCOUNTS.slice(0, institution.accounts).map((account) => ({
         id: randomUUID(),
         accountId: randomId('acc_'),
         accountType: 'depository',
@@ -166,47 +141,5 @@ export class BluumSandboxStore {
       createdAt: now,
       updatedAt: now,
     };
-    this.items(bluumAccountId).set(item.id, item);
-    return { ok: true, item };
-  }
-
-  list(bluumAccountId: string): SandboxItem[] {
-    return [...this.items(bluumAccountId).values()];
-  }
-
-  get(bluumAccountId: string, id: string): SandboxItem | undefined {
-    return this.items(bluumAccountId).get(id);
-  }
-
-  disconnect(bluumAccountId: string, id: string): SandboxItem | undefined {
-    const item = this.get(bluumAccountId, id);
-    if (item) {
-      item.status = 'DISCONNECTED';
-      item.updatedAt = new Date().toISOString();
-    }
-    return item;
-  }
-
-  /**
-   * What Bluum would come to see without anyone calling it: the item goes into `ERROR` (the user changed
-   * the bank password), `DISCONNECTED` (Bluum or the user revoked it), or back to `ACTIVE`. Found by
-   * Plaid's item id, the id our API shows as `itemId`; undefined when the account has no such item.
-   */
-  setStatus(bluumAccountId: string, itemId: string, status: BluumItemStatus): SandboxItem | undefined {
-    const item = this.list(bluumAccountId).find((candidate) => candidate.itemId === itemId);
-    if (item && item.status !== status) {
-      item.status = status;
-      item.updatedAt = new Date().toISOString();
-    }
-    return item;
-  }
-
-  private items(bluumAccountId: string): Map<string, SandboxItem> {
-    let items = this.itemsByAccount.get(bluumAccountId);
-    if (!items) {
-      items = new Map();
-      this.itemsByAccount.set(bluumAccountId, items);
-    }
-    return items;
   }
 }

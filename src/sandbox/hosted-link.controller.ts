@@ -6,12 +6,8 @@ import { Body, Controller, Get, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/access.decorator';
-import {
-  BluumSandboxStore,
-  isHttpUrl,
-  type LinkSessionResult,
-  SANDBOX_INSTITUTIONS,
-} from './bluum-sandbox.store';
+import { BluumSandboxStore, type LinkSessionResult, SANDBOX_INSTITUTIONS } from './bluum-sandbox.store';
+import { isHttpUrl } from './bluum-stand-in';
 import { SandboxPages } from './sandbox-pages';
 
 const ERRORS = {

@@ -7,14 +7,14 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { Access } from '../auth/access.decorator';
 import { AppError } from '../common/app-error';
 import { UsersService } from '../users/users.service';
-import { BluumSandboxStore, type SandboxItem } from './bluum-sandbox.store';
+import { BluumStandIn, type StandInItem } from './bluum-stand-in';
 import { SandboxItemParams, SetSandboxItemStatusDto } from './dto/item-status.dto';
 
 @ApiExcludeController()
 @Controller('sandbox/users/:userId/items')
 export class SandboxControlController {
   constructor(
-    private readonly store: BluumSandboxStore,
+    private readonly standIn: BluumStandIn,
     private readonly users: UsersService,
   ) {}
 
@@ -30,9 +30,9 @@ export class SandboxControlController {
   async setStatus(
     @Param() { userId, itemId }: SandboxItemParams,
     @Body() { status }: SetSandboxItemStatusDto,
-  ): Promise<SandboxItem> {
+  ): Promise<StandInItem> {
     const user = await this.users.require(userId);
-    const item = this.store.setStatus(user.bluumAccountId, itemId, status);
+    const item = this.standIn.setStatus(user.bluumAccountId, itemId, status);
     if (!item) {
       throw new AppError(
         'FUNDING_SOURCE_NOT_FOUND',

@@ -1,7 +1,8 @@
 // Bluum's replies as its documents give them, one JSON file each beside this module. The gateway's specs
-// parse them, and the development sandbox and the test fault server serve them, so a change to Bluum's
-// format is made in these files once and the two fakes cannot disagree about it. Plain data handling:
-// nothing here may import the gateway's parser, or a fake would share the very assumptions it should test.
+// parse them, and the Bluum stand-in (src/sandbox/bluum-stand-in.ts: the sandbox, the e2e fault server and
+// npm run chaos) serves them, so a change to Bluum's format is made in these files once. Plain data
+// handling: nothing here may import the gateway's parser, or the stand-in would share the very
+// assumptions it should test.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -118,7 +119,7 @@ export function connectReply(item: object): WireBody {
 
 /**
  * A list reply under `format.key`, from the fixture of that key and case. With `snakeCase`, the items
- * (camelCase, as the fakes keep them) are renamed to snake_case as that fixture's are; otherwise they are
+ * (camelCase, as the stand-in keeps them) are renamed to snake_case as that fixture's are; otherwise they are
  * sent as given.
  */
 export function listReply(
