@@ -1,34 +1,33 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Caller } from '../auth/caller';
 import { BluumGateway } from '../bluum/bluum.gateway';
+import type { BluumItem } from '../bluum/bluum.types';
 import { AppError } from '../common/app-error';
+import { Clock, SYSTEM_CLOCK } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { RequestContext } from '../logging/request-context';
+import type { UserRecord } from '../users/user.record';
 import { UsersService } from '../users/users.service';
 import type { ConnectMetadataDto } from './dto/connect-metadata.dto';
-import type { ConnectResponseDto } from './dto/connect-response.dto';
 import type { CreateLinkTokenDto } from './dto/create-link-token.dto';
 import type { FundingSourceDto } from './dto/funding-source.dto';
 import type { LinkTokenDto } from './dto/link-token.dto';
 import type { StatusFilter } from './dto/list-funding-sources.query';
 import type { SyncResultDto } from './dto/sync-result.dto';
-import type { AdminListQuery } from './dto/admin-list.query';
-import type { EventsQuery, FundingSourceEventPageDto } from './dto/funding-source-event.dto';
-import type { FundingSourcePageDto } from './dto/funding-source-page.dto';
-import { checkCompletionRedirect } from './completion-redirect';
-import { decodeCursor, toPage } from './page-cursor';
+import { requireCompletionRedirect } from './completion-redirect';
 import {
+  type ConnectResponse,
   FUNDING_SOURCE_STATUSES,
   type FundingSourceRecord,
   type FundingSourceStatus,
-  toConnectResponse,
   toFundingSource,
 } from './funding-source';
-import { FundingSourcesRepository, type UserLockFailure } from './funding-sources.repository';
+import { FundingSourceReads } from './funding-source-reads';
+import { type DisconnectStart, FundingSourceWrites, type UserLockFailure } from './funding-source-writes';
+import { PublicTokenExchanges } from './public-token-exchanges';
 import { findDuplicateItem, itemToStore } from './reconcile';
 
 const DEFAULT_STATUSES: readonly FundingSourceStatus[] = ['active', 'error'];
@@ -39,37 +38,45 @@ const DISCONNECT_POLL_MS = 250;
 const RECORD_RETRY_DELAYS_MS = [200, 800];
 // Failures after which Bluum may have linked the bank anyway: its reply, not its work, was lost.
 const AMBIGUOUS_FAILURES = new Set(['BLUUM_TIMEOUT', 'BLUUM_UNAVAILABLE', 'BLUUM_BAD_RESPONSE']);
+// What recordAfterBluum answers when the database stayed away through every retry.
+const UNRECORDED = Symbol('unrecorded');
 
 export interface ConnectResult {
-  response: ConnectResponseDto;
+  response: ConnectResponse;
   /** True when this public token had already been exchanged and the stored response is replayed. */
   replayed: boolean;
 }
 
+/** A disconnect lease this request holds on the item, and the ids Bluum is called with. */
+type HeldLease = Extract<DisconnectStart, { kind: 'leased' }>['item'] & { leaseId: string };
+
 @Injectable()
 export class FundingSourcesService {
+  private readonly logger = new Logger(FundingSourcesService.name);
+  // A public-token claim or a disconnect lease older than this was abandoned (its process died).
+  private readonly bluumWorkBudgetMs: number;
+  private readonly redirectOrigins: ReadonlySet<string>;
+
   constructor(
     private readonly users: UsersService,
-    private readonly repository: FundingSourcesRepository,
+    private readonly reads: FundingSourceReads,
+    private readonly writes: FundingSourceWrites,
+    private readonly exchanges: PublicTokenExchanges,
     private readonly bluum: BluumGateway,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
-    // A public-token claim or a disconnect lease older than this was abandoned (its process died).
     this.bluumWorkBudgetMs = config.bluumWorkBudgetMs;
     this.redirectOrigins = new Set(config.linkCompletionRedirectOrigins);
   }
 
-  private readonly redirectOrigins: ReadonlySet<string>;
-
-  private readonly bluumWorkBudgetMs: number;
-  private readonly logger = new Logger(FundingSourcesService.name);
-
   async createLinkToken(userId: string, request: CreateLinkTokenDto, caller: Caller): Promise<LinkTokenDto> {
     const enableHostedLink = request.enableHostedLink ?? false;
+    // Bluum gets the URI exactly as it was checked (its normalized href).
     const completionRedirectUri =
       request.completionRedirectUri === undefined
         ? undefined
-        : this.checkRedirect(request.completionRedirectUri, enableHostedLink);
+        : requireCompletionRedirect(request.completionRedirectUri, enableHostedLink, this.redirectOrigins);
     const user = await this.users.require(userId);
     const { linkToken, hostedLinkUrl } = await this.bluum.createLinkToken(
       user.bluumAccountId,
@@ -77,18 +84,6 @@ export class FundingSourcesService {
       RequestContext.from(caller),
     );
     return { linkToken, hostedLinkUrl };
-  }
-
-  // A redirect to anywhere would make the hosted link an open redirect: only allow-listed origins, and
-  // Bluum gets the URI exactly as it was checked (its normalized href).
-  private checkRedirect(uri: string, enableHostedLink: boolean): string {
-    const refuse = (message: string): never => {
-      throw new AppError('VALIDATION_FAILED', message, [{ field: 'completionRedirectUri', message }]);
-    };
-    if (!enableHostedLink)
-      refuse('completionRedirectUri is for the hosted link only (enableHostedLink: true)');
-    const checked = checkCompletionRedirect(uri, this.redirectOrigins);
-    return checked.ok ? checked.href : refuse(checked.message);
   }
 
   /**
@@ -107,79 +102,109 @@ export class FundingSourcesService {
     const user = await this.users.require(userId);
     // Only the token's hash is ever stored.
     const tokenHash = createHash('sha256').update(publicToken).digest('hex');
-    const deadline = Date.now() + this.bluumWorkBudgetMs;
+    const replay = await this.claimToken(tokenHash, userId);
+    if (replay !== null) return { response: replay, replayed: true };
+    const bluumItem = await this.exchangeAtBluum(user, tokenHash, publicToken, caller, metadata);
+    return { response: await this.recordLinked(user, tokenHash, bluumItem, caller), replayed: false };
+  }
+
+  /**
+   * Connect, step 1: claims the token for this request (null), or answers the stored response of its
+   * completed exchange, waiting for an exchange in progress elsewhere up to the work budget.
+   */
+  private async claimToken(tokenHash: string, userId: string): Promise<ConnectResponse | null> {
+    const deadline = this.clock.now() + this.bluumWorkBudgetMs;
     for (;;) {
-      const claim = await this.repository.claimPublicToken(
-        tokenHash,
-        userId,
-        new Date(Date.now() - this.bluumWorkBudgetMs),
-      );
-      if (claim?.state === 'claimed') break;
+      const staleBefore = new Date(this.clock.now() - this.bluumWorkBudgetMs);
+      const claim = await this.exchanges.claim(tokenHash, userId, staleBefore);
+      if (claim?.state === 'claimed') return null;
       if (claim?.state === 'completed') {
         // Another user's token is "already used" to this caller, and tells it nothing more.
         // Its stored response is dropped after a day (the retention sweep): the token stays refused.
         if (claim.userId !== userId || claim.response === null) throw this.tokenAlreadyUsed();
-        return { response: claim.response as ConnectResponseDto, replayed: true };
+        return claim.response as ConnectResponse;
       }
-      if (Date.now() > deadline) {
+      if (this.clock.now() > deadline) {
         throw new AppError('CONNECT_IN_PROGRESS', 'This public token is being exchanged by another request.');
       }
-      await sleep(CLAIM_POLL_MS);
+      await this.clock.sleep(CLAIM_POLL_MS);
     }
+  }
 
-    // Bluum has exchanged the token: it cannot be exchanged again.
-    let spent = false;
+  /**
+   * Connect, step 2, with the token claimed: the duplicate check, then Bluum's exchange. On any failure
+   * the claim is given up, so the token can be tried again (if that fails too, the claim goes stale
+   * just the same: the first error is the answer).
+   */
+  private async exchangeAtBluum(
+    user: UserRecord,
+    tokenHash: string,
+    publicToken: string,
+    caller: Caller,
+    metadata: ConnectMetadataDto | null | undefined,
+  ): Promise<BluumItem> {
     try {
       // Only once this request owns the token: a second submit of a token the first just linked
-      // replays the first answer above instead of finding the bank it linked a duplicate.
-      if (metadata) await this.refuseDuplicate(userId, metadata);
-      const bluumItem = await this.bluum
-        .exchangePublicToken(user.bluumAccountId, publicToken, RequestContext.from(caller))
-        .catch((err: unknown) => {
-          throw this.withSyncHint(err, userId);
-        });
-      spent = true;
-      const saved = await this.recordAfterBluum(
-        () =>
-          this.repository.saveLinkedItem(userId, user.bluumAccountId, itemToStore(bluumItem), {
-            tokenHash,
-            caller,
-          }),
-        () => {
-          this.logger.warn(
-            `connect for ${userId}: Bluum linked item ${bluumItem.itemId}, recording it failed`,
-            RequestContext.from(caller),
-          );
-          return new AppError(
-            'DATABASE_UNAVAILABLE',
-            `Bluum linked this bank, but recording it failed. POST /v1/users/${userId}/funding-sources/sync records it (the reconciliation sweep does too); repeating this connect cannot, the public token is spent.`,
-          );
-        },
+      // replays the first answer instead of finding the bank it linked a duplicate.
+      if (metadata) await this.refuseDuplicate(user.id, metadata);
+      return await this.bluum.exchangePublicToken(
+        user.bluumAccountId,
+        publicToken,
+        RequestContext.from(caller),
       );
-      if (saved.kind === 'item-of-another-user') {
-        throw new AppError(
-          'ITEM_LINKED_TO_ANOTHER_USER',
-          'This bank link is already stored for another user.',
-        );
-      }
-      if (saved.kind !== 'saved') throw this.userLockFailure(saved, userId);
-      if (saved.duplicateOfItemId !== null) {
-        const { itemId, institutionId } = saved.linked.item;
-        this.logger.warn(
-          `connect for ${userId}: item ${itemId} at ${institutionId} duplicates active item ${saved.duplicateOfItemId}; stored, and its linked events say so`,
-          RequestContext.from(caller),
-        );
-      }
-      return { response: toConnectResponse(saved.linked), replayed: false };
     } catch (err) {
-      // A spent token whose bank could not be recorded stays claimed until its claim goes stale: a
-      // repeat then answers CONNECT_IN_PROGRESS instead of sending Bluum the spent token (whose refusal
-      // would tell the user to link the bank again). Sync or the sweep records the bank. If the release
-      // itself fails, the claim goes stale just the same: the first error is the answer.
-      const unrecorded = spent && err instanceof AppError && err.code === 'DATABASE_UNAVAILABLE';
-      if (!unrecorded) await this.repository.releasePublicToken(tokenHash).catch(() => undefined);
-      throw err;
+      await this.releaseToken(tokenHash);
+      throw this.withSyncHint(err, user.id);
     }
+  }
+
+  /**
+   * Connect, step 3, after Bluum exchanged the token (it cannot be exchanged again): stores the item and
+   * completes the exchange, answering the response stored for replays. A spent token whose bank could
+   * not be recorded stays claimed until its claim goes stale: a repeat then answers CONNECT_IN_PROGRESS
+   * instead of sending Bluum the spent token (whose refusal would tell the user to link the bank again);
+   * sync or the sweep records the bank. Any other failure gives the claim up.
+   */
+  private async recordLinked(
+    user: UserRecord,
+    tokenHash: string,
+    bluumItem: BluumItem,
+    caller: Caller,
+  ): Promise<ConnectResponse> {
+    const saved = await this.recordAfterBluum(() =>
+      this.writes.saveLinkedItem(user.id, user.bluumAccountId, itemToStore(bluumItem), { tokenHash, caller }),
+    ).catch(async (err: unknown) => {
+      await this.releaseToken(tokenHash);
+      throw err;
+    });
+    if (saved === UNRECORDED) {
+      this.logger.warn(
+        `connect for ${user.id}: Bluum linked item ${bluumItem.itemId}, recording it failed`,
+        RequestContext.from(caller),
+      );
+      throw new AppError(
+        'DATABASE_UNAVAILABLE',
+        `Bluum linked this bank, but recording it failed. POST /v1/users/${user.id}/funding-sources/sync records it (the reconciliation sweep does too); repeating this connect cannot, the public token is spent.`,
+      );
+    }
+    if (saved.kind !== 'saved') {
+      await this.releaseToken(tokenHash);
+      throw saved.kind === 'item-of-another-user'
+        ? new AppError('ITEM_LINKED_TO_ANOTHER_USER', 'This bank link is already stored for another user.')
+        : this.userLockFailure(saved, user.id);
+    }
+    if (saved.duplicateOfItemId !== null) {
+      const { itemId, institutionId } = saved.linked.item;
+      this.logger.warn(
+        `connect for ${user.id}: item ${itemId} at ${institutionId} duplicates active item ${saved.duplicateOfItemId}; stored, and its linked events say so`,
+        RequestContext.from(caller),
+      );
+    }
+    return saved.response;
+  }
+
+  private async releaseToken(tokenHash: string): Promise<void> {
+    await this.exchanges.release(tokenHash).catch(() => undefined);
   }
 
   /** DUPLICATE_ITEM, with the funding sources already linked, when `metadata` names a bank the user has active. */
@@ -187,7 +212,7 @@ export class FundingSourcesService {
     const institutionId = metadata.institution.id;
     const duplicate = findDuplicateItem(
       { institutionId, accounts: metadata.accounts },
-      await this.repository.activeItemsAtInstitution(userId, institutionId),
+      await this.writes.activeItemsAtInstitution(userId, institutionId),
     );
     if (duplicate === null) return;
     throw new AppError(
@@ -208,10 +233,26 @@ export class FundingSourcesService {
    */
   async disconnect(userId: string, fundingSourceId: string, caller: Caller): Promise<FundingSourceDto> {
     const user = await this.users.require(userId);
-    const deadline = Date.now() + this.bluumWorkBudgetMs;
+    const claimed = await this.claimDisconnect(userId, fundingSourceId, caller);
+    if (claimed.kind === 'done') return toFundingSource(claimed.record);
+    await this.disconnectAtBluum(user.bluumAccountId, userId, claimed.lease, caller);
+    return toFundingSource(await this.recordDisconnected(userId, fundingSourceId, claimed.lease.id, caller));
+  }
+
+  /**
+   * Disconnect, step 1: the answer when no Bluum call is needed (another account of the item stays
+   * active, or it is already disconnected), or a lease on the item for this request. A disconnect in
+   * progress elsewhere is waited for, then looked at again.
+   */
+  private async claimDisconnect(
+    userId: string,
+    fundingSourceId: string,
+    caller: Caller,
+  ): Promise<{ kind: 'done'; record: FundingSourceRecord } | { kind: 'leased'; lease: HeldLease }> {
+    const deadline = this.clock.now() + this.bluumWorkBudgetMs;
     for (;;) {
       const leaseId = randomUUID();
-      const begun = await this.repository.beginDisconnect(
+      const begun = await this.writes.beginDisconnect(
         userId,
         fundingSourceId,
         { id: leaseId, durationMs: this.bluumWorkBudgetMs },
@@ -224,14 +265,9 @@ export class FundingSourcesService {
             `User ${userId} has no funding source ${fundingSourceId}.`,
           );
         case 'disconnected':
-          return toFundingSource(begun.record);
+          return { kind: 'done', record: begun.record };
         case 'leased':
-          return toFundingSource(
-            await this.disconnectAtBluum(user.bluumAccountId, userId, fundingSourceId, begun.item, {
-              leaseId,
-              caller,
-            }),
-          );
+          return { kind: 'leased', lease: { ...begun.item, leaseId } };
         case 'in-progress':
           await this.waitForDisconnect(userId, fundingSourceId, deadline);
       }
@@ -244,44 +280,44 @@ export class FundingSourcesService {
    */
   private async waitForDisconnect(userId: string, fundingSourceId: string, deadline: number): Promise<void> {
     do {
-      if (Date.now() + DISCONNECT_POLL_MS > deadline) {
+      if (this.clock.now() + DISCONNECT_POLL_MS > deadline) {
         throw new AppError(
           'DISCONNECT_IN_PROGRESS',
           'Another request is disconnecting this bank at Bluum. Retry after Retry-After seconds.',
         );
       }
-      await sleep(DISCONNECT_POLL_MS);
-    } while (await this.repository.disconnectInProgress(userId, fundingSourceId));
+      await this.clock.sleep(DISCONNECT_POLL_MS);
+    } while (await this.reads.disconnectInProgress(userId, fundingSourceId));
   }
 
+  /** Disconnect, step 2, holding the lease: Bluum disconnects the item; on failure the lease is given up. */
   private async disconnectAtBluum(
     bluumAccountId: string,
     userId: string,
-    fundingSourceId: string,
-    item: { id: string; itemId: string; bluumFundingSourceId: string | null },
-    held: { leaseId: string; caller: Caller },
-  ): Promise<FundingSourceRecord> {
-    const request = RequestContext.from(held.caller);
+    lease: HeldLease,
+    caller: Caller,
+  ): Promise<void> {
+    const request = RequestContext.from(caller);
     try {
       // Bluum's minimal connect reply (its first documented shape) may lack Bluum's id for the item: Bluum's list has it.
       const bluumId =
-        item.bluumFundingSourceId ??
-        (await this.bluum.listItems(bluumAccountId, request)).find((i) => i.itemId === item.itemId)?.id ??
+        lease.bluumFundingSourceId ??
+        (await this.bluum.listItems(bluumAccountId, request)).find((i) => i.itemId === lease.itemId)?.id ??
         null;
       // An item Bluum does not list (or lists without an id) has nothing left to disconnect there.
       if (bluumId !== null) await this.bluum.disconnectItem(bluumAccountId, bluumId, request);
     } catch (err) {
       // The item stays as it was. If the database is away too, the lease expires by itself.
-      await this.repository.releaseDisconnect(item.id, held.leaseId).catch(() => undefined);
+      await this.writes.releaseDisconnect(lease.id, lease.leaseId).catch(() => undefined);
       throw this.withDisconnectHint(err, userId);
     }
-    return this.recordDisconnected(userId, fundingSourceId, item.id, held.caller);
   }
 
   /**
-   * Records what Bluum did, whether or not the caller is still there, retrying a database that blinked:
-   * the bank is already disconnected at Bluum. If the database stays away, the lease is left to expire
-   * and the next disconnect (Bluum answers a repeated DELETE as done) or sync settles it.
+   * Disconnect, step 3: records what Bluum did, whether or not the caller is still there, retrying a
+   * database that blinked: the bank is already disconnected at Bluum. If the database stays away, the
+   * lease is left to expire and the next disconnect (Bluum answers a repeated DELETE as done) or sync
+   * settles it.
    */
   private async recordDisconnected(
     userId: string,
@@ -289,33 +325,32 @@ export class FundingSourcesService {
     plaidItemId: string,
     caller: Caller,
   ): Promise<FundingSourceRecord> {
-    return this.recordAfterBluum(
-      () => this.repository.finishDisconnect(userId, fundingSourceId, plaidItemId, caller),
-      () => {
-        this.logger.warn(
-          `disconnect of ${fundingSourceId}: Bluum disconnected the item, recording it failed`,
-          RequestContext.from(caller),
-        );
-        return new AppError(
-          'DATABASE_UNAVAILABLE',
-          'Bluum disconnected this bank, but recording it failed. Repeat the DELETE (safe) to record it.',
-        );
-      },
+    const recorded = await this.recordAfterBluum(() =>
+      this.writes.finishDisconnect(userId, fundingSourceId, plaidItemId, caller),
+    );
+    if (recorded !== UNRECORDED) return recorded;
+    this.logger.warn(
+      `disconnect of ${fundingSourceId}: Bluum disconnected the item, recording it failed`,
+      RequestContext.from(caller),
+    );
+    throw new AppError(
+      'DATABASE_UNAVAILABLE',
+      'Bluum disconnected this bank, but recording it failed. Repeat the DELETE (safe) to record it.',
     );
   }
 
   /**
    * Records what Bluum has already done, retrying a database that blinked (RECORD_RETRY_DELAYS_MS);
-   * `giveUp()` is thrown if it stays away: it tells the caller how the outcome gets recorded later.
+   * UNRECORDED if it stays away. Any other failure is thrown as it is.
    */
-  private async recordAfterBluum<T>(record: () => Promise<T>, giveUp: () => AppError): Promise<T> {
+  private async recordAfterBluum<T>(record: () => Promise<T>): Promise<T | typeof UNRECORDED> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await record();
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
-        if (attempt >= RECORD_RETRY_DELAYS_MS.length) throw giveUp();
-        await sleep(RECORD_RETRY_DELAYS_MS[attempt]);
+        if (attempt >= RECORD_RETRY_DELAYS_MS.length) return UNRECORDED;
+        await this.clock.sleep(RECORD_RETRY_DELAYS_MS[attempt]);
       }
     }
   }
@@ -333,7 +368,7 @@ export class FundingSourcesService {
   async sync(userId: string, caller: Caller): Promise<SyncResultDto> {
     const user = await this.users.require(userId);
     const bluumItems = await this.bluum.listItems(user.bluumAccountId, RequestContext.from(caller));
-    const synced = await this.repository.syncItems(userId, user.bluumAccountId, bluumItems, caller);
+    const synced = await this.writes.syncItems(userId, user.bluumAccountId, bluumItems, caller);
     if (synced.kind !== 'synced') throw this.userLockFailure(synced, userId);
     if (synced.skipped.length > 0) {
       this.logger.warn(
@@ -341,7 +376,7 @@ export class FundingSourcesService {
         RequestContext.from(caller),
       );
     }
-    const sources = await this.repository.listByUser(userId, FUNDING_SOURCE_STATUSES);
+    const sources = await this.reads.listByUser(userId, FUNDING_SOURCE_STATUSES);
     return { data: sources.map(toFundingSource), added: synced.added, updated: synced.updated };
   }
 
@@ -370,46 +405,14 @@ export class FundingSourcesService {
   async list(userId: string, status: StatusFilter | undefined): Promise<FundingSourceDto[]> {
     const statuses =
       status === undefined ? DEFAULT_STATUSES : status === 'all' ? FUNDING_SOURCE_STATUSES : [status];
-    const sources = await this.repository.listByUser(userId, statuses);
+    const sources = await this.reads.listByUser(userId, statuses);
     // Only an empty answer needs the second look: is the user unknown, or does it have nothing linked?
     if (sources.length === 0) await this.users.require(userId);
     return sources.map(toFundingSource);
   }
 
-  /** Every user's funding sources, for admins: filtered, newest first, by keyset pages. */
-  async adminList(query: AdminListQuery): Promise<FundingSourcePageDto> {
-    const limit = query.limit ?? 50;
-    const status = query.status ?? 'all';
-    const { rows, snapshot } = await this.repository.listPage({
-      userId: query.userId,
-      institution: query.institution,
-      status: status === 'all' ? undefined : status,
-      // One more than asked tells whether another page follows.
-      limit: limit + 1,
-      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor, { withSnapshot: true }),
-    });
-    const { page, nextCursor } = toPage(rows, limit, ({ createdAt, id }) => ({ createdAt, id, snapshot }));
-    return { data: page.map(toFundingSource), nextCursor };
-  }
-
-  /** A user's audit trail, for admins, by keyset pages. */
-  async events(userId: string, query: EventsQuery): Promise<FundingSourceEventPageDto> {
-    const limit = query.limit ?? 50;
-    const rows = await this.repository.listEvents(
-      userId,
-      limit + 1,
-      query.cursor === undefined ? undefined : decodeCursor(query.cursor),
-    );
-    if (rows.length === 0 && query.cursor === undefined) await this.users.require(userId);
-    const { page, nextCursor } = toPage(rows, limit, (event) => ({ createdAt: event.at, id: event.id }));
-    return {
-      nextCursor,
-      data: page.map((event) => ({ ...event, at: event.at.toISOString() })),
-    };
-  }
-
   async get(userId: string, fundingSourceId: string): Promise<FundingSourceDto> {
-    const source = await this.repository.findForUser(userId, fundingSourceId);
+    const source = await this.reads.findForUser(userId, fundingSourceId);
     if (!source) {
       await this.users.require(userId);
       throw new AppError(

@@ -7,9 +7,9 @@ import { AppError } from '../common/app-error';
 import { loadConfig } from '../config/app-config';
 import type { PrismaService } from '../database/prisma.service';
 import type {
-  FundingSourcesRepository,
+  FundingSourceWrites,
   SyncItemsResult,
-} from '../funding-sources/funding-sources.repository';
+} from '../funding-sources/funding-source-writes';
 import type { ScheduledJobsRepository } from '../jobs/scheduled-jobs.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import type { DueUser, ReconciliationRepository, RequestSlot, WalkCursor } from './reconciliation.repository';
@@ -90,7 +90,7 @@ function setup(options: Setup = {}) {
       return Promise.resolve();
     },
   });
-  const fundingSources = strict<FundingSourcesRepository>('fundingSources', {
+  const fundingSources = strict<FundingSourceWrites>('fundingSources', {
     syncItems: (...args: unknown[]) => {
       log.synced.push(args);
       return options.syncItems?.(args[0] as string) ?? Promise.resolve(synced());

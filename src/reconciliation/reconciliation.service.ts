@@ -12,7 +12,7 @@ import { BluumGateway } from '../bluum/bluum.gateway';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { isDatabaseUnavailable } from '../database/database-errors';
-import { FundingSourcesRepository } from '../funding-sources/funding-sources.repository';
+import { FundingSourceWrites } from '../funding-sources/funding-source-writes';
 import { JobTimer } from '../jobs/job-timer';
 import { type JobLease, ScheduledJobsRepository } from '../jobs/scheduled-jobs.repository';
 import {
@@ -87,7 +87,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
   constructor(
     private readonly repository: ReconciliationRepository,
     private readonly jobs: ScheduledJobsRepository,
-    private readonly fundingSources: FundingSourcesRepository,
+    private readonly fundingSources: FundingSourceWrites,
     private readonly bluum: BluumGateway,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,

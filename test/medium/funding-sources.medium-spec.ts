@@ -1,8 +1,9 @@
-// The funding-sources repository and service on a real database: what is stored, what is read back,
+// The funding-sources repositories (reads, writes, public-token exchanges, events) and service on a real database: what is stored, what is read back,
 // which events are written, and what is refused, without the app or HTTP in between.
 import { randomUUID } from 'node:crypto';
 import { SYSTEM_CALLER } from '../../src/auth/caller';
 import type { BluumItem } from '../../src/bluum/bluum.types';
+import { toConnectResponse } from '../../src/funding-sources/funding-source';
 import { itemToStore } from '../../src/funding-sources/reconcile';
 import { ADMIN_CALLER, MediumContext } from './medium-context';
 
@@ -26,7 +27,7 @@ describe('funding sources on a real database', () => {
     it('the raw-SQL paths (list, get, admin pages) and the Prisma path (connect, disconnect) return the same record for the same rows', async () => {
       // Prisma path: the records a connect stored and a disconnect changed, read back through Prisma.
       const { user, fundingSources } = await ctx.newLinkedItem({ accounts: 3 });
-      const begun = await ctx.fundingSources.beginDisconnect(
+      const begun = await ctx.writes.beginDisconnect(
         user.id,
         fundingSources[0].id,
         { id: randomUUID(), durationMs: 1_000 },
@@ -35,13 +36,13 @@ describe('funding sources on a real database', () => {
       if (begun.kind !== 'disconnected') throw new Error(begun.kind);
       const viaPrisma = [begun.record, ...fundingSources.slice(1)];
 
-      const raw = await ctx.fundingSources.listByUser(user.id, ['active', 'error', 'disconnected']);
-      const { rows: page } = await ctx.fundingSources.listPage({ userId: user.id, limit: 10 });
+      const raw = await ctx.reads.listByUser(user.id, ['active', 'error', 'disconnected']);
+      const { rows: page } = await ctx.reads.listPage({ userId: user.id, limit: 10 });
       expect(page).toEqual(raw);
       expect(raw).toHaveLength(3);
       for (const record of viaPrisma) {
         expect(raw.find((r) => r.id === record.id)).toEqual(record);
-        expect(await ctx.fundingSources.findForUser(user.id, record.id)).toEqual(record);
+        expect(await ctx.reads.findForUser(user.id, record.id)).toEqual(record);
         expect(Object.keys(record).sort()).toEqual(Object.keys(raw[0]).sort());
       }
       expect(begun.record.status).toBe('disconnected');
@@ -51,7 +52,7 @@ describe('funding sources on a real database', () => {
     it("gets nothing for another user's funding source", async () => {
       const { fundingSources } = await ctx.newLinkedItem();
       const stranger = await ctx.newUser();
-      expect(await ctx.fundingSources.findForUser(stranger.id, fundingSources[0].id)).toBeNull();
+      expect(await ctx.reads.findForUser(stranger.id, fundingSources[0].id)).toBeNull();
     });
   });
 
@@ -84,6 +85,15 @@ describe('funding sources on a real database', () => {
           createdAt: s.createdAt.toISOString(),
         })),
       });
+    });
+
+    it('answers exactly the connect response it stores for a replay, built from what it stored', async () => {
+      const user = await ctx.newUser();
+      const saved = await ctx.saveItem(user, ctx.bluumItem({ accounts: 2 }));
+      if (saved.kind !== 'saved') throw new Error(saved.kind);
+      expect(saved.response).toEqual(toConnectResponse(saved.linked));
+      const exchange = await ctx.prisma.publicTokenExchange.findFirstOrThrow({ where: { userId: user.id } });
+      expect(exchange.response).toEqual(JSON.parse(JSON.stringify(saved.response)));
     });
 
     it('updates an item linked again in place, never duplicating it, and records only what changed', async () => {
@@ -126,7 +136,7 @@ describe('funding sources on a real database', () => {
       const account = kind === 'bluum-account-changed' ? 'acct_other' : user.bluumAccountId;
       const item = kind === 'item-of-another-user' ? owner.bluumItem : ctx.bluumItem();
       const before = await counts(userId);
-      const saved = await ctx.fundingSources.saveLinkedItem(userId, account, itemToStore(item), {
+      const saved = await ctx.writes.saveLinkedItem(userId, account, itemToStore(item), {
         tokenHash: 'c'.repeat(64),
         caller: SYSTEM_CALLER,
       });
@@ -214,7 +224,7 @@ describe('funding sources on a real database', () => {
         listItems: () => Promise.resolve([{ ...owner.bluumItem, status: 'ERROR' as const }]),
       });
       await expect(service.sync(user.id, ADMIN_CALLER)).resolves.toMatchObject({ data: [], added: 0 });
-      expect(await ctx.fundingSources.listByUser(owner.user.id, ['active'])).toHaveLength(1);
+      expect(await ctx.reads.listByUser(owner.user.id, ['active'])).toHaveLength(1);
     });
 
     it('clears an expired disconnect lease, and keeps an unexpired one', async () => {
@@ -243,12 +253,7 @@ describe('funding sources on a real database', () => {
 
     it('disconnects an account that is not its item’s last one here, without Bluum', async () => {
       const { user, fundingSources } = await ctx.newLinkedItem({ accounts: 2 });
-      const begun = await ctx.fundingSources.beginDisconnect(
-        user.id,
-        fundingSources[0].id,
-        lease(),
-        ADMIN_CALLER,
-      );
+      const begun = await ctx.writes.beginDisconnect(user.id, fundingSources[0].id, lease(), ADMIN_CALLER);
       expect(begun).toMatchObject({
         kind: 'disconnected',
         record: { id: fundingSources[0].id, status: 'disconnected' },
@@ -264,31 +269,31 @@ describe('funding sources on a real database', () => {
     it('leases the last account’s item, makes a second caller wait, and finishing settles the item and the lease', async () => {
       const { user, fundingSources, bluumItem } = await ctx.newLinkedItem();
       const id = fundingSources[0].id;
-      const first = await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER);
+      const first = await ctx.writes.beginDisconnect(user.id, id, lease(), ADMIN_CALLER);
       expect(first).toMatchObject({
         kind: 'leased',
         item: { itemId: bluumItem.itemId, bluumFundingSourceId: bluumItem.id },
       });
-      expect(await ctx.fundingSources.disconnectInProgress(user.id, id)).toBe(true);
-      expect(await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toEqual({
+      expect(await ctx.reads.disconnectInProgress(user.id, id)).toBe(true);
+      expect(await ctx.writes.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toEqual({
         kind: 'in-progress',
       });
       if (first.kind !== 'leased') return;
 
-      const record = await ctx.fundingSources.finishDisconnect(user.id, id, first.item.id, ADMIN_CALLER);
+      const record = await ctx.writes.finishDisconnect(user.id, id, first.item.id, ADMIN_CALLER);
       expect(record).toMatchObject({ id, status: 'disconnected' });
-      expect(await ctx.fundingSources.disconnectInProgress(user.id, id)).toBe(false);
+      expect(await ctx.reads.disconnectInProgress(user.id, id)).toBe(false);
       expect(await ctx.prisma.plaidItem.findUnique({ where: { id: first.item.id } })).toMatchObject({
         status: 'disconnected',
         disconnectLeaseId: null,
       });
       // Finishing twice (a holder whose lease was taken over) changes nothing more.
-      await ctx.fundingSources.finishDisconnect(user.id, id, first.item.id, ADMIN_CALLER);
+      await ctx.writes.finishDisconnect(user.id, id, first.item.id, ADMIN_CALLER);
       expect((await eventsOf(user.id)).map((e) => [e.type, e.details])).toEqual([
         ['linked', { status: 'active', via: 'connect' }],
         ['disconnected', { from: 'active', itemDisconnected: true, via: 'disconnect' }],
       ]);
-      expect(await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toMatchObject({
+      expect(await ctx.writes.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toMatchObject({
         kind: 'disconnected',
       });
     });
@@ -297,28 +302,23 @@ describe('funding sources on a real database', () => {
       const { user, fundingSources } = await ctx.newLinkedItem();
       const id = fundingSources[0].id;
       const mine = lease();
-      const begun = await ctx.fundingSources.beginDisconnect(
-        user.id,
-        id,
-        { ...mine, durationMs: 1 },
-        ADMIN_CALLER,
-      );
+      const begun = await ctx.writes.beginDisconnect(user.id, id, { ...mine, durationMs: 1 }, ADMIN_CALLER);
       if (begun.kind !== 'leased') throw new Error(begun.kind);
-      await ctx.fundingSources.releaseDisconnect(begun.item.id, randomUUID());
+      await ctx.writes.releaseDisconnect(begun.item.id, randomUUID());
       await new Promise((resolve) => setTimeout(resolve, 20));
       // Expired: the next caller leases the item again.
-      expect(await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toMatchObject({
+      expect(await ctx.writes.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toMatchObject({
         kind: 'leased',
       });
-      await ctx.fundingSources.releaseDisconnect(begun.item.id, mine.id);
-      expect(await ctx.fundingSources.disconnectInProgress(user.id, id)).toBe(true);
+      await ctx.writes.releaseDisconnect(begun.item.id, mine.id);
+      expect(await ctx.reads.disconnectInProgress(user.id, id)).toBe(true);
     });
 
     it("finds nothing for another user's funding source", async () => {
       const { fundingSources } = await ctx.newLinkedItem();
       const stranger = await ctx.newUser();
       expect(
-        await ctx.fundingSources.beginDisconnect(stranger.id, fundingSources[0].id, lease(), ADMIN_CALLER),
+        await ctx.writes.beginDisconnect(stranger.id, fundingSources[0].id, lease(), ADMIN_CALLER),
       ).toEqual({ kind: 'not-found' });
     });
   });

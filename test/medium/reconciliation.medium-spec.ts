@@ -164,7 +164,7 @@ describe('reconciliation on a real database', () => {
       },
     } as unknown as BluumGateway;
     const sweeper = () =>
-      new ReconciliationService(repository, jobs, ctx.fundingSources, bluum, new MetricsService(ctx.prisma), {
+      new ReconciliationService(repository, jobs, ctx.writes, bluum, new MetricsService(ctx.prisma), {
         ...ctx.config,
         reconcileIntervalSeconds: 3_600,
         bluumMaxRequestsPerSecond: 1_000,
