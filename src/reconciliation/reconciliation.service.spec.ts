@@ -6,14 +6,14 @@ import type { BluumItem } from '../bluum/bluum.types';
 import { AppError } from '../common/app-error';
 import { loadConfig } from '../config/app-config';
 import type { PrismaService } from '../database/prisma.service';
-import type {
-  FundingSourceWrites,
-  SyncItemsResult,
-} from '../funding-sources/funding-source-writes';
+import type { FundingSourceWrites, SyncItemsResult } from '../funding-sources/funding-source-writes';
 import type { ScheduledJobsRepository } from '../jobs/scheduled-jobs.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import type { DueUser, ReconciliationRepository, RequestSlot, WalkCursor } from './reconciliation.repository';
-import { BLUUM_REQUESTS_SUBJECT, RECONCILE_JOB, ReconciliationService } from './reconciliation.service';
+import { ReconcileSweep } from './reconcile-sweep';
+import { RECONCILE_JOB, ReconciliationService } from './reconciliation.service';
+import { BLUUM_REQUESTS_SUBJECT, SweepPacer } from './sweep-pacer';
+import { UserReconciler } from './user-reconciler';
 import { markFromDatabase } from '../database/database-errors';
 
 // A fake whose every method not given fails the test when called.
@@ -108,7 +108,13 @@ function setup(options: Setup = {}) {
     RECONCILE_INTERVAL_SECONDS: '3600',
     BLUUM_MAX_REQUESTS_PER_SECOND: '7',
   });
-  const sut = new ReconciliationService(repository, jobs, fundingSources, bluum, metrics, config);
+  const pacer = new SweepPacer(repository, config);
+  const reconciler = new UserReconciler(repository, fundingSources, bluum, pacer);
+  const sut = new ReconciliationService(
+    jobs,
+    new ReconcileSweep(repository, reconciler, pacer, metrics),
+    config,
+  );
   return { sut, log, metrics };
 }
 

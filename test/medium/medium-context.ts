@@ -64,7 +64,8 @@ export class MediumContext {
   readonly webhookDeliveries: WebhookDeliveriesRepository;
 
   private constructor(private readonly embedded: PGlite | null) {
-    this.prisma = new PrismaService({ ...this.config, embeddedDatabaseDir: 'memory://' }, embedded);
+    const config = embedded ? { ...this.config, databaseUrl: null } : this.config;
+    this.prisma = new PrismaService({ ...config, embeddedDatabaseDir: 'memory://' }, embedded);
     this.reads = new FundingSourceReads(this.prisma);
     this.events = new FundingSourceEvents(this.prisma, new WebhookOutbox(this.config));
     this.exchanges = new PublicTokenExchanges(this.prisma);
@@ -75,10 +76,16 @@ export class MediumContext {
     this.webhookDeliveries = new WebhookDeliveriesRepository(this.prisma);
   }
 
-  static async open(): Promise<MediumContext> {
+  /**
+   * `ownDatabase`: an embedded database of the spec's own even when TEST_DATABASE_URL is set, for a
+   * spec that runs something over every row (a whole sweep), which on a shared PostgreSQL would touch
+   * other specs' data.
+   */
+  static async open(options: { ownDatabase?: boolean } = {}): Promise<MediumContext> {
     // Nest's own start-up lines (the embedded database's migrations) are noise here.
     Logger.overrideLogger(false);
-    const embedded = process.env.TEST_DATABASE_URL ? null : await openEmbeddedDatabase();
+    const shared = process.env.TEST_DATABASE_URL !== undefined && options.ownDatabase !== true;
+    const embedded = shared ? null : await openEmbeddedDatabase();
     const ctx = new MediumContext(embedded);
     await ctx.prisma.onModuleInit();
     return ctx;
