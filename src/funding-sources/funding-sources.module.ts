@@ -6,6 +6,7 @@ import { UsersModule } from '../users/users.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { AdminFundingSourcesController } from './admin-funding-sources.controller';
 import { AdminFundingSourcesService } from './admin-funding-sources.service';
+import { ConnectService } from './connect.service';
 import { FundingSourceEvents } from './funding-source-events';
 import { FundingSourceReads } from './funding-source-reads';
 import { FundingSourceWrites } from './funding-source-writes';
@@ -18,6 +19,7 @@ import { PublicTokenExchanges } from './public-token-exchanges';
   controllers: [FundingSourcesController, AdminFundingSourcesController],
   providers: [
     FundingSourcesService,
+    ConnectService,
     AdminFundingSourcesService,
     FundingSourceReads,
     FundingSourceWrites,

@@ -10,6 +10,7 @@ import type { FundingSourceRecord } from './funding-source';
 import type { FundingSourceReads } from './funding-source-reads';
 import type { FundingSourceWrites } from './funding-source-writes';
 import type { PublicTokenExchanges } from './public-token-exchanges';
+import { ConnectService } from './connect.service';
 import { FundingSourcesService } from './funding-sources.service';
 import { markFromDatabase } from '../database/database-errors';
 import { FakeClock } from '../../test/support/fake-clock';
@@ -110,7 +111,8 @@ function setup(fakes: {
   // In development the allowed redirect origins are the service's own: http://localhost:3000 and 127.0.0.1.
   const config = loadConfig({ BLUUM_TIMEOUT_MS: '200' });
   return {
-    sut: new FundingSourcesService(users, reads, writes, exchanges, bluum, config, clock),
+    sut: new FundingSourcesService(users, reads, writes, bluum, config, clock),
+    connects: new ConnectService(users, writes, exchanges, bluum, config, clock),
     users,
     reads,
     writes,
@@ -120,7 +122,7 @@ function setup(fakes: {
   };
 }
 
-describe('FundingSourcesService', () => {
+describe('FundingSourcesService and ConnectService', () => {
   describe('connect', () => {
     const TOKEN = 'public-sandbox-1';
     const TOKEN_HASH = createHash('sha256').update(TOKEN).digest('hex');
@@ -142,13 +144,13 @@ describe('FundingSourcesService', () => {
       const saveLinkedItem = jest
         .fn()
         .mockResolvedValue({ kind: 'saved', linked: LINKED, response: RESPONSE, duplicateOfItemId: null });
-      const { sut, bluum, exchanges } = setup({
+      const { connects, bluum, exchanges } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockResolvedValue(ITEM) },
         writes: { saveLinkedItem },
         exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }) },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
+      await expect(connects.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
         response: RESPONSE,
         replayed: false,
       });
@@ -188,13 +190,13 @@ describe('FundingSourcesService', () => {
       ['item-of-another-user', 'ITEM_LINKED_TO_ANOTHER_USER', 409],
     ])('turns a refused save (%s) into %s and gives the token up', async (kind, code, status) => {
       const release = jest.fn().mockResolvedValue(undefined);
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockResolvedValue(ITEM) },
         writes: { saveLinkedItem: jest.fn().mockResolvedValue({ kind }) },
         exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }), release },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({ code, status });
+      await expect(connects.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({ code, status });
       expect(release).toHaveBeenCalledWith(TOKEN_HASH);
     });
 
@@ -204,13 +206,13 @@ describe('FundingSourcesService', () => {
         .fn()
         .mockRejectedValueOnce(connectionLost())
         .mockResolvedValue({ kind: 'saved', linked: LINKED, response: RESPONSE, duplicateOfItemId: null });
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken },
         writes: { saveLinkedItem },
         exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }) },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toMatchObject({ replayed: false });
+      await expect(connects.connect('user_1', TOKEN, CALLER)).resolves.toMatchObject({ replayed: false });
       expect(exchangePublicToken).toHaveBeenCalledTimes(1);
       expect(saveLinkedItem).toHaveBeenCalledTimes(2);
     });
@@ -218,13 +220,13 @@ describe('FundingSourcesService', () => {
     it('keeps a spent token claimed and points to sync when the database stays away after Bluum linked', async () => {
       const saveLinkedItem = jest.fn().mockRejectedValue(connectionLost());
       const release = jest.fn().mockResolvedValue(undefined);
-      const { sut, clock } = setup({
+      const { connects, clock } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockResolvedValue(ITEM) },
         writes: { saveLinkedItem },
         exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }), release },
       });
-      const error = await sut.connect('user_1', TOKEN, CALLER).catch((err: unknown) => err as AppError);
+      const error = await connects.connect('user_1', TOKEN, CALLER).catch((err: unknown) => err as AppError);
       expect(error).toMatchObject({ code: 'DATABASE_UNAVAILABLE', status: 503 });
       expect((error as AppError).message).toContain('/v1/users/user_1/funding-sources/sync');
       expect(saveLinkedItem).toHaveBeenCalledTimes(3);
@@ -235,7 +237,7 @@ describe('FundingSourcesService', () => {
 
     it("gives the token up when Bluum fails, and answers Bluum's error even if giving it up fails", async () => {
       const release = jest.fn().mockRejectedValue(connectionLost());
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: {
           exchangePublicToken: jest
@@ -244,31 +246,33 @@ describe('FundingSourcesService', () => {
         },
         exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }), release },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({ code: 'BLUUM_UNAVAILABLE' });
+      await expect(connects.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
+        code: 'BLUUM_UNAVAILABLE',
+      });
       expect(release).toHaveBeenCalledWith(TOKEN_HASH);
     });
 
     it('replays the stored response of a token already exchanged by this user, without calling Bluum', async () => {
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         exchanges: {
           claim: jest.fn().mockResolvedValue({ state: 'completed', userId: 'user_1', response: RESPONSE }),
         },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
+      await expect(connects.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
         response: RESPONSE,
         replayed: true,
       });
     });
 
     it("answers PUBLIC_TOKEN_REJECTED for another user's exchanged token, revealing nothing of it", async () => {
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         exchanges: {
           claim: jest.fn().mockResolvedValue({ state: 'completed', userId: 'user_2', response: RESPONSE }),
         },
       });
-      const error = await sut.connect('user_1', TOKEN, CALLER).catch((err: unknown) => err);
+      const error = await connects.connect('user_1', TOKEN, CALLER).catch((err: unknown) => err);
       expect(error).toMatchObject({ code: 'PUBLIC_TOKEN_REJECTED' });
       expect((error as Error).message).not.toContain('item_abc123');
     });
@@ -279,11 +283,11 @@ describe('FundingSourcesService', () => {
         .mockResolvedValueOnce({ state: 'pending' })
         .mockResolvedValueOnce(null)
         .mockResolvedValueOnce({ state: 'completed', userId: 'user_1', response: RESPONSE });
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         exchanges: { claim },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
+      await expect(connects.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
         response: RESPONSE,
         replayed: true,
       });
@@ -292,12 +296,12 @@ describe('FundingSourcesService', () => {
 
     it('polls a claim in progress every 100 ms, and gives up with CONNECT_IN_PROGRESS once the claim lifetime is past', async () => {
       const claim = jest.fn().mockResolvedValue({ state: 'pending' });
-      const { sut, clock } = setup({
+      const { connects, clock } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         exchanges: { claim },
       });
       const start = clock.now();
-      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
+      await expect(connects.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
         code: 'CONNECT_IN_PROGRESS',
         status: 409,
       });
@@ -314,13 +318,13 @@ describe('FundingSourcesService', () => {
     it('releases the claim and stores nothing when Bluum fails, pointing at sync when Bluum may have linked anyway', async () => {
       const release = jest.fn().mockResolvedValue(undefined);
       const saveLinkedItem = jest.fn();
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockRejectedValue(new AppError('BLUUM_TIMEOUT', 'slow')) },
         writes: { saveLinkedItem },
         exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }), release },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
+      await expect(connects.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
         code: 'BLUUM_TIMEOUT',
         status: 504,
         message: expect.stringContaining('/v1/users/user_1/funding-sources/sync'),
@@ -332,7 +336,7 @@ describe('FundingSourcesService', () => {
     it('passes a rejected public token through as PUBLIC_TOKEN_REJECTED and stores nothing', async () => {
       const rejected = new AppError('PUBLIC_TOKEN_REJECTED', 'Bluum rejected the public token.');
       const saveLinkedItem = jest.fn();
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockRejectedValue(rejected) },
         writes: { saveLinkedItem },
@@ -341,19 +345,19 @@ describe('FundingSourcesService', () => {
           release: jest.fn().mockResolvedValue(undefined),
         },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toBe(rejected);
+      await expect(connects.connect('user_1', TOKEN, CALLER)).rejects.toBe(rejected);
       expect(saveLinkedItem).not.toHaveBeenCalled();
     });
 
     it('never calls Bluum, nor claims the token, for an unknown user', async () => {
       const exchangePublicToken = jest.fn();
       const claim = jest.fn();
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockImplementation(notFound) },
         bluum: { exchangePublicToken },
         exchanges: { claim },
       });
-      await expect(sut.connect('ghost', TOKEN, CALLER)).rejects.toMatchObject({
+      await expect(connects.connect('ghost', TOKEN, CALLER)).rejects.toMatchObject({
         code: 'USER_NOT_FOUND',
         status: 404,
       });

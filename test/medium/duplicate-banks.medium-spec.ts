@@ -158,7 +158,7 @@ describe('duplicate banks on a real database', () => {
     it('refuses an active duplicate with its funding sources, calls no Bluum method, and gives the token up', async () => {
       const original = await ctx.newLinkedItem({ accounts: 2 });
       // A strict port: any Bluum call fails the test.
-      const service = ctx.service({});
+      const service = ctx.connects({});
       const publicToken = `public-sandbox-${randomUUID()}`;
 
       const refused = await service
@@ -192,7 +192,7 @@ describe('duplicate banks on a real database', () => {
       metadata.accounts = metadata.accounts.slice(0, 1);
 
       const refused = await ctx
-        .service({})
+        .connects({})
         .connect(original.user.id, `public-sandbox-${randomUUID()}`, ADMIN_CALLER, metadata)
         .catch((err: unknown) => err as AppError);
 
@@ -206,7 +206,7 @@ describe('duplicate banks on a real database', () => {
       const original = await ctx.newLinkedItem({ accounts: 2, status: 'error' });
       const relinked = ctx.bluumItem({ accounts: 2 });
       const calls: string[] = [];
-      const service = ctx.service({
+      const service = ctx.connects({
         exchangePublicToken: (_account: string, token: string) => {
           calls.push(token);
           return Promise.resolve(relinked);

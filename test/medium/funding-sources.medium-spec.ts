@@ -328,7 +328,7 @@ describe('funding sources on a real database', () => {
       const user = await ctx.newUser();
       const bluumItem = ctx.bluumItem({ accounts: 2 });
       const exchanges: string[] = [];
-      const service = ctx.service({
+      const service = ctx.connects({
         exchangePublicToken: (_account, token) => {
           exchanges.push(token);
           return Promise.resolve(bluumItem);

@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/app-config';
 import { PrismaService } from '../../src/database/prisma.service';
 import type { FundingSourceStatus, LinkedItem } from '../../src/funding-sources/funding-source';
 import { AdminFundingSourcesService } from '../../src/funding-sources/admin-funding-sources.service';
+import { ConnectService } from '../../src/funding-sources/connect.service';
 import { FundingSourceEvents } from '../../src/funding-sources/funding-source-events';
 import { FundingSourceReads } from '../../src/funding-sources/funding-source-reads';
 import { FundingSourceWrites } from '../../src/funding-sources/funding-source-writes';
@@ -101,6 +102,17 @@ export class MediumContext {
     return new FundingSourcesService(
       new UsersService(this.users, this.config),
       this.reads,
+      this.writes,
+      strictGateway(bluum),
+      this.config,
+      clock,
+    );
+  }
+
+  /** Connect on the real repositories, calling `bluum` (a strict fake of the port). */
+  connects(bluum: Partial<BluumGateway> = {}, clock?: Clock): ConnectService {
+    return new ConnectService(
+      new UsersService(this.users, this.config),
       this.writes,
       this.exchanges,
       strictGateway(bluum),
