@@ -1,21 +1,19 @@
-// The reconciliation sweep over real HTTP against the fake Bluum: it finds a status change Bluum made
-// and records it as `system`, isolates one user's failure, pauses for Retry-After, keeps its calls
-// under BLUUM_MAX_REQUESTS_PER_SECOND, and two instances on one database sweep each user once. Specs
-// trigger a sweep with test/support/sweep.ts (the timer's first look is a minute away).
-import { PGlite } from '@electric-sql/pglite';
+// The reconciliation sweep in the real app against the fake Bluum over HTTP: it finds a status change
+// Bluum made and records it as `system`, goes on past one user's failure (an error, a timeout, a reply
+// cut), pauses for Retry-After, and keeps its calls under BLUUM_MAX_REQUESTS_PER_SECOND while requests
+// get through. Each test sweeps its own users only (ReconcileSweep.sweepUsers, the sweep's workers and
+// pacing scoped to them), so no other spec's users are read or written. The scheduled sweep's lease and
+// walk of every due user are the medium tier's (test/medium/reconciliation.medium-spec.ts).
 import { randomUUID } from 'node:crypto';
-import { ReconciliationService } from '../src/reconciliation/reconciliation.service';
-import { type Api, testApi } from './support/api';
-import { FakeBluum, type RecordedRequest, useAppWithFakeBluum } from './support/fake-bluum';
-import { makeSweepDue, sweepNow, withSweepsLocked } from './support/sweep';
-import { registerUser, startTestApp, type TestApp, uniqueUserId } from './support/test-app';
+import { ReconcileSweep } from '../src/reconciliation/reconcile-sweep';
+import type { Api } from './support/api';
+import { type RecordedRequest, useAppWithFakeBluum } from './support/fake-bluum';
+import { registerUser, type TestApp, uniqueUserId } from './support/test-app';
 
-// Every user this spec makes: on a shared PostgreSQL, the others are kept out of its sweeps.
 const PREFIX = 'reconciled';
-const TWO_INSTANCES_PREFIX = 'reconciled2';
 
+// The scheduled sweep stays off (the test app's default): each test sweeps its own users itself.
 const ENV = {
-  RECONCILE_INTERVAL_SECONDS: '3600',
   BLUUM_MAX_REQUESTS_PER_SECOND: '10',
   BLUUM_TIMEOUT_MS: '3000',
   // Two slots: the sweep may hold one at most, so a user's request always finds the other.
@@ -30,12 +28,8 @@ const isList = (request: RecordedRequest, bluumAccountId?: string): boolean =>
     : request.path === `/v1/accounts/${encodeURIComponent(bluumAccountId)}/funding-sources`);
 
 /** A registered user with one bank linked through the API. */
-async function linkedUser(
-  app: TestApp,
-  api: Api,
-  prefix = PREFIX,
-): Promise<{ userId: string; bluumAccountId: string }> {
-  const user = await registerUser(app, uniqueUserId(prefix));
+async function linkedUser(app: TestApp, api: Api): Promise<{ userId: string; bluumAccountId: string }> {
+  const user = await registerUser(app, uniqueUserId(PREFIX));
   await api.as(user.userId).linkBank();
   return user;
 }
@@ -77,6 +71,15 @@ async function seedLinkedUsers(
   return users;
 }
 
+/** Sweeps `users`, and no one else, in the app. */
+function sweep(app: TestApp, users: readonly { userId: string; bluumAccountId: string }[]) {
+  return app.app
+    .get(ReconcileSweep)
+    .sweepUsers(
+      users.map(({ userId, bluumAccountId }) => ({ id: userId, bluumAccountId, reconciledAt: null })),
+    );
+}
+
 describe('reconciliation sweep', () => {
   const suite = useAppWithFakeBluum(ENV);
 
@@ -85,10 +88,9 @@ describe('reconciliation sweep', () => {
     const [source] = (await suite.api.as(userId).list()).body.data;
     suite.bluum.items.get(bluumAccountId)![0].status = 'ERROR';
 
-    const result = await sweepNow(suite.app, PREFIX);
+    const result = await sweep(suite.app, [{ userId, bluumAccountId }]);
 
-    expect(result).toMatchObject({ outcome: 'complete', failed: 0 });
-    expect(result?.changed).toBeGreaterThanOrEqual(1);
+    expect(result).toMatchObject({ outcome: 'complete', checked: 1, changed: 1, failed: 0 });
     expect(suite.bluum.requests.filter((r) => isList(r, bluumAccountId))).toHaveLength(1);
     const after = await suite.api.as(userId).get(source.id);
     expect(after.body.status).toBe('error');
@@ -101,7 +103,7 @@ describe('reconciliation sweep', () => {
       details: { from: 'active', to: 'error', via: 'reconcile' },
     });
     // Nothing changed since: the next sweep writes no event.
-    await sweepNow(suite.app, PREFIX);
+    expect(await sweep(suite.app, [{ userId, bluumAccountId }])).toMatchObject({ changed: 0 });
     expect((await suite.api.admin().events(userId)).body.data).toHaveLength(events.body.data.length);
   });
 
@@ -112,9 +114,9 @@ describe('reconciliation sweep', () => {
     const [, failing] = users;
     suite.bluum.failNext({ status: 500, forAccount: failing.bluumAccountId });
 
-    const first = await sweepNow(suite.app, PREFIX);
+    const first = await sweep(suite.app, users);
 
-    expect(first).toMatchObject({ outcome: 'complete', failed: 1 });
+    expect(first).toMatchObject({ outcome: 'complete', checked: 3, changed: 2, failed: 1 });
     const statusOf = async (userId: string) => (await suite.api.as(userId).list()).body.data[0].status;
     expect(await statusOf(users[0].userId)).toBe('error');
     expect(await statusOf(failing.userId)).toBe('active');
@@ -122,8 +124,8 @@ describe('reconciliation sweep', () => {
     // One attempt only: the sweep's call is never retried within the gateway.
     expect(suite.bluum.requests.filter((r) => isList(r, failing.bluumAccountId))).toHaveLength(1);
 
-    const second = await sweepNow(suite.app, PREFIX);
-    expect(second).toMatchObject({ outcome: 'complete', failed: 0 });
+    const second = await sweep(suite.app, users);
+    expect(second).toMatchObject({ outcome: 'complete', changed: 1, failed: 0 });
     expect(await statusOf(failing.userId)).toBe('error');
   });
 
@@ -136,7 +138,7 @@ describe('reconciliation sweep', () => {
     suite.bluum.failNext({ delayMs: 3_500, forAccount: slow.bluumAccountId });
     suite.bluum.failNext({ reset: true, forAccount: cut.bluumAccountId });
 
-    const result = await sweepNow(suite.app, PREFIX);
+    const result = await sweep(suite.app, users);
 
     expect(result).toMatchObject({ outcome: 'complete', failed: 2, changed: 1 });
     const statusOf = async (userId: string) => (await suite.api.as(userId).list()).body.data[0].status;
@@ -146,7 +148,7 @@ describe('reconciliation sweep', () => {
       'error',
     ]);
     // Their next sweep takes Bluum's status.
-    expect(await sweepNow(suite.app, PREFIX)).toMatchObject({ outcome: 'complete', failed: 0 });
+    expect(await sweep(suite.app, users)).toMatchObject({ outcome: 'complete', changed: 2, failed: 0 });
     expect(await statusOf(slow.userId)).toBe('error');
   });
 
@@ -161,9 +163,9 @@ describe('reconciliation sweep', () => {
       forAccount: limited.bluumAccountId,
     });
 
-    const result = await sweepNow(suite.app, PREFIX);
+    const result = await sweep(suite.app, users);
 
-    expect(result).toMatchObject({ outcome: 'complete', failed: 0 });
+    expect(result).toMatchObject({ outcome: 'complete', checked: 4, failed: 0 });
     const lists = suite.bluum.requests.filter((r) => isList(r));
     const limitedCalls = lists.filter((r) => isList(r, limited.bluumAccountId));
     expect(limitedCalls).toHaveLength(2);
@@ -179,7 +181,7 @@ describe('reconciliation sweep', () => {
     const users = await seedLinkedUsers(suite.app, 60);
     suite.bluum.reset();
 
-    const sweeping = sweepNow(suite.app, PREFIX);
+    const sweeping = sweep(suite.app, users);
     // A user's own sync while the sweep runs: the sweep never takes the slot it needs.
     const synced = [];
     for (let i = 0; i < 5; i++) {
@@ -189,16 +191,14 @@ describe('reconciliation sweep', () => {
     const result = await sweeping;
 
     expect(synced).toEqual([200, 200, 200, 200, 200]);
-    expect(result).toMatchObject({ outcome: 'complete', failed: 0 });
-    expect(result?.checked).toBeGreaterThanOrEqual(60);
+    const userSyncs = new Set(users.slice(0, 5).map((u) => u.bluumAccountId));
+    expect(result).toMatchObject({ outcome: 'complete', checked: 60, failed: 0 });
     for (const { bluumAccountId } of users) {
-      // Each user's list once by the sweep (and once more for the five that synced themselves).
+      // Each user's list once by the sweep, and once more for the five that synced themselves.
       const calls = suite.bluum.requests.filter((r) => isList(r, bluumAccountId)).length;
-      expect(calls).toBeGreaterThanOrEqual(1);
-      expect(calls).toBeLessThanOrEqual(2);
+      expect(calls).toBe(userSyncs.has(bluumAccountId) ? 2 : 1);
     }
     // The sweep's list calls, by the second they reached Bluum in.
-    const userSyncs = new Set(users.slice(0, 5).map((u) => u.bluumAccountId));
     const perSecond = new Map<number, number>();
     for (const request of suite.bluum.requests) {
       if (!isList(request)) continue;
@@ -208,50 +208,5 @@ describe('reconciliation sweep', () => {
       perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
     }
     expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(10);
-  });
-});
-
-describe('reconciliation with two instances on one database', () => {
-  let bluum: FakeBluum;
-  let shared: PGlite | undefined;
-  let a: TestApp;
-  let b: TestApp;
-
-  beforeAll(async () => {
-    bluum = await FakeBluum.start();
-    shared = process.env.TEST_DATABASE_URL ? undefined : new PGlite('memory://');
-    const env = { ...ENV, BLUUM_BASE_URL: bluum.url };
-    a = await startTestApp(env, { sharedEmbeddedDatabase: shared });
-    b = await startTestApp(env, { sharedEmbeddedDatabase: shared });
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await shared?.close();
-    await bluum?.close();
-  });
-
-  it('reconciles each user exactly once per interval, whichever instance sweeps', async () => {
-    const api = testApi(a);
-    const users: { userId: string; bluumAccountId: string }[] = [];
-    for (let i = 0; i < 5; i++) users.push(await linkedUser(a, api, TWO_INSTANCES_PREFIX));
-    bluum.reset();
-    await withSweepsLocked(async () => {
-      await makeSweepDue(a, TWO_INSTANCES_PREFIX);
-
-      const results = await Promise.all(
-        [a, b, a, b].map((app) => app.app.get(ReconciliationService).runIfDue()),
-      );
-
-      expect(results.filter((r) => r !== null)).toHaveLength(1);
-      for (const { bluumAccountId } of users) {
-        expect(bluum.requests.filter((r) => isList(r, bluumAccountId))).toHaveLength(1);
-      }
-      // Within the interval neither instance sweeps again.
-      const calls = bluum.requests.length;
-      await expect(b.app.get(ReconciliationService).runIfDue()).resolves.toBeNull();
-      await expect(a.app.get(ReconciliationService).runIfDue()).resolves.toBeNull();
-      expect(bluum.requests).toHaveLength(calls);
-    });
   });
 });

@@ -5,13 +5,13 @@ import { UserIdParam } from '../users/dto/user-id.param';
 import { AdminListQuery } from './dto/admin-list.query';
 import { EventsQuery, FundingSourceEventPageDto } from './dto/funding-source-event.dto';
 import { FundingSourcePageDto } from './dto/funding-source-page.dto';
-import { FundingSourcesService } from './funding-sources.service';
+import { AdminFundingSourcesService } from './admin-funding-sources.service';
 
 @ApiTags('admin')
 @ApiBearerAuth()
 @Controller('v1/admin')
 export class AdminFundingSourcesController {
-  constructor(private readonly fundingSources: FundingSourcesService) {}
+  constructor(private readonly admin: AdminFundingSourcesService) {}
 
   @Get('funding-sources')
   @Route({
@@ -23,7 +23,7 @@ export class AdminFundingSourcesController {
     responses: [{ status: 200, type: FundingSourcePageDto }],
   })
   list(@Query() query: AdminListQuery): Promise<FundingSourcePageDto> {
-    return this.fundingSources.adminList(query);
+    return this.admin.list(query);
   }
 
   @Get('users/:userId/events')
@@ -37,6 +37,6 @@ export class AdminFundingSourcesController {
     errors: ['USER_NOT_FOUND'],
   })
   events(@Param() { userId }: UserIdParam, @Query() query: EventsQuery): Promise<FundingSourceEventPageDto> {
-    return this.fundingSources.events(userId, query);
+    return this.admin.events(userId, query);
   }
 }

@@ -1,6 +1,7 @@
 // The hosted link's completionRedirectUri, judged on one parse: the WHATWG URL parser's, which browsers
 // use when they follow the redirect. Two parsers that read one string two ways are how a URI passes an
 // allow-list and sends the user elsewhere, so what is checked here is exactly what Bluum is sent.
+import { AppError } from '../common/app-error';
 
 export type CompletionRedirect = { ok: true; href: string } | { ok: false; message: string };
 
@@ -43,4 +44,22 @@ export function checkCompletionRedirect(
     return refuse('must be on an allowed origin (LINK_COMPLETION_REDIRECT_ORIGINS)');
   }
   return { ok: true, href: url.href };
+}
+
+/**
+ * The completionRedirectUri of a link-token request as Bluum is to get it, or VALIDATION_FAILED: a
+ * redirect to anywhere would make the hosted link an open redirect, so only `allowedOrigins`, and only
+ * with the hosted link.
+ */
+export function requireCompletionRedirect(
+  uri: string,
+  enableHostedLink: boolean,
+  allowedOrigins: ReadonlySet<string>,
+): string {
+  const refuse = (message: string): never => {
+    throw new AppError('VALIDATION_FAILED', message, [{ field: 'completionRedirectUri', message }]);
+  };
+  if (!enableHostedLink) refuse('completionRedirectUri is for the hosted link only (enableHostedLink: true)');
+  const checked = checkCompletionRedirect(uri, allowedOrigins);
+  return checked.ok ? checked.href : refuse(checked.message);
 }

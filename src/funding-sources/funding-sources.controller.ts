@@ -33,6 +33,7 @@ import {
 import { LinkTokenDto } from './dto/link-token.dto';
 import { STATUS_FILTERS, type StatusFilter } from './dto/list-funding-sources.query';
 import { SyncResultDto } from './dto/sync-result.dto';
+import { ConnectService } from './connect.service';
 import { FundingSourcesService } from './funding-sources.service';
 
 // The read routes (list, get) validate with plain pipes instead of DTO classes: see common/param-pipes.ts.
@@ -49,7 +50,10 @@ const IDEMPOTENCY_KEY_HEADER = {
 @ApiBearerAuth()
 @Controller('v1/users/:userId/funding-sources')
 export class FundingSourcesController {
-  constructor(private readonly fundingSources: FundingSourcesService) {}
+  constructor(
+    private readonly fundingSources: FundingSourcesService,
+    private readonly connects: ConnectService,
+  ) {}
 
   @Post('plaid/link-token')
   @HttpCode(201)
@@ -110,7 +114,7 @@ export class FundingSourcesController {
     @CurrentPrincipal() caller: Caller,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ConnectResponseDto> {
-    const { response, replayed } = await this.fundingSources.connect(
+    const { response, replayed } = await this.connects.connect(
       userId,
       body.publicToken,
       caller,

@@ -7,9 +7,13 @@ import type { UsersService } from '../users/users.service';
 import type { Caller } from '../auth/caller';
 import { RequestContext } from '../logging/request-context';
 import type { FundingSourceRecord } from './funding-source';
-import type { FundingSourcesRepository } from './funding-sources.repository';
+import type { FundingSourceReads } from './funding-source-reads';
+import type { FundingSourceWrites } from './funding-source-writes';
+import type { PublicTokenExchanges } from './public-token-exchanges';
+import { ConnectService } from './connect.service';
 import { FundingSourcesService } from './funding-sources.service';
 import { markFromDatabase } from '../database/database-errors';
+import { FakeClock } from '../../test/support/fake-clock';
 
 // A connection pg lost, as the pool reports it (marked as the database's where the pool throws it).
 const connectionLost = (): Error => markFromDatabase(new Error('Connection terminated unexpectedly'));
@@ -93,23 +97,32 @@ const notFound = (): never => {
 
 function setup(fakes: {
   users?: Partial<Record<keyof UsersService, jest.Mock>>;
-  repository?: Partial<Record<keyof FundingSourcesRepository, jest.Mock>>;
+  reads?: Partial<Record<keyof FundingSourceReads, jest.Mock>>;
+  writes?: Partial<Record<keyof FundingSourceWrites, jest.Mock>>;
+  exchanges?: Partial<Record<keyof PublicTokenExchanges, jest.Mock>>;
   bluum?: Partial<Record<keyof BluumGateway, jest.Mock>>;
 }) {
   const users = strict<UsersService>('users', fakes.users ?? {});
-  const repository = strict<FundingSourcesRepository>('repository', fakes.repository ?? {});
+  const reads = strict<FundingSourceReads>('reads', fakes.reads ?? {});
+  const writes = strict<FundingSourceWrites>('writes', fakes.writes ?? {});
+  const exchanges = strict<PublicTokenExchanges>('exchanges', fakes.exchanges ?? {});
   const bluum = strict<BluumGateway>('bluum', fakes.bluum ?? {});
+  const clock = new FakeClock();
   // In development the allowed redirect origins are the service's own: http://localhost:3000 and 127.0.0.1.
   const config = loadConfig({ BLUUM_TIMEOUT_MS: '200' });
   return {
-    sut: new FundingSourcesService(users, repository, bluum, config),
+    sut: new FundingSourcesService(users, reads, writes, bluum, config, clock),
+    connects: new ConnectService(users, writes, exchanges, bluum, config, clock),
     users,
-    repository,
+    reads,
+    writes,
+    exchanges,
     bluum,
+    clock,
   };
 }
 
-describe('FundingSourcesService', () => {
+describe('FundingSourcesService and ConnectService', () => {
   describe('connect', () => {
     const TOKEN = 'public-sandbox-1';
     const TOKEN_HASH = createHash('sha256').update(TOKEN).digest('hex');
@@ -128,17 +141,20 @@ describe('FundingSourcesService', () => {
     };
 
     it("claims the token by its hash, exchanges it under the user's Bluum account, stores the item and the response", async () => {
-      const saveLinkedItem = jest.fn().mockResolvedValue({ kind: 'saved', linked: LINKED });
-      const { sut, bluum, repository } = setup({
+      const saveLinkedItem = jest
+        .fn()
+        .mockResolvedValue({ kind: 'saved', linked: LINKED, response: RESPONSE, duplicateOfItemId: null });
+      const { connects, bluum, exchanges } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockResolvedValue(ITEM) },
-        repository: { claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }), saveLinkedItem },
+        writes: { saveLinkedItem },
+        exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }) },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
+      await expect(connects.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
         response: RESPONSE,
         replayed: false,
       });
-      expect(repository.claimPublicToken).toHaveBeenCalledWith(TOKEN_HASH, 'user_1', expect.any(Date));
+      expect(exchanges.claim).toHaveBeenCalledWith(TOKEN_HASH, 'user_1', expect.any(Date));
       expect(bluum.exchangePublicToken).toHaveBeenCalledWith('acct_1', TOKEN, REQUEST);
       // Bluum's item as it is stored: our statuses, our field names.
       expect(saveLinkedItem).toHaveBeenCalledWith(
@@ -173,18 +189,15 @@ describe('FundingSourcesService', () => {
       ['bluum-account-changed', 'BLUUM_ACCOUNT_CONFLICT', 409],
       ['item-of-another-user', 'ITEM_LINKED_TO_ANOTHER_USER', 409],
     ])('turns a refused save (%s) into %s and gives the token up', async (kind, code, status) => {
-      const releasePublicToken = jest.fn().mockResolvedValue(undefined);
-      const { sut } = setup({
+      const release = jest.fn().mockResolvedValue(undefined);
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockResolvedValue(ITEM) },
-        repository: {
-          claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }),
-          saveLinkedItem: jest.fn().mockResolvedValue({ kind }),
-          releasePublicToken,
-        },
+        writes: { saveLinkedItem: jest.fn().mockResolvedValue({ kind }) },
+        exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }), release },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({ code, status });
-      expect(releasePublicToken).toHaveBeenCalledWith(TOKEN_HASH);
+      await expect(connects.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({ code, status });
+      expect(release).toHaveBeenCalledWith(TOKEN_HASH);
     });
 
     it('retries recording a bank Bluum linked while the database blinks, without a second exchange', async () => {
@@ -192,172 +205,164 @@ describe('FundingSourcesService', () => {
       const saveLinkedItem = jest
         .fn()
         .mockRejectedValueOnce(connectionLost())
-        .mockResolvedValue({ kind: 'saved', linked: LINKED, duplicateOfItemId: null });
-      const { sut } = setup({
+        .mockResolvedValue({ kind: 'saved', linked: LINKED, response: RESPONSE, duplicateOfItemId: null });
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken },
-        repository: { claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }), saveLinkedItem },
+        writes: { saveLinkedItem },
+        exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }) },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toMatchObject({ replayed: false });
+      await expect(connects.connect('user_1', TOKEN, CALLER)).resolves.toMatchObject({ replayed: false });
       expect(exchangePublicToken).toHaveBeenCalledTimes(1);
       expect(saveLinkedItem).toHaveBeenCalledTimes(2);
     });
 
     it('keeps a spent token claimed and points to sync when the database stays away after Bluum linked', async () => {
       const saveLinkedItem = jest.fn().mockRejectedValue(connectionLost());
-      const releasePublicToken = jest.fn().mockResolvedValue(undefined);
-      const { sut } = setup({
+      const release = jest.fn().mockResolvedValue(undefined);
+      const { connects, clock } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockResolvedValue(ITEM) },
-        repository: {
-          claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }),
-          saveLinkedItem,
-          releasePublicToken,
-        },
+        writes: { saveLinkedItem },
+        exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }), release },
       });
-      const error = await sut.connect('user_1', TOKEN, CALLER).catch((err: unknown) => err as AppError);
+      const error = await connects.connect('user_1', TOKEN, CALLER).catch((err: unknown) => err as AppError);
       expect(error).toMatchObject({ code: 'DATABASE_UNAVAILABLE', status: 503 });
       expect((error as AppError).message).toContain('/v1/users/user_1/funding-sources/sync');
       expect(saveLinkedItem).toHaveBeenCalledTimes(3);
-      expect(releasePublicToken).not.toHaveBeenCalled();
+      // Retried after 200 ms, then 800 ms.
+      expect(clock.sleeps).toEqual([200, 800]);
+      expect(release).not.toHaveBeenCalled();
     });
 
     it("gives the token up when Bluum fails, and answers Bluum's error even if giving it up fails", async () => {
-      const releasePublicToken = jest.fn().mockRejectedValue(connectionLost());
-      const { sut } = setup({
+      const release = jest.fn().mockRejectedValue(connectionLost());
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: {
           exchangePublicToken: jest
             .fn()
             .mockRejectedValue(new AppError('BLUUM_UNAVAILABLE', 'Bluum is down')),
         },
-        repository: {
-          claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }),
-          releasePublicToken,
-        },
+        exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }), release },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({ code: 'BLUUM_UNAVAILABLE' });
-      expect(releasePublicToken).toHaveBeenCalledWith(TOKEN_HASH);
+      await expect(connects.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
+        code: 'BLUUM_UNAVAILABLE',
+      });
+      expect(release).toHaveBeenCalledWith(TOKEN_HASH);
     });
 
     it('replays the stored response of a token already exchanged by this user, without calling Bluum', async () => {
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
-        repository: {
-          claimPublicToken: jest
-            .fn()
-            .mockResolvedValue({ state: 'completed', userId: 'user_1', response: RESPONSE }),
+        exchanges: {
+          claim: jest.fn().mockResolvedValue({ state: 'completed', userId: 'user_1', response: RESPONSE }),
         },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
+      await expect(connects.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
         response: RESPONSE,
         replayed: true,
       });
     });
 
     it("answers PUBLIC_TOKEN_REJECTED for another user's exchanged token, revealing nothing of it", async () => {
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
-        repository: {
-          claimPublicToken: jest
-            .fn()
-            .mockResolvedValue({ state: 'completed', userId: 'user_2', response: RESPONSE }),
+        exchanges: {
+          claim: jest.fn().mockResolvedValue({ state: 'completed', userId: 'user_2', response: RESPONSE }),
         },
       });
-      const error = await sut.connect('user_1', TOKEN, CALLER).catch((err: unknown) => err);
+      const error = await connects.connect('user_1', TOKEN, CALLER).catch((err: unknown) => err);
       expect(error).toMatchObject({ code: 'PUBLIC_TOKEN_REJECTED' });
       expect((error as Error).message).not.toContain('item_abc123');
     });
 
     it('waits for a concurrent exchange of the same token and replays it', async () => {
-      const claimPublicToken = jest
+      const claim = jest
         .fn()
         .mockResolvedValueOnce({ state: 'pending' })
         .mockResolvedValueOnce(null)
         .mockResolvedValueOnce({ state: 'completed', userId: 'user_1', response: RESPONSE });
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
-        repository: { claimPublicToken },
+        exchanges: { claim },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
+      await expect(connects.connect('user_1', TOKEN, CALLER)).resolves.toEqual({
         response: RESPONSE,
         replayed: true,
       });
-      expect(claimPublicToken).toHaveBeenCalledTimes(3);
+      expect(claim).toHaveBeenCalledTimes(3);
     });
 
-    it('gives up with CONNECT_IN_PROGRESS when the other exchange outlives the claim lifetime', async () => {
-      jest.useFakeTimers({ doNotFake: ['setTimeout', 'nextTick', 'setImmediate'] });
-      try {
-        const start = Date.now();
-        const claimPublicToken = jest.fn().mockImplementation(() => {
-          jest.setSystemTime(start + 60_000);
-          return Promise.resolve({ state: 'pending' });
-        });
-        const { sut } = setup({
-          users: { require: jest.fn().mockResolvedValue(USER) },
-          repository: { claimPublicToken },
-        });
-        await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
-          code: 'CONNECT_IN_PROGRESS',
-          status: 409,
-        });
-      } finally {
-        jest.useRealTimers();
-      }
+    it('polls a claim in progress every 100 ms, and gives up with CONNECT_IN_PROGRESS once the claim lifetime is past', async () => {
+      const claim = jest.fn().mockResolvedValue({ state: 'pending' });
+      const { connects, clock } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        exchanges: { claim },
+      });
+      const start = clock.now();
+      await expect(connects.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
+        code: 'CONNECT_IN_PROGRESS',
+        status: 409,
+      });
+      // The budget: twice BLUUM_TIMEOUT_MS (200 ms here) and 5 s, polled every 100 ms until past it.
+      const budget = 2 * 200 + 5_000;
+      expect(new Set(clock.sleeps)).toEqual(new Set([100]));
+      expect(clock.now() - start).toBe(budget + 100);
+      expect(claim).toHaveBeenCalledTimes(budget / 100 + 2);
+      // Every look takes over a claim only if it is older than the budget, on the same clock.
+      expect(claim.mock.calls[0][2]).toEqual(new Date(start - budget));
+      expect(claim.mock.calls.at(-1)?.[2]).toEqual(new Date(clock.now() - budget));
     });
 
     it('releases the claim and stores nothing when Bluum fails, pointing at sync when Bluum may have linked anyway', async () => {
-      const releasePublicToken = jest.fn().mockResolvedValue(undefined);
+      const release = jest.fn().mockResolvedValue(undefined);
       const saveLinkedItem = jest.fn();
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockRejectedValue(new AppError('BLUUM_TIMEOUT', 'slow')) },
-        repository: {
-          claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }),
-          releasePublicToken,
-          saveLinkedItem,
-        },
+        writes: { saveLinkedItem },
+        exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }), release },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
+      await expect(connects.connect('user_1', TOKEN, CALLER)).rejects.toMatchObject({
         code: 'BLUUM_TIMEOUT',
         status: 504,
         message: expect.stringContaining('/v1/users/user_1/funding-sources/sync'),
       });
       expect(saveLinkedItem).not.toHaveBeenCalled();
-      expect(releasePublicToken).toHaveBeenCalledWith(TOKEN_HASH);
+      expect(release).toHaveBeenCalledWith(TOKEN_HASH);
     });
 
     it('passes a rejected public token through as PUBLIC_TOKEN_REJECTED and stores nothing', async () => {
       const rejected = new AppError('PUBLIC_TOKEN_REJECTED', 'Bluum rejected the public token.');
       const saveLinkedItem = jest.fn();
-      const { sut } = setup({
+      const { connects } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { exchangePublicToken: jest.fn().mockRejectedValue(rejected) },
-        repository: {
-          claimPublicToken: jest.fn().mockResolvedValue({ state: 'claimed' }),
-          releasePublicToken: jest.fn().mockResolvedValue(undefined),
-          saveLinkedItem,
+        writes: { saveLinkedItem },
+        exchanges: {
+          claim: jest.fn().mockResolvedValue({ state: 'claimed' }),
+          release: jest.fn().mockResolvedValue(undefined),
         },
       });
-      await expect(sut.connect('user_1', TOKEN, CALLER)).rejects.toBe(rejected);
+      await expect(connects.connect('user_1', TOKEN, CALLER)).rejects.toBe(rejected);
       expect(saveLinkedItem).not.toHaveBeenCalled();
     });
 
     it('never calls Bluum, nor claims the token, for an unknown user', async () => {
       const exchangePublicToken = jest.fn();
-      const claimPublicToken = jest.fn();
-      const { sut } = setup({
+      const claim = jest.fn();
+      const { connects } = setup({
         users: { require: jest.fn().mockImplementation(notFound) },
         bluum: { exchangePublicToken },
-        repository: { claimPublicToken },
+        exchanges: { claim },
       });
-      await expect(sut.connect('ghost', TOKEN, CALLER)).rejects.toMatchObject({
+      await expect(connects.connect('ghost', TOKEN, CALLER)).rejects.toMatchObject({
         code: 'USER_NOT_FOUND',
         status: 404,
       });
       expect(exchangePublicToken).not.toHaveBeenCalled();
-      expect(claimPublicToken).not.toHaveBeenCalled();
+      expect(claim).not.toHaveBeenCalled();
     });
   });
 
@@ -467,7 +472,7 @@ describe('FundingSourcesService', () => {
       ['error', ['error']],
     ] as const)('status %s reads %j', async (status, statuses) => {
       const listJsonByUser = jest.fn().mockResolvedValue([JSON_TEXT, JSON_TEXT]);
-      const { sut } = setup({ repository: { listJsonByUser } });
+      const { sut } = setup({ reads: { listJsonByUser } });
       const result = await sut.list('user_1', status);
       expect(listJsonByUser).toHaveBeenCalledWith('user_1', statuses);
       expect(JSON.parse(result)).toEqual({ data: [FUNDING_SOURCE, FUNDING_SOURCE] });
@@ -475,12 +480,12 @@ describe('FundingSourcesService', () => {
 
     it('tells an empty list from an unknown user', async () => {
       const empty = setup({
-        repository: { listJsonByUser: jest.fn().mockResolvedValue([]) },
+        reads: { listJsonByUser: jest.fn().mockResolvedValue([]) },
         users: { require: jest.fn().mockResolvedValue(USER) },
       });
       await expect(empty.sut.list('user_1', undefined)).resolves.toBe('{"data":[]}');
       const unknown = setup({
-        repository: { listJsonByUser: jest.fn().mockResolvedValue([]) },
+        reads: { listJsonByUser: jest.fn().mockResolvedValue([]) },
         users: { require: jest.fn().mockImplementation(notFound) },
       });
       await expect(unknown.sut.list('ghost', undefined)).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
@@ -511,7 +516,7 @@ describe('FundingSourcesService', () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { disconnectItem },
-        repository: { beginDisconnect, finishDisconnect },
+        writes: { beginDisconnect, finishDisconnect },
       });
       await expect(sut.disconnect('user_1', RECORD.id, CALLER)).resolves.toMatchObject({
         id: RECORD.id,
@@ -531,7 +536,7 @@ describe('FundingSourcesService', () => {
     it('answers a source that needs no Bluum call (not the last account, or already disconnected) at once', async () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
-        repository: {
+        writes: {
           beginDisconnect: jest.fn().mockResolvedValue({ kind: 'disconnected', record: DISCONNECTED }),
         },
       });
@@ -553,7 +558,7 @@ describe('FundingSourcesService', () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { disconnectItem, listItems },
-        repository: { beginDisconnect, finishDisconnect: jest.fn().mockResolvedValue(DISCONNECTED) },
+        writes: { beginDisconnect, finishDisconnect: jest.fn().mockResolvedValue(DISCONNECTED) },
       });
       await sut.disconnect('user_1', RECORD.id, CALLER);
       await sut.disconnect('user_1', RECORD.id, CALLER);
@@ -565,7 +570,7 @@ describe('FundingSourcesService', () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { disconnectItem: jest.fn().mockRejectedValue(new AppError('BLUUM_TIMEOUT', 'late.')) },
-        repository: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), releaseDisconnect },
+        writes: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), releaseDisconnect },
       });
       const error = await sut
         .disconnect('user_1', RECORD.id, CALLER)
@@ -573,7 +578,7 @@ describe('FundingSourcesService', () => {
       expect(error).toMatchObject({ code: 'BLUUM_TIMEOUT' });
       expect((error as AppError).message).toContain('Repeating the DELETE is safe');
       const lease = (
-        (sut as unknown as { repository: { beginDisconnect: jest.Mock } }).repository.beginDisconnect.mock
+        (sut as unknown as { writes: { beginDisconnect: jest.Mock } }).writes.beginDisconnect.mock
           .calls[0][2] as { id: string }
       ).id;
       expect(releaseDisconnect).toHaveBeenCalledWith('pi_1', lease);
@@ -584,7 +589,7 @@ describe('FundingSourcesService', () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { disconnectItem: jest.fn().mockRejectedValue(failure) },
-        repository: {
+        writes: {
           beginDisconnect: jest.fn().mockResolvedValue(LEASED),
           releaseDisconnect: jest.fn().mockRejectedValue(connectionLost()),
         },
@@ -600,7 +605,8 @@ describe('FundingSourcesService', () => {
       const disconnectInProgress = jest.fn().mockResolvedValueOnce(true).mockResolvedValueOnce(false);
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
-        repository: { beginDisconnect, disconnectInProgress },
+        reads: { disconnectInProgress },
+        writes: { beginDisconnect },
       });
       await expect(sut.disconnect('user_1', RECORD.id, CALLER)).resolves.toMatchObject({
         status: 'disconnected',
@@ -614,19 +620,20 @@ describe('FundingSourcesService', () => {
     });
 
     it('answers DISCONNECT_IN_PROGRESS when the one in progress outlasts the budget', async () => {
-      const { sut } = setup({
+      const { sut, clock } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
-        repository: {
-          beginDisconnect: jest.fn().mockResolvedValue({ kind: 'in-progress' }),
-          disconnectInProgress: jest.fn().mockResolvedValue(true),
-        },
+        reads: { disconnectInProgress: jest.fn().mockResolvedValue(true) },
+        writes: { beginDisconnect: jest.fn().mockResolvedValue({ kind: 'in-progress' }) },
       });
-      // The budget is derived from BLUUM_TIMEOUT_MS plus 5 s; shortened so the test does not wait it out.
-      (sut as unknown as { bluumWorkBudgetMs: number }).bluumWorkBudgetMs = 500;
+      const start = clock.now();
       await expect(sut.disconnect('user_1', RECORD.id, CALLER)).rejects.toMatchObject({
         code: 'DISCONNECT_IN_PROGRESS',
         status: 409,
       });
+      // One look every 250 ms, and no wait that would end past the budget (2 × 200 ms + 5 s).
+      expect(new Set(clock.sleeps)).toEqual(new Set([250]));
+      expect(clock.now() - start).toBeLessThanOrEqual(5_400);
+      expect(clock.now() - start).toBeGreaterThan(5_400 - 250);
     });
 
     it('retries recording what Bluum did when the database blinks', async () => {
@@ -637,7 +644,7 @@ describe('FundingSourcesService', () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { disconnectItem: jest.fn().mockResolvedValue(undefined) },
-        repository: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), finishDisconnect },
+        writes: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), finishDisconnect },
       });
       await expect(sut.disconnect('user_1', RECORD.id, CALLER)).resolves.toMatchObject({
         status: 'disconnected',
@@ -651,7 +658,7 @@ describe('FundingSourcesService', () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { disconnectItem },
-        repository: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), finishDisconnect },
+        writes: { beginDisconnect: jest.fn().mockResolvedValue(LEASED), finishDisconnect },
       });
       const error = await sut
         .disconnect('user_1', RECORD.id, CALLER)
@@ -666,7 +673,7 @@ describe('FundingSourcesService', () => {
     it("answers FUNDING_SOURCE_NOT_FOUND for a source that is not the user's", async () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
-        repository: { beginDisconnect: jest.fn().mockResolvedValue({ kind: 'not-found' }) },
+        writes: { beginDisconnect: jest.fn().mockResolvedValue({ kind: 'not-found' }) },
       });
       await expect(sut.disconnect('user_1', RECORD.id, CALLER)).rejects.toMatchObject({
         code: 'FUNDING_SOURCE_NOT_FOUND',
@@ -682,7 +689,8 @@ describe('FundingSourcesService', () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { listItems },
-        repository: { syncItems, listByUser },
+        reads: { listByUser },
+        writes: { syncItems },
       });
       await expect(sut.sync('user_1', CALLER)).resolves.toEqual({
         data: [expect.objectContaining({ id: RECORD.id })],
@@ -701,7 +709,7 @@ describe('FundingSourcesService', () => {
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { listItems: jest.fn().mockResolvedValue([ITEM]) },
-        repository: { syncItems: jest.fn().mockResolvedValue({ kind }) },
+        writes: { syncItems: jest.fn().mockResolvedValue({ kind }) },
       });
       await expect(sut.sync('user_1', CALLER)).rejects.toMatchObject({ code });
     });
@@ -718,14 +726,14 @@ describe('FundingSourcesService', () => {
   describe('get', () => {
     it("returns the user's funding source", async () => {
       const findJsonForUser = jest.fn().mockResolvedValue(JSON.stringify(FUNDING_SOURCE));
-      const { sut } = setup({ repository: { findJsonForUser } });
+      const { sut } = setup({ reads: { findJsonForUser } });
       expect(JSON.parse(await sut.get('user_1', RECORD.id))).toEqual(FUNDING_SOURCE);
       expect(findJsonForUser).toHaveBeenCalledWith('user_1', RECORD.id);
     });
 
     it('answers FUNDING_SOURCE_NOT_FOUND for an id that is not the user’s, USER_NOT_FOUND for an unknown user', async () => {
       const missing = setup({
-        repository: { findJsonForUser: jest.fn().mockResolvedValue(null) },
+        reads: { findJsonForUser: jest.fn().mockResolvedValue(null) },
         users: { require: jest.fn().mockResolvedValue(USER) },
       });
       await expect(missing.sut.get('user_1', RECORD.id)).rejects.toMatchObject({
@@ -733,7 +741,7 @@ describe('FundingSourcesService', () => {
         status: 404,
       });
       const unknown = setup({
-        repository: { findJsonForUser: jest.fn().mockResolvedValue(null) },
+        reads: { findJsonForUser: jest.fn().mockResolvedValue(null) },
         users: { require: jest.fn().mockImplementation(notFound) },
       });
       await expect(unknown.sut.get('ghost', RECORD.id)).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });

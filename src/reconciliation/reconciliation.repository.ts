@@ -18,8 +18,8 @@ export type RequestSlot = { granted: true } | { granted: false; waitMs: number }
 const HAS_OPEN_ITEM = `EXISTS (SELECT 1 FROM plaid_items i WHERE i.user_id = u.id AND i.status <> 'disconnected')`;
 
 // Queries only, on the write pool (the read pool is kept for the deposit services); the sweep
-// (ReconciliationService) decides what to do with what they return. Times are the database's clock,
-// shared by every instance.
+// (ReconcileSweep, UserReconciler, SweepPacer) decides what to do with what they return. Times are the
+// database's clock, shared by every instance.
 @Injectable()
 export class ReconciliationRepository {
   constructor(private readonly prisma: PrismaService) {}

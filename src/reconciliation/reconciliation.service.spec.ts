@@ -6,15 +6,16 @@ import type { BluumItem } from '../bluum/bluum.types';
 import { AppError } from '../common/app-error';
 import { loadConfig } from '../config/app-config';
 import type { PrismaService } from '../database/prisma.service';
-import type {
-  FundingSourcesRepository,
-  SyncItemsResult,
-} from '../funding-sources/funding-sources.repository';
+import type { FundingSourceWrites, SyncItemsResult } from '../funding-sources/funding-source-writes';
 import type { ScheduledJobsRepository } from '../jobs/scheduled-jobs.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import type { DueUser, ReconciliationRepository, RequestSlot, WalkCursor } from './reconciliation.repository';
-import { BLUUM_REQUESTS_SUBJECT, RECONCILE_JOB, ReconciliationService } from './reconciliation.service';
+import { ReconcileSweep } from './reconcile-sweep';
+import { RECONCILE_JOB, ReconciliationService } from './reconciliation.service';
+import { BLUUM_REQUESTS_SUBJECT, SweepPacer } from './sweep-pacer';
+import { UserReconciler } from './user-reconciler';
 import { markFromDatabase } from '../database/database-errors';
+import { FakeClock } from '../../test/support/fake-clock';
 
 // A fake whose every method not given fails the test when called.
 function strict<T extends object>(name: string, methods: Partial<T>): T {
@@ -47,6 +48,8 @@ interface Setup {
   dueUsers?: ReconciliationRepository['dueUsers'];
   claimed?: boolean;
   extend?: () => Promise<string | null>;
+  /** The sweep's clock: real unless a test drives the waits itself. */
+  clock?: FakeClock;
 }
 
 function setup(options: Setup = {}) {
@@ -90,7 +93,7 @@ function setup(options: Setup = {}) {
       return Promise.resolve();
     },
   });
-  const fundingSources = strict<FundingSourcesRepository>('fundingSources', {
+  const fundingSources = strict<FundingSourceWrites>('fundingSources', {
     syncItems: (...args: unknown[]) => {
       log.synced.push(args);
       return options.syncItems?.(args[0] as string) ?? Promise.resolve(synced());
@@ -98,7 +101,7 @@ function setup(options: Setup = {}) {
   });
   const bluum = strict<BluumGateway>('bluum', {
     listItems: (accountId: string, call?: BackgroundCall) => {
-      log.bluum.push({ accountId, at: Date.now(), call });
+      log.bluum.push({ accountId, at: options.clock?.now() ?? Date.now(), call });
       return options.listItems?.(accountId, call) ?? Promise.resolve([]);
     },
   });
@@ -108,7 +111,10 @@ function setup(options: Setup = {}) {
     RECONCILE_INTERVAL_SECONDS: '3600',
     BLUUM_MAX_REQUESTS_PER_SECOND: '7',
   });
-  const sut = new ReconciliationService(repository, jobs, fundingSources, bluum, metrics, config);
+  const pacer = new SweepPacer(repository, config, options.clock);
+  const reconciler = new UserReconciler(repository, fundingSources, bluum, pacer);
+  const sweep = new ReconcileSweep(repository, reconciler, pacer, metrics, options.clock);
+  const sut = new ReconciliationService(jobs, sweep, config);
   return { sut, log, metrics };
 }
 
@@ -184,8 +190,10 @@ describe('ReconciliationService', () => {
   it("pauses every one of the sweep's calls for Bluum's Retry-After, then retries that user", async () => {
     const due = users(4);
     let refused = false;
+    const clock = new FakeClock();
     const { sut, log } = setup({
       due,
+      clock,
       listItems: (accountId) => {
         if (accountId === 'acct_0' && !refused) {
           refused = true;
@@ -223,14 +231,18 @@ describe('ReconciliationService', () => {
       { granted: false, waitMs: 80 },
       { granted: true },
     ];
-    const started = Date.now();
+    const clock = new FakeClock();
+    const started = clock.now();
     const { sut, log } = setup({
       due: users(1),
+      clock,
       takeRequestSlot: () => Promise.resolve(answers.shift() ?? { granted: true }),
     });
     await expect(sut.runIfDue()).resolves.toMatchObject({ checked: 1, failed: 0 });
     expect(log.slots).toBe(3);
-    expect(log.bluum[0].at - started).toBeGreaterThanOrEqual(160);
+    // Each refusal's wait, to just past the second's end, and no more.
+    expect(clock.sleeps).toEqual([81, 81]);
+    expect(log.bluum[0].at - started).toBe(162);
   });
 
   it('ends the sweep on a database outage with a warning, and lets the lease go', async () => {

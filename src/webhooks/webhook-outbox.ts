@@ -1,20 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { WebhooksConfig } from '../config/app-config';
 import { WEBHOOKS_CONFIG } from '../config/config.module';
-import type { FundingSource } from '../funding-sources/funding-source';
 import type { Prisma } from '../generated/prisma/client';
-import { WEBHOOK_RETRY_WINDOW_MS, type WebhookEventType, webhookPayload } from './webhook-events';
+import { WEBHOOK_RETRY_WINDOW_MS, type WebhookEventType } from './webhook-events';
 
 /**
- * An event to publish: its id (the `webhook-id`, the audit event's own id), type, time, place among its
- * funding source's events (`sequence`, bumped in the same transaction) and funding source.
+ * An event to publish: its id (the `webhook-id`, the audit event's own id), type, funding source, time,
+ * place among its funding source's events (`sequence`, bumped in the same transaction) and body, as
+ * webhookPayload rendered it (FundingSourceEvents decides what is published and renders it).
  */
 export interface PublishedEvent {
   eventId: string;
   type: WebhookEventType;
+  fundingSourceId: string;
   at: Date;
   sequence: number;
-  fundingSource: FundingSource;
+  payload: string;
 }
 
 /**
@@ -43,10 +44,10 @@ export class WebhookOutbox {
         this.urls.map((url) => ({
           eventId: event.eventId,
           eventType: event.type,
-          fundingSourceId: event.fundingSource.id,
+          fundingSourceId: event.fundingSourceId,
           sequence: event.sequence,
           url,
-          payload: webhookPayload(event.type, event.at, event.sequence, event.fundingSource),
+          payload: event.payload,
           giveUpAt: new Date(event.at.getTime() + WEBHOOK_RETRY_WINDOW_MS),
         })),
       ),

@@ -1,7 +1,7 @@
 // Admin listing and the audit trail's pages on a real database: every filter, their combinations, and
 // keyset pages that never skip or repeat a row.
 import { randomUUID } from 'node:crypto';
-import { type AdminListFilter, adminListQuery } from '../../src/funding-sources/funding-sources.repository';
+import { type AdminListFilter, adminListQuery } from '../../src/funding-sources/funding-source-reads';
 import { decodeCursor } from '../../src/funding-sources/page-cursor';
 import { MediumContext } from './medium-context';
 
@@ -21,12 +21,12 @@ describe('admin listing on a real database', () => {
     for (let i = 0; i < 3; i++) {
       before.push(...(await ctx.newLinkedItem({ user, accounts: 2 })).fundingSources.map((s) => s.id));
     }
-    const service = ctx.service();
+    const service = ctx.adminService();
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = await service.adminList({ userId: user.id, limit: 2, cursor });
+      const page = await service.list({ userId: user.id, limit: 2, cursor });
       seen.push(...ids(page));
       cursor = page.nextCursor ?? undefined;
       // Rows added mid-way are newer than every cursor: they belong to a later listing.
@@ -36,7 +36,7 @@ describe('admin listing on a real database', () => {
     expect(seen).toHaveLength(6);
     expect(new Set(seen)).toEqual(new Set(before));
 
-    const all = await service.adminList({ userId: user.id });
+    const all = await service.list({ userId: user.id });
     const order = all.data.map((s) => [s.createdAt, s.id].join(' '));
     expect([...order].sort().reverse()).toEqual(order);
     expect(all.data).toHaveLength(7);
@@ -45,8 +45,8 @@ describe('admin listing on a real database', () => {
   it('shows, on every page of one listing, the rows visible at its first page and no others', async () => {
     const user = await ctx.newUser();
     const [older, newer] = [await ctx.newLinkedItem({ user }), await ctx.newLinkedItem({ user })];
-    const service = ctx.service();
-    const first = await service.adminList({ userId: user.id, limit: 1 });
+    const service = ctx.adminService();
+    const first = await service.list({ userId: user.id, limit: 1 });
     expect(ids(first)).toEqual([newer.fundingSources[0].id]);
     // A row whose transaction began before the first page was read (so its created_at sorts behind the
     // cursor) but committed after it: it belongs to the next listing, not to this one's later pages.
@@ -55,19 +55,19 @@ describe('admin listing on a real database', () => {
       where: { id: late.fundingSources[0].id },
       data: { createdAt: new Date(older.fundingSources[0].createdAt.getTime() + 1) },
     });
-    const second = await service.adminList({ userId: user.id, limit: 1, cursor: first.nextCursor as string });
+    const second = await service.list({ userId: user.id, limit: 1, cursor: first.nextCursor as string });
     expect(ids(second)).toEqual([older.fundingSources[0].id]);
     expect(second.nextCursor).toBeNull();
-    const fresh = await service.adminList({ userId: user.id });
+    const fresh = await service.list({ userId: user.id });
     expect(ids(fresh)).toEqual([newer, late, older].map((linked) => linked.fundingSources[0].id));
   });
 
   it('pages by 50 unless told otherwise', async () => {
     const { user } = await ctx.newLinkedItem({ accounts: 53 });
-    const service = ctx.service();
-    const first = await service.adminList({ userId: user.id });
+    const service = ctx.adminService();
+    const first = await service.list({ userId: user.id });
     expect(first.data).toHaveLength(50);
-    const second = await service.adminList({ userId: user.id, cursor: first.nextCursor as string });
+    const second = await service.list({ userId: user.id, cursor: first.nextCursor as string });
     expect(second.data).toHaveLength(3);
     expect(second.nextCursor).toBeNull();
   });
@@ -126,7 +126,7 @@ describe('admin listing on a real database', () => {
       ],
       ['a name no bank has', () => ({ institution: `zzz ${tag}` }), () => idsOf()],
     ])('by %s', async (_name, query, expected) => {
-      const page = await ctx.service().adminList({ ...query(), limit: 100 });
+      const page = await ctx.adminService().list({ ...query(), limit: 100 });
       expect(ids(page).sort()).toEqual(expected().sort());
     });
   });
@@ -156,12 +156,12 @@ describe('admin listing on a real database', () => {
       ['\\%', []],
       ['bank', ['Back\\slash Bank', 'Bank_One', 'BankXOne', 'Plain Bank']],
     ])('institution=%j finds only the names containing it as written', async (institution, expected) => {
-      const page = await ctx.service().adminList({ userId, institution, limit: 100 });
+      const page = await ctx.adminService().list({ userId, institution, limit: 100 });
       expect(page.data.map((s) => byId.get(s.id)).sort()).toEqual([...expected].sort());
     });
 
     it('institution=% does not match every row of every user', async () => {
-      const page = await ctx.service().adminList({ institution: '%', limit: 100 });
+      const page = await ctx.adminService().list({ institution: '%', limit: 100 });
       for (const source of page.data) expect(source.institutionName).toContain('%');
       expect(page.data.map((s) => s.institutionName)).toContain('100% Credit Union');
     });
@@ -256,10 +256,10 @@ describe('admin listing on a real database', () => {
     const after = decodeCursor(cursor, { withSnapshot: true });
     const user = await ctx.newUser();
     await ctx.newLinkedItem({ user });
-    await expect(ctx.fundingSources.listPage({ userId: user.id, limit: 2, after })).resolves.toMatchObject({
+    await expect(ctx.reads.listPage({ userId: user.id, limit: 2, after })).resolves.toMatchObject({
       snapshot,
     });
-    await expect(ctx.fundingSources.listEvents(user.id, 2, after)).resolves.toBeInstanceOf(Array);
+    await expect(ctx.events.list(user.id, 2, after)).resolves.toBeInstanceOf(Array);
     await expect(ctx.webhookDeliveries.listPage({ limit: 2, after })).resolves.toBeInstanceOf(Array);
   });
 
@@ -267,7 +267,7 @@ describe('admin listing on a real database', () => {
     it('pages newest first without repeats, and knows an unknown user from one with no events', async () => {
       const user = await ctx.newUser();
       for (let i = 0; i < 3; i++) await ctx.newLinkedItem({ user });
-      const service = ctx.service();
+      const service = ctx.adminService();
       const seen: string[] = [];
       let cursor: string | undefined;
       do {

@@ -31,7 +31,7 @@ describe('duplicate banks on a real database', () => {
       // Another user's active item at the same institution, with the same accounts.
       await ctx.newLinkedItem({ accounts: 2 });
 
-      const items = await ctx.fundingSources.activeItemsAtInstitution(user.id, 'ins_3');
+      const items = await ctx.writes.activeItemsAtInstitution(user.id, 'ins_3');
 
       expect(items.map((item) => [item.itemId, item.institutionId, item.status])).toEqual([
         [active.item.itemId, 'ins_3', 'active'],
@@ -39,12 +39,12 @@ describe('duplicate banks on a real database', () => {
       expect(items[0].fundingSources.map((s) => s.id).sort()).toEqual(
         active.fundingSources.map((s) => s.id).sort(),
       );
-      expect(await ctx.fundingSources.activeItemsAtInstitution(user.id, 'ins_999')).toEqual([]);
+      expect(await ctx.writes.activeItemsAtInstitution(user.id, 'ins_999')).toEqual([]);
     });
 
     it('includes an account disconnected here, with its status (the rule leaves it out)', async () => {
       const { user, fundingSources } = await ctx.newLinkedItem({ accounts: 2 });
-      const begun = await ctx.fundingSources.beginDisconnect(
+      const begun = await ctx.writes.beginDisconnect(
         user.id,
         fundingSources[0].id,
         { id: randomUUID(), durationMs: 1_000 },
@@ -52,7 +52,7 @@ describe('duplicate banks on a real database', () => {
       );
       expect(begun.kind).toBe('disconnected');
 
-      const [item] = await ctx.fundingSources.activeItemsAtInstitution(user.id, 'ins_3');
+      const [item] = await ctx.writes.activeItemsAtInstitution(user.id, 'ins_3');
       const statusById = new Map(item.fundingSources.map((s) => [s.id, s.status]));
       expect(statusById).toEqual(
         new Map([
@@ -158,7 +158,7 @@ describe('duplicate banks on a real database', () => {
     it('refuses an active duplicate with its funding sources, calls no Bluum method, and gives the token up', async () => {
       const original = await ctx.newLinkedItem({ accounts: 2 });
       // A strict port: any Bluum call fails the test.
-      const service = ctx.service({});
+      const service = ctx.connects({});
       const publicToken = `public-sandbox-${randomUUID()}`;
 
       const refused = await service
@@ -182,7 +182,7 @@ describe('duplicate banks on a real database', () => {
 
     it('answers only the accounts still linked', async () => {
       const original = await ctx.newLinkedItem({ accounts: 2 });
-      await ctx.fundingSources.beginDisconnect(
+      await ctx.writes.beginDisconnect(
         original.user.id,
         original.fundingSources[1].id,
         { id: randomUUID(), durationMs: 1_000 },
@@ -192,7 +192,7 @@ describe('duplicate banks on a real database', () => {
       metadata.accounts = metadata.accounts.slice(0, 1);
 
       const refused = await ctx
-        .service({})
+        .connects({})
         .connect(original.user.id, `public-sandbox-${randomUUID()}`, ADMIN_CALLER, metadata)
         .catch((err: unknown) => err as AppError);
 
@@ -206,7 +206,7 @@ describe('duplicate banks on a real database', () => {
       const original = await ctx.newLinkedItem({ accounts: 2, status: 'error' });
       const relinked = ctx.bluumItem({ accounts: 2 });
       const calls: string[] = [];
-      const service = ctx.service({
+      const service = ctx.connects({
         exchangePublicToken: (_account: string, token: string) => {
           calls.push(token);
           return Promise.resolve(relinked);

@@ -1,10 +1,14 @@
-// The funding-sources repository and service on a real database: what is stored, what is read back,
+// The funding-sources repositories (reads, writes, public-token exchanges, events) and service on a real database: what is stored, what is read back,
 // which events are written, and what is refused, without the app or HTTP in between.
 import { randomUUID } from 'node:crypto';
 import { SYSTEM_CALLER } from '../../src/auth/caller';
 import type { BluumItem } from '../../src/bluum/bluum.types';
+import {
+  type FundingSource,
+  toConnectResponse,
+  toFundingSource,
+} from '../../src/funding-sources/funding-source';
 import { itemToStore } from '../../src/funding-sources/reconcile';
-import { type FundingSource, toFundingSource } from '../../src/funding-sources/funding-source';
 import { ADMIN_CALLER, MediumContext } from './medium-context';
 
 describe('funding sources on a real database', () => {
@@ -27,7 +31,7 @@ describe('funding sources on a real database', () => {
     it('the raw-SQL paths (list, get, admin pages) and the Prisma path (connect, disconnect) return the same record for the same rows', async () => {
       // Prisma path: the records a connect stored and a disconnect changed, read back through Prisma.
       const { user, fundingSources } = await ctx.newLinkedItem({ accounts: 3 });
-      const begun = await ctx.fundingSources.beginDisconnect(
+      const begun = await ctx.writes.beginDisconnect(
         user.id,
         fundingSources[0].id,
         { id: randomUUID(), durationMs: 1_000 },
@@ -36,18 +40,18 @@ describe('funding sources on a real database', () => {
       if (begun.kind !== 'disconnected') throw new Error(begun.kind);
       const viaPrisma = [begun.record, ...fundingSources.slice(1)];
 
-      const raw = await ctx.fundingSources.listByUser(user.id, ['active', 'error', 'disconnected']);
-      const { rows: page } = await ctx.fundingSources.listPage({ userId: user.id, limit: 10 });
+      const raw = await ctx.reads.listByUser(user.id, ['active', 'error', 'disconnected']);
+      const { rows: page } = await ctx.reads.listPage({ userId: user.id, limit: 10 });
       expect(page).toEqual(raw);
       expect(raw).toHaveLength(3);
       for (const record of viaPrisma) {
         expect(raw.find((r) => r.id === record.id)).toEqual(record);
         // The read routes' JSON, rendered by PostgreSQL, is exactly what toFundingSource makes of the record.
-        const json = await ctx.fundingSources.findJsonForUser(user.id, record.id);
+        const json = await ctx.reads.findJsonForUser(user.id, record.id);
         expect(JSON.parse(json ?? 'null')).toEqual(toFundingSource(record));
         expect(Object.keys(record).sort()).toEqual(Object.keys(raw[0]).sort());
       }
-      const listedJson = await ctx.fundingSources.listJsonByUser(user.id, ['active', 'error', 'disconnected']);
+      const listedJson = await ctx.reads.listJsonByUser(user.id, ['active', 'error', 'disconnected']);
       expect(listedJson.map((json) => JSON.parse(json) as unknown)).toEqual(raw.map(toFundingSource));
       expect(begun.record.status).toBe('disconnected');
       expect(raw.map((r) => r.createdAt)).toEqual(raw.map(() => expect.any(Date)));
@@ -56,7 +60,7 @@ describe('funding sources on a real database', () => {
     it("gets nothing for another user's funding source", async () => {
       const { fundingSources } = await ctx.newLinkedItem();
       const stranger = await ctx.newUser();
-      expect(await ctx.fundingSources.findJsonForUser(stranger.id, fundingSources[0].id)).toBeNull();
+      expect(await ctx.reads.findJsonForUser(stranger.id, fundingSources[0].id)).toBeNull();
     });
 
     it('renders the optional fields of a link stored without them as null, never omitted', async () => {
@@ -65,7 +69,7 @@ describe('funding sources on a real database', () => {
         'UPDATE bank_accounts SET institution_id = NULL, subtype = NULL, bluum_funding_source_id = NULL WHERE id = $1::uuid',
         fundingSources[0].id,
       );
-      const json = JSON.parse((await ctx.fundingSources.findJsonForUser(user.id, fundingSources[0].id)) ?? '{}');
+      const json = JSON.parse((await ctx.reads.findJsonForUser(user.id, fundingSources[0].id)) ?? '{}');
       expect(json).toMatchObject({ institutionId: null, accountSubtype: null, bluumFundingSourceId: null });
       expect(Object.keys(json)).toHaveLength(15);
     });
@@ -79,8 +83,8 @@ describe('funding sources on a real database', () => {
           `UPDATE bank_accounts SET created_at = '2026-01-02 03:04:05.${millis}+00', updated_at = '1999-12-31 23:59:59.${millis}+00' WHERE id = $1::uuid`,
           fundingSources[0].id,
         );
-        const [record] = await ctx.fundingSources.listByUser(user.id, ['active']);
-        const json = JSON.parse((await ctx.fundingSources.findJsonForUser(user.id, record.id)) ?? 'null');
+        const [record] = await ctx.reads.listByUser(user.id, ['active']);
+        const json = JSON.parse((await ctx.reads.findJsonForUser(user.id, record.id)) ?? 'null');
         expect(json).toEqual(toFundingSource(record));
         expect(json).toMatchObject({
           createdAt: `2026-01-02T03:04:05.${millis}Z`,
@@ -119,6 +123,15 @@ describe('funding sources on a real database', () => {
           createdAt: s.createdAt.toISOString(),
         })),
       });
+    });
+
+    it('answers exactly the connect response it stores for a replay, built from what it stored', async () => {
+      const user = await ctx.newUser();
+      const saved = await ctx.saveItem(user, ctx.bluumItem({ accounts: 2 }));
+      if (saved.kind !== 'saved') throw new Error(saved.kind);
+      expect(saved.response).toEqual(toConnectResponse(saved.linked));
+      const exchange = await ctx.prisma.publicTokenExchange.findFirstOrThrow({ where: { userId: user.id } });
+      expect(exchange.response).toEqual(JSON.parse(JSON.stringify(saved.response)));
     });
 
     it('updates an item linked again in place, never duplicating it, and records only what changed', async () => {
@@ -161,7 +174,7 @@ describe('funding sources on a real database', () => {
       const account = kind === 'bluum-account-changed' ? 'acct_other' : user.bluumAccountId;
       const item = kind === 'item-of-another-user' ? owner.bluumItem : ctx.bluumItem();
       const before = await counts(userId);
-      const saved = await ctx.fundingSources.saveLinkedItem(userId, account, itemToStore(item), {
+      const saved = await ctx.writes.saveLinkedItem(userId, account, itemToStore(item), {
         tokenHash: 'c'.repeat(64),
         caller: SYSTEM_CALLER,
       });
@@ -249,7 +262,7 @@ describe('funding sources on a real database', () => {
         listItems: () => Promise.resolve([{ ...owner.bluumItem, status: 'ERROR' as const }]),
       });
       await expect(service.sync(user.id, ADMIN_CALLER)).resolves.toMatchObject({ data: [], added: 0 });
-      expect(await ctx.fundingSources.listByUser(owner.user.id, ['active'])).toHaveLength(1);
+      expect(await ctx.reads.listByUser(owner.user.id, ['active'])).toHaveLength(1);
     });
 
     it('clears an expired disconnect lease, and keeps an unexpired one', async () => {
@@ -278,12 +291,7 @@ describe('funding sources on a real database', () => {
 
     it('disconnects an account that is not its item’s last one here, without Bluum', async () => {
       const { user, fundingSources } = await ctx.newLinkedItem({ accounts: 2 });
-      const begun = await ctx.fundingSources.beginDisconnect(
-        user.id,
-        fundingSources[0].id,
-        lease(),
-        ADMIN_CALLER,
-      );
+      const begun = await ctx.writes.beginDisconnect(user.id, fundingSources[0].id, lease(), ADMIN_CALLER);
       expect(begun).toMatchObject({
         kind: 'disconnected',
         record: { id: fundingSources[0].id, status: 'disconnected' },
@@ -299,31 +307,31 @@ describe('funding sources on a real database', () => {
     it('leases the last account’s item, makes a second caller wait, and finishing settles the item and the lease', async () => {
       const { user, fundingSources, bluumItem } = await ctx.newLinkedItem();
       const id = fundingSources[0].id;
-      const first = await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER);
+      const first = await ctx.writes.beginDisconnect(user.id, id, lease(), ADMIN_CALLER);
       expect(first).toMatchObject({
         kind: 'leased',
         item: { itemId: bluumItem.itemId, bluumFundingSourceId: bluumItem.id },
       });
-      expect(await ctx.fundingSources.disconnectInProgress(user.id, id)).toBe(true);
-      expect(await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toEqual({
+      expect(await ctx.reads.disconnectInProgress(user.id, id)).toBe(true);
+      expect(await ctx.writes.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toEqual({
         kind: 'in-progress',
       });
       if (first.kind !== 'leased') return;
 
-      const record = await ctx.fundingSources.finishDisconnect(user.id, id, first.item.id, ADMIN_CALLER);
+      const record = await ctx.writes.finishDisconnect(user.id, id, first.item.id, ADMIN_CALLER);
       expect(record).toMatchObject({ id, status: 'disconnected' });
-      expect(await ctx.fundingSources.disconnectInProgress(user.id, id)).toBe(false);
+      expect(await ctx.reads.disconnectInProgress(user.id, id)).toBe(false);
       expect(await ctx.prisma.plaidItem.findUnique({ where: { id: first.item.id } })).toMatchObject({
         status: 'disconnected',
         disconnectLeaseId: null,
       });
       // Finishing twice (a holder whose lease was taken over) changes nothing more.
-      await ctx.fundingSources.finishDisconnect(user.id, id, first.item.id, ADMIN_CALLER);
+      await ctx.writes.finishDisconnect(user.id, id, first.item.id, ADMIN_CALLER);
       expect((await eventsOf(user.id)).map((e) => [e.type, e.details])).toEqual([
         ['linked', { status: 'active', via: 'connect' }],
         ['disconnected', { from: 'active', itemDisconnected: true, via: 'disconnect' }],
       ]);
-      expect(await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toMatchObject({
+      expect(await ctx.writes.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toMatchObject({
         kind: 'disconnected',
       });
     });
@@ -332,28 +340,23 @@ describe('funding sources on a real database', () => {
       const { user, fundingSources } = await ctx.newLinkedItem();
       const id = fundingSources[0].id;
       const mine = lease();
-      const begun = await ctx.fundingSources.beginDisconnect(
-        user.id,
-        id,
-        { ...mine, durationMs: 1 },
-        ADMIN_CALLER,
-      );
+      const begun = await ctx.writes.beginDisconnect(user.id, id, { ...mine, durationMs: 1 }, ADMIN_CALLER);
       if (begun.kind !== 'leased') throw new Error(begun.kind);
-      await ctx.fundingSources.releaseDisconnect(begun.item.id, randomUUID());
+      await ctx.writes.releaseDisconnect(begun.item.id, randomUUID());
       await new Promise((resolve) => setTimeout(resolve, 20));
       // Expired: the next caller leases the item again.
-      expect(await ctx.fundingSources.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toMatchObject({
+      expect(await ctx.writes.beginDisconnect(user.id, id, lease(), ADMIN_CALLER)).toMatchObject({
         kind: 'leased',
       });
-      await ctx.fundingSources.releaseDisconnect(begun.item.id, mine.id);
-      expect(await ctx.fundingSources.disconnectInProgress(user.id, id)).toBe(true);
+      await ctx.writes.releaseDisconnect(begun.item.id, mine.id);
+      expect(await ctx.reads.disconnectInProgress(user.id, id)).toBe(true);
     });
 
     it("finds nothing for another user's funding source", async () => {
       const { fundingSources } = await ctx.newLinkedItem();
       const stranger = await ctx.newUser();
       expect(
-        await ctx.fundingSources.beginDisconnect(stranger.id, fundingSources[0].id, lease(), ADMIN_CALLER),
+        await ctx.writes.beginDisconnect(stranger.id, fundingSources[0].id, lease(), ADMIN_CALLER),
       ).toEqual({ kind: 'not-found' });
     });
   });
@@ -363,7 +366,7 @@ describe('funding sources on a real database', () => {
       const user = await ctx.newUser();
       const bluumItem = ctx.bluumItem({ accounts: 2 });
       const exchanges: string[] = [];
-      const service = ctx.service({
+      const service = ctx.connects({
         exchangePublicToken: (_account, token) => {
           exchanges.push(token);
           return Promise.resolve(bluumItem);

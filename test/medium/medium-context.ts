@@ -13,7 +13,13 @@ import { WebhookOutbox } from '../../src/webhooks/webhook-outbox';
 import { loadConfig } from '../../src/config/app-config';
 import { PrismaService } from '../../src/database/prisma.service';
 import type { FundingSourceStatus, LinkedItem } from '../../src/funding-sources/funding-source';
-import { FundingSourcesRepository } from '../../src/funding-sources/funding-sources.repository';
+import { AdminFundingSourcesService } from '../../src/funding-sources/admin-funding-sources.service';
+import { ConnectService } from '../../src/funding-sources/connect.service';
+import { FundingSourceEvents } from '../../src/funding-sources/funding-source-events';
+import { FundingSourceReads } from '../../src/funding-sources/funding-source-reads';
+import { FundingSourceWrites } from '../../src/funding-sources/funding-source-writes';
+import { PublicTokenExchanges } from '../../src/funding-sources/public-token-exchanges';
+import type { Clock } from '../../src/common/clock';
 import { FundingSourcesService } from '../../src/funding-sources/funding-sources.service';
 import { itemToStore } from '../../src/funding-sources/reconcile';
 import { IdempotencyRepository } from '../../src/idempotency/idempotency.repository';
@@ -49,25 +55,38 @@ export class MediumContext {
     WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 1).toString('base64')}`,
   });
   readonly prisma: PrismaService;
-  readonly fundingSources: FundingSourcesRepository;
+  readonly reads: FundingSourceReads;
+  readonly writes: FundingSourceWrites;
+  readonly exchanges: PublicTokenExchanges;
+  readonly events: FundingSourceEvents;
   readonly users: UsersRepository;
   readonly idempotency: IdempotencyRepository;
   readonly rateLimits: RateLimitRepository;
   readonly webhookDeliveries: WebhookDeliveriesRepository;
 
   private constructor(private readonly embedded: PGlite | null) {
-    this.prisma = new PrismaService({ ...this.config, embeddedDatabaseDir: 'memory://' }, embedded);
-    this.fundingSources = new FundingSourcesRepository(this.prisma, new WebhookOutbox(this.config));
+    const config = embedded ? { ...this.config, databaseUrl: null } : this.config;
+    this.prisma = new PrismaService({ ...config, embeddedDatabaseDir: 'memory://' }, embedded);
+    this.reads = new FundingSourceReads(this.prisma);
+    this.events = new FundingSourceEvents(this.prisma, new WebhookOutbox(this.config));
+    this.exchanges = new PublicTokenExchanges(this.prisma);
+    this.writes = new FundingSourceWrites(this.prisma, this.events, this.exchanges);
     this.users = new UsersRepository(this.prisma);
     this.idempotency = new IdempotencyRepository(this.prisma);
     this.rateLimits = new RateLimitRepository(this.prisma);
     this.webhookDeliveries = new WebhookDeliveriesRepository(this.prisma);
   }
 
-  static async open(): Promise<MediumContext> {
+  /**
+   * `ownDatabase`: an embedded database of the spec's own even when TEST_DATABASE_URL is set, for a
+   * spec that runs something over every row (a whole sweep), which on a shared PostgreSQL would touch
+   * other specs' data.
+   */
+  static async open(options: { ownDatabase?: boolean } = {}): Promise<MediumContext> {
     // Nest's own start-up lines (the embedded database's migrations) are noise here.
     Logger.overrideLogger(false);
-    const embedded = process.env.TEST_DATABASE_URL ? null : await openEmbeddedDatabase();
+    const shared = process.env.TEST_DATABASE_URL !== undefined && options.ownDatabase !== true;
+    const embedded = shared ? null : await openEmbeddedDatabase();
     const ctx = new MediumContext(embedded);
     await ctx.prisma.onModuleInit();
     return ctx;
@@ -79,13 +98,32 @@ export class MediumContext {
   }
 
   /** The funding-sources service on the real repositories, calling `bluum` (a strict fake of the port). */
-  service(bluum: Partial<BluumGateway> = {}): FundingSourcesService {
+  service(bluum: Partial<BluumGateway> = {}, clock?: Clock): FundingSourcesService {
     return new FundingSourcesService(
       new UsersService(this.users, this.config, this.config),
-      this.fundingSources,
+      this.reads,
+      this.writes,
       strictGateway(bluum),
       this.config,
+      clock,
     );
+  }
+
+  /** Connect on the real repositories, calling `bluum` (a strict fake of the port). */
+  connects(bluum: Partial<BluumGateway> = {}, clock?: Clock): ConnectService {
+    return new ConnectService(
+      new UsersService(this.users, this.config, this.config),
+      this.writes,
+      this.exchanges,
+      strictGateway(bluum),
+      this.config,
+      clock,
+    );
+  }
+
+  /** The admin routes' service (listing, audit trail) on the real repositories. */
+  adminService(): AdminFundingSourcesService {
+    return new AdminFundingSourcesService(new UsersService(this.users, this.config, this.config), this.reads, this.events);
   }
 
   /** A registered user with a Bluum account of its own. */
@@ -142,10 +180,10 @@ export class MediumContext {
     user: { id: string; bluumAccountId: string },
     bluumItem: BluumItem,
     caller: Caller = SYSTEM_CALLER,
-  ): ReturnType<FundingSourcesRepository['saveLinkedItem']> {
+  ): ReturnType<FundingSourceWrites['saveLinkedItem']> {
     const tokenHash = randomUUID().replace(/-/g, '').padEnd(64, '0');
-    await this.fundingSources.claimPublicToken(tokenHash, user.id, new Date(0));
-    return this.fundingSources.saveLinkedItem(user.id, user.bluumAccountId, itemToStore(bluumItem), {
+    await this.exchanges.claim(tokenHash, user.id, new Date(0));
+    return this.writes.saveLinkedItem(user.id, user.bluumAccountId, itemToStore(bluumItem), {
       tokenHash,
       caller,
     });

@@ -131,7 +131,7 @@ describe('the read path on a real database', () => {
     it('the reconciliation sweep takes an institution id Bluum no longer knows (null) and a new Bluum id onto every account', async () => {
       const { user, bluumItem } = await ctx.newLinkedItem({ accounts: 2 });
       const changed: BluumItem = { ...bluumItem, id: randomUUID(), institutionId: null };
-      const synced = await ctx.fundingSources.syncItems(
+      const synced = await ctx.writes.syncItems(
         user.id,
         user.bluumAccountId,
         [changed],
@@ -157,7 +157,7 @@ describe('the read path on a real database', () => {
       await sleep(5);
       await expect(service.sync(user.id, ADMIN_CALLER)).resolves.toMatchObject({ added: 0, updated: 0 });
       await expect(
-        ctx.fundingSources.syncItems(user.id, user.bluumAccountId, [changed], SYSTEM_CALLER, 'reconcile'),
+        ctx.writes.syncItems(user.id, user.bluumAccountId, [changed], SYSTEM_CALLER, 'reconcile'),
       ).resolves.toMatchObject({ added: 0, updated: 0 });
       expect(await stamps(bluumItem.itemId)).toEqual(before);
       await expectInStep(user.id, 2);
@@ -205,7 +205,7 @@ describe('the read path on a real database', () => {
       try {
         const renamed: BluumItem = { ...bluumItem, id: randomUUID(), institutionName: refused };
         await expect(
-          ctx.fundingSources.syncItems(user.id, user.bluumAccountId, [renamed], ADMIN_CALLER),
+          ctx.writes.syncItems(user.id, user.bluumAccountId, [renamed], ADMIN_CALLER),
         ).rejects.toThrow('copy refused');
       } finally {
         await ctx.prisma.$executeRawUnsafe(`DROP TRIGGER ${fn} ON bank_accounts`);
@@ -301,12 +301,12 @@ describe('the read path on a real database', () => {
       ['every user', {}],
       ['a status', { status: 'error' as const }],
     ])('the admin listing by %s reads bank_accounts alone', async (_name, filter) => {
-      const plans = await plansOf(() => ctx.service().adminList({ ...filter, limit: 51 }));
+      const plans = await plansOf(() => ctx.adminService().list({ ...filter, limit: 51 }));
       expect(plans.map(relations)).toEqual([['bank_accounts']]);
     });
 
     it('the admin listing by institution reads the names, then bank_accounts, and never plaid_items', async () => {
-      const plans = await plansOf(() => ctx.service().adminList({ institution: 'plat', limit: 51 }));
+      const plans = await plansOf(() => ctx.adminService().list({ institution: 'plat', limit: 51 }));
       expect(plans.map(relations)).toEqual([['bank_accounts', 'institution_names']]);
     });
   });

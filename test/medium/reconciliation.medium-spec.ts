@@ -1,6 +1,7 @@
-// The reconciliation sweep's queries on a real database: which users are due and in which order, what
-// marks one reconciled, the per-second request budget under concurrent callers, the job lease, and one
-// sweep end to end on the real repositories (Bluum a fake of the port).
+// The reconciliation sweep on a real database: which users are due and in which order, what marks one
+// reconciled, the per-second request budget under concurrent callers, the job lease, one user reconciled
+// (the sweep's unit of work) on the real repositories, and one whole sweep on a database of its own
+// (Bluum a fake of the port throughout).
 import { randomUUID } from 'node:crypto';
 import type { BluumGateway } from '../../src/bluum/bluum.gateway';
 import type { BluumItem } from '../../src/bluum/bluum.types';
@@ -11,7 +12,13 @@ import {
   ReconciliationRepository,
   type WalkCursor,
 } from '../../src/reconciliation/reconciliation.repository';
+import { ReconcileSweep } from '../../src/reconciliation/reconcile-sweep';
 import { RECONCILE_JOB, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
+import { SweepPacer } from '../../src/reconciliation/sweep-pacer';
+import { SweepRun } from '../../src/reconciliation/sweep-run';
+import { UserReconciler } from '../../src/reconciliation/user-reconciler';
+import { BluumUnavailableError } from '../../src/bluum/bluum-errors';
+import { FakeClock } from '../support/fake-clock';
 import { MediumContext } from './medium-context';
 
 describe('reconciliation on a real database', () => {
@@ -126,6 +133,14 @@ describe('reconciliation on a real database', () => {
   describe("the sweep's lease", () => {
     const job = () => `medium-job-${randomUUID()}`;
 
+    it('is claimed by exactly one of many instances claiming at once', async () => {
+      const name = job();
+      const claims = await Promise.all(
+        Array.from({ length: 6 }, () => jobs.claimLease(name, 60_000, 60_000)),
+      );
+      expect(claims.filter((lease) => lease !== null)).toHaveLength(1);
+    });
+
     it('is renewed by its holder, and lost for good once another instance took the run over', async () => {
       const name = job();
       const lease = await jobs.claimLease(name, 60_000, 60_000);
@@ -152,60 +167,161 @@ describe('reconciliation on a real database', () => {
     });
   });
 
-  describe('a sweep on the real repositories', () => {
-    // Bluum's lists by account; any account not here (another spec's user) lists nothing.
-    const lists = new Map<string, BluumItem[] | Error>();
+  /** A fake of the Bluum port's list: each account's items, or the error its call fails with. */
+  function fakeBluum() {
+    const lists = new Map<string, BluumItem[] | Error | (() => Promise<BluumItem[]>)>();
     const calls: string[] = [];
     const bluum = {
       listItems: (accountId: string) => {
         calls.push(accountId);
         const list = lists.get(accountId) ?? [];
+        if (typeof list === 'function') return list();
         return list instanceof Error ? Promise.reject(list) : Promise.resolve(list);
       },
     } as unknown as BluumGateway;
-    const sweeper = () =>
-      new ReconciliationService(repository, jobs, ctx.fundingSources, bluum, new MetricsService(ctx.prisma), {
-        ...ctx.config,
-        reconcileIntervalSeconds: 3_600,
-        bluumMaxRequestsPerSecond: 1_000,
-      });
-    beforeEach(async () => {
-      calls.length = 0;
-      await ctx.prisma.scheduledJob.deleteMany({ where: { name: RECONCILE_JOB } });
-    });
+    return { lists, calls, bluum };
+  }
 
-    it("takes Bluum's status with an audit event by system, and two instances at once sweep once", async () => {
-      const broken = await ctx.newLinkedItem({ accounts: 2 });
-      const steady = await ctx.newLinkedItem();
-      const failing = await ctx.newLinkedItem();
-      lists.set(broken.user.bluumAccountId, [{ ...broken.bluumItem, status: 'ERROR' }]);
-      lists.set(steady.user.bluumAccountId, [steady.bluumItem]);
-      lists.set(failing.user.bluumAccountId, new Error('Bluum is unavailable'));
+  /** The sweep's classes on `on`'s real repositories, calling `bluum`, on `clock` (real by default). */
+  function sweepOn(on: MediumContext, bluum: BluumGateway, clock?: FakeClock) {
+    const config = { ...on.config, reconcileIntervalSeconds: 3_600, bluumMaxRequestsPerSecond: 1_000 };
+    const repo = new ReconciliationRepository(on.prisma);
+    const pacer = new SweepPacer(repo, config, clock);
+    const reconciler = new UserReconciler(repo, on.writes, bluum, pacer);
+    const sweep = new ReconcileSweep(repo, reconciler, pacer, new MetricsService(on.prisma), clock);
+    return {
+      reconciler,
+      service: () => new ReconciliationService(new ScheduledJobsRepository(on.prisma), sweep, config),
+    };
+  }
 
-      const results = await Promise.all([sweeper().runIfDue(), sweeper().runIfDue()]);
+  // The unit of work, called directly for this spec's own users: nothing else in the database is read
+  // or written, so it runs on the shared PostgreSQL too.
+  describe('one user reconciled', () => {
+    const reconciledAt = async (userId: string) =>
+      (await ctx.prisma.user.findUniqueOrThrow({ where: { id: userId } })).reconciledAt;
+    const dueUser = (user: { id: string; bluumAccountId: string }) => ({ ...user, reconciledAt: null });
 
-      const ran = results.filter((r) => r !== null);
-      expect(ran).toHaveLength(1);
-      expect(ran[0]).toMatchObject({ outcome: 'complete' });
-      expect(ran[0]?.changed).toBeGreaterThanOrEqual(1);
-      expect(ran[0]?.failed).toBeGreaterThanOrEqual(1);
-      for (const user of [broken.user, steady.user, failing.user]) {
-        expect(calls.filter((account) => account === user.bluumAccountId)).toHaveLength(1);
-      }
-      const accounts = await ctx.prisma.bankAccount.findMany({ where: { userId: broken.user.id } });
+    it("takes Bluum's status with an audit event by system, marks the user reconciled, and writes nothing when nothing changed", async () => {
+      const { lists, calls, bluum } = fakeBluum();
+      const linked = await ctx.newLinkedItem({ accounts: 2 });
+      lists.set(linked.user.bluumAccountId, [{ ...linked.bluumItem, status: 'ERROR' }]);
+      const { reconciler } = sweepOn(ctx, bluum);
+      const before = await repository.now();
+
+      await expect(reconciler.reconcile(dueUser(linked.user))).resolves.toBe('changed');
+
+      expect(calls).toEqual([linked.user.bluumAccountId]);
+      const accounts = await ctx.prisma.bankAccount.findMany({ where: { userId: linked.user.id } });
       expect(accounts.map((a) => a.status)).toEqual(['error', 'error']);
       const events = await ctx.prisma.fundingSourceEvent.findMany({
-        where: { userId: broken.user.id, type: 'status_changed' },
+        where: { userId: linked.user.id, type: 'status_changed' },
       });
       expect(events).toHaveLength(2);
       for (const event of events) {
         expect(event.actor).toEqual({ subject: 'system', role: null, scope: '' });
+        expect(event.requestId).toBeNull();
         expect(event.details).toMatchObject({ from: 'active', to: 'error', via: 'reconcile' });
       }
-      const reconciled = await ctx.prisma.user.findMany({
-        where: { id: { in: [broken.user.id, steady.user.id, failing.user.id] } },
-        select: { id: true, reconciledAt: true },
-      });
+      expect((await reconciledAt(linked.user.id))?.getTime()).toBeGreaterThanOrEqual(before.getTime());
+
+      // Again, with nothing new at Bluum: no write, no event.
+      const updatedAt = accounts.map((a) => a.updatedAt.getTime());
+      await expect(reconciler.reconcile(dueUser(linked.user))).resolves.toBe('unchanged');
+      const again = await ctx.prisma.bankAccount.findMany({ where: { userId: linked.user.id } });
+      expect(again.map((a) => a.updatedAt.getTime())).toEqual(updatedAt);
+      expect(await ctx.prisma.fundingSourceEvent.count({ where: { userId: linked.user.id } })).toBe(4);
+    });
+
+    it('leaves a user Bluum fails for as it was, not marked, for the next sweep', async () => {
+      const { lists, bluum } = fakeBluum();
+      const linked = await ctx.newLinkedItem();
+      lists.set(linked.user.bluumAccountId, new Error('Bluum is unavailable'));
+      const { reconciler } = sweepOn(ctx, bluum);
+
+      await expect(reconciler.reconcile(dueUser(linked.user))).resolves.toBe('failed');
+
+      expect(await reconciledAt(linked.user.id)).toBeNull();
+      const [account] = await ctx.prisma.bankAccount.findMany({ where: { userId: linked.user.id } });
+      expect(account.status).toBe('active');
+    });
+
+    it('leaves an item Bluum lists that is stored for another user alone, and reconciles the rest', async () => {
+      const { lists, bluum } = fakeBluum();
+      const other = await ctx.newLinkedItem();
+      const linked = await ctx.newLinkedItem();
+      lists.set(linked.user.bluumAccountId, [linked.bluumItem, { ...other.bluumItem, status: 'ERROR' }]);
+      const { reconciler } = sweepOn(ctx, bluum);
+
+      await expect(reconciler.reconcile(dueUser(linked.user))).resolves.toBe('unchanged');
+
+      const [account] = await ctx.prisma.bankAccount.findMany({ where: { userId: other.user.id } });
+      expect(account.status).toBe('active');
+      expect(await reconciledAt(linked.user.id)).not.toBeNull();
+    });
+
+    it("waits out Bluum's Retry-After for the run's every call, three attempts at most, with no real wait", async () => {
+      const { lists, calls, bluum } = fakeBluum();
+      const linked = await ctx.newLinkedItem();
+      let refusals = 0;
+      lists.set(linked.user.bluumAccountId, () =>
+        refusals++ < 1
+          ? Promise.reject(new BluumUnavailableError('Bluum is unavailable (HTTP 429).', 2_000))
+          : Promise.resolve([{ ...linked.bluumItem, status: 'ERROR' }]),
+      );
+      const clock = new FakeClock();
+      const { reconciler } = sweepOn(ctx, bluum, clock);
+      const run = new SweepRun();
+      const start = clock.now();
+
+      await expect(reconciler.reconcile(dueUser(linked.user), run)).resolves.toBe('changed');
+      expect(calls).toHaveLength(2);
+      expect(run.pausedUntil).toBe(start + 2_000);
+      expect(clock.now() - start).toBeGreaterThanOrEqual(2_000);
+
+      // Refused every time: given up after the third attempt, left for the next sweep.
+      const stubborn = await ctx.newLinkedItem();
+      lists.set(stubborn.user.bluumAccountId, new BluumUnavailableError('429', 500));
+      calls.length = 0;
+      await expect(reconciler.reconcile(dueUser(stubborn.user), run)).resolves.toBe('failed');
+      expect(calls).toHaveLength(3);
+      expect(await reconciledAt(stubborn.user.id)).toBeNull();
+    });
+  });
+
+  // The whole sweep (lease, walk, workers) reconciles every due user in the database: on a database of
+  // its own, so that no other spec's users are walked.
+  describe('a whole sweep, on a database of its own', () => {
+    let own: MediumContext;
+    beforeAll(async () => {
+      own = await MediumContext.open({ ownDatabase: true });
+    });
+    afterAll(() => own.close());
+
+    it('reconciles every due user once, by two instances at once, and not again within the interval', async () => {
+      const { lists, calls, bluum } = fakeBluum();
+      const broken = await own.newLinkedItem({ accounts: 2 });
+      const steady = await own.newLinkedItem();
+      const failing = await own.newLinkedItem();
+      const gone = await own.newLinkedItem({ status: 'disconnected' });
+      lists.set(broken.user.bluumAccountId, [{ ...broken.bluumItem, status: 'ERROR' }]);
+      lists.set(steady.user.bluumAccountId, [steady.bluumItem]);
+      lists.set(failing.user.bluumAccountId, new Error('Bluum is unavailable'));
+      const sweeper = sweepOn(own, bluum);
+
+      const results = await Promise.all([sweeper.service().runIfDue(), sweeper.service().runIfDue()]);
+
+      const ran = results.filter((r) => r !== null);
+      expect(ran).toHaveLength(1);
+      expect(ran[0]).toMatchObject({ outcome: 'complete', checked: 3, changed: 1, failed: 1 });
+      // Each due user's list once; a user with nothing but disconnected items is not due.
+      expect([...calls].sort()).toEqual(
+        [broken.user.bluumAccountId, steady.user.bluumAccountId, failing.user.bluumAccountId].sort(),
+      );
+      expect(calls).not.toContain(gone.user.bluumAccountId);
+      const accounts = await own.prisma.bankAccount.findMany({ where: { userId: broken.user.id } });
+      expect(accounts.map((a) => a.status)).toEqual(['error', 'error']);
+      const reconciled = await own.prisma.user.findMany({ select: { id: true, reconciledAt: true } });
       const at = new Map(reconciled.map((u) => [u.id, u.reconciledAt]));
       expect(at.get(broken.user.id)).not.toBeNull();
       expect(at.get(steady.user.id)).not.toBeNull();
@@ -213,8 +329,10 @@ describe('reconciliation on a real database', () => {
       expect(at.get(failing.user.id)).toBeNull();
       // Not due again within the interval, on either instance.
       calls.length = 0;
-      await expect(sweeper().runIfDue()).resolves.toBeNull();
+      await expect(sweeper.service().runIfDue()).resolves.toBeNull();
+      await expect(sweeper.service().runIfDue()).resolves.toBeNull();
       expect(calls).toEqual([]);
+      expect(await own.prisma.scheduledJob.count({ where: { name: RECONCILE_JOB } })).toBe(1);
     });
   });
 });

@@ -44,7 +44,7 @@ describe('retention sweep on a real database', () => {
   it("drops a day-old exchange's stored response, keeps a fresh one, and still refuses the old token", async () => {
     const user = await ctx.newUser();
     const bluumItem = ctx.bluumItem();
-    const service = ctx.service({ exchangePublicToken: () => Promise.resolve(bluumItem) });
+    const service = ctx.connects({ exchangePublicToken: () => Promise.resolve(bluumItem) });
     const old = `public-old-${randomUUID()}`;
     const fresh = `public-fresh-${randomUUID()}`;
     await service.connect(user.id, old, ADMIN_CALLER);

@@ -47,7 +47,7 @@ describe('webhook outbox on a real database', () => {
     linked: Awaited<ReturnType<MediumContext['newLinkedItem']>>,
     status: 'ACTIVE' | 'ERROR',
   ) =>
-    ctx.fundingSources.syncItems(
+    ctx.writes.syncItems(
       linked.user.id,
       linked.user.bluumAccountId,
       [{ ...linked.bluumItem, status }],
@@ -105,7 +105,7 @@ describe('webhook outbox on a real database', () => {
     // The same item for another user: refused, nothing written.
     const refused = await ctx.saveItem(other, linked.bluumItem);
     expect(refused.kind).toBe('item-of-another-user');
-    const synced = await ctx.fundingSources.syncItems(
+    const synced = await ctx.writes.syncItems(
       linked.user.id,
       linked.user.bluumAccountId,
       [linked.bluumItem],
@@ -118,7 +118,7 @@ describe('webhook outbox on a real database', () => {
   it("claims a funding source's events one at a time, in the order they happened", async () => {
     const linked = await ctx.newLinkedItem();
     const [source] = linked.fundingSources;
-    await ctx.fundingSources.syncItems(
+    await ctx.writes.syncItems(
       linked.user.id,
       linked.user.bluumAccountId,
       [{ ...linked.bluumItem, status: 'ERROR' }],
@@ -141,7 +141,7 @@ describe('webhook outbox on a real database', () => {
   it('holds later events until a failed one is retried, and lets one given up stop holding them', async () => {
     const linked = await ctx.newLinkedItem();
     const [source] = linked.fundingSources;
-    await ctx.fundingSources.syncItems(
+    await ctx.writes.syncItems(
       linked.user.id,
       linked.user.bluumAccountId,
       [{ ...linked.bluumItem, status: 'ERROR' }],

@@ -1,17 +1,20 @@
-// Running the reconciliation sweep from an e2e spec: its timer's first look is a minute away, so specs
-// make a sweep due and run it themselves. On a PostgreSQL shared by spec files running side by side,
-// one spec's sweep must not walk, or hide, another's users: sweeps run one at a time (an advisory lock)
-// over the users of one id prefix.
+// Running the reconciliation sweep from an e2e spec. `sweepNow` sweeps one spec's own users (those
+// whose id starts with `prefix_`), through the sweep's own workers and pacing but scoped to them
+// (ReconcileSweep.sweepUsers): no other spec's users are read or written, whatever runs beside it.
+// A spec that needs the scheduled sweep itself (its lease, its walk of every due user) makes it due
+// with makeSweepDue inside withSweepsLocked.
 import { Client } from 'pg';
-import { RECONCILE_JOB, ReconciliationService } from '../../src/reconciliation/reconciliation.service';
+import { type ReconcileSweepResult, ReconcileSweep } from '../../src/reconciliation/reconcile-sweep';
+import type { DueUser } from '../../src/reconciliation/reconciliation.repository';
+import { RECONCILE_JOB } from '../../src/reconciliation/reconciliation.service';
 import type { TestApp } from './test-app';
 
 // Any number no other test takes as an advisory lock.
 const SWEEP_LOCK = 4_101_994;
 
 /**
- * Runs `work` while no other spec file sweeps (on PostgreSQL; an embedded database is the spec's own).
- * Make the sweep due and run it inside `work`.
+ * Runs `work` while no other spec file runs the scheduled sweep (on PostgreSQL; an embedded database
+ * is the spec's own). Make the sweep due and run it inside `work`.
  */
 export async function withSweepsLocked<T>(work: () => Promise<T>): Promise<T> {
   const url = process.env.TEST_DATABASE_URL;
@@ -27,10 +30,10 @@ export async function withSweepsLocked<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Makes a sweep due now, over the users whose id starts with `prefix_`: on a shared PostgreSQL every
- * other user is marked reconciled a day ahead so the walk passes it by, and this prefix's users that
- * another spec marked so are due again (a real sweep never dates a user ahead). Only the sweep reads
- * reconciled_at. Call it inside withSweepsLocked.
+ * Makes the scheduled sweep due now, over the users whose id starts with `prefix_`: on a shared
+ * PostgreSQL every other user is marked reconciled a day ahead so the walk passes it by, and this
+ * prefix's users that another spec marked so are due again (a real sweep never dates a user ahead).
+ * Only the scheduled sweep reads reconciled_at. Call it inside withSweepsLocked.
  */
 export async function makeSweepDue(app: TestApp, prefix: string): Promise<void> {
   await app.prisma.scheduledJob.deleteMany({ where: { name: RECONCILE_JOB } });
@@ -44,10 +47,10 @@ export async function makeSweepDue(app: TestApp, prefix: string): Promise<void> 
   }
 }
 
-/** Makes a sweep due now and runs it on `app`, over the users whose id starts with `prefix_`. */
-export function sweepNow(app: TestApp, prefix: string) {
-  return withSweepsLocked(async () => {
-    await makeSweepDue(app, prefix);
-    return app.app.get(ReconciliationService).runIfDue();
-  });
+/** Sweeps the users whose id starts with `prefix_` (in id order) on `app`, and no other. */
+export async function sweepNow(app: TestApp, prefix: string): Promise<ReconcileSweepResult> {
+  const users = await app.prisma.$queryRaw<DueUser[]>`
+    SELECT id, bluum_account_id AS "bluumAccountId", reconciled_at AS "reconciledAt"
+      FROM users WHERE starts_with(id, ${`${prefix}_`}) ORDER BY id`;
+  return app.app.get(ReconcileSweep).sweepUsers(users);
 }
