@@ -2,6 +2,7 @@
 // VALIDATION_FAILED naming its field, before any handler runs (so nothing is stored and Bluum is not
 // called: the e2e specs show that once over HTTP).
 import type { ArgumentMetadata } from '@nestjs/common';
+import { AdminListQuery } from '../funding-sources/dto/admin-list.query';
 import { ConnectDto } from '../funding-sources/dto/connect.dto';
 import { PutUserDto } from '../users/dto/put-user.dto';
 import { AppError } from './app-error';
@@ -10,10 +11,14 @@ import { validationPipe } from './validation-pipe';
 const pipe = validationPipe();
 const body = (metatype: ArgumentMetadata['metatype']): ArgumentMetadata => ({ type: 'body', metatype });
 
-/** The fields a body fails on ([] when it passes); any other error fails the test. */
-async function failedFields(metatype: ArgumentMetadata['metatype'], value: unknown): Promise<string[]> {
+/** The fields a body (or a query) fails on ([] when it passes); any other error fails the test. */
+async function failedFields(
+  metatype: ArgumentMetadata['metatype'],
+  value: unknown,
+  type: ArgumentMetadata['type'] = 'body',
+): Promise<string[]> {
   try {
-    await pipe.transform(value, body(metatype));
+    await pipe.transform(value, { type, metatype });
     return [];
   } catch (error) {
     expect(error).toBeInstanceOf(AppError);
@@ -119,5 +124,26 @@ describe('POST …/plaid/connect body (ConnectDto): Plaid Link metadata', () => 
       metadata,
     });
     expect(await failedFields(ConnectDto, { publicToken })).toEqual([]);
+  });
+});
+
+describe('GET /v1/admin/funding-sources query (AdminListQuery)', () => {
+  it.each([
+    ['limit=0', { limit: '0' }, 'limit'],
+    ['limit=101', { limit: '101' }, 'limit'],
+    ['limit=ten', { limit: 'ten' }, 'limit'],
+    ['an unknown status', { status: 'gone' }, 'status'],
+    ['an unknown parameter', { sort: 'asc' }, 'sort'],
+    ['an institution of 101 characters', { institution: 'i'.repeat(101) }, 'institution'],
+    ['a userId that is no user id', { userId: 'a b' }, 'userId'],
+  ])('refuses %s', async (_name, query, field) => {
+    // Only that field (a field may fail several rules).
+    expect([...new Set(await failedFields(AdminListQuery, query, 'query'))]).toEqual([field]);
+  });
+
+  it('takes a page size from the query string as a number', async () => {
+    await expect(
+      pipe.transform({ limit: '100', status: 'all' }, { type: 'query', metatype: AdminListQuery }),
+    ).resolves.toEqual({ limit: 100, status: 'all' });
   });
 });
