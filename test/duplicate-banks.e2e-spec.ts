@@ -20,7 +20,6 @@ import { tokenFor } from './support/tokens';
 type Account = { mask: string; name: string };
 const CHECKING: Account = { mask: '0000', name: 'Plaid Checking' };
 const SAVING: Account = { mask: '1111', name: 'Plaid Saving' };
-const MONEY_MARKET: Account = { mask: '4444', name: 'Plaid Money Market' };
 
 /** What Bluum links for a bank with these accounts at `institutionId`, under fresh ids. */
 function bank(accounts: Account[], institutionId = 'ins_3'): FakeItem {
@@ -126,11 +125,10 @@ describe('duplicate banks', () => {
     expect(connectCalls()).toBe(1);
   });
 
+  // What counts as the same bank is a table of src/funding-sources/reconcile.spec.ts; over HTTP, one
+  // difference shows the bank linked through Bluum.
   it.each<[string, ConnectMetadataDto]>([
     ['another mask', metadataFor([CHECKING, { mask: '9999', name: 'Plaid Saving' }])],
-    ['one account more', metadataFor([CHECKING, SAVING, MONEY_MARKET])],
-    ['one account fewer', metadataFor([CHECKING])],
-    ['another institution', metadataFor([CHECKING, SAVING], 'ins_4')],
   ])('links the bank when the metadata differs: %s', async (_, metadata) => {
     const { userId } = await userWithBank([CHECKING, SAVING]);
     bluum.reset();
