@@ -262,7 +262,7 @@ describe("TokenVerifier with the identity provider's keys (JWKS)", () => {
   describe("refuses provider tokens that are not the provider's own, or not for us", () => {
     let provider: Awaited<ReturnType<typeof jwksServer>>;
     let sut: TokenVerifier;
-    let rsa: { privateKey: CryptoKey; jwk: JWK };
+    let rsa: { privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']; jwk: JWK };
     const signed = (claims: object, header: object = { alg: 'RS256', kid: 'rsa-1' }, key = rsa.privateKey) =>
       new SignJWT({ sub: 'u', ...claims }).setProtectedHeader(header as never).sign(key);
     const fresh = () => Math.floor(Date.now() / 1000) + 300;
