@@ -9,13 +9,25 @@ import { applyMigrations } from '../../src/database/embedded-migrations';
 
 const TEMPLATE_VARIABLE = 'TEST_EMBEDDED_TEMPLATE';
 const MIGRATIONS = join(__dirname, '..', '..', 'prisma', 'migrations');
+const PGLITE_VERSION = (
+  JSON.parse(
+    readFileSync(
+      join(__dirname, '..', '..', 'node_modules', '@electric-sql', 'pglite', 'package.json'),
+      'utf8',
+    ),
+  ) as { version: string }
+).version;
 
 /**
  * The template's file, made if missing. It is named by the migrations it holds, so that a stale one is
  * never loaded and a current one is made once per machine rather than once per run.
  */
 async function templateFile(): Promise<string> {
-  const hash = createHash('sha256');
+  // And by the PGlite and the code that made it: another version may not read its data directory, and
+  // other code may apply the migrations differently.
+  const hash = createHash('sha256')
+    .update(PGLITE_VERSION)
+    .update(readFileSync(join(__dirname, '..', '..', 'src', 'database', 'embedded-migrations.ts')));
   for (const name of readdirSync(MIGRATIONS).sort()) {
     if (name.endsWith('.toml')) continue;
     hash.update(name).update(readFileSync(join(MIGRATIONS, name, 'migration.sql')));
