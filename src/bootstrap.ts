@@ -1,16 +1,16 @@
 // The one place that builds the application: main.ts and the e2e tests both go through it.
-import { Logger, ValidationPipe } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { ValidationError } from 'class-validator';
 import type { DestinationStream } from 'pino';
 import type { PGlite } from '@electric-sql/pglite';
 import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module';
 import { BluumEndpoint } from './bluum/bluum-endpoint';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
-import { AppError, type FieldError, validationFailed } from './common/app-error';
+import { AppError } from './common/app-error';
+import { validationPipe } from './common/validation-pipe';
 import type { AppConfig } from './config/app-config';
 import { AppLogger, createPinoLogger } from './logging/app-logger';
 import { RequestContext } from './logging/request-context';
@@ -27,14 +27,6 @@ const CONNECTIONS_CHECK_MS = 1_000;
 
 const jsonTooDeep = (): AppError =>
   new AppError('MALFORMED_JSON', `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
-
-function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
-  return errors.flatMap((error) => {
-    const field = `${prefix}${error.property}`;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
-    return [...own, ...flatten(error.children ?? [], `${field}.`)];
-  });
-}
 
 export interface StartedApp {
   app: NestFastifyApplication;
@@ -129,15 +121,7 @@ export async function createApp(
     done();
   });
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      stopAtFirstError: false,
-      exceptionFactory: (errors) => validationFailed(flatten(errors)),
-    }),
-  );
+  app.useGlobalPipes(validationPipe());
 
   // Built on the first request for /docs, not at boot: start-up time is what a new instance waits for.
   const document = () =>

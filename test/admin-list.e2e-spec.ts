@@ -106,14 +106,11 @@ describe('admin listing of funding sources', () => {
     expect(institutions).toContain('100% Credit Union');
   });
 
+  // Every malformed parameter is a row of src/common/validation-pipe.spec.ts, every cursor rule one of
+  // page-cursor.spec.ts; over HTTP, one of each kind.
   it.each([
-    ['limit=0', '?limit=0'],
     ['limit=101', '?limit=101'],
-    ['limit=ten', '?limit=ten'],
     ['a forged cursor', `?cursor=${Buffer.from('["not a date","x"]').toString('base64url')}`],
-    ['a cursor that is not base64 JSON', '?cursor=%25%25%25'],
-    ['an unknown status', '?status=gone'],
-    ['an unknown parameter', '?sort=asc'],
   ])('refuses %s with 400', async (_name, query) => {
     const res = await api.admin().listFundingSources(query);
     expect(res.status).toBe(400);
@@ -124,19 +121,17 @@ describe('admin listing of funding sources', () => {
   // error text in the log). Every rule is in page-cursor.spec.ts; over HTTP, each listing says 400.
   const cursor = (fields: string[]) => Buffer.from(JSON.stringify(fields)).toString('base64url');
   const ID = '00000000-0000-4000-8000-000000000001';
-  const AT = '2026-01-01T00:00:00.000Z';
   const OUT_OF_RANGE = '-271821-04-20T00:00:00.000Z';
 
-  it.each([
-    ['a snapshot whose xmax precedes its xmin', cursor([AT, ID, '10:5:'])],
-    ['a snapshot with an in-progress id below its xmin', cursor([AT, ID, '5:10:3'])],
-    ["a date outside PostgreSQL's range", cursor([OUT_OF_RANGE, ID, '5:10:'])],
-  ])('admin listing: refuses %s with 400', async (_name, tampered) => {
-    const res = await api.admin().listFundingSources({ cursor: tampered });
-    expect(res.status).toBe(400);
-    expect(res.error.code).toBe('VALIDATION_FAILED');
-    expect(res.error.details).toEqual([expect.objectContaining({ field: 'cursor' })]);
-  });
+  it.each([["a date outside PostgreSQL's range", cursor([OUT_OF_RANGE, ID, '5:10:'])]])(
+    'admin listing: refuses %s with 400',
+    async (_name, tampered) => {
+      const res = await api.admin().listFundingSources({ cursor: tampered });
+      expect(res.status).toBe(400);
+      expect(res.error.code).toBe('VALIDATION_FAILED');
+      expect(res.error.details).toEqual([expect.objectContaining({ field: 'cursor' })]);
+    },
+  );
 
   it("audit trail: refuses a cursor dated outside PostgreSQL's range with 400", async () => {
     const { userId } = await registerUser(app);

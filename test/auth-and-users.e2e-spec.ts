@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Api, type ApiResponse, testApi, type UserRoutes } from './support/api';
 import { registerUser, startTestApp, uniqueUserId, type TestApp } from './support/test-app';
-import { adminToken, depositServiceToken, rawToken, TEST_JWT_SECRET, tokenFor } from './support/tokens';
+import { adminToken, TEST_JWT_SECRET, tokenFor } from './support/tokens';
 
 // One Bluum account belongs to one user: every user here gets an account of its own.
 const freshAccount = (): string => `acct_${randomBytes(6).toString('hex')}`;
@@ -17,25 +17,15 @@ describe('authentication and users', () => {
   });
   afterAll(() => app.close());
 
+  // Every malformed, expired or forged token is a row of src/auth/token-verifier.spec.ts and of
+  // src/auth/auth.guard.spec.ts; over HTTP, two show the 401 envelope and that nothing is echoed.
   describe('bearer tokens', () => {
-    const now = (): number => Math.floor(Date.now() / 1000);
     const invalid: [string, () => string | undefined][] = [
       ['no Authorization header', () => undefined],
-      ['a non-Bearer scheme', () => `Basic ${Buffer.from('a:b').toString('base64')}`],
-      ['garbage', () => 'Bearer not.a.jwt'],
       [
         'a wrong signature',
         () => `Bearer ${tokenFor('u1', { secret: 'another-secret-of-sufficient-length!!' })}`,
       ],
-      [
-        'alg none',
-        () =>
-          `Bearer ${rawToken({ alg: 'none', typ: 'JWT' }, { sub: 'u1', exp: now() + 60 }).replace(/[^.]+$/, '')}`,
-      ],
-      ['alg HS512', () => `Bearer ${rawToken({ alg: 'HS512', typ: 'JWT' }, { sub: 'u1', exp: now() + 60 })}`],
-      ['an expired token', () => `Bearer ${tokenFor('u1', { expiresInSeconds: -10 })}`],
-      ['no exp', () => `Bearer ${rawToken({ alg: 'HS256', typ: 'JWT' }, { sub: 'u1' })}`],
-      ['no sub', () => `Bearer ${rawToken({ alg: 'HS256', typ: 'JWT' }, { exp: now() + 60 })}`],
     ];
 
     it.each(invalid)('answers 401 UNAUTHENTICATED for %s', async (_name, header) => {
@@ -65,13 +55,10 @@ describe('authentication and users', () => {
       getSource: (user) => user.get('00000000-0000-4000-8000-000000000000'),
       linkToken: (user) => user.linkToken(),
     };
+    // Every caller against every route is a row of src/auth/auth.guard.spec.ts (the routes' own rules);
+    // over HTTP, the user itself and another user show that the rules are applied and the 403's envelope.
     // Allowed callers get past authorization (any status but 401/403); others get 403 FORBIDDEN.
     const table: [string, (userId: string) => string, Record<string, boolean>][] = [
-      [
-        'an admin',
-        () => adminToken(),
-        { putUser: true, getUser: true, listSources: true, getSource: true, linkToken: true },
-      ],
       [
         'the user itself',
         (id) => tokenFor(id),
@@ -80,21 +67,6 @@ describe('authentication and users', () => {
       [
         'another user',
         () => tokenFor(uniqueUserId()),
-        { putUser: false, getUser: false, listSources: false, getSource: false, linkToken: false },
-      ],
-      [
-        'scope users:write',
-        () => tokenFor('svc-users', { scope: 'users:write' }),
-        { putUser: true, getUser: true, listSources: false, getSource: false, linkToken: false },
-      ],
-      [
-        'scope funding-sources:read',
-        () => depositServiceToken(),
-        { putUser: false, getUser: false, listSources: true, getSource: true, linkToken: false },
-      ],
-      [
-        'a non-admin role and unrelated scopes',
-        () => tokenFor('svc-x', { roles: ['support'], scope: 'users:read funding-sources:write' }),
         { putUser: false, getUser: false, listSources: false, getSource: false, linkToken: false },
       ],
     ];
@@ -165,26 +137,11 @@ describe('authentication and users', () => {
       expect(list.status).toBe(200);
     });
 
+    // Every malformed account id is a row of src/common/validation-pipe.spec.ts; over HTTP, one shows
+    // that the refusal stores nothing.
     it.each([
-      ['a missing bluumAccountId', {}],
-      ['a number', { bluumAccountId: 12 }],
-      ['an empty string', { bluumAccountId: '' }],
-      ['a path-like value', { bluumAccountId: '../admin' }],
-      // Each would leave its path segment in Bluum's URL (`..` reached POST /v1/funding-sources/…).
+      // It would leave its path segment in Bluum's URL (`..` reached POST /v1/funding-sources/…).
       ['..', { bluumAccountId: '..' }],
-      ['.', { bluumAccountId: '.' }],
-      ['two dots inside', { bluumAccountId: 'acct..1' }],
-      ['a leading dot', { bluumAccountId: '.acct' }],
-      ['a trailing dot', { bluumAccountId: 'acct.' }],
-      ['a slash', { bluumAccountId: 'acct/1' }],
-      ['a backslash', { bluumAccountId: 'acct\\1' }],
-      ['a percent sign', { bluumAccountId: '%2e%2e' }],
-      ['a question mark', { bluumAccountId: 'acct?x=1' }],
-      ['a hash', { bluumAccountId: 'acct#1' }],
-      ['a space', { bluumAccountId: 'acct 1' }],
-      ['a newline', { bluumAccountId: 'acct\n' }],
-      ['129 characters', { bluumAccountId: 'a'.repeat(129) }],
-      ['an unknown field', { bluumAccountId: 'acct_1', role: 'admin' }],
     ])('rejects %s with 400 and stores nothing', async (_name, body) => {
       const userId = uniqueUserId();
       const res = await app.request('PUT', `/v1/users/${userId}`, { token: adminToken(), body });
@@ -194,20 +151,17 @@ describe('authentication and users', () => {
       expect(await app.prisma.user.count({ where: { id: userId } })).toBe(0);
     });
 
-    it.each([
-      ['acct_123', 'acct_123'],
-      ['a UUID', '3f9a1c2e-4b5d-4e6f-8a7b-9c0d1e2f3a4b'],
-      ['single dots inside', 'acct.sub_1-x'],
-      ['one character', 'A'],
-      ['128 characters', 'a'.repeat(128)],
-    ])('accepts a bluumAccountId of %s and calls Bluum under it', async (_name, bluumAccountId) => {
-      const userId = uniqueUserId();
-      const res = await api.admin().user(userId).putUser({ bluumAccountId });
-      expect(res.status).toBe(201);
-      expect(res.body.bluumAccountId).toBe(bluumAccountId);
-      const link = await api.as(userId).linkToken();
-      expect(link.status).toBe(201);
-    });
+    it.each([['single dots inside', 'acct.sub_1-x']])(
+      'accepts a bluumAccountId of %s and calls Bluum under it',
+      async (_name, bluumAccountId) => {
+        const userId = uniqueUserId();
+        const res = await api.admin().user(userId).putUser({ bluumAccountId });
+        expect(res.status).toBe(201);
+        expect(res.body.bluumAccountId).toBe(bluumAccountId);
+        const link = await api.as(userId).linkToken();
+        expect(link.status).toBe(201);
+      },
+    );
 
     it('answers 409 BLUUM_ACCOUNT_TAKEN for an account another user holds, and 200 for the same pair again', async () => {
       const holder = await registerUser(app);

@@ -92,26 +92,12 @@ describe('bank linking on the built-in sandbox', () => {
       );
     });
 
+    // Every URL the allow-list refuses is a row of src/funding-sources/completion-redirect.spec.ts; over
+    // HTTP, another origin shows the 400 naming the field, and a redirect without the hosted link the
+    // service's own refusal.
     it.each([
       ['another origin', { enableHostedLink: true, completionRedirectUri: 'https://evil.example.com/' }],
-      [
-        'a look-alike origin',
-        { enableHostedLink: true, completionRedirectUri: 'https://app.example.com.evil.io/' },
-      ],
-      [
-        'the allowed host on another port',
-        { enableHostedLink: true, completionRedirectUri: 'https://app.example.com:8443/' },
-      ],
       ['no hosted link', { completionRedirectUri: 'https://app.example.com/' }],
-      ['a javascript: URL', { enableHostedLink: true, completionRedirectUri: 'javascript:alert(1)' }],
-      ['a relative URL', { enableHostedLink: true, completionRedirectUri: '/banks' }],
-      // Took IsUrl, then made new URL throw: a 500 and an error log.
-      ['a host new URL refuses', { enableHostedLink: true, completionRedirectUri: 'http://xn--a.com/' }],
-      // The allowed origin to the WHATWG parser, user info before evil.example to others.
-      [
-        'a backslash',
-        { enableHostedLink: true, completionRedirectUri: 'https://app.example.com\\@evil.example/' },
-      ],
     ])('refuses a completionRedirectUri with %s (no open redirect)', async (_name, body) => {
       const { userId } = await registerUser(app);
       const res = await api.as(userId).linkToken(body);

@@ -16,7 +16,9 @@ describe('ids in Bluum URLs', () => {
   });
 
   describe("Bluum's ids", () => {
-    it.each(['..', 'a/b', '../../admin', 'fs 1', 'fs%2F..'])(
+    // Every unsafe id is a row of src/bluum/bluum-payloads.spec.ts; over HTTP, one shows the 502 with
+    // nothing stored.
+    it.each(['../../admin'])(
       'connect: an item id of %j is BLUUM_BAD_RESPONSE, and nothing is stored',
       async (id) => {
         const { userId } = await registerUser(suite.app);

@@ -4,7 +4,10 @@
 // (test/support/footprint-probe.ts): Jest's module registry is not Node's.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { seedEmbeddedDatabaseDir } from './support/embedded-template';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -85,13 +88,21 @@ describe('a production process', () => {
 
   // The probe sees what it is meant to: development does load the sandbox and the embedded database.
   it('is told apart from development, which loads them', async () => {
-    const { files, asyncLocalStorages } = await probe({
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'fatal',
-      PORT: '0',
-    });
-    for (const part of NEVER_IN_PRODUCTION)
-      expect({ part, loaded: loaded(files, part).length > 0 }).toEqual({ part, loaded: true });
-    expect(asyncLocalStorages).toBe(0);
+    // A migrated embedded database: a new one's initdb took most of this test's time.
+    const dir = mkdtempSync(join(tmpdir(), 'bluum-footprint-'));
+    try {
+      await seedEmbeddedDatabaseDir(dir);
+      const { files, asyncLocalStorages } = await probe({
+        NODE_ENV: 'development',
+        LOG_LEVEL: 'fatal',
+        PORT: '0',
+        PROBE_EMBEDDED_DATABASE_DIR: dir,
+      });
+      for (const part of NEVER_IN_PRODUCTION)
+        expect({ part, loaded: loaded(files, part).length > 0 }).toEqual({ part, loaded: true });
+      expect(asyncLocalStorages).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

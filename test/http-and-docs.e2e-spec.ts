@@ -65,15 +65,11 @@ describe('HTTP edges, health and docs', () => {
   });
 
   describe('path and query parameters', () => {
+    // Every malformed id and filter is a row of src/common/param-pipes.spec.ts; over HTTP, two show what
+    // the router does first: an id longer than Fastify's default parameter length, and an encoded slash.
     it.each([
       ['a user id of 129 characters', `/v1/users/${'a'.repeat(129)}/funding-sources`],
-      ['a user id with a space', '/v1/users/a%20b/funding-sources'],
-      ['a user id with unicode', `/v1/users/${encodeURIComponent('usér')}/funding-sources`],
-      ['a user id with a NUL byte', '/v1/users/a%00b/funding-sources'],
       ['an encoded slash', '/v1/users/..%2Fadmin/funding-sources'],
-      ['a funding source id that is not a UUID', `/v1/users/USER/funding-sources/1%20OR%201=1`],
-      ['an unknown status filter', `/v1/users/USER/funding-sources?status=pending`],
-      ['an unknown query parameter', `/v1/users/USER/funding-sources?limit=5`],
     ])('%s → 400 VALIDATION_FAILED', async (_name, path) => {
       const res = await app.request('GET', path.replace('USER', userId), { token: adminToken() });
       expect(res.status).toBe(400);

@@ -83,11 +83,8 @@ describe('Idempotency-Key on connect', () => {
     expect(connectCalls()).toBe(2);
   });
 
-  it.each([
-    ['too long', 'k'.repeat(256)],
-    ['with a space', 'my key'],
-    ['empty', ''],
-  ])('refuses a key that is %s with 400', async (_name, key) => {
+  // Every malformed key is a row of src/idempotency/idempotency.interceptor.spec.ts; over HTTP, one.
+  it.each([['too long', 'k'.repeat(256)]])('refuses a key that is %s with 400', async (_name, key) => {
     const { userId } = await registerUser(suite.app);
     const res = await suite.api.as(userId).connect({ idempotencyKey: key });
     expect(res.status).toBe(400);

@@ -135,17 +135,10 @@ describe('identity-provider tokens (JWKS)', () => {
     expect((await read(service)).status).toBe(200);
   });
 
+  // Every token the provider's keys must refuse is a row of src/auth/token-verifier.spec.ts; over HTTP, a
+  // wrong issuer and the public key used as an HS256 secret show the 401.
   it.each([
     ['a wrong issuer', async () => sign(rsa, { sub: 'u', iss: 'https://evil.example/' })],
-    ['a wrong audience', async () => sign(rsa, { sub: 'u', aud: 'some-other-service' })],
-    ['an expired token', async () => sign(rsa, { sub: 'u' }, { expiresIn: '-1m' })],
-    [
-      'alg none',
-      () =>
-        `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'rsa-1' })).toString('base64url')}.${Buffer.from(
-          JSON.stringify({ sub: 'u', iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 }),
-        ).toString('base64url')}.`,
-    ],
     [
       'HS256 signed with the public key as the secret',
       () =>
@@ -154,17 +147,6 @@ describe('identity-provider tokens (JWKS)', () => {
           { sub: 'u', iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 },
           JSON.stringify(rsa.jwk),
         ),
-    ],
-    ['an unknown kid', async () => sign({ ...(await newKey('stranger', 'RS256')) }, { sub: 'u' })],
-    [
-      'no exp',
-      async () => {
-        return new SignJWT({ sub: 'u' })
-          .setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' })
-          .setIssuer(ISSUER)
-          .setAudience(AUDIENCE)
-          .sign(rsa.privateKey);
-      },
     ],
   ] as [string, () => string | Promise<string>][])('refuses %s with 401', async (_name, make) => {
     const res = await read(await make(), 'u');

@@ -4,6 +4,7 @@
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
 import { type Api, testApi } from './support/api';
 import { registerUser, type TestApp } from './support/test-app';
+import { waitUntil } from './support/wait-until';
 
 describe('Bluum slow or failing', () => {
   let bluum: FakeBluum;
@@ -12,7 +13,8 @@ describe('Bluum slow or failing', () => {
 
   beforeAll(async () => {
     ({ app, bluum } = await startAppWithFakeBluum({
-      BLUUM_TIMEOUT_MS: '3000',
+      // Short, so that the calls held in flight below and the timed-out one take under a second each.
+      BLUUM_TIMEOUT_MS: '1000',
       DATABASE_POOL_SIZE: '2',
       DATABASE_READ_POOL_SIZE: '2',
       BLUUM_MAX_CONCURRENCY: '4',
@@ -43,7 +45,7 @@ describe('Bluum slow or failing', () => {
     const reader = await linkBanks(1);
     // Two users of two banks each: one user may have two Bluum calls in flight (the per-user cap).
     const busy = [await linkBanks(2), await linkBanks(2)];
-    bluum.failNext({ delayMs: 1_500 }, 4);
+    bluum.failNext({ delayMs: 700 }, 4);
     const deletes = busy.flatMap(({ userId, ids }) => ids.map((id) => api.as(userId).disconnect(id)));
     await bluum.received(4);
     // Four Bluum calls in flight on a pool of two connections: reads and readiness still answer at once.
@@ -66,7 +68,7 @@ describe('Bluum slow or failing', () => {
   it('refuses a Bluum-bound request beyond BLUUM_MAX_CONCURRENCY at once with 503 BLUUM_BUSY, changing nothing', async () => {
     const busy = [await linkBanks(2), await linkBanks(2)];
     const other = await linkBanks(1);
-    bluum.failNext({ delayMs: 1_000 }, 4);
+    bluum.failNext({ delayMs: 700 }, 4);
     const deletes = busy.flatMap(({ userId, ids }) => ids.map((id) => api.as(userId).disconnect(id)));
     await bluum.received(4);
     const refused = await timed(() => api.as(other.userId).disconnect(other.ids[0]));
@@ -84,7 +86,7 @@ describe('Bluum slow or failing', () => {
   it("refuses one user's third call in flight with 429 RATE_LIMITED, without calling Bluum, and leaves others room", async () => {
     const greedy = await linkBanks(3);
     const other = await linkBanks(1);
-    bluum.failNext({ delayMs: 1_000 }, 3);
+    bluum.failNext({ delayMs: 700 }, 3);
     const deletes = greedy.ids.slice(0, 2).map((id) => api.as(greedy.userId).disconnect(id));
     await bluum.received(2);
     const refused = await timed(() => api.as(greedy.userId).disconnect(greedy.ids[2]));
@@ -103,7 +105,7 @@ describe('Bluum slow or failing', () => {
 
   it('calls Bluum once for concurrent disconnects of one bank, and every caller gets the finished result', async () => {
     const { userId, bluumAccountId, ids } = await linkBanks(1);
-    bluum.failNext({ delayMs: 1_200 });
+    bluum.failNext({ delayMs: 700 });
     const answers = await Promise.all([1, 2, 3].map(() => api.as(userId).disconnect(ids[0])));
     expect(answers.map((r) => [r.status, r.body.status])).toEqual([
       [200, 'disconnected'],
@@ -139,12 +141,11 @@ describe('Bluum slow or failing', () => {
   it('records the outcome of a timed-out DELETE that Bluum performed when the DELETE is repeated', async () => {
     const { userId, bluumAccountId, ids } = await linkBanks(1);
     // Bluum disconnects the item, but its reply comes after our time limit.
-    bluum.failNext({ delayMs: 3_500 });
+    bluum.failNext({ delayMs: 1_300 });
     const late = await api.as(userId).disconnect(ids[0]);
     expect(late.status).toBe(504);
     expect(late.error.message).toContain('Repeating the DELETE is safe');
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    expect(bluum.items.get(bluumAccountId)?.[0]?.status).toBe('DISCONNECTED');
+    await waitUntil(() => bluum.items.get(bluumAccountId)?.[0]?.status === 'DISCONNECTED', 2_000);
     const repeated = await api.as(userId).disconnect(ids[0]);
     expect(repeated.status).toBe(200);
     expect(repeated.body.status).toBe('disconnected');

@@ -1,6 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { configSlice, loadConfig } from '../config/app-config';
+import { FundingSourcesController } from '../funding-sources/funding-sources.controller';
+import { UsersController } from '../users/users.controller';
 import { callerOf } from './current-principal.decorator';
 import { Access, Public } from './access.decorator';
 import { AuthGuard } from './auth.guard';
@@ -33,7 +35,8 @@ class PublicController {
   open(): void {}
 }
 
-type Controller = typeof Routes | typeof SelfController | typeof PublicController;
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any controller class
+type Controller = Function;
 
 function context(
   handler: string,
@@ -177,5 +180,56 @@ describe('AuthGuard', () => {
   it('refuses self when the route has no userId parameter', async () => {
     const { ctx } = context('link', token({ sub: 'user_1' }), {});
     await expect(guard.canActivate(ctx)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  // The contract's who-may-call table, on the real routes' rules (the HTTP answer, 403 FORBIDDEN in the
+  // error envelope, is shown once by test/auth-and-users.e2e-spec.ts).
+  describe('who may call what, route by route', () => {
+    const routes: [string, Controller, string][] = [
+      ['putUser', UsersController, 'put'],
+      ['getUser', UsersController, 'get'],
+      ['listSources', FundingSourcesController, 'list'],
+      ['getSource', FundingSourcesController, 'get'],
+      ['linkToken', FundingSourcesController, 'createLinkToken'],
+      ['connect', FundingSourcesController, 'connect'],
+      ['sync', FundingSourcesController, 'sync'],
+      ['disconnect', FundingSourcesController, 'disconnect'],
+    ];
+    const all = (allowed: boolean) => Object.fromEntries(routes.map(([name]) => [name, allowed]));
+    const table: [string, string, Record<string, boolean>][] = [
+      ['an admin', token({ sub: 'ops', roles: ['admin'] }), all(true)],
+      ['the user itself', token({ sub: 'user_1' }), { ...all(true), putUser: false }],
+      ['another user', token({ sub: 'user_2' }), all(false)],
+      [
+        'scope users:write',
+        token({ sub: 'svc-users', scope: 'users:write' }),
+        { ...all(false), putUser: true, getUser: true },
+      ],
+      [
+        'scope funding-sources:read',
+        token({ sub: 'svc-deposits', scope: 'funding-sources:read' }),
+        { ...all(false), listSources: true, getSource: true },
+      ],
+      [
+        'a non-admin role and unrelated scopes',
+        token({ sub: 'svc-x', roles: ['support'], scope: 'users:read funding-sources:write' }),
+        all(false),
+      ],
+    ];
+
+    it.each(table)('%s', async (_who, authorization, allowed) => {
+      const outcomes: Record<string, boolean | string> = {};
+      for (const [name, controller, handler] of routes) {
+        const { ctx } = context(handler, authorization, { userId: 'user_1' }, controller);
+        outcomes[name] = await guard.canActivate(ctx).then(
+          (passed) => passed,
+          (error: { code?: string }) => error.code ?? 'thrown',
+        );
+      }
+      const expected = Object.fromEntries(
+        Object.entries(allowed).map(([name, yes]) => [name, yes ? true : 'FORBIDDEN']),
+      );
+      expect(outcomes).toEqual(expected);
+    });
   });
 });

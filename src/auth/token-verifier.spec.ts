@@ -261,6 +261,61 @@ describe("TokenVerifier with the identity provider's keys (JWKS)", () => {
     }
   });
 
+  describe("refuses provider tokens that are not the provider's own, or not for us", () => {
+    let provider: Awaited<ReturnType<typeof jwksServer>>;
+    let sut: TokenVerifier;
+    let rsa: { privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']; jwk: JWK };
+    const signed = (claims: object, header: object = { alg: 'RS256', kid: 'rsa-1' }, key = rsa.privateKey) =>
+      new SignJWT({ sub: 'u', ...claims }).setProtectedHeader(header as never).sign(key);
+    const fresh = () => Math.floor(Date.now() / 1000) + 300;
+    const valid = () => ({ iss: ISSUER, aud: AUDIENCE, exp: fresh() });
+
+    beforeAll(async () => {
+      const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+      rsa = { privateKey, jwk: { ...(await exportJWK(publicKey)), kid: 'rsa-1', alg: 'RS256' } };
+      provider = await jwksServer([rsa.jwk]);
+      // The shared secret too, as beside a provider: HS256 is then accepted, but only under that secret.
+      sut = new TokenVerifier(
+        loadConfig({
+          NODE_ENV: 'test',
+          AUTH_JWT_SECRET: SECRET,
+          AUTH_JWKS_URL: provider.url,
+          AUTH_ISSUER: ISSUER,
+          AUTH_AUDIENCE: AUDIENCE,
+        }),
+      );
+    });
+    afterAll(async () => {
+      sut.onModuleDestroy();
+      await provider.close();
+    });
+
+    it('takes the valid token these rows are made from', async () => {
+      await expect(sut.verify(await signed(valid()))).resolves.toMatchObject({ sub: 'u' });
+    });
+
+    it.each<[string, () => Promise<string> | string]>([
+      ['a wrong issuer', () => signed({ ...valid(), iss: 'https://evil.example/' })],
+      ['a wrong audience', () => signed({ ...valid(), aud: 'some-other-service' })],
+      ['an expired token', () => signed({ ...valid(), exp: fresh() - 900 })],
+      ['no exp', () => signed({ iss: ISSUER, aud: AUDIENCE })],
+      ['alg none', () => `${b64({ alg: 'none', kid: 'rsa-1' })}.${b64({ sub: 'u', ...valid() })}.`],
+      [
+        'HS256 signed with the public key as the secret',
+        () => sign({ alg: 'HS256', kid: 'rsa-1' }, { sub: 'u', ...valid() }, JSON.stringify(rsa.jwk)),
+      ],
+      [
+        'an unknown kid',
+        async () => {
+          const { privateKey } = await generateKeyPair('RS256');
+          return signed(valid(), { alg: 'RS256', kid: 'stranger' }, privateKey);
+        },
+      ],
+    ])('%s', async (_name, make) => {
+      await expect(sut.verify(await make())).rejects.toBeInstanceOf(InvalidTokenError);
+    });
+  });
+
   it('fetches the JWKS again for an unknown kid (a rotation) at most every 5 s, and then drops the removed key', async () => {
     const [old, rotated] = await Promise.all([newKey('kid-old'), newKey('kid-new')]);
     const provider = await jwksServer([old.jwk]);

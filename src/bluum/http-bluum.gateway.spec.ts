@@ -1,5 +1,7 @@
-import type { HttpService } from '@nestjs/axios';
-import type { AxiosRequestConfig } from 'axios';
+import { HttpService } from '@nestjs/axios';
+import axios, { type AxiosRequestConfig } from 'axios';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { of, throwError } from 'rxjs';
 import { configSlice, loadConfig } from '../config/app-config';
 import { AppError } from '../common/app-error';
@@ -57,6 +59,11 @@ function gateway(
         : of(reply);
     },
   } as unknown as HttpService;
+  return { ...build(http, baseUrl, timeoutMs, maxConcurrency), calls };
+}
+
+/** The gateway and its parts on `http`, with Bluum at `baseUrl` (null: the built-in sandbox). */
+function build(http: HttpService, baseUrl: string | null, timeoutMs: string, maxConcurrency = '20') {
   const config = configSlice(
     loadConfig({
       NODE_ENV: 'test',
@@ -73,7 +80,7 @@ function gateway(
   const endpoint = new BluumEndpoint(config);
   endpoint.attachSandbox(SANDBOX_ORIGIN);
   const sut = new HttpBluumGateway(http, endpoint, bulkhead, metrics);
-  return { sut, calls, metrics, bulkhead };
+  return { sut, metrics, bulkhead };
 }
 
 /** The AppError a call rejects with; fails the test if the call succeeds. */
@@ -507,5 +514,113 @@ describe('HttpBluumGateway', () => {
         status: 502,
       });
     });
+  });
+
+  // The same failures as Bluum sends them over a socket, through the real HTTP client: bodies that are
+  // HTML or cut short, a reset connection, an answer later than the budget. The app's e2e spec
+  // (test/bluum-failures.e2e-spec.ts) shows a few of them reaching the client with nothing stored.
+  describe('failures over real HTTP', () => {
+    /** What the local Bluum answers: a status and body, late, or a reset connection. */
+    interface Answer {
+      status?: number;
+      body?: string | object;
+      delayMs?: number;
+      reset?: boolean;
+    }
+    let answer: Answer = {};
+    let received = 0;
+    const server = createServer((req, res) => {
+      received++;
+      req.resume();
+      const { status = 200, body, delayMs = 0, reset } = answer;
+      // unref: an answer nobody waits for any more must not hold the test process.
+      setTimeout(() => {
+        if (reset) return void req.socket.destroy();
+        if (res.destroyed) return;
+        const html = typeof body === 'string';
+        res.writeHead(status, { 'content-type': html ? 'text/html' : 'application/json' });
+        res.end(html ? body : JSON.stringify(body ?? errorReply(`BLUM-${status}-000`, 'injected')));
+      }, delayMs).unref();
+    });
+    let baseUrl = '';
+    // Room for a first connection on a loaded machine; the timeout case waits this long, no more.
+    const TIMEOUT_MS = 800;
+    const overHttp = () => build(new HttpService(axios.create()), baseUrl, String(TIMEOUT_MS)).sut;
+
+    beforeAll(async () => {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    beforeEach(() => {
+      answer = {};
+      received = 0;
+    });
+
+    // [what Bluum does, the contract's status and code, the answer]
+    const cases: [string, number, string, Answer][] = [
+      ['500', 502, 'BLUUM_UNAVAILABLE', { status: 500 }],
+      ['503 with an HTML page', 502, 'BLUUM_UNAVAILABLE', { status: 503, body: '<html>Unavailable</html>' }],
+      ['401 (our credentials)', 502, 'BLUUM_UNAVAILABLE', { status: 401 }],
+      ['403 (our credentials)', 502, 'BLUUM_UNAVAILABLE', { status: 403 }],
+      ['429 (rate limited)', 502, 'BLUUM_UNAVAILABLE', { status: 429 }],
+      [
+        '404 for the account',
+        502,
+        'BLUUM_REQUEST_REJECTED',
+        { status: 404, body: errorReply('BLUM-404-001', 'Account not found') },
+      ],
+      ['200 with an HTML body', 502, 'BLUUM_BAD_RESPONSE', { body: '<html>maintenance</html>' }],
+      [
+        '200 with truncated JSON',
+        502,
+        'BLUUM_BAD_RESPONSE',
+        { body: '{"status":"success","data":{"item":{"itemId":"item_tr' },
+      ],
+      ['200 with an error envelope', 502, 'BLUUM_BAD_RESPONSE', { body: errorReply('X', 'odd') }],
+      ['400 without Bluum’s envelope', 502, 'BLUUM_BAD_RESPONSE', { status: 400, body: '<html>Bad</html>' }],
+      ['a reset connection', 502, 'BLUUM_UNAVAILABLE', { reset: true }],
+      ['no answer within BLUUM_TIMEOUT_MS', 504, 'BLUUM_TIMEOUT', { delayMs: TIMEOUT_MS * 10 }],
+    ];
+
+    it.each<[string, number, string, Answer]>([
+      ...cases,
+      [
+        '400 (a bad, used or expired token)',
+        422,
+        'PUBLIC_TOKEN_REJECTED',
+        { status: 400, body: errorReply('BLUM-400-002', `Invalid public token ${PUBLIC_TOKEN}`) },
+      ],
+      [
+        '200 without accounts',
+        502,
+        'BLUUM_BAD_RESPONSE',
+        { body: { status: 'success', data: { item: { itemId: 'item_no_accounts', institutionName: 'X' } } } },
+      ],
+    ])(
+      'connect, Bluum answers %s: %s %s, no secret in the message, one call',
+      async (_name, status, code, given) => {
+        answer = given;
+        const error = await failure(overHttp().exchangePublicToken('acct_1', PUBLIC_TOKEN));
+        expect({ status: error.status, code: error.code }).toEqual({ status, code });
+        for (const secret of SECRETS) expect(error.message).not.toContain(secret);
+        expect(received).toBe(1);
+      },
+    );
+
+    it.each(cases)(
+      'link-token, Bluum answers %s every time: %s %s within the budget, no secret in the message',
+      async (_name, status, code, given) => {
+        answer = given;
+        const started = Date.now();
+        const error = await failure(overHttp().createLinkToken('acct_1', { enableHostedLink: false }));
+        expect({ status: error.status, code: error.code }).toEqual({ status, code });
+        for (const secret of SECRETS) expect(error.message).not.toContain(secret);
+        expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 5);
+      },
+    );
   });
 });

@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   const { startApp } = require('../../src/bootstrap') as typeof Bootstrap;
   const { loadConfig } = require('../../src/config/app-config') as typeof AppConfig;
   const config = loadConfig(process.env);
-  const { app, url } = await startApp({ ...config, embeddedDatabaseDir: 'memory://' }, '127.0.0.1');
+  // A development probe is given a migrated embedded database; otherwise a new in-memory one.
+  const embeddedDatabaseDir = process.env.PROBE_EMBEDDED_DATABASE_DIR ?? 'memory://';
+  const { app, url } = await startApp({ ...config, embeddedDatabaseDir }, '127.0.0.1');
   await fetch(`${url}/v1/users/u1/funding-sources`);
   await fetch(`${url}/health/live`);
   // With promise hooks off, a continuation runs with no async id of its own.
