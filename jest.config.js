@@ -50,6 +50,10 @@ const common = {
 module.exports = {
   // e2e hooks start an app on a fresh embedded database, which takes seconds on two cores.
   testTimeout: 30_000,
+  // Two spec files at a time even on two cores: an e2e spec spends much of its time waiting (on
+  // PostgreSQL, on a stand-in's delay, on a child process), and every spec keeps to its own users, roles
+  // and databases, so they do not meet. Jest's default (cores - 1) ran them one by one here.
+  maxWorkers: 2,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {
