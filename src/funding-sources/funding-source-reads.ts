@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { PrismaService } from '../database/prisma.service';
 import type { FundingSource, FundingSourceRecord, FundingSourceStatus } from './funding-source';
 
@@ -42,38 +43,26 @@ const FUNDING_SOURCE_SQL = `${SELECT_FUNDING_SOURCE} FROM bank_accounts a`;
 // timestamptz(3) columns keep), as Date#toISOString writes them.
 const isoTime = (column: string) =>
   `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const { createdAt, updatedAt, ...ACCOUNT_COLUMNS } = FUNDING_SOURCE_COLUMNS;
 const FUNDING_SOURCE_JSON: { readonly [K in keyof FundingSource]-?: string } = {
-  id: 'a.id',
-  userId: 'a.user_id',
-  status: 'a.status',
-  institutionId: 'a.institution_id',
-  institutionName: 'a.institution_name',
-  accountName: 'a.name',
-  accountType: 'a.type',
-  accountSubtype: 'a.subtype',
-  mask: 'a.mask',
-  itemId: 'a.item_id',
-  accountId: 'a.account_id',
-  bluumFundingSourceId: 'a.bluum_funding_source_id',
+  ...ACCOUNT_COLUMNS,
   plaidOptions: "json_build_object('item_id', a.item_id, 'account_id', a.account_id)",
-  createdAt: isoTime('a.created_at'),
-  updatedAt: isoTime('a.updated_at'),
+  createdAt: isoTime(createdAt),
+  updatedAt: isoTime(updatedAt),
 };
 const SELECT_FUNDING_SOURCE_JSON = `SELECT json_build_object(${Object.entries(FUNDING_SOURCE_JSON)
   .map(([field, value]) => `'${field}', ${value}`)
   .join(', ')})::text AS "json" FROM bank_accounts a`;
-// Prepared once per connection (PrismaService.queryRows): their names are their identity, so a change
-// of a text must keep its name unique to it.
-const LIST_JSON = {
-  name: 'funding_sources_list_json_v1',
-  text: `${SELECT_FUNDING_SOURCE_JSON}
+// Prepared once per connection (PrismaService.queryRows). pg refuses one name for two texts on a
+// connection, so the name is taken from the text itself: an edited statement is a new one.
+const prepared = (text: string) => ({
+  name: `fs_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`,
+  text,
+});
+const LIST_JSON = prepared(`${SELECT_FUNDING_SOURCE_JSON}
     WHERE a.user_id = $1 AND a.status = ANY($2::"FundingSourceStatus"[])
-    ORDER BY a.created_at DESC, a.id DESC`,
-};
-const GET_JSON = {
-  name: 'funding_sources_get_json_v1',
-  text: `${SELECT_FUNDING_SOURCE_JSON} WHERE a.id = $1::uuid AND a.user_id = $2`,
-};
+    ORDER BY a.created_at DESC, a.id DESC`);
+const GET_JSON = prepared(`${SELECT_FUNDING_SOURCE_JSON} WHERE a.id = $1::uuid AND a.user_id = $2`);
 
 /**
  * `value` as literal text inside a LIKE pattern: unescaped, `%` and `_` would be wildcards
