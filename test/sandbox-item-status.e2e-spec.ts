@@ -119,29 +119,16 @@ describe('POST /sandbox/users/{userId}/items/{itemId}/status', () => {
     expect(synced.body.data.map((source) => source.status)).toEqual(Array(accounts).fill('disconnected'));
   });
 
-  it.each([
-    ['a lowercase status', { status: 'error' }],
-    ['an unknown status', { status: 'BROKEN' }],
-    ['no status', {}],
-    ['a number', { status: 3 }],
-    ['an unknown field', { status: 'ERROR', reason: 'password' }],
-  ])('refuses %s with 400 and leaves the item as it was', async (_name, body) => {
+  // One row of the route's table of refused bodies and item ids (src/sandbox/sandbox-routes.spec.ts).
+  it('refuses an unknown status with 400 and leaves the item as it was', async () => {
     const { userId, bluumAccountId, itemId } = await linked();
-    const res = await setStatus(userId, itemId, body);
+    const res = await setStatus(userId, itemId, { status: 'BROKEN' });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
     expect(res.body.details).toEqual(
       expect.arrayContaining([expect.objectContaining({ field: expect.any(String) })]),
     );
     expect((await sandboxList(bluumAccountId))[0].status).toBe('ACTIVE');
-  });
-
-  it('refuses an item id that could not be one, with 400', async () => {
-    const { userId } = await linked();
-    const res = await setStatus(userId, 'item.with.dots', { status: 'ERROR' });
-    expect(res.status).toBe(400);
-    expect(res.body.code).toBe('VALIDATION_FAILED');
-    expect(res.body.details).toEqual([expect.objectContaining({ field: 'itemId' })]);
   });
 
   it("answers 404 for an item the sandbox does not hold, and for another user's item", async () => {

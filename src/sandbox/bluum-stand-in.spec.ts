@@ -70,16 +70,37 @@ describe('BluumStandIn', () => {
   it.each([
     [{}, 'enable_hosted_link must be a boolean.'],
     [{ enable_hosted_link: 'yes' }, 'enable_hosted_link must be a boolean.'],
-    [
-      { enable_hosted_link: true, completion_redirect_uri: 'javascript:alert(1)' },
-      'completion_redirect_uri must be an absolute http(s) URL.',
-    ],
   ])('refuses the link-token body %j with 400', (body, message) => {
     expect(call(standIn(), 'POST', `${ACCOUNTS}/plaid/link-token`, body)).toEqual({
       status: 400,
       body: errorReply('BLUM-400-001', message),
     });
   });
+
+  it.each([
+    ['not an absolute URL', '/relative'],
+    ['javascript:', 'javascript:alert(document.cookie)'],
+    ['JavaScript: in mixed case', 'JavaScript:alert(1)//https://app.example.com/'],
+    ['javascript: after a space', ' javascript:alert(1)'],
+    ['data:', 'data:text/html,<script>alert(1)</script>'],
+    ['file:', 'file:///etc/passwd'],
+    ['vbscript:', 'vbscript:msgbox(1)'],
+    ['ftp:', 'ftp://files.example.com/'],
+    ['a number', 42],
+  ])(
+    'refuses a completion_redirect_uri that is %s, in its error envelope, with no link token',
+    (_name, uri) => {
+      const links = linking(() => documentedItem('fs_1'));
+      const issue = jest.spyOn(links, 'issueLinkToken');
+      const fake = new BluumStandIn({ linking: links, authorization: BASIC });
+      const body = { enable_hosted_link: true, completion_redirect_uri: uri };
+      expect(call(fake, 'POST', `${ACCOUNTS}/plaid/link-token`, body)).toEqual({
+        status: 400,
+        body: errorReply('BLUM-400-001', 'completion_redirect_uri must be an absolute http(s) URL.'),
+      });
+      expect(issue).not.toHaveBeenCalled();
+    },
+  );
 
   it('issues a link token, with the hosted URL only when asked for one', () => {
     const fake = standIn();

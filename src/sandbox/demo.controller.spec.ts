@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { TokenVerifier } from '../auth/token-verifier';
 import { configSlice, loadConfig } from '../config/app-config';
 import type { UsersService } from '../users/users.service';
 import { DemoController } from './demo.controller';
@@ -44,5 +46,39 @@ describe('DemoController.demoUser', () => {
       status: 404,
     });
     expect(users.ensure).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['a user registered under a real Bluum account (alice)', () => 'acct_real_alice'],
+    // Whoever may register users could once put a user under sha256(id)'s account and have the sandbox
+    // sign for it; the sandbox's own accounts now depend on the signing secret.
+    [
+      'a user registered under a sandbox-looking account it did not derive',
+      (userId: string) => `sbx_${createHash('sha256').update(userId).digest('hex').slice(0, 24)}`,
+    ],
+  ])('signs no token for %s (403 FORBIDDEN)', async (_name, account) => {
+    users.ensure.mockImplementationOnce((id: string) =>
+      Promise.resolve({ id, bluumAccountId: account(id), createdAt: '', updatedAt: '' }),
+    );
+    await expect(controller({}).demoUser({ userId: 'victim-1' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      status: 403,
+      message: expect.stringContaining('registered itself'),
+    });
+  });
+
+  it('signs demo tokens the service accepts when AUTH_ISSUER and AUTH_AUDIENCE are set', async () => {
+    const env = { AUTH_ISSUER: 'https://idp.example.com/', AUTH_AUDIENCE: 'bluum-linking' };
+    const session = await controller(env).demoUser({ userId: 'demo-checked' });
+    const verifier = new TokenVerifier(configSlice(loadConfig({ NODE_ENV: 'development', ...env }), 'auth'));
+    try {
+      await expect(verifier.verify(session.accessToken)).resolves.toMatchObject({
+        sub: 'demo-checked',
+        admin: false,
+        scope: '',
+      });
+    } finally {
+      verifier.onModuleDestroy();
+    }
   });
 });

@@ -1,0 +1,253 @@
+// The sandbox's controllers on Fastify (through @nestjs/testing, with the app's own validation pipe and
+// exception filter), the users faked and no database: the tables of cases behind the demo page, the hosted
+// link and the item-status control route. The e2e specs keep a row or two of each over the real app.
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { basicAuthorization } from '../bluum/bluum-endpoint';
+import { AllExceptionsFilter } from '../common/all-exceptions.filter';
+import { AppError } from '../common/app-error';
+import { validationPipe } from '../common/validation-pipe';
+import { configSlice, DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET, loadConfig } from '../config/app-config';
+import { AUTH_CONFIG, BLUUM_CONFIG } from '../config/config.module';
+import { UsersService } from '../users/users.service';
+import { BluumSandboxController } from './bluum-sandbox.controller';
+import { BluumSandboxStore } from './bluum-sandbox.store';
+import { BluumStandIn } from './bluum-stand-in';
+import { DemoController } from './demo.controller';
+import { HostedLinkController } from './hosted-link.controller';
+import { SandboxControlController } from './sandbox-control.controller';
+import { SandboxPages } from './sandbox-pages';
+
+const SANDBOX_BASIC = basicAuthorization(DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET);
+const COMPLETION = 'https://app.example.com/banks/done';
+
+/** A fake of UsersService's two calls the sandbox makes: users by id, each kept under its first account. */
+class FakeUsers {
+  readonly accounts = new Map<string, string>();
+  readonly ensure = jest.fn((id: string, bluumAccountId: string) => {
+    if (!this.accounts.has(id)) this.accounts.set(id, bluumAccountId);
+    return Promise.resolve(this.record(id));
+  });
+  readonly require = jest.fn((id: string) => {
+    if (!this.accounts.has(id)) return Promise.reject(new AppError('USER_NOT_FOUND', `No user ${id}.`));
+    return Promise.resolve(this.record(id));
+  });
+  private record(id: string) {
+    return { id, bluumAccountId: this.accounts.get(id) as string, createdAt: '', updatedAt: '' };
+  }
+}
+
+describe("the sandbox's routes on Fastify", () => {
+  let app: NestFastifyApplication;
+  let standIn: BluumStandIn;
+  const users = new FakeUsers();
+
+  beforeAll(async () => {
+    const config = loadConfig({ NODE_ENV: 'development' });
+    const module = await Test.createTestingModule({
+      controllers: [BluumSandboxController, HostedLinkController, DemoController, SandboxControlController],
+      providers: [
+        BluumSandboxStore,
+        SandboxPages,
+        {
+          provide: BluumStandIn,
+          inject: [BluumSandboxStore],
+          useFactory: (linking: BluumSandboxStore) =>
+            new BluumStandIn({ linking, authorization: SANDBOX_BASIC }),
+        },
+        { provide: UsersService, useValue: users },
+        { provide: AUTH_CONFIG, useValue: configSlice(config, 'auth') },
+        { provide: BLUUM_CONFIG, useValue: configSlice(config, 'bluum') },
+      ],
+    }).compile();
+    app = module.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
+    app.useGlobalFilters(new AllExceptionsFilter());
+    app.useGlobalPipes(validationPipe());
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    standIn = app.get(BluumStandIn);
+  });
+  afterAll(() => app.close());
+
+  const request = async (method: 'GET' | 'POST', url: string, body?: unknown, headers = {}) => {
+    const res = await app.inject({
+      method,
+      url,
+      headers,
+      ...(body === undefined ? {} : { payload: body as object }),
+    });
+    return { status: res.statusCode, headers: res.headers, text: res.body, body: safeJson(res.body) };
+  };
+
+  describe('pages', () => {
+    it.each([
+      ['/', 'text/html', 'data-testid="link-bank"'],
+      ['/sandbox/link?token=x', 'text/html', 'data-testid="sandbox-username"'],
+      ['/sandbox/assets/demo.js', 'text/javascript', '/plaid/link-token'],
+      ['/sandbox/assets/link.js', 'text/javascript', '/sandbox/link/'],
+      ['/sandbox/assets/sandbox.css', 'text/css', '.card'],
+    ])('serves %s as %s with a strict content security policy', async (path, type, marker) => {
+      const res = await request('GET', path);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe(`${type}; charset=utf-8`);
+      expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.text).toContain(marker);
+    });
+
+    it.each([
+      '/sandbox/assets/demo.html',
+      '/sandbox/assets/..%2Fsandbox.module.js',
+      '/sandbox/assets/nope.js',
+    ])('serves nothing else under /sandbox/assets: %s', async (path) => {
+      const res = await request('GET', path);
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('ROUTE_NOT_FOUND');
+    });
+  });
+
+  describe('POST /sandbox/demo-users', () => {
+    it.each([
+      ['a user id with a space', { userId: 'demo user' }],
+      ['a user id of 129 characters', { userId: 'u'.repeat(129) }],
+      ['a number', { userId: 42 }],
+      ['an unknown field', { userId: 'demo-unknown-field', roles: ['admin'] }],
+    ])('refuses %s with 400 and registers nobody', async (_name, body) => {
+      users.ensure.mockClear();
+      const res = await request('POST', '/sandbox/demo-users', body);
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(users.ensure).not.toHaveBeenCalled();
+      expect(users.accounts.has(String(body.userId))).toBe(false);
+    });
+
+    it('makes up a user id when none is given', async () => {
+      const first = await request('POST', '/sandbox/demo-users', {});
+      const second = await request('POST', '/sandbox/demo-users', {});
+      expect(first.status).toBe(201);
+      expect(first.body.userId).toMatch(/^demo-[0-9a-f]{12}$/);
+      expect(second.body.userId).not.toBe(first.body.userId);
+    });
+  });
+
+  describe('hosted link', () => {
+    /** A link token from the sandbox's Bluum route, as the service's link-token route gets one. */
+    async function hostedLinkToken(completionRedirectUri?: string): Promise<string> {
+      const res = await request(
+        'POST',
+        '/sandbox/bluum/v1/accounts/acct_hosted/funding-sources/plaid/link-token',
+        {
+          enable_hosted_link: true,
+          ...(completionRedirectUri ? { completion_redirect_uri: completionRedirectUri } : {}),
+        },
+        { authorization: SANDBOX_BASIC },
+      );
+      expect(res.status).toBe(200);
+      return res.body.data.link_token as string;
+    }
+
+    const complete = (linkToken: string, password = 'pass_good', institutionId = 'ins_109510') =>
+      request('POST', '/sandbox/link/complete', {
+        link_token: linkToken,
+        institution_id: institutionId,
+        username: 'user_good',
+        password,
+      });
+
+    it.each([
+      ['an unknown link token', 'session', { link_token: 'link-sandbox-unknown' }, 'INVALID_LINK_TOKEN'],
+      ['a missing link token', 'session', {}, 'INVALID_REQUEST'],
+      ['a link token of the wrong type', 'exit', { link_token: 7 }, 'INVALID_REQUEST'],
+      [
+        'a completion with an unknown link token',
+        'complete',
+        { link_token: 'x', institution_id: 'ins_1', username: 'user_good', password: 'pass_good' },
+        'INVALID_LINK_TOKEN',
+      ],
+    ])('answers %s with a Plaid-style 400', async (_name, path, body, code) => {
+      const res = await request('POST', `/sandbox/link/${path}`, body);
+      expect(res.status).toBe(400);
+      expect(res.body.error_code).toBe(code);
+    });
+
+    it('refuses an institution the sandbox does not have, without ending the session', async () => {
+      const linkToken = await hostedLinkToken(COMPLETION);
+      const res = await complete(linkToken, 'pass_good', 'ins_999');
+      expect(res.status).toBe(400);
+      expect(res.body.error_code).toBe('INVALID_INSTITUTION');
+      expect((await complete(linkToken)).status).toBe(200);
+    });
+
+    it('sends the person back with status=exited on Cancel, and ends the session', async () => {
+      const linkToken = await hostedLinkToken(COMPLETION);
+      const res = await request('POST', '/sandbox/link/exit', { link_token: linkToken });
+      expect(res.status).toBe(200);
+      expect(res.body.redirect_to).toBe(`${COMPLETION}#status=exited`);
+      expect((await complete(linkToken)).body.error_code).toBe('INVALID_LINK_TOKEN');
+    });
+
+    it('has nowhere to send the person when no completion URI was given', async () => {
+      const linkToken = await hostedLinkToken();
+      const session = await request('POST', '/sandbox/link/session', { link_token: linkToken });
+      expect(session.body.has_completion_redirect).toBe(false);
+      const done = await complete(linkToken);
+      expect(done.status).toBe(200);
+      expect(done.body.redirect_to).toBeNull();
+    });
+  });
+
+  describe('POST /sandbox/users/{userId}/items/{itemId}/status', () => {
+    /** A user whose sandbox account holds one ACTIVE item. */
+    function userWithItem(name: string): { userId: string; account: string; itemId: string } {
+      const userId = `user-${name}`;
+      const account = `acct_${name}`;
+      const itemId = `item_${name}`;
+      users.accounts.set(userId, account);
+      standIn.items.set(account, [
+        { id: `fs_${name}`, itemId, institutionName: 'First Platypus Bank', status: 'ACTIVE', accounts: [] },
+      ]);
+      return { userId, account, itemId };
+    }
+    const setStatus = (userId: string, itemId: string, body: unknown) =>
+      request('POST', `/sandbox/users/${userId}/items/${itemId}/status`, body);
+
+    it.each([
+      ['a lowercase status', { status: 'error' }],
+      ['an unknown status', { status: 'BROKEN' }],
+      ['no status', {}],
+      ['a number', { status: 3 }],
+      ['an unknown field', { status: 'ERROR', reason: 'password' }],
+    ])('refuses %s with 400 and leaves the item as it was', async (name, body) => {
+      const { userId, account, itemId } = userWithItem(name.replace(/\W/g, '_'));
+      const res = await setStatus(userId, itemId, body);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+      expect(res.body.details).toEqual(
+        expect.arrayContaining([expect.objectContaining({ field: expect.any(String) })]),
+      );
+      expect(standIn.list(account)[0].status).toBe('ACTIVE');
+    });
+
+    it('refuses an item id that could not be one, with 400', async () => {
+      const { userId, account } = userWithItem('dots');
+      const res = await setStatus(userId, 'item.with.dots', { status: 'ERROR' });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(res.body.details).toEqual([expect.objectContaining({ field: 'itemId' })]);
+      expect(standIn.list(account)[0].status).toBe('ACTIVE');
+    });
+  });
+});
+
+/** The JSON body, or {} for a page. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read arbitrary fields
+function safeJson(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
