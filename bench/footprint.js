@@ -37,7 +37,17 @@ async function seed(url) {
   const userId = `footprint-${randomBytes(4).toString('hex')}`;
   const client = new Client({ connectionString: url });
   await client.connect();
+  try {
+    return await seedRows(client, userId);
+  } catch (error) {
+    await client.end();
+    throw error;
+  }
+}
+
+async function seedRows(client, userId) {
   const itemRowId = randomUUID();
+  const item = { itemId: `item_${randomBytes(8).toString('hex')}`, bluumFundingSourceId: randomUUID() };
   await client.query(
     `INSERT INTO users (id, bluum_account_id, created_at, updated_at) VALUES ($1, $2, now(), now())`,
     [userId, `acct_${userId}`],
@@ -45,13 +55,23 @@ async function seed(url) {
   await client.query(
     `INSERT INTO plaid_items (id, user_id, item_id, bluum_funding_source_id, institution_id, institution_name, status, created_at, updated_at)
      VALUES ($1, $2, $3, $4, 'ins_109508', 'First Platypus Bank', 'active', now(), now())`,
-    [itemRowId, userId, `item_${randomBytes(8).toString('hex')}`, randomUUID()],
+    [itemRowId, userId, item.itemId, item.bluumFundingSourceId],
   );
   for (const [index, subtype] of ['checking', 'savings', 'money market'].entries()) {
     await client.query(
-      `INSERT INTO bank_accounts (id, plaid_item_id, user_id, account_id, name, type, subtype, mask, status, institution_name, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, 'depository', $5, '0000', 'active', 'First Platypus Bank', now() - make_interval(secs => $6), now())`,
-      [randomUUID(), itemRowId, userId, `acc_${randomBytes(8).toString('hex')}`, subtype, index],
+      // Each account carries its item's fields, as connect writes them.
+      `INSERT INTO bank_accounts (id, plaid_item_id, user_id, account_id, name, type, subtype, mask, status, institution_name, created_at, updated_at, item_id, institution_id, bluum_funding_source_id)
+       VALUES ($1, $2, $3, $4, $5, 'depository', $5, '0000', 'active', 'First Platypus Bank', now() - make_interval(secs => $6), now(), $7, 'ins_109508', $8)`,
+      [
+        randomUUID(),
+        itemRowId,
+        userId,
+        `acc_${randomBytes(8).toString('hex')}`,
+        subtype,
+        index,
+        item.itemId,
+        item.bluumFundingSourceId,
+      ],
     );
   }
   const cleanup = async () => {
@@ -127,7 +147,13 @@ async function main() {
     seeded = await seed(db.url);
     const secret = randomBytes(36).toString('base64url');
     const token = signHs256({ sub: seeded.userId, exp: Math.floor(Date.now() / 1000) + 3600 }, secret);
-    const baselineEnv = { DATABASE_URL: db.url, AUTH_JWT_SECRET: secret };
+    // The service's measure is the one-table floor, as in npm run bench; the pool sizes match.
+    const baselineEnv = {
+      DATABASE_URL: db.url,
+      AUTH_JWT_SECRET: secret,
+      BENCH_FLOOR: 'one-table',
+      DATABASE_READ_POOL_SIZE: '5',
+    };
     const serviceEnv = {
       ...baselineEnv,
       NODE_ENV: 'production',
