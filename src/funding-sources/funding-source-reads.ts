@@ -53,14 +53,16 @@ const FUNDING_SOURCE_JSON: { readonly [K in keyof FundingSource]-?: string } = {
 const SELECT_FUNDING_SOURCE_JSON = `SELECT json_build_object(${Object.entries(FUNDING_SOURCE_JSON)
   .map(([field, value]) => `'${field}', ${value}`)
   .join(', ')})::text AS "json" FROM bank_accounts a`;
-// Prepared once per connection (PrismaService.queryRows). pg refuses one name for two texts on a
+// The statuses arrive as text[]: the embedded database (PGlite) cannot send a parameter of an array type
+// its session learned of after it opened (the enum's, made by a migration at first start) and would
+// send "active,error". Prepared once per connection (PrismaService.queryRows). pg refuses one name for two texts on a
 // connection, so the name is taken from the text itself: an edited statement is a new one.
 const prepared = (text: string) => ({
   name: `fs_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`,
   text,
 });
 const LIST_JSON = prepared(`${SELECT_FUNDING_SOURCE_JSON}
-    WHERE a.user_id = $1 AND a.status = ANY($2::"FundingSourceStatus"[])
+    WHERE a.user_id = $1 AND a.status = ANY($2::text[]::"FundingSourceStatus"[])
     ORDER BY a.created_at DESC, a.id DESC`);
 const GET_JSON = prepared(`${SELECT_FUNDING_SOURCE_JSON} WHERE a.id = $1::uuid AND a.user_id = $2`);
 
