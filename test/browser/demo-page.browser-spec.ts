@@ -88,9 +88,21 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
     }
   }
 
+  /** Waits until the page has signed some user in (the placeholder is gone). */
+  async function waitForAnyUser(): Promise<void> {
+    const locator = byTestId(page, 'current-user');
+    const deadline = Date.now() + 10_000;
+    while ((await locator.textContent()) === '…') {
+      if (Date.now() > deadline) throw new Error('the page never signed a user in');
+      await page.waitForTimeout(50);
+    }
+  }
+
   /** Opens the demo page as a new demo user. */
   async function openAs(userId: string): Promise<void> {
     await page.goto(`${app.url}/`);
+    // The page first signs in a user of its own; switching before it has is the race a person never runs.
+    await waitForAnyUser();
     await byTestId(page, 'demo-user-id').fill(userId);
     await byTestId(page, 'use-user').click();
     await waitForText('current-user', userId);
@@ -180,6 +192,33 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
       'Tartan Bank',
     ]);
     expect(failedResponses).toEqual(['400 /sandbox/link/complete']);
+  });
+
+  it('leaves the user field alone while a person is in it: what they type is never appended to the page id', async () => {
+    const userId = uniqueUserId('demo');
+    let arrived!: () => void;
+    const focused = new Promise<void>((resolve) => (arrived = resolve));
+    let first = true;
+    await page.route('**/sandbox/demo-users', async (route) => {
+      if (first) {
+        first = false;
+        await focused;
+      }
+      await route.continue();
+    });
+    await page.goto(`${app.url}/`);
+    // In the field, nothing typed yet: the page's first user lands now (Playwright's fill selects, then types).
+    await byTestId(page, 'demo-user-id').focus();
+    arrived();
+    const deadline = Date.now() + 10_000;
+    while ((await byTestId(page, 'current-user').textContent())?.startsWith('demo-') !== true) {
+      if (Date.now() > deadline) throw new Error('the first demo user never arrived');
+      await page.waitForTimeout(50);
+    }
+    expect(await byTestId(page, 'demo-user-id').inputValue()).toBe('');
+    await page.keyboard.type(userId);
+    await byTestId(page, 'use-user').click();
+    await waitForText('current-user', userId);
   });
 
   it('keeps the user id a person typed while the page was still loading its first user', async () => {

@@ -238,7 +238,8 @@
   // The user the page acts for; only the latest switch counts, however the requests interleave.
   let current = null;
   let switches = 0;
-  // What a person typed in the user field is theirs: the page fills it only while nobody has typed.
+  // What a person typed in the user field is theirs: the page fills it only while nobody has typed and
+  // nobody is in it (a value set between a select-all and the typed text would be typed onto).
   let typed = false;
 
   async function useUser(userId) {
@@ -250,7 +251,8 @@
     if (ticket !== switches) return null;
     current = s;
     byTestId('current-user').textContent = s.userId;
-    if (!typed) byTestId('demo-user-id').value = s.userId;
+    const field = byTestId('demo-user-id');
+    if (!typed && document.activeElement !== field) field.value = s.userId;
     byTestId('link-bank').disabled = false;
     byTestId('refresh-from-bluum').disabled = false;
     await renderFundingSources(s);
