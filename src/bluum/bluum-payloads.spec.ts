@@ -16,6 +16,9 @@ const account = {
   mask: '0000',
 };
 
+// An account as parsed: the item shape's transfers take plaid_options, so no funding source id of its own.
+const parsedAccount = { ...account, fundingSourceId: null };
+
 // The item of a documented connect reply.
 const documentedItem = (name: WireFixtureName): WireBody => successData(wireFixture(name)).item as WireBody;
 
@@ -26,7 +29,7 @@ const fullItem = {
   institutionId: 'ins_3',
   institutionName: 'Chase Bank',
   status: 'ERROR',
-  accounts: [{ ...account, accountSubtype: 'checking' }],
+  accounts: [{ ...parsedAccount, accountSubtype: 'checking' }],
 };
 
 describe('Bluum payloads', () => {
@@ -37,7 +40,7 @@ describe('Bluum payloads', () => {
       institutionId: null,
       institutionName: 'Chase Bank',
       status: 'ACTIVE',
-      accounts: [{ ...account, accountSubtype: null }],
+      accounts: [{ ...parsedAccount, accountSubtype: null }],
     });
   });
 
@@ -198,7 +201,7 @@ describe('Bluum payloads', () => {
         institutionId: null,
         institutionName: 'Chase',
         status: 'ACTIVE',
-        accounts: [{ ...account, accountSubtype: null }],
+        accounts: [{ ...parsedAccount, accountSubtype: null }],
       },
       {
         id: null,

@@ -108,6 +108,8 @@ function parseAccount(value: unknown): BluumAccount {
   if (!isObject(value)) throw new BluumPayloadError('account is not an object');
   return {
     accountId: text(value, 'accountId', 255),
+    // The item shape's transfers take plaid_options: no per-account funding source id is used.
+    fundingSourceId: null,
     accountName: text(value, 'accountName', 255),
     accountType: text(value, 'accountType', 64),
     accountSubtype: optionalText(value, 'accountSubtype', 64),

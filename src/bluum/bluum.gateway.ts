@@ -22,10 +22,13 @@ export abstract class BluumGateway {
     request?: RequestContext,
   ): Promise<BluumItem>;
 
-  /** Disconnects a whole item at Bluum (Bluum soft-deletes it). An item Bluum no longer knows counts as done. */
+  /**
+   * Disconnects a whole item at Bluum (Bluum soft-deletes it): by the item's own Bluum id where it has one,
+   * else as Bluum knows it (its list). An item Bluum no longer knows counts as done.
+   */
   abstract disconnectItem(
     bluumAccountId: string,
-    bluumFundingSourceId: string,
+    item: { itemId: string; bluumFundingSourceId: string | null },
     request?: RequestContext,
   ): Promise<void>;
 

@@ -5,7 +5,17 @@ export const BLUUM_ITEM_STATUSES = ['ACTIVE', 'ERROR', 'DISCONNECTED'] as const;
 export type BluumItemStatus = (typeof BLUUM_ITEM_STATUSES)[number];
 
 export interface BluumAccount {
+  /**
+   * What Bluum identifies the bank account by, and what it is stored under: Plaid's account id in the
+   * accounts generation, the bank account's own `fs_…` funding source id in the investors generation.
+   */
   accountId: string;
+  /**
+   * Bluum's id for this one bank account as a funding source, which its transfers take as
+   * `funding_source_id` and its DELETE takes (investors); null where Bluum gives none and transfers take
+   * `plaid_options` with Plaid's account id instead (accounts).
+   */
+  fundingSourceId: string | null;
   accountName: string;
   accountType: string;
   accountSubtype: string | null;
@@ -13,7 +23,7 @@ export interface BluumAccount {
 }
 
 export interface BluumItem {
-  /** Bluum's funding-source id for the item, when it sends one. */
+  /** Bluum's funding-source id for the whole item, when it has one (accounts); null where each account has its own. */
   id: string | null;
   itemId: string;
   institutionId: string | null;

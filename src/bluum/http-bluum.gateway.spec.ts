@@ -269,7 +269,9 @@ describe('HttpBluumGateway', () => {
 
     it('takes a 204 No Content on DELETE as done, but not on link-token', async () => {
       const { sut, calls } = gateway({ status: 204, data: '' });
-      await expect(sut.disconnectItem('acct_1', 'fs_1')).resolves.toBeUndefined();
+      await expect(
+        sut.disconnectItem('acct_1', { itemId: 'item_1', bluumFundingSourceId: 'fs_1' }),
+      ).resolves.toBeUndefined();
       expect(calls).toHaveLength(1);
       const linkToken = gateway({ status: 204, data: '' }, 'https://bluum.test', '100');
       const error = await failure(linkToken.sut.createLinkToken('acct_1', { enableHostedLink: false }));
@@ -278,9 +280,25 @@ describe('HttpBluumGateway', () => {
 
     it("takes Bluum's internal 200 reply to DELETE (a message, no data) as done", async () => {
       const { sut, calls } = gateway([wire(wireFixture('delete.200')), { status: 202, data: '' }]);
-      await expect(sut.disconnectItem('acct_1', 'fs_1')).resolves.toBeUndefined();
-      await expect(sut.disconnectItem('acct_1', 'fs_1')).resolves.toBeUndefined();
+      await expect(
+        sut.disconnectItem('acct_1', { itemId: 'item_1', bluumFundingSourceId: 'fs_1' }),
+      ).resolves.toBeUndefined();
+      await expect(
+        sut.disconnectItem('acct_1', { itemId: 'item_1', bluumFundingSourceId: 'fs_1' }),
+      ).resolves.toBeUndefined();
       expect(calls).toHaveLength(2);
+    });
+
+    it("without the item's Bluum id (a minimal connect reply), takes it from Bluum's list; an item Bluum does not list is left alone", async () => {
+      const listed = listReply([wireItem({ id: 'fs_from_list', itemId: 'item_1' })]);
+      const { sut, calls } = gateway([wire(listed), { status: 204, data: '' }, wire(listed)]);
+      await sut.disconnectItem('acct_1', { itemId: 'item_1', bluumFundingSourceId: null });
+      await sut.disconnectItem('acct_1', { itemId: 'item_unknown', bluumFundingSourceId: null });
+      expect(calls.map((call) => `${call.method} ${call.url}`)).toEqual([
+        'GET https://bluum.test/v1/accounts/acct_1/funding-sources',
+        'DELETE https://bluum.test/v1/accounts/acct_1/funding-sources/fs_from_list?type=plaid',
+        'GET https://bluum.test/v1/accounts/acct_1/funding-sources',
+      ]);
     });
 
     it('refuses a public token answered in the error envelope of the current API reference', async () => {
@@ -293,8 +311,12 @@ describe('HttpBluumGateway', () => {
     it('disconnects an item with a DELETE, and takes a 404 as already done', async () => {
       // Any 2xx is a done delete, whatever its body: here one with data, as connect's.
       const { sut, calls } = gateway([connected, bluumError(404, 'BLUM-404-001')]);
-      await expect(sut.disconnectItem('acct_1', 'fs/1')).resolves.toBeUndefined();
-      await expect(sut.disconnectItem('acct_1', 'fs/1')).resolves.toBeUndefined();
+      await expect(
+        sut.disconnectItem('acct_1', { itemId: 'item_1', bluumFundingSourceId: 'fs/1' }),
+      ).resolves.toBeUndefined();
+      await expect(
+        sut.disconnectItem('acct_1', { itemId: 'item_1', bluumFundingSourceId: 'fs/1' }),
+      ).resolves.toBeUndefined();
       expect(calls).toHaveLength(2);
       expect(calls[0]).toMatchObject({
         method: 'DELETE',
@@ -321,7 +343,10 @@ describe('HttpBluumGateway', () => {
       ['link-token', (sut, accountId) => sut.createLinkToken(accountId, { enableHostedLink: true })],
       ['connect', (sut, accountId) => sut.exchangePublicToken(accountId, PUBLIC_TOKEN)],
       ['list', (sut, accountId) => sut.listItems(accountId)],
-      ['disconnect', (sut, accountId, id) => sut.disconnectItem(accountId, id)],
+      [
+        'disconnect',
+        (sut, accountId, id) => sut.disconnectItem(accountId, { itemId: 'item_1', bluumFundingSourceId: id }),
+      ],
     ];
     const unsafe: [string, string, string][] = [
       ['an account id of ..', '..', 'fs_1'],
@@ -352,7 +377,9 @@ describe('HttpBluumGateway', () => {
       ['', 'an empty id'],
     ])('disconnect with funding source id %j (%s): refused, and Bluum is never called', async (id) => {
       const { sut, calls: sent } = gateway([]);
-      const error = await failure(sut.disconnectItem('acct_1', id));
+      const error = await failure(
+        sut.disconnectItem('acct_1', { itemId: 'item_1', bluumFundingSourceId: id }),
+      );
       expect(error).toMatchObject({ code: 'BLUUM_ID_UNSAFE', status: 502 });
       expect(sent).toHaveLength(0);
     });
@@ -360,7 +387,7 @@ describe('HttpBluumGateway', () => {
     it('still calls Bluum for ids with dots inside, each kept as one segment', async () => {
       const { sut, calls: sent } = gateway([linkToken('link-1'), { status: 204, data: '' }]);
       await sut.createLinkToken('acct.1', { enableHostedLink: false });
-      await sut.disconnectItem('acct..x', 'fs...1');
+      await sut.disconnectItem('acct..x', { itemId: 'item_1', bluumFundingSourceId: 'fs...1' });
       expect(sent.map((call) => call.url)).toEqual([
         'https://bluum.test/v1/accounts/acct.1/funding-sources/plaid/link-token',
         'https://bluum.test/v1/accounts/acct..x/funding-sources/fs...1?type=plaid',

@@ -111,9 +111,16 @@ export class HttpBluumGateway extends BluumGateway {
 
   async disconnectItem(
     bluumAccountId: string,
-    bluumFundingSourceId: string,
+    item: { itemId: string; bluumFundingSourceId: string | null },
     request?: RequestContext,
   ): Promise<void> {
+    // Bluum's minimal connect reply (its first documented shape) may lack Bluum's id for the item: its list has it.
+    const bluumFundingSourceId =
+      item.bluumFundingSourceId ??
+      (await this.listItems(bluumAccountId, request)).find((listed) => listed.itemId === item.itemId)?.id ??
+      null;
+    // An item Bluum does not list (or lists without an id) has nothing left to disconnect there.
+    if (bluumFundingSourceId === null) return;
     // Never retried: the contract keeps writes other than link-token to one attempt.
     await this.call(
       'DELETE',

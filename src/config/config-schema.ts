@@ -10,6 +10,9 @@ export class ConfigError extends Error {
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+/** Bluum's funding-source API generations this service speaks (see the gateway's two adapters). */
+export const BLUUM_API_VERSIONS = ['accounts', 'investors'] as const;
+export type BluumApiVersion = (typeof BLUUM_API_VERSIONS)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEV_BLUUM_API_KEY = 'sandbox_key';
@@ -361,6 +364,19 @@ export const CONFIG_SCHEMA = {
       deployment: true,
       doc: "Bluum's Basic-auth password (the API secret)",
       defaultDoc: "development: the sandbox's secret",
+    }),
+    bluumApiVersion: variable<BluumApiVersion>({
+      env: 'BLUUM_API_VERSION',
+      parse: (raw, name) => {
+        const version = BLUUM_API_VERSIONS.find((candidate) => candidate === raw);
+        if (version === undefined) {
+          throw new ConfigError(`${name} must be one of ${BLUUM_API_VERSIONS.join(', ')}, got "${raw}"`);
+        }
+        return version;
+      },
+      default: 'accounts',
+      doc: "the generation of Bluum's funding-source API: `accounts` (`/v1/accounts/{uuid}/funding-sources/plaid/…`, one item with its accounts) or `investors` (`/v1/investors/{inv_…}/funding-sources/…`, one `fs_…` funding source per bank account)",
+      defaultDoc: '`accounts`',
     }),
     bluumTimeoutMs: variable({
       env: 'BLUUM_TIMEOUT_MS',

@@ -84,6 +84,7 @@ const ITEM: BluumItem = {
   accounts: [
     {
       accountId: RECORD.accountId,
+      fundingSourceId: null,
       accountName: 'Checking Account',
       accountType: 'depository',
       accountSubtype: 'checking',
@@ -528,7 +529,11 @@ describe('FundingSourcesService and ConnectService', () => {
       expect(lease.id).toMatch(/^[0-9a-f-]{36}$/);
       // The lease outlives the Bluum work (two calls and the transactions): the derived budget.
       expect(lease.durationMs).toBe(2 * 200 + 5_000);
-      expect(disconnectItem).toHaveBeenCalledWith('acct_1', 'fs_1', REQUEST);
+      expect(disconnectItem).toHaveBeenCalledWith(
+        'acct_1',
+        { itemId: LEASED.item.itemId, bluumFundingSourceId: 'fs_1' },
+        REQUEST,
+      );
       expect(finishDisconnect).toHaveBeenCalledWith('user_1', RECORD.id, 'pi_1', CALLER);
       expect(beginDisconnect.mock.calls[0][3]).toBe(CALLER);
     });
@@ -543,26 +548,6 @@ describe('FundingSourcesService and ConnectService', () => {
       await expect(sut.disconnect('user_1', RECORD.id, CALLER)).resolves.toMatchObject({
         status: 'disconnected',
       });
-    });
-
-    it("finds Bluum's id in its list when the connect reply lacked it, and skips an item Bluum does not list", async () => {
-      const disconnectItem = jest.fn().mockResolvedValue(undefined);
-      const listItems = jest.fn().mockResolvedValue([{ ...ITEM, id: 'fs_from_list' }]);
-      const beginDisconnect = jest
-        .fn()
-        .mockResolvedValueOnce({ ...LEASED, item: { ...LEASED.item, bluumFundingSourceId: null } })
-        .mockResolvedValueOnce({
-          ...LEASED,
-          item: { ...LEASED.item, itemId: 'item_unknown_to_bluum', bluumFundingSourceId: null },
-        });
-      const { sut } = setup({
-        users: { require: jest.fn().mockResolvedValue(USER) },
-        bluum: { disconnectItem, listItems },
-        writes: { beginDisconnect, finishDisconnect: jest.fn().mockResolvedValue(DISCONNECTED) },
-      });
-      await sut.disconnect('user_1', RECORD.id, CALLER);
-      await sut.disconnect('user_1', RECORD.id, CALLER);
-      expect(disconnectItem.mock.calls).toEqual([['acct_1', 'fs_from_list', REQUEST]]);
     });
 
     it('gives its lease up when Bluum fails, records no outcome, and says a repeat is safe after a timeout', async () => {

@@ -147,13 +147,11 @@ export class FundingSourcesService {
   ): Promise<void> {
     const request = RequestContext.from(caller);
     try {
-      // Bluum's minimal connect reply (its first documented shape) may lack Bluum's id for the item: Bluum's list has it.
-      const bluumId =
-        lease.bluumFundingSourceId ??
-        (await this.bluum.listItems(bluumAccountId, request)).find((i) => i.itemId === lease.itemId)?.id ??
-        null;
-      // An item Bluum does not list (or lists without an id) has nothing left to disconnect there.
-      if (bluumId !== null) await this.bluum.disconnectItem(bluumAccountId, bluumId, request);
+      await this.bluum.disconnectItem(
+        bluumAccountId,
+        { itemId: lease.itemId, bluumFundingSourceId: lease.bluumFundingSourceId },
+        request,
+      );
     } catch (err) {
       // The item stays as it was. If the database is away too, the lease expires by itself.
       await this.writes.releaseDisconnect(lease.id, lease.leaseId).catch(() => undefined);

@@ -27,6 +27,7 @@ const bluumItem = (
   status,
   accounts: accounts.map((accountId) => ({
     accountId,
+    fundingSourceId: null,
     accountName: 'Checking',
     accountType: 'depository',
     accountSubtype: 'checking',

@@ -137,6 +137,7 @@ describe('duplicate banks on a real database', () => {
         itemId: first.linked.item.itemId,
         accounts: first.linked.fundingSources.map((s) => ({
           accountId: s.accountId,
+          fundingSourceId: null,
           accountName: s.accountName,
           accountType: s.accountType,
           accountSubtype: s.accountSubtype,

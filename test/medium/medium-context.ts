@@ -147,6 +147,7 @@ export class MediumContext {
       status: BLUUM_STATUS[options.status ?? 'active'],
       accounts: Array.from({ length: options.accounts ?? 1 }, (_, index) => ({
         accountId: `acc_${index}_${itemId}`,
+        fundingSourceId: null,
         accountName: `Account ${index}`,
         accountType: 'depository',
         accountSubtype: index % 2 === 0 ? 'checking' : null,
