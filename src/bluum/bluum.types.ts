@@ -16,6 +16,8 @@ export interface BluumAccount {
    * `plaid_options` with Plaid's account id instead (accounts).
    */
   fundingSourceId: string | null;
+  /** The account's own status where Bluum gives one per account (investors); else the item's holds. */
+  status?: BluumItemStatus;
   accountName: string;
   accountType: string;
   accountSubtype: string | null;

@@ -75,7 +75,11 @@ export function itemToStore(
       type: account.accountType,
       subtype: account.accountSubtype,
       mask: account.mask,
-      status: keepDisconnected.has(accountKey(bluumItem.itemId, account.accountId)) ? 'disconnected' : status,
+      status: keepDisconnected.has(accountKey(bluumItem.itemId, account.accountId))
+        ? 'disconnected'
+        : account.status === undefined
+          ? status
+          : STATUS_FROM_BLUUM[account.status],
     })),
   };
 }

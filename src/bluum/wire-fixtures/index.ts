@@ -31,6 +31,13 @@ export const WIRE_FIXTURES = [
   // The two error envelopes: its older pages' and its current API reference's.
   'error.status',
   'error.object',
+  // The investors generation (its current API reference): flat link-token replies, list envelopes with
+  // one funding source per bank account, and its error envelope. A DELETE answers 204 with no body.
+  'investors.link-token',
+  'investors.link-token.hosted',
+  'investors.connect',
+  'investors.list',
+  'investors.error',
 ] as const;
 
 export type WireFixtureName = (typeof WIRE_FIXTURES)[number];
@@ -151,4 +158,31 @@ export function errorReply(
   if (envelope === 'status') return overlay(wireFixture('error.status'), { code, message });
   const body = wireFixture('error.object');
   return { ...body, error: overlay(body.error as WireBody, { code, message }) };
+}
+
+// ---- The investors generation ----
+
+// The documented funding source (a bank account) every made-up one starts from.
+const investorsRowTemplate = (): WireBody => (wireFixture('investors.connect').data as WireBody[])[0];
+
+/** The documented investors funding source (one bank account) with `values` over it (snake_case names). */
+export function investorsRow(values: Record<string, unknown> = {}): WireBody {
+  return overlay(investorsRowTemplate(), values);
+}
+
+/** An investors list envelope (connect's reply and the list's) around `rows`. */
+export function investorsList(rows: object[], hasMore = false, url?: string): WireBody {
+  const body = wireFixture('investors.list');
+  return { ...body, ...(url === undefined ? {} : { url }), has_more: hasMore, data: rows };
+}
+
+/** An investors link-token reply: flat, the hosted variant when there is a hosted URL. */
+export function investorsLinkTokenReply(linkToken: string, hostedLinkUrl: string | null): WireBody {
+  return overlay(
+    wireFixture(hostedLinkUrl === null ? 'investors.link-token' : 'investors.link-token.hosted'),
+    {
+      link_token: linkToken,
+      hosted_link_url: hostedLinkUrl,
+    },
+  );
 }
