@@ -15,12 +15,12 @@ const { Pool } = require('pg');
 const FLOOR = process.env.BENCH_FLOOR;
 const SQL = {
   'one-table': `SELECT id, user_id, status, account_id, name, type, subtype, mask, created_at, updated_at,
-    item_id, institution_id, institution_name, bluum_funding_source_id
+    item_id, institution_id, institution_name, bluum_funding_source_id, transfer_by
     FROM bank_accounts
     WHERE user_id = $1 AND status = ANY($2::"FundingSourceStatus"[])
     ORDER BY created_at DESC, id DESC`,
   join: `SELECT a.id, a.user_id, a.status, a.account_id, a.name, a.type, a.subtype, a.mask, a.created_at,
-    a.updated_at, i.item_id, i.institution_id, i.institution_name, i.bluum_funding_source_id
+    a.updated_at, i.item_id, i.institution_id, i.institution_name, i.bluum_funding_source_id, a.transfer_by
     FROM bank_accounts a JOIN plaid_items i ON i.id = a.plaid_item_id
     WHERE a.user_id = $1 AND a.status = ANY($2::"FundingSourceStatus"[])
     ORDER BY a.created_at DESC, a.id DESC`,
@@ -99,23 +99,32 @@ app.get('/v1/users/:userId/funding-sources', async (request, reply) => {
   if (!USER_ID.test(userId)) return reply.code(400).send({ code: 'VALIDATION_FAILED' });
   const { rows } = await pool.query(SQL, [userId, statuses]);
   return {
-    data: rows.map((row) => ({
-      id: row.id,
-      userId: row.user_id,
-      status: row.status,
-      institutionId: row.institution_id,
-      institutionName: row.institution_name,
-      accountName: row.name,
-      accountType: row.type,
-      accountSubtype: row.subtype,
-      mask: row.mask,
-      itemId: row.item_id,
-      accountId: row.account_id,
-      bluumFundingSourceId: row.bluum_funding_source_id,
-      plaidOptions: { item_id: row.item_id, account_id: row.account_id },
-      createdAt: row.created_at.toISOString(),
-      updatedAt: row.updated_at.toISOString(),
-    })),
+    data: rows.map((row) => {
+      // How a transfer names the account, as the service shapes it (plaid_options or funding_source_id).
+      const plaidOptions =
+        row.transfer_by === 'plaid_options' ? { item_id: row.item_id, account_id: row.account_id } : null;
+      return {
+        id: row.id,
+        userId: row.user_id,
+        status: row.status,
+        institutionId: row.institution_id,
+        institutionName: row.institution_name,
+        accountName: row.name,
+        accountType: row.type,
+        accountSubtype: row.subtype,
+        mask: row.mask,
+        itemId: row.item_id,
+        accountId: plaidOptions === null ? null : row.account_id,
+        bluumFundingSourceId: row.bluum_funding_source_id,
+        plaidOptions,
+        transferOptions:
+          plaidOptions === null
+            ? { funding_source_id: row.bluum_funding_source_id ?? row.account_id }
+            : { plaid_options: plaidOptions },
+        createdAt: row.created_at.toISOString(),
+        updatedAt: row.updated_at.toISOString(),
+      };
+    }),
   };
 });
 // The service's readiness: the database answers and takes writes (it asks its two pools side by side;

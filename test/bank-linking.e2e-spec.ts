@@ -26,6 +26,7 @@ const FUNDING_SOURCE_KEYS = [
   'mask',
   'plaidOptions',
   'status',
+  'transferOptions',
   'updatedAt',
   'userId',
 ];
@@ -157,6 +158,8 @@ describe('bank linking on the built-in sandbox', () => {
           updatedAt: expect.stringMatching(ISO_DATE),
         });
         expect(source.plaidOptions).toEqual({ item_id: source.itemId, account_id: source.accountId });
+        // What a deposit to Bluum's accounts generation merges in: exactly plaid_options.
+        expect(source.transferOptions).toEqual({ plaid_options: source.plaidOptions });
       }
       expect(await countStored(app, userId)).toEqual({ items: 1, accounts: sources.length });
     });

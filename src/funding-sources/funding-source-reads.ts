@@ -26,6 +26,7 @@ const FUNDING_SOURCE_COLUMNS: { readonly [K in keyof FundingSourceRecord]-?: `a.
   itemId: 'a.item_id',
   accountId: 'a.account_id',
   bluumFundingSourceId: 'a.bluum_funding_source_id',
+  transferBy: 'a.transfer_by',
   createdAt: 'a.created_at',
   updatedAt: 'a.updated_at',
 };
@@ -41,12 +42,19 @@ const FUNDING_SOURCE_SQL = `${SELECT_FUNDING_SOURCE} FROM bank_accounts a`;
 // API's `FundingSource` one for one by the type checker; a medium spec holds the values to
 // `toFundingSource` of the stored record. Times are ISO 8601 in UTC with milliseconds (what the
 // timestamptz(3) columns keep), as Date#toISOString writes them.
-const isoTime = (column: string) =>
-  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const { createdAt, updatedAt, ...ACCOUNT_COLUMNS } = FUNDING_SOURCE_COLUMNS;
+const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+// As toFundingSource: a row transfers by plaid_options (its accountId is Plaid's) or by funding_source_id
+// (no Plaid account id: accountId and plaidOptions are null).
+const { createdAt, updatedAt, transferBy, accountId, bluumFundingSourceId, ...ACCOUNT_COLUMNS } =
+  FUNDING_SOURCE_COLUMNS;
+const BY_PLAID = `${transferBy} = 'plaid_options'`;
+const PLAID_OPTIONS = `json_build_object('item_id', a.item_id, 'account_id', ${accountId})`;
 const FUNDING_SOURCE_JSON: { readonly [K in keyof FundingSource]-?: string } = {
   ...ACCOUNT_COLUMNS,
-  plaidOptions: "json_build_object('item_id', a.item_id, 'account_id', a.account_id)",
+  accountId: `CASE WHEN ${BY_PLAID} THEN ${accountId} END`,
+  bluumFundingSourceId,
+  plaidOptions: `CASE WHEN ${BY_PLAID} THEN ${PLAID_OPTIONS} END`,
+  transferOptions: `CASE WHEN ${BY_PLAID} THEN json_build_object('plaid_options', ${PLAID_OPTIONS}) ELSE json_build_object('funding_source_id', coalesce(${bluumFundingSourceId}, ${accountId})) END`,
   createdAt: isoTime(createdAt),
   updatedAt: isoTime(updatedAt),
 };

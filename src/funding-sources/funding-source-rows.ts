@@ -2,7 +2,7 @@
 // FundingSourceRecord is read from (the model API's paths: writes, events), and the columns a change is
 // judged on. The read path's own SQL is in funding-source-reads.ts.
 import type { Prisma } from '../generated/prisma/client';
-import type { FundingSourceRecord } from './funding-source';
+import type { FundingSourceRecord, TransferBy } from './funding-source';
 import type { AccountState } from './reconcile';
 
 /**
@@ -14,18 +14,12 @@ export const ITEM_COPIES = {
   itemId: true,
   institutionId: true,
   institutionName: true,
-  bluumFundingSourceId: true,
 } as const satisfies Prisma.PlaidItemSelect & Prisma.BankAccountSelect;
 
 export type ItemCopies = Prisma.BankAccountGetPayload<{ select: typeof ITEM_COPIES }>;
 
-export function itemCopies({
-  itemId,
-  institutionId,
-  institutionName,
-  bluumFundingSourceId,
-}: ItemCopies): ItemCopies {
-  return { itemId, institutionId, institutionName, bluumFundingSourceId };
+export function itemCopies({ itemId, institutionId, institutionName }: ItemCopies): ItemCopies {
+  return { itemId, institutionId, institutionName };
 }
 
 // The columns a FundingSource needs, and nothing else: all of them the account's own, its item's fields
@@ -40,14 +34,29 @@ export const FUNDING_SOURCE_SELECT = {
   subtype: true,
   mask: true,
   ...ITEM_COPIES,
+  bluumFundingSourceId: true,
+  transferBy: true,
   createdAt: true,
   updatedAt: true,
 } as const satisfies Prisma.BankAccountSelect;
 
 type FundingSourceRow = Prisma.BankAccountGetPayload<{ select: typeof FUNDING_SOURCE_SELECT }>;
 
-export function toRecord({ name, type, subtype, ...account }: FundingSourceRow): FundingSourceRecord {
-  return { ...account, accountName: name, accountType: type, accountSubtype: subtype };
+export function toRecord({
+  name,
+  type,
+  subtype,
+  transferBy,
+  ...account
+}: FundingSourceRow): FundingSourceRecord {
+  // The column's CHECK constraint allows these two values alone.
+  return {
+    ...account,
+    transferBy: transferBy as TransferBy,
+    accountName: name,
+    accountType: type,
+    accountSubtype: subtype,
+  };
 }
 
 // The item's fields as the account carries them (ITEM_COPIES): what the read path shows is what a
@@ -62,4 +71,6 @@ export const ACCOUNT_STATE_SELECT = {
   mask: true,
   status: true,
   ...ITEM_COPIES,
+  bluumFundingSourceId: true,
+  transferBy: true,
 } as const satisfies Prisma.BankAccountSelect & Record<keyof AccountState, true>;

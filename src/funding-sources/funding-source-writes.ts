@@ -333,6 +333,7 @@ const ITEM_SELECT = {
   id: true,
   status: true,
   ...ITEM_COPIES,
+  bluumFundingSourceId: true,
 } as const satisfies Prisma.PlaidItemSelect & Record<keyof Omit<ItemToStore, 'accounts'>, true>;
 
 /**
@@ -360,15 +361,25 @@ async function upsertItem(
   if (stored?.institutionName !== item.institutionName) {
     await tx.institutionName.createMany({ data: { name: item.institutionName }, skipDuplicates: true });
   }
+  // An account a transfer names by plaid_options carries its item's Bluum id as well (Bluum's DELETE takes
+  // the item's); one with a funding source id of its own keeps that.
   const copies = itemCopies(item);
+  const withItemId = { ...copies, bluumFundingSourceId: item.bluumFundingSourceId };
   // Judged on the accounts themselves, not on whether the item changed: an account whose copies fell
   // behind (written by a version that did not keep them all) is brought in line by the next sync.
-  const behind = (stored?.accounts ?? []).filter((account) => differs(itemCopies(account), copies));
-  if (behind.length > 0) {
-    await tx.bankAccount.updateMany({
-      where: { id: { in: behind.map((account) => account.id) } },
-      data: copies,
-    });
+  for (const [transferBy, wanted] of [
+    ['plaid_options', withItemId],
+    ['funding_source_id', copies],
+  ] as const) {
+    const behind = (stored?.accounts ?? []).filter(
+      (account) => account.transferBy === transferBy && differs(account, wanted),
+    );
+    if (behind.length > 0) {
+      await tx.bankAccount.updateMany({
+        where: { id: { in: behind.map((account) => account.id) } },
+        data: wanted,
+      });
+    }
   }
   const storedAccounts = new Map((stored?.accounts ?? []).map((account) => [account.accountId, account]));
   const accountIds: string[] = [];

@@ -5,6 +5,14 @@
 export const FUNDING_SOURCE_STATUSES = ['active', 'error', 'disconnected'] as const;
 export type FundingSourceStatus = (typeof FUNDING_SOURCE_STATUSES)[number];
 
+/**
+ * How a deposit or withdrawal request to Bluum names a bank account: `plaid_options` with the item's and
+ * Plaid's account ids (Bluum's accounts generation), or `funding_source_id`, Bluum's own id for the account
+ * (its investors generation, which gives no Plaid account id).
+ */
+export const TRANSFER_BY = ['plaid_options', 'funding_source_id'] as const;
+export type TransferBy = (typeof TRANSFER_BY)[number];
+
 /** The audit trail's event types. */
 export const FUNDING_SOURCE_EVENT_TYPES = ['linked', 'updated', 'status_changed', 'disconnected'] as const;
 export type FundingSourceEventType = (typeof FUNDING_SOURCE_EVENT_TYPES)[number];
@@ -21,8 +29,11 @@ export interface FundingSourceRecord {
   accountSubtype: string | null;
   mask: string;
   itemId: string;
+  /** What Bluum identifies the account by: Plaid's account id, or (transferBy funding_source_id) its fs_… id. */
   accountId: string;
+  /** The id Bluum's DELETE takes: the item's, or the account's own fs_… id. */
   bluumFundingSourceId: string | null;
+  transferBy: TransferBy;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -41,9 +52,26 @@ export interface LinkedItem {
   fundingSources: FundingSourceRecord[];
 }
 
-/** A funding source as the API answers it: the record, `plaidOptions` for Bluum, ISO 8601 times. */
-export type FundingSource = Omit<FundingSourceRecord, 'createdAt' | 'updatedAt'> & {
-  plaidOptions: { item_id: string; account_id: string };
+export interface PlaidOptions {
+  item_id: string;
+  account_id: string;
+}
+
+/** Exactly what a deposit or withdrawal request to Bluum merges in to name this bank account. */
+export type TransferOptions = { plaid_options: PlaidOptions } | { funding_source_id: string };
+
+/**
+ * A funding source as the API answers it: the record, what a transfer at Bluum takes, ISO 8601 times.
+ * Where Bluum gives no Plaid account id (transfers by funding_source_id), `accountId` and `plaidOptions`
+ * are null.
+ */
+export type FundingSource = Omit<
+  FundingSourceRecord,
+  'accountId' | 'transferBy' | 'createdAt' | 'updatedAt'
+> & {
+  accountId: string | null;
+  plaidOptions: PlaidOptions | null;
+  transferOptions: TransferOptions;
   createdAt: string;
   updatedAt: string;
 };
@@ -55,6 +83,8 @@ export interface ConnectResponse {
 
 // Field by field: an object rest and spread here cost more than the rest of the mapping (a CPU profile).
 export function toFundingSource(record: FundingSourceRecord): FundingSource {
+  const plaidOptions =
+    record.transferBy === 'plaid_options' ? { item_id: record.itemId, account_id: record.accountId } : null;
   return {
     id: record.id,
     userId: record.userId,
@@ -66,9 +96,14 @@ export function toFundingSource(record: FundingSourceRecord): FundingSource {
     accountSubtype: record.accountSubtype,
     mask: record.mask,
     itemId: record.itemId,
-    accountId: record.accountId,
+    accountId: plaidOptions === null ? null : record.accountId,
     bluumFundingSourceId: record.bluumFundingSourceId,
-    plaidOptions: { item_id: record.itemId, account_id: record.accountId },
+    plaidOptions,
+    // A funding_source_id row always has its fs_… id (the investors adapter refuses a row without one).
+    transferOptions:
+      plaidOptions === null
+        ? { funding_source_id: record.bluumFundingSourceId ?? record.accountId }
+        : { plaid_options: plaidOptions },
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
   };

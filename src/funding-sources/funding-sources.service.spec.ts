@@ -54,6 +54,7 @@ const RECORD: FundingSourceRecord = {
   itemId: 'item_abc123',
   accountId: 'acc_1234567890',
   bluumFundingSourceId: '123e4567-e89b-12d3-a456-426614174000',
+  transferBy: 'plaid_options',
   createdAt: new Date('2026-01-22T10:30:00.000Z'),
   updatedAt: new Date('2026-01-22T10:31:00.000Z'),
 };
@@ -72,6 +73,7 @@ const FUNDING_SOURCE = {
   accountId: 'acc_1234567890',
   bluumFundingSourceId: '123e4567-e89b-12d3-a456-426614174000',
   plaidOptions: { item_id: 'item_abc123', account_id: 'acc_1234567890' },
+  transferOptions: { plaid_options: { item_id: 'item_abc123', account_id: 'acc_1234567890' } },
   createdAt: '2026-01-22T10:30:00.000Z',
   updatedAt: '2026-01-22T10:31:00.000Z',
 };
@@ -170,6 +172,8 @@ describe('FundingSourcesService and ConnectService', () => {
           accounts: [
             {
               accountId: RECORD.accountId,
+              bluumFundingSourceId: ITEM.id,
+              transferBy: 'plaid_options',
               name: 'Checking Account',
               type: 'depository',
               subtype: 'checking',

@@ -47,6 +47,7 @@ const state = (overrides: Partial<AccountState> = {}): AccountState => ({
   institutionId: 'ins_3',
   institutionName: 'Platypus',
   bluumFundingSourceId: 'fs_item_1',
+  transferBy: 'plaid_options',
   ...overrides,
 });
 
@@ -66,6 +67,8 @@ describe('reconcile', () => {
         status,
         accounts: ['acc_1', 'acc_2'].map((accountId) => ({
           accountId,
+          bluumFundingSourceId: 'fs_item_1',
+          transferBy: 'plaid_options',
           name: 'Checking',
           type: 'depository',
           subtype: 'checking',
@@ -73,6 +76,45 @@ describe('reconcile', () => {
           status,
         })),
       });
+    });
+
+    it("stores an account with Bluum's own funding source id (investors) under it, transferred by it, with its own status", () => {
+      const item = bluumItem('item_1', 'ACTIVE', []);
+      const stored = itemToStore({
+        ...item,
+        id: null,
+        institutionId: null,
+        accounts: [
+          { ...bluumItem('x', 'ACTIVE', ['fs_a']).accounts[0], fundingSourceId: 'fs_a', status: 'ACTIVE' },
+          {
+            ...bluumItem('x', 'ACTIVE', ['fs_b']).accounts[0],
+            fundingSourceId: 'fs_b',
+            status: 'DISCONNECTED',
+          },
+        ],
+      });
+      expect(stored.bluumFundingSourceId).toBeNull();
+      expect(
+        stored.accounts.map(({ accountId, bluumFundingSourceId, transferBy, status }) => ({
+          accountId,
+          bluumFundingSourceId,
+          transferBy,
+          status,
+        })),
+      ).toEqual([
+        {
+          accountId: 'fs_a',
+          bluumFundingSourceId: 'fs_a',
+          transferBy: 'funding_source_id',
+          status: 'active',
+        },
+        {
+          accountId: 'fs_b',
+          bluumFundingSourceId: 'fs_b',
+          transferBy: 'funding_source_id',
+          status: 'disconnected',
+        },
+      ]);
     });
   });
 

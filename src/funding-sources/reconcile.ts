@@ -4,7 +4,7 @@
 // table-driven specs beside this file are where the rules are tested.
 import type { BluumItem, BluumItemStatus } from '../bluum/bluum.types';
 import type { Caller } from '../auth/caller';
-import type { FundingSourceEventType, FundingSourceStatus } from './funding-source';
+import type { FundingSourceEventType, FundingSourceStatus, TransferBy } from './funding-source';
 
 export const STATUS_FROM_BLUUM: Record<BluumItemStatus, FundingSourceStatus> = {
   ACTIVE: 'active',
@@ -24,6 +24,9 @@ interface ItemFields {
 /** What Bluum decides about a stored account, with our status. */
 interface AccountFields {
   accountId: string;
+  /** The id Bluum's DELETE takes for it: its own where Bluum gives one, else its item's. */
+  bluumFundingSourceId: string | null;
+  transferBy: TransferBy;
   name: string;
   type: string;
   subtype: string | null;
@@ -40,8 +43,10 @@ export interface ItemToStore extends ItemFields {
  * A stored account (by its id) with its item's fields, as far as Bluum decides them; a change in any
  * of it is an audit event. The account's status wins over the item's.
  */
-export interface AccountState extends Omit<ItemFields, 'status'>, AccountFields {
+export interface AccountState extends Omit<ItemFields, 'status'>, Omit<AccountFields, 'transferBy'> {
   id: string;
+  /** As the column holds it (its CHECK constraint keeps it to TransferBy's values); only compared. */
+  transferBy: string;
 }
 
 /** One audit event to write: what happened to which funding source. */
@@ -71,6 +76,8 @@ export function itemToStore(
     status,
     accounts: bluumItem.accounts.map((account) => ({
       accountId: account.accountId,
+      bluumFundingSourceId: account.fundingSourceId ?? bluumItem.id,
+      transferBy: account.fundingSourceId === null ? 'plaid_options' : 'funding_source_id',
       name: account.accountName,
       type: account.accountType,
       subtype: account.accountSubtype,

@@ -71,7 +71,54 @@ describe('funding sources on a real database', () => {
       );
       const json = JSON.parse((await ctx.reads.findJsonForUser(user.id, fundingSources[0].id)) ?? '{}');
       expect(json).toMatchObject({ institutionId: null, accountSubtype: null, bluumFundingSourceId: null });
-      expect(Object.keys(json)).toHaveLength(15);
+      expect(Object.keys(json)).toHaveLength(16);
+    });
+
+    it('renders a bank account Bluum names by its own funding source id (investors): transferOptions names it, accountId and plaidOptions are null', async () => {
+      const user = await ctx.newUser();
+      const item = ctx.bluumItem({ accounts: 2 });
+      const saved = await ctx.saveItem(user, {
+        ...item,
+        id: null,
+        institutionId: null,
+        accounts: item.accounts.map((account, index) => ({
+          ...account,
+          accountId: `fs_${index}_${item.itemId}`,
+          fundingSourceId: `fs_${index}_${item.itemId}`,
+        })),
+      });
+      if (saved.kind !== 'saved') throw new Error(saved.kind);
+      const listed = (await ctx.reads.listJsonByUser(user.id, ['active'])).map(
+        (json) => JSON.parse(json) as unknown,
+      );
+      const records = await ctx.reads.listByUser(user.id, ['active']);
+      expect(listed).toEqual(records.map(toFundingSource));
+      expect(listed).toEqual(
+        [1, 0].map((index) =>
+          expect.objectContaining({
+            itemId: item.itemId,
+            accountId: null,
+            bluumFundingSourceId: `fs_${index}_${item.itemId}`,
+            plaidOptions: null,
+            transferOptions: { funding_source_id: `fs_${index}_${item.itemId}` },
+          }),
+        ),
+      );
+      // What connect answers is the same shape.
+      expect(saved.linked.fundingSources.map(toFundingSource).map((fs) => fs.transferOptions)).toEqual([
+        { funding_source_id: `fs_0_${item.itemId}` },
+        { funding_source_id: `fs_1_${item.itemId}` },
+      ]);
+    });
+
+    it("renders a bank account Bluum names by Plaid's ids (accounts) with transferOptions of exactly plaidOptions", async () => {
+      const { user, fundingSources } = await ctx.newLinkedItem();
+      const json = JSON.parse((await ctx.reads.findJsonForUser(user.id, fundingSources[0].id)) ?? '{}');
+      expect(json.transferOptions).toEqual({ plaid_options: json.plaidOptions });
+      expect(json.plaidOptions).toEqual({
+        item_id: fundingSources[0].itemId,
+        account_id: fundingSources[0].accountId,
+      });
     });
 
     // The columns keep milliseconds (timestamptz(3)): these are the values a time can end in.

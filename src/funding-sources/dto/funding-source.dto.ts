@@ -1,9 +1,13 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
 import { USER_ID_EXAMPLE } from '../../users/dto/user-id.param';
-import { FUNDING_SOURCE_STATUSES, type FundingSource, type FundingSourceStatus } from '../funding-source';
+import {
+  FUNDING_SOURCE_STATUSES,
+  type FundingSource,
+  type FundingSourceStatus,
+  type PlaidOptions,
+  type TransferOptions,
+} from '../funding-source';
 import { FUNDING_SOURCE_ID_SCHEMA } from './funding-source.params';
-
-type PlaidOptions = FundingSource['plaidOptions'];
 
 export class PlaidOptionsDto implements PlaidOptions {
   @ApiProperty({ example: 'item_abc123' })
@@ -13,7 +17,20 @@ export class PlaidOptionsDto implements PlaidOptions {
   account_id!: string;
 }
 
+/** The accounts generation's transfer field (BLUUM_API_VERSION=accounts). */
+export class PlaidTransferOptionsDto {
+  @ApiProperty({ type: PlaidOptionsDto })
+  plaid_options!: PlaidOptionsDto;
+}
+
+/** The investors generation's transfer field (BLUUM_API_VERSION=investors). */
+export class FundingSourceTransferOptionsDto {
+  @ApiProperty({ example: 'fs_8f14e45fceea467a' })
+  funding_source_id!: string;
+}
+
 /** One bank account of a linked Plaid item: what deposit and withdrawal services pay from or to. */
+@ApiExtraModels(PlaidTransferOptionsDto, FundingSourceTransferOptionsDto)
 export class FundingSourceDto implements FundingSource {
   @ApiProperty(FUNDING_SOURCE_ID_SCHEMA)
   id!: string;
@@ -45,17 +62,41 @@ export class FundingSourceDto implements FundingSource {
   @ApiProperty({ example: 'item_abc123' })
   itemId!: string;
 
-  @ApiProperty({ example: 'acc_1234567890' })
-  accountId!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'acc_1234567890',
+    description: "Plaid's account id; null where Bluum gives none (BLUUM_API_VERSION=investors)",
+  })
+  accountId!: string | null;
 
-  @ApiProperty({ type: String, nullable: true, example: '123e4567-e89b-12d3-a456-426614174000' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '123e4567-e89b-12d3-a456-426614174000',
+    description:
+      "The id Bluum's DELETE takes: the item's (accounts generation) or this bank account's own `fs_…` (investors)",
+  })
   bluumFundingSourceId!: string | null;
 
   @ApiProperty({
     type: PlaidOptionsDto,
-    description: 'Pass as `plaid_options` in a Bluum deposit or withdrawal request',
+    nullable: true,
+    description:
+      'Pass as `plaid_options` in a Bluum deposit or withdrawal request (accounts generation); null where Bluum gives no Plaid account id (investors)',
   })
-  plaidOptions!: PlaidOptionsDto;
+  plaidOptions!: PlaidOptionsDto | null;
+
+  @ApiProperty({
+    oneOf: [
+      { $ref: getSchemaPath(PlaidTransferOptionsDto) },
+      { $ref: getSchemaPath(FundingSourceTransferOptionsDto) },
+    ],
+    example: { plaid_options: { item_id: 'item_abc123', account_id: 'acc_1234567890' } },
+    description:
+      'Exactly what a deposit or withdrawal request to Bluum merges in: `{ plaid_options }` with BLUUM_API_VERSION=accounts, `{ funding_source_id: "fs_…" }` with BLUUM_API_VERSION=investors',
+  })
+  transferOptions!: TransferOptions;
 
   @ApiProperty({ example: '2026-01-22T10:30:00.000Z' })
   createdAt!: string;
