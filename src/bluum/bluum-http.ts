@@ -64,8 +64,7 @@ const MIN_ATTEMPT_MS = 200;
 const PLACEHOLDER = /\{(\w+)\}/g;
 
 type Attempt =
-  | { ok: true; body: unknown }
-  | { ok: false; error: AppError; retryable: boolean; retryAfterMs?: number };
+  { ok: true; body: unknown } | { ok: false; error: AppError; retryable: boolean; retryAfterMs?: number };
 
 @Injectable()
 export class BluumHttp {
