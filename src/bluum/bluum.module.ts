@@ -9,6 +9,13 @@ import { BluumGateway } from './bluum.gateway';
 import { HttpBluumGateway } from './http-bluum.gateway';
 import { InvestorsBluumGateway } from './investors-bluum.gateway';
 
+/** The adapter of the configured generation (BLUUM_API_VERSION): nothing above the port learns which. */
+export function bluumGatewayFor(config: BluumConfig, http: BluumHttp, endpoint: BluumEndpoint): BluumGateway {
+  return config.bluumApiVersion === 'investors'
+    ? new InvestorsBluumGateway(http, endpoint)
+    : new HttpBluumGateway(http, endpoint);
+}
+
 @Module({
   imports: [HttpModule],
   providers: [
@@ -16,13 +23,9 @@ import { InvestorsBluumGateway } from './investors-bluum.gateway';
     BluumBulkhead,
     BluumHttp,
     {
-      // One generation per process (BLUUM_API_VERSION): nothing above the port learns which.
       provide: BluumGateway,
       inject: [BLUUM_CONFIG, BluumHttp, BluumEndpoint],
-      useFactory: (config: BluumConfig, http: BluumHttp, endpoint: BluumEndpoint): BluumGateway =>
-        config.bluumApiVersion === 'investors'
-          ? new InvestorsBluumGateway(http, endpoint)
-          : new HttpBluumGateway(http, endpoint),
+      useFactory: bluumGatewayFor,
     },
   ],
   exports: [BluumGateway, BluumEndpoint],
