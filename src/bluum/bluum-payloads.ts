@@ -12,20 +12,20 @@ export class BluumPayloadError extends Error {
   override readonly name = 'BluumPayloadError';
 }
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
+export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 // Bluum's documents use camelCase and snake_case for the same field.
-function field(obj: Json, camel: string): unknown {
+export function field(obj: Json, camel: string): unknown {
   if (obj[camel] !== undefined) return obj[camel];
   return obj[camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
 }
 
 // Limits match the database columns, so a reply we accept can always be stored.
-function text(obj: Json, name: string, max: number): string {
+export function text(obj: Json, name: string, max: number): string {
   const value = field(obj, name);
   if (typeof value !== 'string' || value.length === 0 || value.length > max) {
     throw new BluumPayloadError(`${name} is missing or not a string of 1-${max} characters`);
@@ -33,7 +33,7 @@ function text(obj: Json, name: string, max: number): string {
   return value;
 }
 
-function optionalText(obj: Json, name: string, max: number): string | null {
+export function optionalText(obj: Json, name: string, max: number): string | null {
   const value = field(obj, name);
   return value === undefined || value === null || value === '' ? null : text(obj, name, max);
 }
@@ -90,8 +90,13 @@ export function parseLinkToken(data: Json, { httpAllowed = false } = {}): BluumL
  * one safe path segment (see `isSafeBluumId`), or the reply is not used at all.
  */
 function optionalPathId(obj: Json, name: string, max: number): string | null {
-  const value = optionalText(obj, name, max);
-  if (value !== null && !isSafeBluumId(value, max)) {
+  return optionalText(obj, name, max) === null ? null : pathId(obj, name, max);
+}
+
+/** A required id this service later puts into a Bluum URL path: see `optionalPathId`. */
+export function pathId(obj: Json, name: string, max: number): string {
+  const value = text(obj, name, max);
+  if (!isSafeBluumId(value, max)) {
     throw new BluumPayloadError(`${name} is not a safe path segment (A-Z a-z 0-9 _ - and inner dots)`);
   }
   return value;

@@ -10,6 +10,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { BluumBulkhead } from './bluum-bulkhead';
 import { retryAfterOf } from './bluum-errors';
 import { BluumEndpoint } from './bluum-endpoint';
+import { BluumHttp } from './bluum-http';
 import { HttpBluumGateway } from './http-bluum.gateway';
 import {
   connectReply,
@@ -79,7 +80,7 @@ function build(http: HttpService, baseUrl: string | null, timeoutMs: string, max
   const bulkhead = new BluumBulkhead(config, metrics);
   const endpoint = new BluumEndpoint(config);
   endpoint.attachSandbox(SANDBOX_ORIGIN);
-  const sut = new HttpBluumGateway(http, endpoint, bulkhead, metrics);
+  const sut = new HttpBluumGateway(new BluumHttp(http, endpoint, bulkhead, metrics), endpoint);
   return { sut, metrics, bulkhead };
 }
 

@@ -1,73 +1,23 @@
-// Bluum over HTTP: the only code that knows Bluum's paths, wire format, auth and error envelope.
-import { HttpService } from '@nestjs/axios';
-import { Injectable, Logger } from '@nestjs/common';
-import type { AxiosResponse } from 'axios';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { firstValueFrom } from 'rxjs';
-import { AppError } from '../common/app-error';
-import { RequestContext } from '../logging/request-context';
-import type { ErrorCode } from '../common/error-codes';
-import type { BluumOperation } from '../metrics/metrics.service';
-import { MetricsService } from '../metrics/metrics.service';
-import { BluumBulkhead } from './bluum-bulkhead';
+// Bluum's accounts generation (/v1/accounts/{accountId}/…, one item with its accounts): its paths, bodies
+// and replies. The HTTP itself (auth, retries, failures) is BluumHttp's, shared with the other generation.
+import { Injectable } from '@nestjs/common';
+import type { RequestContext } from '../logging/request-context';
 import { BluumEndpoint } from './bluum-endpoint';
-import { BluumUnavailableError } from './bluum-errors';
+import { BluumHttp, originOptions } from './bluum-http';
 import { type BackgroundCall, BluumGateway } from './bluum.gateway';
 import type { BluumItem, BluumLinkToken } from './bluum.types';
-import {
-  BluumPayloadError,
-  errorCode,
-  parseConnectData,
-  parseLinkToken,
-  parseListData,
-  successData,
-} from './bluum-payloads';
+import { parseConnectData, parseLinkToken, parseListData, successData } from './bluum-payloads';
 
-const MAX_RESPONSE_BYTES = 1024 * 1024;
 const LINK_TOKEN_PATH = '/accounts/{accountId}/funding-sources/plaid/link-token';
 const CONNECT_PATH = '/accounts/{accountId}/funding-sources/plaid/connect';
 const LIST_PATH = '/accounts/{accountId}/funding-sources';
 const ITEM_PATH = '/accounts/{accountId}/funding-sources/{id}';
 
-interface CallOptions {
-  /** What the call is, for metrics. */
-  operation: BluumOperation;
-  /** What a 400 with Bluum's error envelope means for this call, if not a generic rejection. */
-  badRequestAs?: ErrorCode;
-  /** Safe to repeat (reads, link-token): transient failures are retried within the time budget. */
-  retry?: boolean;
-  /** Fills `{id}` in the path template. */
-  id?: string;
-  query?: string;
-  /** A delete: any 2xx, whatever its body, is done, and a 404 means the thing is already gone. */
-  isDelete?: boolean;
-  /** Background work's call (see BackgroundCall): waits for its share of the bulkhead, one attempt. */
-  background?: BackgroundCall;
-  /** The request the call is made for: its ids go on every line the call logs. */
-  request?: RequestContext;
-}
-
-// Exponential backoff with full jitter: 0-100 ms, 0-200 ms, 0-400 ms, … capped at 2 s.
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 2_000;
-// What a 429 that names no Retry-After is taken to ask for (Bluum limits requests per second).
-const RATE_LIMITED_WAIT_MS = 1_000;
-// Not worth starting an attempt with less time than this left.
-const MIN_ATTEMPT_MS = 200;
-
-type Attempt =
-  | { ok: true; data: Record<string, unknown> }
-  | { ok: false; error: AppError; retryable: boolean; retryAfterMs?: number };
-
 @Injectable()
 export class HttpBluumGateway extends BluumGateway {
-  private readonly logger = new Logger('BluumGateway');
-
   constructor(
-    private readonly http: HttpService,
+    private readonly http: BluumHttp,
     private readonly endpoint: BluumEndpoint,
-    private readonly bulkhead: BluumBulkhead,
-    private readonly metrics: MetricsService,
   ) {
     super();
   }
@@ -78,7 +28,7 @@ export class HttpBluumGateway extends BluumGateway {
     request?: RequestContext,
   ): Promise<BluumLinkToken> {
     // Asking for another link token is harmless, so transient failures are retried.
-    return this.call(
+    return this.http.call(
       'POST',
       LINK_TOKEN_PATH,
       bluumAccountId,
@@ -89,7 +39,7 @@ export class HttpBluumGateway extends BluumGateway {
       },
       { operation: 'link_token', retry: true, request },
       // Only this process's own sandbox may hand out a plain-http hosted page (development).
-      (data) => parseLinkToken(data, { httpAllowed: this.endpoint.isSandbox }),
+      (body) => parseLinkToken(successData(body), { httpAllowed: this.endpoint.isSandbox }),
     );
   }
 
@@ -99,13 +49,13 @@ export class HttpBluumGateway extends BluumGateway {
     request?: RequestContext,
   ): Promise<BluumItem> {
     // Never retried: a repeat after a lost reply is Bluum's "token already used", not a second link.
-    return this.call(
+    return this.http.call(
       'POST',
       CONNECT_PATH,
       bluumAccountId,
       { public_token: publicToken },
       { operation: 'connect', badRequestAs: 'PUBLIC_TOKEN_REJECTED', request },
-      parseConnectData,
+      (body) => parseConnectData(successData(body)),
     );
   }
 
@@ -122,7 +72,7 @@ export class HttpBluumGateway extends BluumGateway {
     // An item Bluum does not list (or lists without an id) has nothing left to disconnect there.
     if (bluumFundingSourceId === null) return;
     // Never retried: the contract keeps writes other than link-token to one attempt.
-    await this.call(
+    await this.http.call(
       'DELETE',
       ITEM_PATH,
       bluumAccountId,
@@ -133,267 +83,13 @@ export class HttpBluumGateway extends BluumGateway {
   }
 
   async listItems(bluumAccountId: string, origin?: RequestContext | BackgroundCall): Promise<BluumItem[]> {
-    const request = origin instanceof RequestContext ? origin : undefined;
-    const background = origin instanceof RequestContext ? undefined : origin;
-    // A request's read is retried within its time budget; background work's is one attempt.
-    return this.call(
+    return this.http.call(
       'GET',
       LIST_PATH,
       bluumAccountId,
       undefined,
-      { operation: 'list', retry: background === undefined, background, request },
-      parseListData,
+      { operation: 'list', ...originOptions(origin) },
+      (body) => parseListData(successData(body)),
     );
   }
-
-  private parse<T>(
-    read: (data: Record<string, unknown>) => T,
-    data: Record<string, unknown>,
-    options: CallOptions,
-  ): T {
-    try {
-      return read(data);
-    } catch (err) {
-      if (err instanceof BluumPayloadError) {
-        this.logger.warn(`Bluum reply rejected: ${err.message}`, options.request);
-        throw new AppError('BLUUM_BAD_RESPONSE', 'Bluum answered with data this service cannot use.');
-      }
-      throw err;
-    }
-  }
-
-  /**
-   * One logical call to Bluum, inside the bulkhead, its reply read by `read`; counted by operation and
-   * outcome (a reply `read` rejects counts as BLUUM_BAD_RESPONSE, not as a success) and timed from the
-   * moment the bulkhead runs it, so a background call's wait for a slot is not counted as Bluum's time.
-   * A refusal answered before that (BLUUM_ID_UNSAFE, BLUUM_BUSY) is counted with no duration; a
-   * background wait that its signal ends never reached Bluum and is not counted at all.
-   */
-  private async call<T>(
-    method: 'GET' | 'POST' | 'DELETE',
-    pathTemplate: string,
-    bluumAccountId: string,
-    body: object | undefined,
-    options: CallOptions,
-    read: (data: Record<string, unknown>) => T,
-  ): Promise<T> {
-    let started: number | undefined;
-    let waitingInBackground = false;
-    let outcome = 'success';
-    try {
-      const url = this.url(pathTemplate, bluumAccountId, options);
-      const work = (): Promise<Record<string, unknown>> => {
-        started = performance.now();
-        return this.callWithRetries(method, pathTemplate, url, body, options);
-      };
-      waitingInBackground = options.background !== undefined;
-      const data = options.background
-        ? await this.bulkhead.runBackground(work, options.background.signal)
-        : await this.bulkhead.run(bluumAccountId, work);
-      return this.parse(read, data, options);
-    } catch (err) {
-      outcome = err instanceof AppError ? err.code : 'unknown';
-      throw err;
-    } finally {
-      if (started !== undefined) {
-        this.metrics.observeBluumCall(options.operation, outcome, (performance.now() - started) / 1000);
-      } else if (!waitingInBackground) {
-        this.metrics.observeBluumCall(options.operation, outcome, 0);
-      }
-    }
-  }
-
-  /**
-   * The URL of a call, refused (BLUUM_ID_UNSAFE, before anything is sent) unless it has exactly the path
-   * meant: the base URL's path, then the template with each id as one encoded segment. encodeURIComponent
-   * leaves `.` and `..` as they are, and a URL parser resolves those as segments of their own, so an id of
-   * `..` (a bluumAccountId stored before ids were checked, say) would otherwise reach another Bluum route
-   * with our tenant-wide credentials.
-   */
-  private url(pathTemplate: string, bluumAccountId: string, options: CallOptions): string {
-    const ids = pathTemplate.includes('{id}') ? [bluumAccountId, options.id ?? ''] : [bluumAccountId];
-    const path = pathTemplate
-      .replace('{accountId}', encodeURIComponent(bluumAccountId))
-      .replace('{id}', encodeURIComponent(options.id ?? ''));
-    const query = options.query ?? '';
-    const url = `${this.endpoint.baseUrl}${path}${query}`;
-    const base = new URL(this.endpoint.baseUrl);
-    const built = URL.canParse(url) ? new URL(url) : null;
-    const exact =
-      built !== null &&
-      ids.every((id) => id.length > 0) &&
-      built.origin === base.origin &&
-      built.pathname === `${base.pathname}${path}` &&
-      built.search === query &&
-      built.hash === '';
-    if (!exact) {
-      // The id itself is not logged: it is whatever reached us, and the template says which call it was.
-      this.logger.warn(
-        `Bluum ${pathTemplate}: refused to call a URL whose path is not the one meant`,
-        options.request,
-      );
-      throw new AppError(
-        'BLUUM_ID_UNSAFE',
-        "An id stored for this user (its bluumAccountId, or a funding source id Bluum sent) is not one path segment of a Bluum URL; Bluum was not called. An admin must register the user's bluumAccountId again.",
-      );
-    }
-    return url;
-  }
-
-  /** Retried if `retry` allows, and never longer than BLUUM_TIMEOUT_MS in all. */
-  private async callWithRetries(
-    method: 'GET' | 'POST' | 'DELETE',
-    pathTemplate: string,
-    url: string,
-    body: object | undefined,
-    options: CallOptions,
-  ): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + this.endpoint.timeoutMs;
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(method, pathTemplate, url, body, deadline - Date.now(), options);
-      if (outcome.ok) return outcome.data;
-      const backoff =
-        outcome.retryAfterMs ??
-        Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-      const worthRetrying =
-        options.retry && outcome.retryable && Date.now() + backoff + MIN_ATTEMPT_MS < deadline;
-      if (!worthRetrying) throw outcome.error;
-      this.logger.warn(
-        `Bluum ${method} ${pathTemplate}: ${outcome.error.code}, retry ${attempt} in ${Math.round(backoff)}ms`,
-        options.request,
-      );
-      await sleep(backoff);
-    }
-  }
-
-  private async attempt(
-    method: 'GET' | 'POST' | 'DELETE',
-    pathTemplate: string,
-    url: string,
-    body: object | undefined,
-    budgetMs: number,
-    options: CallOptions,
-  ): Promise<Attempt> {
-    const started = performance.now();
-    const elapsed = (): number => Math.round(performance.now() - started);
-    let response: AxiosResponse<string>;
-    try {
-      response = await firstValueFrom(
-        this.http.request<string>({
-          method,
-          url,
-          data: body,
-          headers: {
-            Authorization: this.endpoint.authorization,
-            Accept: 'application/json',
-            ...(body ? { 'Content-Type': 'application/json' } : {}),
-          },
-          // `timeout` alone does not bound a body that trickles in; the signal bounds the whole call
-          // (and background work's own signal abandons it at shutdown).
-          timeout: budgetMs,
-          signal: options.background?.signal
-            ? AbortSignal.any([AbortSignal.timeout(budgetMs), options.background.signal])
-            : AbortSignal.timeout(budgetMs),
-          responseType: 'text',
-          transformResponse: (raw: string) => raw,
-          validateStatus: () => true,
-          maxContentLength: MAX_RESPONSE_BYTES,
-          maxRedirects: 0,
-        }),
-      );
-    } catch (err) {
-      const failure = describeTransportError(err);
-      this.logger.warn(
-        `Bluum ${method} ${pathTemplate} failed (${failure.reason}) after ${elapsed()}ms`,
-        options.request,
-      );
-      // A timeout has spent the budget; a refused or reset connection may well succeed next time.
-      return { ok: false, error: failure.error, retryable: failure.error.code === 'BLUUM_UNAVAILABLE' };
-    }
-
-    this.logger.log(`Bluum ${method} ${pathTemplate} ${response.status} in ${elapsed()}ms`, options.request);
-    const parsed = parseJson(response.data);
-    const status = response.status;
-    // Bluum documents a delete's success as 204 with no body (external API) and as 200 with
-    // `{status:"success",message}` and no data (internal API): any 2xx is done. A 404 means the item is
-    // already gone, which is what the delete wanted.
-    if (options.isDelete && ((status >= 200 && status < 300) || status === 404))
-      return { ok: true, data: {} };
-    if (status >= 200 && status < 300) {
-      try {
-        return { ok: true, data: successData(parsed) };
-      } catch {
-        return {
-          ok: false,
-          error: badResponse('Bluum answered with data this service cannot use.'),
-          retryable: false,
-        };
-      }
-    }
-    const bluumCode = errorCode(parsed);
-    if (status === 401 || status === 403) {
-      // Our credentials: repeating the call cannot help.
-      return { ok: false, error: unavailable(status), retryable: false };
-    }
-    if (status === 429 || status >= 500) {
-      // A 429 without Retry-After still says "slow down": wait one of Bluum's one-second windows.
-      const wait = retryAfterMs(response.headers) ?? (status === 429 ? RATE_LIMITED_WAIT_MS : undefined);
-      return { ok: false, error: unavailable(status, wait), retryable: true, retryAfterMs: wait };
-    }
-    if (bluumCode === null || status < 400) {
-      return {
-        ok: false,
-        error: badResponse(`Bluum answered HTTP ${status} without its error envelope.`),
-        retryable: false,
-      };
-    }
-    if (status === 400 && options.badRequestAs === 'PUBLIC_TOKEN_REJECTED') {
-      const error = new AppError(
-        'PUBLIC_TOKEN_REJECTED',
-        `Bluum rejected the public token (${bluumCode}): it is invalid, already used or expired. Open Plaid Link again.`,
-      );
-      return { ok: false, error, retryable: false };
-    }
-    const error = new AppError(
-      'BLUUM_REQUEST_REJECTED',
-      `Bluum rejected the request (HTTP ${status}, ${bluumCode}).`,
-    );
-    return { ok: false, error, retryable: false };
-  }
-}
-
-// With Bluum's Retry-After, when it sent one: it reaches a caller that pauses on it (the sweep).
-const unavailable = (status: number, retryAfter?: number): AppError =>
-  new BluumUnavailableError(`Bluum is unavailable (HTTP ${status}). Try again later.`, retryAfter);
-const badResponse = (message: string): AppError => new AppError('BLUUM_BAD_RESPONSE', message);
-
-/** Retry-After in seconds (the only form Bluum's rate limiter is documented to send), as milliseconds. */
-function retryAfterMs(headers: AxiosResponse['headers'] | undefined): number | undefined {
-  const value = headers?.['retry-after'] as unknown;
-  return typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) * 1000 : undefined;
-}
-
-function parseJson(raw: unknown): unknown {
-  if (typeof raw !== 'string') return undefined;
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-// Only the error's code is read: Axios errors carry the request config, Basic header included.
-function describeTransportError(err: unknown): { reason: string; error: AppError } {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  const reason = typeof code === 'string' ? code : 'unknown';
-  if (reason === 'ECONNABORTED' || reason === 'ETIMEDOUT' || reason === 'ERR_CANCELED') {
-    return { reason, error: new AppError('BLUUM_TIMEOUT', 'Bluum did not answer in time. Try again later.') };
-  }
-  if (reason === 'ERR_BAD_RESPONSE' || reason === 'ERR_FR_MAX_BODY_LENGTH_EXCEEDED') {
-    return {
-      reason,
-      error: new AppError('BLUUM_BAD_RESPONSE', 'Bluum answered with a reply this service cannot read.'),
-    };
-  }
-  return { reason, error: new AppError('BLUUM_UNAVAILABLE', 'Bluum could not be reached. Try again later.') };
 }
