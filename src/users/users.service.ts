@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AppError } from '../common/app-error';
-import type { AuthConfig, RuntimeConfig } from '../config/app-config';
-import { AUTH_CONFIG, RUNTIME_CONFIG } from '../config/config.module';
+import { AppError, validationFailed } from '../common/app-error';
+import type { AuthConfig, BluumConfig, RuntimeConfig } from '../config/app-config';
+import { AUTH_CONFIG, BLUUM_CONFIG, RUNTIME_CONFIG } from '../config/config.module';
 import { demoBluumAccount } from './demo-account';
 import type { UserDto } from './dto/user.dto';
 import type { UserRecord } from './user.record';
 import { UsersRepository } from './users.repository';
+
+const INVESTOR_ID_PREFIX = 'inv_';
 
 @Injectable()
 export class UsersService {
@@ -13,9 +15,11 @@ export class UsersService {
     private readonly users: UsersRepository,
     @Inject(AUTH_CONFIG) private readonly auth: AuthConfig,
     @Inject(RUNTIME_CONFIG) private readonly runtime: RuntimeConfig,
+    @Inject(BLUUM_CONFIG) private readonly bluum: BluumConfig,
   ) {}
 
   async put(id: string, bluumAccountId: string): Promise<{ user: UserDto; created: boolean }> {
+    this.refuseForeignGeneration(bluumAccountId);
     await this.refuseDemoUser(id);
     return this.register(id, bluumAccountId);
   }
@@ -54,6 +58,16 @@ export class UsersService {
       );
     }
     return { user: this.map(upserted.user), created: upserted.created };
+  }
+
+  /**
+   * Bluum's investors generation names its accounts `inv_…` and answers anything else (a raw UUID, an
+   * accounts-generation id) with 400 on every call: a user registered with one could never link a bank.
+   */
+  private refuseForeignGeneration(bluumAccountId: string): void {
+    if (this.bluum.bluumApiVersion !== 'investors' || bluumAccountId.startsWith(INVESTOR_ID_PREFIX)) return;
+    const message = `bluumAccountId must be Bluum's investor id (${INVESTOR_ID_PREFIX}…): this service speaks Bluum's investors API`;
+    throw validationFailed([{ field: 'bluumAccountId', message }]);
   }
 
   /**

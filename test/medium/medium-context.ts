@@ -100,7 +100,7 @@ export class MediumContext {
   /** The funding-sources service on the real repositories, calling `bluum` (a strict fake of the port). */
   service(bluum: Partial<BluumGateway> = {}, clock?: Clock): FundingSourcesService {
     return new FundingSourcesService(
-      new UsersService(this.users, this.config, this.config),
+      new UsersService(this.users, this.config, this.config, this.config),
       this.reads,
       this.writes,
       strictGateway(bluum),
@@ -112,7 +112,7 @@ export class MediumContext {
   /** Connect on the real repositories, calling `bluum` (a strict fake of the port). */
   connects(bluum: Partial<BluumGateway> = {}, clock?: Clock): ConnectService {
     return new ConnectService(
-      new UsersService(this.users, this.config, this.config),
+      new UsersService(this.users, this.config, this.config, this.config),
       this.writes,
       this.exchanges,
       strictGateway(bluum),
@@ -123,7 +123,11 @@ export class MediumContext {
 
   /** The admin routes' service (listing, audit trail) on the real repositories. */
   adminService(): AdminFundingSourcesService {
-    return new AdminFundingSourcesService(new UsersService(this.users, this.config, this.config), this.reads, this.events);
+    return new AdminFundingSourcesService(
+      new UsersService(this.users, this.config, this.config, this.config),
+      this.reads,
+      this.events,
+    );
   }
 
   /** A registered user with a Bluum account of its own. */
