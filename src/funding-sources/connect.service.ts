@@ -109,11 +109,16 @@ export class ConnectService {
       // Only once this request owns the token: a second submit of a token the first just linked
       // replays the first answer instead of finding the bank it linked a duplicate.
       if (metadata) await this.refuseDuplicate(user.id, metadata);
-      return await this.bluum.exchangePublicToken(
+      const item = await this.bluum.exchangePublicToken(
         user.bluumAccountId,
         publicToken,
         RequestContext.from(caller),
       );
+      // Bluum's investors generation names no institution id: Plaid Link's metadata, when sent, does
+      // (and the duplicate check keys on it).
+      return item.institutionId === null && metadata
+        ? { ...item, institutionId: metadata.institution.id }
+        : item;
     } catch (err) {
       await this.releaseToken(tokenHash);
       throw withAmbiguityHint(

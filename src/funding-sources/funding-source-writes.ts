@@ -346,12 +346,18 @@ const ITEM_SELECT = {
 async function upsertItem(
   tx: Tx,
   userId: string,
-  { accounts, itemId, ...itemFields }: ItemToStore,
+  { accounts, itemId, ...fromBluum }: ItemToStore,
 ): Promise<{ item: LinkedItemRecord; accountIds: string[] }> {
   const stored = await tx.plaidItem.findUnique({
     where: { itemId },
     select: { ...ITEM_SELECT, accounts: { select: ACCOUNT_STATE_SELECT } },
   });
+  // An institution id Bluum does not send (its investors generation sends none; connect takes Plaid
+  // Link's) is not erased by a later sync or reconnect that lacks it.
+  const itemFields = {
+    ...fromBluum,
+    institutionId: fromBluum.institutionId ?? stored?.institutionId ?? null,
+  };
   const item =
     stored === null
       ? await tx.plaidItem.create({ data: { userId, itemId, ...itemFields }, select: ITEM_SELECT })

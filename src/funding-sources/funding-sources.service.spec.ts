@@ -143,6 +143,28 @@ describe('FundingSourcesService and ConnectService', () => {
       fundingSources: [FUNDING_SOURCE],
     };
 
+    it("takes the institution id from Plaid Link's metadata when Bluum names none (its investors generation), and Bluum's when it does", async () => {
+      const saveLinkedItem = jest
+        .fn()
+        .mockResolvedValue({ kind: 'saved', linked: LINKED, response: RESPONSE, duplicateOfItemId: null });
+      const exchangePublicToken = jest
+        .fn()
+        .mockResolvedValueOnce({ ...ITEM, institutionId: null })
+        .mockResolvedValueOnce(ITEM);
+      const { connects } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { exchangePublicToken },
+        writes: { saveLinkedItem, activeItemsAtInstitution: jest.fn().mockResolvedValue([]) },
+        exchanges: { claim: jest.fn().mockResolvedValue({ state: 'claimed' }) },
+      });
+      const metadata = { institution: { id: 'ins_109508', name: 'First Platypus Bank' }, accounts: [] };
+      await connects.connect('user_1', TOKEN, CALLER, metadata);
+      await connects.connect('user_1', 'public-sandbox-2', CALLER, metadata);
+      expect(
+        saveLinkedItem.mock.calls.map((call) => (call[2] as { institutionId: string }).institutionId),
+      ).toEqual(['ins_109508', 'ins_3']);
+    });
+
     it("claims the token by its hash, exchanges it under the user's Bluum account, stores the item and the response", async () => {
       const saveLinkedItem = jest
         .fn()

@@ -111,6 +111,22 @@ describe('funding sources on a real database', () => {
       ]);
     });
 
+    it('keeps the stored institution id when a later sync of Bluum names none (its investors generation sends none)', async () => {
+      const { user, bluumItem } = await ctx.newLinkedItem();
+      const synced = await ctx.writes.syncItems(
+        user.id,
+        user.bluumAccountId,
+        [{ ...bluumItem, institutionId: null }],
+        ADMIN_CALLER,
+      );
+      expect(synced.kind).toBe('synced');
+      const [stored] = await ctx.reads.listByUser(user.id, ['active']);
+      expect(stored.institutionId).toBe('ins_3');
+      expect(
+        (await ctx.prisma.plaidItem.findUniqueOrThrow({ where: { itemId: bluumItem.itemId } })).institutionId,
+      ).toBe('ins_3');
+    });
+
     it("renders a bank account Bluum names by Plaid's ids (accounts) with transferOptions of exactly plaidOptions", async () => {
       const { user, fundingSources } = await ctx.newLinkedItem();
       const json = JSON.parse((await ctx.reads.findJsonForUser(user.id, fundingSources[0].id)) ?? '{}');
