@@ -130,7 +130,7 @@ export async function createApp(
       new DocumentBuilder()
         .setTitle('Bluum bank linking')
         .setDescription(
-          "Links a user's bank account for ACH transfers through Bluum and Plaid: link token → Plaid Link → public-token exchange → stored funding sources that deposit services read (`plaidOptions`).",
+          "Links a user's bank account for ACH transfers through Bluum and Plaid: link token → Plaid Link → public-token exchange → stored funding sources that deposit services read (`transferOptions`: `plaid_options` or `funding_source_id`, by `BLUUM_API_VERSION`).",
         )
         .setVersion('1')
         .setLicense('Proprietary', '')

@@ -163,7 +163,7 @@ export class FundingSourcesController {
     operationId: 'listFundingSources',
     summary: "List a user's funding sources",
     description:
-      'Newest first. Without `status`, every funding source that is not disconnected. Deposit services pass `plaidOptions` to Bluum as `plaid_options`.',
+      'Newest first. Without `status`, every funding source that is not disconnected. Deposit services merge `transferOptions` into their request to Bluum (`plaid_options`, or `funding_source_id` with BLUUM_API_VERSION=investors).',
     access: { self: true, scope: 'funding-sources:read' },
     params: [USER_ID_PARAM],
     query: [
