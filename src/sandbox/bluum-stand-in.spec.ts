@@ -466,6 +466,28 @@ describe('BluumStandIn, the investors generation', () => {
     expect(call(fake, 'GET', '/v1/accounts/inv_1/funding-sources').body).toEqual(listReply([own]));
   });
 
+  it('links an item a spec hands in snake_case through either generation, its rows read in that case', () => {
+    const snake = {
+      item_id: 'item_snake',
+      institution_name: 'Snake Bank',
+      status: 'ERROR',
+      created_at: '2026-01-21T10:30:00.000Z',
+      accounts: [{ account_name: 'Snake Checking', account_subtype: 'checking', mask: '4321' }],
+    } as unknown as StandInItem;
+    const fake = new BluumStandIn({ linking: linking(() => structuredClone(snake)), authorization: BASIC });
+    const accounts = call(fake, 'POST', `${ACCOUNTS}/plaid/connect`, { public_token: 'public-a' });
+    expect(accounts).toEqual({ status: 200, body: expect.objectContaining({ data: { item: snake } }) });
+    const [row] = rowsOf(connect(fake));
+    expect(row).toMatchObject({
+      provider_id: 'item_snake',
+      bank_name: 'Snake Bank',
+      status: 'error',
+      account_name: 'Snake Checking',
+      mask: '4321',
+      created: Date.parse('2026-01-21T10:30:00.000Z') / 1000,
+    });
+  });
+
   it.each([
     ['POST', '/v1/investors/inv_1/funding-sources/plaid/connect'],
     ['PUT', `${INVESTOR}/fs_1`],

@@ -195,6 +195,10 @@ function accountField(account: Record<string, unknown>, camel: string, snake: st
   return account[camel] ?? account[snake] ?? null;
 }
 
+/** A field of an item, which a spec may hand in snake_case (as Bluum's documents sometimes spell it). */
+const itemField = (item: StandInItem, camel: string, snake: string): unknown =>
+  accountField(item as unknown as Record<string, unknown>, camel, snake);
+
 // The funding-source types the investors list filters by; the stand-in links Plaid sources only.
 const LIST_TYPES = new Set(['all', 'plaid', 'manual']);
 
@@ -329,26 +333,28 @@ export class BluumStandIn {
     return reply(200, build(issued.linkToken, issued.hostedLinkUrl));
   }
 
-  /** Links the public token's item under `owner`: the item, or the refusal in the generation's envelope. */
+  /** Links the public token's item under `owner`, or says why not in the generation's envelope. */
   private link(
     generation: StandInGeneration,
     owner: string,
     publicToken: unknown,
-  ): StandInItem | StandInReply {
+  ): { item: StandInItem } | { refusal: StandInReply } {
     if (typeof publicToken !== 'string') {
-      return failure(generation, 400, 'BLUM-400-001', 'public_token is required.', 'public_token');
+      return {
+        refusal: failure(generation, 400, 'BLUM-400-001', 'public_token is required.', 'public_token'),
+      };
     }
     const item = this.options.linking.exchange(publicToken);
     if (typeof item === 'string') {
-      return failure(generation, 400, ...TOKEN_ERRORS[item], 'public_token');
+      return { refusal: failure(generation, 400, ...TOKEN_ERRORS[item], 'public_token') };
     }
     this.items.set(owner, [...this.list(owner), item]);
-    return item;
+    return { item };
   }
 
   private connect(owner: string, body: unknown): StandInReply {
-    const item = this.link('accounts', owner, isObject(body) ? body.public_token : undefined);
-    return isLinked(item) ? reply(200, connectReply(item)) : item;
+    const linked = this.link('accounts', owner, isObject(body) ? body.public_token : undefined);
+    return 'refusal' in linked ? linked.refusal : reply(200, connectReply(linked.item));
   }
 
   private connectRows(owner: string, body: unknown): StandInReply {
@@ -356,8 +362,9 @@ export class BluumStandIn {
     if (!isObject(body) || body.type !== 'plaid') {
       return failure('investors', 400, 'BLUM-400-001', 'type must be plaid.', 'type');
     }
-    const item = this.link('investors', owner, body.public_token);
-    if (!isLinked(item)) return item;
+    const linked = this.link('investors', owner, body.public_token);
+    if ('refusal' in linked) return linked.refusal;
+    const { item } = linked;
     const rows = item.accounts.map((account) => this.row(item, account));
     return reply(200, investorsList(rows, false, listUrl(owner)));
   }
@@ -393,13 +400,16 @@ export class BluumStandIn {
       id: state.id,
       created: state.created,
       status: this.rowStatus(item, account).toLowerCase(),
-      bank_name: item.institutionName,
+      bank_name: itemField(item, 'institutionName', 'institution_name'),
       mask: accountField(account, 'mask', 'mask'),
-      provider_id: item.itemId,
+      provider_id: itemField(item, 'itemId', 'item_id'),
       account_name: accountField(account, 'accountName', 'account_name'),
       account_type: accountField(account, 'accountType', 'account_type'),
       account_subtype: accountField(account, 'accountSubtype', 'account_subtype'),
-      updated_at: state.updatedAt ?? item.updatedAt ?? new Date(state.created * 1000).toISOString(),
+      updated_at:
+        state.updatedAt ??
+        itemField(item, 'updatedAt', 'updated_at') ??
+        new Date(state.created * 1000).toISOString(),
     });
   }
 
@@ -407,7 +417,7 @@ export class BluumStandIn {
   private rowState(item: StandInItem, account: Record<string, unknown>): RowState {
     let state = this.rowStates.get(account);
     if (!state) {
-      const linkedAt = item.createdAt === undefined ? Number.NaN : Date.parse(item.createdAt);
+      const linkedAt = Date.parse(String(itemField(item, 'createdAt', 'created_at')));
       state = {
         id: `fs_${randomBytes(8).toString('hex')}`,
         created: unixSeconds(Number.isNaN(linkedAt) ? Date.now() : linkedAt),
@@ -443,7 +453,5 @@ export class BluumStandIn {
     return given.length === this.expected.length && timingSafeEqual(given, this.expected);
   }
 }
-
-const isLinked = (linked: StandInItem | StandInReply): linked is StandInItem => 'itemId' in linked;
 
 const listUrl = (owner: string): string => `/v1/investors/${encodeURIComponent(owner)}/funding-sources`;
