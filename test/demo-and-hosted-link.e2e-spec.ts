@@ -2,7 +2,8 @@
 // them): the demo-token endpoint, the hosted link's API, and the pages' headers.
 import { basicAuthorization } from '../src/bluum/bluum-endpoint';
 import { DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET } from '../src/config/app-config';
-import { adminToken, tokenFor } from './support/tokens';
+import { demoBluumAccount } from '../src/users/demo-account';
+import { adminToken, TEST_JWT_SECRET, tokenFor } from './support/tokens';
 import { registerUser, startTestApp, uniqueUserId, type TestApp } from './support/test-app';
 
 const COMPLETION = 'https://app.example.com/banks/done';
@@ -256,6 +257,74 @@ describe('demo page, demo users and the hosted link (development)', () => {
           true,
         );
       }
+    });
+  });
+
+  describe("with BLUUM_API_VERSION=investors (Bluum's investors generation)", () => {
+    let investors: TestApp;
+    const SANDBOX_BASIC = basicAuthorization(DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET);
+
+    beforeAll(async () => {
+      investors = await startTestApp({ NODE_ENV: 'development', BLUUM_API_VERSION: 'investors' });
+    });
+    afterAll(() => investors.close());
+
+    it('registers demo users under an inv_ id, keeps them there, and links a bank for them', async () => {
+      const userId = uniqueUserId('demo');
+      const demo = await investors.request('POST', '/sandbox/demo-users', { body: { userId } });
+      expect(demo.status).toBe(201);
+      expect(demo.body.bluumAccountId).toMatch(/^inv_sbx_[0-9a-f]{24}$/);
+      const token = demo.body.accessToken as string;
+      const put = await investors.request('PUT', `/v1/users/${userId}`, {
+        token: adminToken(),
+        body: { bluumAccountId: 'inv_real_later' },
+      });
+      expect(put.body.code).toBe('BLUUM_ACCOUNT_CONFLICT');
+
+      // The demo page's steps: a hosted link token, the sandbox bank, the public token exchanged.
+      const link = await investors.request('POST', `/v1/users/${userId}/funding-sources/plaid/link-token`, {
+        token,
+        body: { enableHostedLink: true },
+      });
+      expect(link.status).toBe(201);
+      const done = await investors.request('POST', '/sandbox/link/complete', {
+        body: {
+          link_token: link.body.linkToken,
+          institution_id: 'ins_109508',
+          username: 'user_good',
+          password: 'pass_good',
+        },
+      });
+      const connected = await investors.request('POST', `/v1/users/${userId}/funding-sources/plaid/connect`, {
+        token,
+        body: { publicToken: done.body.public_token },
+      });
+      expect(connected.status).toBe(201);
+      expect(connected.body.item.institutionName).toBe('First Platypus Bank');
+      expect(connected.body.fundingSources).toHaveLength(2);
+
+      // The sandbox's Bluum holds the bank under the investor, and lists it in the investors shape.
+      const listed = await investors.request(
+        'GET',
+        `/sandbox/bluum/v1/investors/${demo.body.bluumAccountId}/funding-sources?type=plaid`,
+        { headers: { authorization: SANDBOX_BASIC } },
+      );
+      expect(listed.status).toBe(200);
+      expect(listed.body.data).toEqual([
+        expect.objectContaining({ provider_id: connected.body.item.itemId, status: 'active', mask: '0000' }),
+        expect.objectContaining({ provider_id: connected.body.item.itemId, status: 'active', mask: '1111' }),
+      ]);
+    });
+
+    it("signs no token for a demo user registered for Bluum's accounts generation", async () => {
+      const userId = uniqueUserId('demo');
+      // As the sandbox registered it while the service spoke the accounts generation.
+      const bluumAccountId = demoBluumAccount(TEST_JWT_SECRET, userId, 'accounts');
+      await investors.prisma.user.create({ data: { id: userId, bluumAccountId } });
+      const res = await investors.request('POST', '/sandbox/demo-users', { body: { userId } });
+      expect(res.status).toBe(403);
+      expect(res.body.message).toContain("Bluum's other API generation");
+      expect(res.text).not.toContain('accessToken');
     });
   });
 });

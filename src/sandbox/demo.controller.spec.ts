@@ -30,6 +30,34 @@ describe('DemoController.demoUser', () => {
     expect(users.ensure).toHaveBeenCalledTimes(1);
   });
 
+  it("registers demo users under an inv_ account when the service speaks Bluum's investors generation", async () => {
+    const investors = await controller({ BLUUM_API_VERSION: 'investors' }).demoUser({ userId: 'demo-inv' });
+    const accounts = await controller({}).demoUser({ userId: 'demo-acct' });
+    expect(investors.bluumAccountId).toMatch(/^inv_sbx_[0-9a-f]{24}$/);
+    expect(accounts.bluumAccountId).toMatch(/^sbx_[0-9a-f]{24}$/);
+    expect(users.ensure).toHaveBeenCalledWith('demo-inv', investors.bluumAccountId);
+  });
+
+  it.each([
+    ['accounts', 'investors'],
+    ['investors', 'accounts'],
+  ])(
+    'signs no token for a demo user registered for the %s generation while the service speaks %s (403)',
+    async (before, now) => {
+      const registered = await controller({ BLUUM_API_VERSION: before }).demoUser({ userId: 'demo-moved' });
+      users.ensure.mockImplementationOnce((id: string) =>
+        Promise.resolve({ id, bluumAccountId: registered.bluumAccountId, createdAt: '', updatedAt: '' }),
+      );
+      await expect(
+        controller({ BLUUM_API_VERSION: now }).demoUser({ userId: 'demo-moved' }),
+      ).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+        status: 403,
+        message: expect.stringContaining("Bluum's other API generation"),
+      });
+    },
+  );
+
   it.each([
     ['a real Bluum is configured', { BLUUM_BASE_URL: 'https://bluum.example.com' }],
     [

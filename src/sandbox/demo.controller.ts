@@ -9,7 +9,7 @@ import { signHs256 } from '../auth/jwt';
 import { AppError } from '../common/app-error';
 import type { AuthConfig, BluumConfig } from '../config/app-config';
 import { AUTH_CONFIG, BLUUM_CONFIG } from '../config/config.module';
-import { demoBluumAccount } from '../users/demo-account';
+import { demoBluumAccount, isDemoBluumAccount } from '../users/demo-account';
 import { UsersService } from '../users/users.service';
 import { type DemoSession, DemoUserDto } from './dto/demo-user.dto';
 import { type PageFile, SandboxPages } from './sandbox-pages';
@@ -42,7 +42,8 @@ export class DemoController {
   }
 
   /**
-   * Registers the demo user (under a sandbox Bluum account derived from its id) unless it exists, and
+   * Registers the demo user (under a sandbox Bluum account derived from its id, an `inv_…` one when the
+   * service speaks Bluum's investors generation) unless it exists, and
    * signs it a one-hour token with no role and no scope: it may act on its own funding sources only.
    *
    * Only for users the sandbox registered itself: an existing user whose Bluum account is not the one the
@@ -66,9 +67,16 @@ export class DemoController {
       );
     }
     const userId = body.userId ?? `demo-${randomBytes(6).toString('hex')}`;
-    const derivedAccount = demoBluumAccount(secret, userId);
+    const derivedAccount = demoBluumAccount(secret, userId, this.bluum.bluumApiVersion);
     const user = await this.users.ensure(userId, derivedAccount);
     if (!sameText(user.bluumAccountId, derivedAccount)) {
+      // Registered while the service spoke Bluum's other generation: its account is not an id this one takes.
+      if (isDemoBluumAccount(secret, userId, user.bluumAccountId)) {
+        throw new AppError(
+          'FORBIDDEN',
+          `Demo user ${userId} was registered for Bluum's other API generation (BLUUM_API_VERSION), whose account ids this one does not take. Choose another user id.`,
+        );
+      }
       throw new AppError(
         'FORBIDDEN',
         `The sandbox signs tokens only for demo users it registered itself, and ${userId} is not one. Choose another user id.`,

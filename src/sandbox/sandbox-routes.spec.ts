@@ -70,7 +70,12 @@ describe("the sandbox's routes on Fastify", () => {
   });
   afterAll(() => app.close());
 
-  const request = async (method: 'GET' | 'POST', url: string, body?: unknown, headers = {}) => {
+  const request = async (
+    method: 'GET' | 'POST' | 'DELETE',
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const res = await app.inject({
       method,
       url,
@@ -196,6 +201,162 @@ describe("the sandbox's routes on Fastify", () => {
       const done = await complete(linkToken);
       expect(done.status).toBe(200);
       expect(done.body.redirect_to).toBeNull();
+    });
+  });
+
+  describe("the sandbox's Bluum, investors generation", () => {
+    const base = (investor: string) => `/sandbox/bluum/v1/investors/${investor}/funding-sources`;
+    const bluum = (method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown) =>
+      request(method, url, body, { authorization: SANDBOX_BASIC });
+    const investorsError = (code: string, message: string, param: string | null = null) => ({
+      error: { type: 'invalid_request_error', code, message, param },
+    });
+
+    /** A bank linked through the hosted link at Tattersall (three accounts): the connect reply's rows. */
+    async function linkTattersall(investor: string): Promise<Record<string, unknown>[]> {
+      const token = await bluum('POST', `${base(investor)}/plaid/link-token`, {
+        enable_hosted_link: true,
+        completion_redirect_uri: COMPLETION,
+      });
+      expect(token.status).toBe(200);
+      expect(token.body).toEqual({
+        link_token: expect.stringMatching(/^link-sandbox-/),
+        hosted_link_url: expect.stringMatching(/\/sandbox\/link\?token=link-sandbox-/),
+      });
+      const done = await request('POST', '/sandbox/link/complete', {
+        link_token: token.body.link_token,
+        institution_id: 'ins_109510',
+        username: 'user_good',
+        password: 'pass_good',
+      });
+      const connected = await bluum('POST', `${base(investor)}/connect`, {
+        type: 'plaid',
+        public_token: done.body.public_token,
+      });
+      expect(connected.status).toBe(200);
+      return connected.body.data as Record<string, unknown>[];
+    }
+
+    it('links a bank as one active fs_ row per bank account, in a list envelope', async () => {
+      const rows = await linkTattersall('inv_linked');
+      expect(rows).toEqual(
+        ['Plaid Checking', 'Plaid Saving', 'Plaid Money Market'].map((accountName) =>
+          expect.objectContaining({
+            id: expect.stringMatching(/^fs_[0-9a-f]{16}$/),
+            object: 'funding_source',
+            type: 'plaid',
+            status: 'active',
+            bank_name: 'Tattersall Federal Credit Union',
+            provider_id: expect.stringMatching(/^item_/),
+            account_name: accountName,
+            account_type: 'depository',
+            created: expect.any(Number),
+          }),
+        ),
+      );
+      expect(new Set(rows.map((row) => row.provider_id)).size).toBe(1);
+      expect(Math.abs((rows[0].created as number) - Date.now() / 1000)).toBeLessThan(60);
+      const list = await bluum('GET', `${base('inv_linked')}?type=plaid`);
+      expect(list.body).toEqual({
+        object: 'list',
+        url: '/v1/investors/inv_linked/funding-sources',
+        has_more: false,
+        data: rows,
+      });
+    });
+
+    it('answers 401 without the sandbox key pair, in the investors error envelope', async () => {
+      const res = await request('GET', base('inv_auth'), undefined, {
+        authorization: basicAuthorization('sandbox_key', 'wrong'),
+      });
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual(investorsError('BLUM-401-001', 'Invalid API credentials.'));
+    });
+
+    it.each([
+      ['not a sandbox token', 'public-token-1', 'BLUM-400-002', 'The public token is invalid.'],
+      ['expired', 'public-sandbox-expired-00000001', 'BLUM-400-004', 'The public token has expired.'],
+    ])('refuses a public token that is %s with 400, linking nothing', async (_name, token, code, message) => {
+      const res = await bluum('POST', `${base('inv_refused')}/connect`, {
+        type: 'plaid',
+        public_token: token,
+      });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual(investorsError(code, message, 'public_token'));
+      expect((await bluum('GET', base('inv_refused'))).body.data).toEqual([]);
+    });
+
+    it('refuses a public token used once already', async () => {
+      const body = { type: 'plaid', public_token: 'public-sandbox-used-once-0001' };
+      expect((await bluum('POST', `${base('inv_twice')}/connect`, body)).status).toBe(200);
+      const again = await bluum('POST', `${base('inv_twice')}/connect`, body);
+      expect(again.status).toBe(400);
+      expect(again.body).toEqual(
+        investorsError('BLUM-400-003', 'The public token has already been exchanged.', 'public_token'),
+      );
+    });
+
+    it('disconnects rows with 204, keeps listing them, and revokes the item with its last active row', async () => {
+      const rows = await linkTattersall('inv_delete');
+      const ids = rows.map((row) => String(row.id));
+      const statuses = async () =>
+        ((await bluum('GET', base('inv_delete'))).body.data as { status: string }[]).map((row) => row.status);
+
+      const first = await bluum('DELETE', `${base('inv_delete')}/${ids[0]}?type=plaid`);
+      expect(first.status).toBe(204);
+      expect(first.text).toBe('');
+      expect(await statuses()).toEqual(['disconnected', 'active', 'active']);
+      expect((await bluum('GET', `${base('inv_delete')}/${ids[0]}`)).body).toMatchObject({
+        id: ids[0],
+        status: 'disconnected',
+      });
+
+      expect((await bluum('DELETE', `${base('inv_delete')}/${ids[1]}?type=plaid`)).status).toBe(204);
+      expect(standIn.list('inv_delete')[0].status).toBe('ACTIVE');
+      expect((await bluum('DELETE', `${base('inv_delete')}/${ids[2]}?type=plaid`)).status).toBe(204);
+      expect(await statuses()).toEqual(['disconnected', 'disconnected', 'disconnected']);
+      expect(standIn.list('inv_delete')[0].status).toBe('DISCONNECTED');
+    });
+
+    it.each([
+      ['GET', ''],
+      ['DELETE', '?type=plaid'],
+    ] as const)(
+      'answers %s of an unknown funding source with 404, in the error envelope',
+      async (method, query) => {
+        await linkTattersall('inv_unknown');
+        const res = await bluum(method, `${base('inv_unknown')}/fs_0123456789abcdef${query}`);
+        expect(res.status).toBe(404);
+        expect(res.body).toEqual(investorsError('BLUM-404-001', 'Funding source not found.'));
+      },
+    );
+
+    it.each([
+      ['a raw UUID', '123e4567-e89b-12d3-a456-426614174000'],
+      ["an accounts generation's id", 'acct_1'],
+    ])('refuses %s as the investor id with 400 naming investor_id', async (_name, id) => {
+      const res = await bluum('POST', `${base(id)}/plaid/link-token`, { enable_hosted_link: false });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual(
+        investorsError(
+          'BLUM-400-001',
+          'Invalid investor id: expected an id prefixed with inv_.',
+          'investor_id',
+        ),
+      );
+    });
+
+    it("sets an investor's item status through the control route: its rows follow", async () => {
+      const rows = await linkTattersall('inv_controlled');
+      users.accounts.set('user-investor', 'inv_controlled');
+      const res = await request(
+        'POST',
+        `/sandbox/users/user-investor/items/${String(rows[0].provider_id)}/status`,
+        { status: 'ERROR' },
+      );
+      expect(res.status).toBe(200);
+      const listed = (await bluum('GET', base('inv_controlled'))).body.data as { status: string }[];
+      expect(listed.map((row) => row.status)).toEqual(['error', 'error', 'error']);
     });
   });
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppError, validationFailed } from '../common/app-error';
 import type { AuthConfig, BluumConfig, RuntimeConfig } from '../config/app-config';
 import { AUTH_CONFIG, BLUUM_CONFIG, RUNTIME_CONFIG } from '../config/config.module';
-import { demoBluumAccount } from './demo-account';
+import { isDemoBluumAccount } from './demo-account';
 import type { UserDto } from './dto/user.dto';
 import type { UserRecord } from './user.record';
 import { UsersRepository } from './users.repository';
@@ -78,7 +78,7 @@ export class UsersService {
     const secret = this.auth.authJwtSecret;
     if (!this.runtime.sandboxEnabled || secret === null) return;
     const existing = await this.users.findById(id);
-    if (existing && existing.bluumAccountId === demoBluumAccount(secret, id)) {
+    if (existing && isDemoBluumAccount(secret, id, existing.bluumAccountId)) {
       throw new AppError(
         'BLUUM_ACCOUNT_CONFLICT',
         `User ${id} is a demo user the sandbox registered; its Bluum account cannot be set. Choose another user id.`,

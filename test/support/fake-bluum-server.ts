@@ -2,6 +2,8 @@
 // (src/sandbox/bluum-stand-in.ts), behind a server that records every request and can be told to
 // misbehave: answer late, hang, cut the connection, answer something else, or do the work and then lose
 // the reply. Any public token links the item a spec scripted, or the documented item under fresh ids.
+// It serves both of Bluum's generations (/v1/accounts/… and /v1/investors/…), and a fault meets a call by
+// its account or investor id and its operation, whichever generation's path it came by.
 // Nothing here loads the app, so a script outside Jest can use it.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,14 +13,23 @@ import { basicAuthorization } from '../../src/bluum/bluum-endpoint';
 import { errorReply, type ListFormat, wireItem } from '../../src/bluum/wire-fixtures';
 import {
   BluumStandIn,
+  type StandInGeneration,
   type StandInItem,
   type StandInLinking,
+  type StandInOperation,
   type StandInReply,
+  standInRoute,
 } from '../../src/sandbox/bluum-stand-in';
+import type { WireBody } from '../../src/bluum/wire-fixtures';
+
+export type { StandInOperation as BluumOperation } from '../../src/sandbox/bluum-stand-in';
 
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** Which generation's path it came by, and what it asked for; null for a path Bluum has no route at. */
+  generation: StandInGeneration | null;
+  operation: StandInOperation | null;
   headers: IncomingMessage['headers'];
   body: unknown;
   /** When it arrived (Date.now()), for specs about request rates. */
@@ -40,8 +51,10 @@ export interface Fault {
   afterWork?: boolean;
   /** Extra response headers (e.g. `retry-after`) sent with the fault's status. */
   headers?: Record<string, string>;
-  /** Only a request for this Bluum account meets the fault; others pass it by. */
+  /** Only a request for this Bluum account (or investor) meets the fault; others pass it by. */
   forAccount?: string;
+  /** Only a call of this operation meets the fault, in either generation; others pass it by. */
+  forOperation?: StandInOperation;
 }
 
 export type FakeItem = StandInItem;
@@ -108,9 +121,22 @@ export class FakeBluum {
     return fake;
   }
 
-  /** Bluum account id → its items, as Bluum lists them; a spec may change them to play Bluum's side. */
+  /**
+   * Bluum account or investor id → its items, as Bluum lists them; a spec may change them to play
+   * Bluum's side.
+   */
   get items(): Map<string, FakeItem[]> {
     return this.standIn.items;
+  }
+
+  /** An investor's funding sources as the investors generation lists them: one row per bank account. */
+  rows(investor: string): WireBody[] {
+    return this.standIn.rows(investor);
+  }
+
+  /** The calls of this operation Bluum has received, in either generation. */
+  calls(operation: StandInOperation): RecordedRequest[] {
+    return this.requests.filter((request) => request.operation === operation);
   }
 
   /** How the list answers: under which key, and in which field case (Bluum's documents use each). */
@@ -180,9 +206,18 @@ export class FakeBluum {
     }
     const path = req.url ?? '';
     const method = req.method ?? '';
-    this.requests.push({ method, path, headers: req.headers, body, at: Date.now() });
+    const route = standInRoute(method, path);
+    this.requests.push({
+      method,
+      path,
+      generation: route?.generation ?? null,
+      operation: route?.operation ?? null,
+      headers: req.headers,
+      body,
+      at: Date.now(),
+    });
 
-    const fault = this.takeFault(path);
+    const fault = this.takeFault(route);
     if (fault?.hang) {
       this.hanging.add(req.socket);
       req.socket.once('close', () => this.hanging.delete(req.socket));
@@ -211,12 +246,13 @@ export class FakeBluum {
     this.send(res, answer);
   }
 
-  private takeFault(path: string): Fault | undefined {
-    const index = this.faults.findIndex(
-      (f) =>
-        f.forAccount === undefined || path.startsWith(`/v1/accounts/${encodeURIComponent(f.forAccount)}/`),
-    );
-    return index === -1 ? (this.standing ?? undefined) : this.faults.splice(index, 1)[0];
+  private takeFault(route: ReturnType<typeof standInRoute>): Fault | undefined {
+    const meets = (f: Fault): boolean =>
+      (f.forAccount === undefined || route?.owner === f.forAccount) &&
+      (f.forOperation === undefined || route?.operation === f.forOperation);
+    const index = this.faults.findIndex(meets);
+    if (index !== -1) return this.faults.splice(index, 1)[0];
+    return this.standing && meets(this.standing) ? this.standing : undefined;
   }
 
   private send(res: ServerResponse, { status, body }: StandInReply): void {

@@ -5,7 +5,13 @@ import { type Api, testApi } from './api';
 import { FakeBluum } from './fake-bluum-server';
 import { startTestApp, type TestApp } from './test-app';
 
-export { FakeBluum, type Fault, type FakeItem, type RecordedRequest } from './fake-bluum-server';
+export {
+  type BluumOperation,
+  FakeBluum,
+  type Fault,
+  type FakeItem,
+  type RecordedRequest,
+} from './fake-bluum-server';
 
 export interface AppWithFakeBluum {
   app: TestApp;
