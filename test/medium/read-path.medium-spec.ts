@@ -130,7 +130,9 @@ describe('the read path on a real database', () => {
       });
     });
 
-    it('the reconciliation sweep takes an institution id Bluum no longer knows (null) and a new Bluum id onto every account', async () => {
+    // A reply may leave the institution id out (the item shape guarantees it not; the investors generation
+    // never sends one): what is stored is kept, never erased by a reply that does not say.
+    it('the reconciliation sweep takes a new Bluum id onto every account, and keeps the institution id a reply leaves out', async () => {
       const { user, bluumItem } = await ctx.newLinkedItem({ accounts: 2 });
       const changed: BluumItem = { ...bluumItem, id: randomUUID(), institutionId: null };
       const synced = await ctx.writes.syncItems(
@@ -142,10 +144,16 @@ describe('the read path on a real database', () => {
       );
       expect(synced).toMatchObject({ kind: 'synced', added: 0, updated: 2 });
       for (const account of await expectInStep(user.id, 2)) {
-        expect(account).toMatchObject({ institutionId: null, bluumFundingSourceId: changed.id });
+        expect(account).toMatchObject({
+          institutionId: bluumItem.institutionId,
+          bluumFundingSourceId: changed.id,
+        });
       }
       for (const source of await listed(user.id)) {
-        expect(source).toMatchObject({ institutionId: null, bluumFundingSourceId: changed.id });
+        expect(source).toMatchObject({
+          institutionId: bluumItem.institutionId,
+          bluumFundingSourceId: changed.id,
+        });
       }
     });
 
