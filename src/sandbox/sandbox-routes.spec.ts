@@ -139,6 +139,26 @@ describe("the sandbox's routes on Fastify", () => {
     });
   });
 
+  describe("the sandbox's Bluum connect", () => {
+    // What the service answers for each (422 PUBLIC_TOKEN_REJECTED, nothing stored) is the gateway's spec
+    // and test/bluum-failures.e2e-spec.ts.
+    it.each([
+      ['an expired public token', 'public-sandbox-expired-0123456789', 'BLUM-400-004'],
+      ['a public token that is no sandbox token', 'public-nope', 'BLUM-400-002'],
+    ])('refuses %s with 400 %s, linking nothing', async (_name, publicToken, code) => {
+      const account = `acct_refused_${code}`;
+      const res = await request(
+        'POST',
+        `/sandbox/bluum/v1/accounts/${account}/funding-sources/plaid/connect`,
+        { public_token: publicToken },
+        { authorization: SANDBOX_BASIC },
+      );
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ status: 'error', code });
+      expect(standIn.list(account)).toEqual([]);
+    });
+  });
+
   describe('hosted link', () => {
     /** A link token from the sandbox's Bluum route, as the service's link-token route gets one. */
     async function hostedLinkToken(completionRedirectUri?: string): Promise<string> {
