@@ -50,14 +50,6 @@ describe('bank linking on the built-in sandbox', () => {
       expect(res.body.hostedLinkUrl).toBeNull();
     });
 
-    it('returns a hosted link URL when asked', async () => {
-      const { userId } = await registerUser(app);
-      const res = await api.as(userId).linkToken({ enableHostedLink: true });
-      expect(res.status).toBe(201);
-      expect(res.body.hostedLinkUrl).toEqual(expect.stringContaining(res.body.linkToken));
-      expect(() => new URL(res.body.hostedLinkUrl!)).not.toThrow();
-    });
-
     it('sends the hosted link back to an allow-listed completionRedirectUri', async () => {
       const { userId } = await registerUser(app);
       const res = await api.as(userId).linkToken({
