@@ -142,20 +142,32 @@ describe("the sandbox's routes on Fastify", () => {
   describe("the sandbox's Bluum connect", () => {
     // What the service answers for each (422 PUBLIC_TOKEN_REJECTED, nothing stored) is the gateway's spec
     // and test/bluum-failures.e2e-spec.ts.
-    it.each([
-      ['an expired public token', 'public-sandbox-expired-0123456789', 'BLUM-400-004'],
-      ['a public token that is no sandbox token', 'public-nope', 'BLUM-400-002'],
-    ])('refuses %s with 400 %s, linking nothing', async (_name, publicToken, code) => {
-      const account = `acct_refused_${code}`;
-      const res = await request(
+    const connect = (account: string, publicToken: string) =>
+      request(
         'POST',
         `/sandbox/bluum/v1/accounts/${account}/funding-sources/plaid/connect`,
         { public_token: publicToken },
         { authorization: SANDBOX_BASIC },
       );
+
+    it.each([
+      ['an expired public token', 'public-sandbox-expired-0123456789', 'BLUM-400-004'],
+      ['a public token that is no sandbox token', 'public-nope', 'BLUM-400-002'],
+    ])('refuses %s with 400 %s, linking nothing', async (_name, publicToken, code) => {
+      const account = `acct_refused_${code}`;
+      const res = await connect(account, publicToken);
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ status: 'error', code });
       expect(standIn.list(account)).toEqual([]);
+    });
+
+    it('links a public token once, and refuses it again with 400 BLUM-400-003', async () => {
+      const first = await connect('acct_twice', 'public-sandbox-twice-0001');
+      expect(first.status).toBe(200);
+      const again = await connect('acct_twice', 'public-sandbox-twice-0001');
+      expect(again.status).toBe(400);
+      expect(again.body).toMatchObject({ status: 'error', code: 'BLUM-400-003' });
+      expect(standIn.list('acct_twice')).toHaveLength(1);
     });
   });
 

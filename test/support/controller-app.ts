@@ -16,7 +16,8 @@ import { TEST_JWT_SECRET } from './tokens';
 
 export interface ControllerAppOptions {
   controllers: NonNullable<ModuleMetadata['controllers']>;
-  providers?: Provider[];
+  /** The controllers' services, as strict fakes (`strictFake`), and the guards and interceptors they use. */
+  providers: Provider[];
   /** Overrides the defaults: NODE_ENV=test and the e2e JWT secret (tests/support/tokens.ts signs with it). */
   env?: Record<string, string>;
   /** Registers CORS and helmet's headers as the app does (src/common/browser-edges.ts). */
@@ -53,7 +54,7 @@ export async function startControllerApp(options: ControllerAppOptions): Promise
   const module = await Test.createTestingModule({
     imports: [ConfigModule.forRoot(config), AuthModule],
     controllers: options.controllers,
-    providers: options.providers ?? [],
+    providers: options.providers,
   }).compile();
   const app = module.createNestApplication<NestFastifyApplication>(httpAdapter(config), {
     logger: false,
