@@ -1,32 +1,18 @@
 // The one place that builds the application: main.ts and the e2e tests both go through it.
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream } from 'pino';
 import type { PGlite } from '@electric-sql/pglite';
-import { randomUUID } from 'node:crypto';
 import { AppModule } from './app.module';
 import { BluumEndpoint } from './bluum/bluum-endpoint';
-import { AllExceptionsFilter } from './common/all-exceptions.filter';
-import { AppError } from './common/app-error';
-import { validationPipe } from './common/validation-pipe';
 import type { AppConfig } from './config/app-config';
 import { AppLogger, createPinoLogger } from './logging/app-logger';
 import { RequestContext } from './logging/request-context';
-import { jsonNestsDeeperThan } from './common/json-depth';
 import { MetricsService } from './metrics/metrics.service';
 import { registerBrowserEdges } from './common/browser-edges';
-
-export const BODY_LIMIT_BYTES = 64 * 1024;
-// No body this API reads nests deeper than a few levels; a deeper one is refused before anything walks it.
-export const MAX_JSON_DEPTH = 32;
-// Node checks its header and request timeouts this often (its default, 30 s, would let a trickling client
-// hold a socket that much longer).
-const CONNECTIONS_CHECK_MS = 1_000;
-
-const jsonTooDeep = (): AppError =>
-  new AppError('MALFORMED_JSON', `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
+import { httpAdapter, useRequestPipeline } from './http-pipeline';
 
 export interface StartedApp {
   app: NestFastifyApplication;
@@ -47,54 +33,19 @@ export async function createApp(
   options: AppOptions = {},
 ): Promise<NestFastifyApplication> {
   const logger = createPinoLogger(config.logLevel, options.logDestination);
-  const adapter = new FastifyAdapter({
-    bodyLimit: BODY_LIMIT_BYTES,
-    // Fastify's default (100) would answer 414 for user ids the contract allows (up to 128 characters).
-    routerOptions: { maxParamLength: 256 },
-    // Our own id, always: a client-chosen one must not pose as ours in logs and the audit trail. A safe
-    // X-Request-Id from the client is kept beside it as clientRequestId (onRequest below).
-    genReqId: () => randomUUID(),
-    logger: false,
-    // No Nest middleware here (hooks and guards do that work): without middie, no request passes through
-    // a middleware runner that has nothing to run.
-    skipMiddie: true,
-    // A request's headers and body must arrive within HTTP_REQUEST_TIMEOUT_MS: a client trickling bytes
-    // holds a socket no longer. The time the handler then takes (a Bluum call) is not counted.
-    requestTimeout: config.httpRequestTimeoutMs,
-    http: {
-      headersTimeout: config.httpRequestTimeoutMs,
-      requestTimeout: config.httpRequestTimeoutMs,
-      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
-    },
-  });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forConfig(config, options.sharedEmbeddedDatabase ?? null),
-    adapter,
+    httpAdapter(config),
     {
       logger: new AppLogger(logger),
       abortOnError: false,
-      // The JSON parser is ours (below): Fastify's own, behind a nesting-depth check.
+      // The JSON parser is ours (useRequestPipeline): Fastify's own, behind a nesting-depth check.
       bodyParser: false,
     },
   );
 
+  useRequestPipeline(app);
   const fastify = app.getHttpAdapter().getInstance();
-  // JSON is the only body this API reads; anything else is a 415, not a string handed to validation.
-  fastify.removeContentTypeParser('text/plain');
-  // Fastify's own JSON parser (prototype-poisoning checks included), after a nesting-depth check.
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
-  fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (jsonNestsDeeperThan(body as string, MAX_JSON_DEPTH)) {
-      done(jsonTooDeep(), undefined);
-      return;
-    }
-    void parseJson(request, body as string, done);
-  });
-  fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id);
-    done();
-  });
   // One line per request: no headers, no body, no query string (nothing a token could hide in). A
   // successful read is a debug line: deposit services read on every transfer, and a serialized line per
   // read was a measurable share of the read path (`npm run bench`). Writes and failures stay at info.
@@ -120,8 +71,6 @@ export async function createApp(
     );
     done();
   });
-  app.useGlobalFilters(new AllExceptionsFilter());
-  app.useGlobalPipes(validationPipe());
 
   // Built on the first request for /docs, not at boot: start-up time is what a new instance waits for.
   const document = () =>

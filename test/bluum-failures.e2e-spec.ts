@@ -1,6 +1,8 @@
-// Bluum as the gateway sees it over real HTTP: the wire format we send, the replies we accept, and
-// how Bluum's failures reach the client, with the database left as it was (every failure, one by one,
-// is the gateway's spec).
+// Bluum as the gateway sees it over real HTTP: the credentials and body we send, and how Bluum's
+// failures reach the client, with the database left as it was. Every call's wire format, every reply
+// we accept and every failure, one by one (retries within the budget included), are the gateway's spec
+// (src/bluum/http-bluum.gateway.spec.ts); how a reply is stored (nulls, snake_case, an item linked
+// again, another user's item) is test/medium/funding-sources.medium-spec.ts's.
 import {
   closeAppWithFakeBluum,
   type FakeBluum,
@@ -53,152 +55,6 @@ describe('Bluum over HTTP', () => {
       ]);
       expect(bluum.requests[0].headers['content-type']).toMatch(/^application\/json/);
     });
-
-    it('calls connect with public_token in snake_case', async () => {
-      const { userId, bluumAccountId } = await registerUser(app);
-      const publicToken = sandboxPublicToken();
-      expect((await api.as(userId).connect({ publicToken })).status).toBe(201);
-      expect(bluum.requests).toHaveLength(1);
-      expect(bluum.requests[0]).toMatchObject({
-        method: 'POST',
-        path: `/v1/accounts/${bluumAccountId}/funding-sources/plaid/connect`,
-        body: { public_token: publicToken },
-      });
-    });
-  });
-
-  describe('what we accept', () => {
-    it("stores Bluum's minimal connect reply (only the guaranteed fields) with nulls for the rest", async () => {
-      const { userId } = await registerUser(app);
-      bluum.nextConnectLinks({
-        itemId: 'item_seed_minimal_1',
-        institutionName: 'Chase Bank',
-        accounts: [
-          {
-            accountId: 'acc_1234567890',
-            accountName: 'Checking Account',
-            accountType: 'depository',
-            mask: '0000',
-          },
-        ],
-      });
-      const res = await api.as(userId).connect();
-      expect(res.status).toBe(201);
-      expect(res.body.item).toEqual({
-        itemId: 'item_seed_minimal_1',
-        institutionId: null,
-        institutionName: 'Chase Bank',
-        status: 'active',
-      });
-      expect(res.body.fundingSources).toEqual([
-        expect.objectContaining({
-          userId,
-          status: 'active',
-          institutionId: null,
-          institutionName: 'Chase Bank',
-          accountName: 'Checking Account',
-          accountType: 'depository',
-          accountSubtype: null,
-          mask: '0000',
-          itemId: 'item_seed_minimal_1',
-          accountId: 'acc_1234567890',
-          bluumFundingSourceId: null,
-          plaidOptions: { item_id: 'item_seed_minimal_1', account_id: 'acc_1234567890' },
-        }),
-      ]);
-    });
-
-    it('takes snake_case fields and Bluum’s item status', async () => {
-      const { userId } = await registerUser(app);
-      bluum.nextConnectLinks({
-        item_id: 'item_snake_1',
-        institution_id: 'ins_4',
-        institution_name: 'Wells Fargo',
-        status: 'ERROR',
-        accounts: [
-          {
-            account_id: 'acc_s1',
-            account_name: 'Savings',
-            account_type: 'depository',
-            account_subtype: 'savings',
-            mask: '1111',
-          },
-        ],
-      } as never);
-      const res = await api.as(userId).connect();
-      expect(res.status).toBe(201);
-      expect(res.body.item).toEqual({
-        itemId: 'item_snake_1',
-        institutionId: 'ins_4',
-        institutionName: 'Wells Fargo',
-        status: 'error',
-      });
-      expect(res.body.fundingSources[0]).toMatchObject({
-        accountId: 'acc_s1',
-        accountSubtype: 'savings',
-        status: 'error',
-      });
-    });
-
-    it('updates an item it already stores (same itemId) instead of duplicating it', async () => {
-      const { userId } = await registerUser(app);
-      const item = {
-        id: 'bluum-fs-1',
-        itemId: `item_relink_${userId}`,
-        institutionId: 'ins_3',
-        institutionName: 'Chase Bank',
-        accounts: [
-          {
-            accountId: 'acc_a',
-            accountName: 'Checking',
-            accountType: 'depository',
-            accountSubtype: 'checking',
-            mask: '0000',
-          },
-        ],
-      };
-      bluum.nextConnectLinks(item);
-      const first = await api.as(userId).connect();
-      bluum.nextConnectLinks({
-        ...item,
-        institutionName: 'JPMorgan Chase',
-        accounts: [
-          { ...item.accounts[0], accountName: 'Total Checking' },
-          {
-            accountId: 'acc_b',
-            accountName: 'Savings',
-            accountType: 'depository',
-            accountSubtype: 'savings',
-            mask: '1111',
-          },
-        ],
-      });
-      const second = await api.as(userId).connect();
-      expect([first.status, second.status]).toEqual([201, 201]);
-      expect(await countStored(app, userId)).toEqual({ items: 1, accounts: 2 });
-      const [a, b] = second.body.fundingSources;
-      expect(a.id).toBe(first.body.fundingSources[0].id);
-      expect(a).toMatchObject({ accountName: 'Total Checking', institutionName: 'JPMorgan Chase' });
-      expect(b).toMatchObject({ accountName: 'Savings' });
-    });
-
-    it("refuses (409) to store an item that is already another user's", async () => {
-      const owner = await registerUser(app);
-      const other = await registerUser(app);
-      const item = {
-        itemId: `item_shared_${owner.userId}`,
-        institutionName: 'Chase Bank',
-        accounts: [{ accountId: 'acc_x', accountName: 'Checking', accountType: 'depository', mask: '0000' }],
-      };
-      bluum.nextConnectLinks(item);
-      expect((await api.as(owner.userId).connect()).status).toBe(201);
-      bluum.nextConnectLinks(item);
-      const res = await api.as(other.userId).connect();
-      expect(res.status).toBe(409);
-      expect(res.error.code).toBe('ITEM_LINKED_TO_ANOTHER_USER');
-      expect(await countStored(app, other.userId)).toEqual({ items: 0, accounts: 0 });
-      expect(await countStored(app, owner.userId)).toEqual({ items: 1, accounts: 1 });
-    });
   });
 
   describe('failures: the contract’s answer, and nothing stored', () => {
@@ -226,27 +82,6 @@ describe('Bluum over HTTP', () => {
       // Neither our credentials nor the user's token ever reach an error body.
       for (const secret of [publicToken, API_KEY, API_SECRET, BASIC.slice(6)])
         expect(res.text).not.toContain(secret);
-    });
-
-    it('link-token: a 400 from Bluum is its rejection of our request, not a token problem', async () => {
-      const { userId } = await registerUser(app);
-      bluum.failNext({
-        status: 400,
-        body: { status: 'error', code: 'BLUM-400-001', message: 'bad request' },
-      });
-      const res = await api.as(userId).linkToken();
-      expect(res.status).toBe(502);
-      expect(res.error.code).toBe('BLUUM_REQUEST_REJECTED');
-    });
-
-    it('link-token: retries stop when the BLUUM_TIMEOUT_MS budget is spent, long before Bluum stops failing', async () => {
-      const { userId } = await registerUser(app);
-      bluum.failNext({ status: 500 }, 500);
-      const res = await api.as(userId).linkToken();
-      expect(res.status).toBe(502);
-      expect(res.error.code).toBe('BLUUM_UNAVAILABLE');
-      expect(bluum.requests.length).toBeGreaterThan(1);
-      expect(bluum.requests.length).toBeLessThan(50);
     });
 
     it('gives up at BLUUM_TIMEOUT_MS rather than waiting for a slow Bluum', async () => {

@@ -1,5 +1,6 @@
-// The retry policy over real HTTP: calls safe to repeat (link-token, reads) are retried on transient
-// failures within BLUUM_TIMEOUT_MS; connect never is, and neither is a refusal of our credentials.
+// The retry policy over real HTTP: a call safe to repeat is retried on transient failures within
+// BLUUM_TIMEOUT_MS, and the user never sees them. Which calls are retried (link-token and a request's
+// list, never connect, never a refusal of our credentials) is src/bluum/http-bluum.gateway.spec.ts's.
 import { closeAppWithFakeBluum, type FakeBluum, startAppWithFakeBluum } from './support/fake-bluum';
 import { type Api, testApi } from './support/api';
 import { registerUser, type TestApp } from './support/test-app';
@@ -24,29 +25,5 @@ describe('Bluum retries', () => {
     const res = await api.as(userId).linkToken();
     expect(res.status).toBe(201);
     expect(bluum.requests).toHaveLength(3);
-  });
-
-  it('link-token: our own credentials refused (401) are not retried', async () => {
-    const { userId } = await registerUser(app);
-    bluum.failNext({ status: 401 }, 5);
-    const res = await api.as(userId).linkToken();
-    expect(res.status).toBe(502);
-    expect(bluum.requests).toHaveLength(1);
-  });
-
-  it('connect: never retried, even after a transient failure', async () => {
-    const { userId } = await registerUser(app);
-    bluum.failNext({ status: 503 });
-    const res = await api.as(userId).connect();
-    expect(res.status).toBe(502);
-    expect(bluum.requests).toHaveLength(1);
-  });
-
-  it('sync: a transient failure of the list is retried too', async () => {
-    const { userId } = await registerUser(app);
-    bluum.failNext({ status: 502, body: '<html>Bad Gateway</html>' });
-    const res = await api.as(userId).sync();
-    expect(res.status).toBe(200);
-    expect(bluum.requests).toHaveLength(2);
   });
 });

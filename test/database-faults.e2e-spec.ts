@@ -188,6 +188,7 @@ describe('background work while the database is down or frozen', () => {
   let app: TestApp;
   let api: Api;
   let receiver: WebhookReceiver;
+  const lines: string[] = [];
 
   beforeAll(async () => {
     const upstream = new URL(databaseUrl);
@@ -196,17 +197,22 @@ describe('background work while the database is down or frozen', () => {
       upstreamPort: Number(upstream.port || 5432),
     });
     receiver = await WebhookReceiver.start();
-    ({ app, bluum } = await startAppWithFakeBluum({
-      DATABASE_URL: proxy.url(databaseUrl),
-      DATABASE_STATEMENT_TIMEOUT_MS: '1000',
-      DATABASE_CONNECT_TIMEOUT_MS: '1000',
-      WEBHOOK_URLS: receiver.url,
-      WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-      // The retry after the receiver's 503 falls inside the outage below.
-      WEBHOOK_RETRY_BASE_MS: '1000',
-      // On, for the sweeps the last test runs itself.
-      RECONCILE_INTERVAL_SECONDS: '3600',
-    }));
+    ({ app, bluum } = await startAppWithFakeBluum(
+      {
+        DATABASE_URL: proxy.url(databaseUrl),
+        DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+        DATABASE_CONNECT_TIMEOUT_MS: '1000',
+        WEBHOOK_URLS: receiver.url,
+        WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+        // The retry after the receiver's 503 falls due inside the outage below.
+        WEBHOOK_RETRY_BASE_MS: '200',
+        // On, for the sweeps the last test runs itself.
+        RECONCILE_INTERVAL_SECONDS: '3600',
+        // The dispatcher's one warning of an outage tells the spec it has met the sick database.
+        LOG_LEVEL: 'warn',
+      },
+      { logDestination: { write: (line: string) => void lines.push(line) } },
+    ));
     api = testApi(app);
   });
   afterAll(async () => {
@@ -223,15 +229,25 @@ describe('background work while the database is down or frozen', () => {
       // The receiver is down too when the database goes: the event stays pending in the outbox.
       receiver.answerNext(503);
       const [source] = (await api.as(userId).linkBank()).fundingSources;
+      let retryDueAt = Number.POSITIVE_INFINITY;
       await waitUntil(async () => {
         const [delivery] = await app.prisma.webhookDelivery.findMany({
           where: { fundingSourceId: source.id },
         });
-        return delivery?.lastResponseStatus === 503;
+        if (delivery?.lastResponseStatus !== 503 || delivery.nextAttemptAt === null) return false;
+        retryDueAt = delivery.nextAttemptAt.getTime();
+        return true;
       });
+      const before = lines.length;
       proxy[fault]();
-      // Long enough for several polls and retries to meet the sick database.
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      // Until the dispatcher has met the sick database (its one warning of the outage) and the retry has
+      // fallen due meanwhile: no fixed wait, only as long as the database's 1 s limits take.
+      await waitUntil(
+        () =>
+          Date.now() > retryDueAt &&
+          lines.slice(before).some((line) => line.includes('webhook deliveries paused')),
+        8_000,
+      );
       expect(receiver.accepted(source.id)).toEqual([]);
       proxy.heal();
 

@@ -83,23 +83,6 @@ describe('demo page, demo users and the hosted link (development)', () => {
       expect(stored.body.bluumAccountId).toBe(demo.body.bluumAccountId);
     });
 
-    it('signs no token for a user it did not register (alice), and leaves the user as it was', async () => {
-      const userId = uniqueUserId('alice');
-      const put = await app.request('PUT', `/v1/users/${userId}`, {
-        token: adminToken(),
-        body: { bluumAccountId: 'acct_real_alice' },
-      });
-      expect(put.status).toBe(201);
-      const res = await app.request('POST', '/sandbox/demo-users', { body: { userId } });
-      expect(res.status).toBe(403);
-      expect(res.body).toMatchObject({ statusCode: 403, code: 'FORBIDDEN' });
-      expect(res.body.message).toContain('registered itself');
-      expect(res.text).not.toContain('accessToken');
-      expect(res.text).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
-      const stored = await app.request('GET', `/v1/users/${userId}`, { token: adminToken() });
-      expect(stored.body.bluumAccountId).toBe('acct_real_alice');
-    });
-
     // One row of DemoUserDto's table (src/sandbox/sandbox-routes.spec.ts has the rest).
     it('refuses an unknown field with 400 and registers nobody', async () => {
       const body = { userId: uniqueUserId('demo'), roles: ['admin'] };
@@ -176,16 +159,6 @@ describe('demo page, demo users and the hosted link (development)', () => {
       expect(again.body.error_code).toBe('INVALID_LINK_TOKEN');
     });
 
-    // One row of the hosted link's refusals (src/sandbox/sandbox-routes.spec.ts has the rest, and the
-    // institution, Cancel and no-completion-URI cases).
-    it('answers an unknown link token with a Plaid-style 400', async () => {
-      const res = await app.request('POST', '/sandbox/link/session', {
-        body: { link_token: 'link-sandbox-unknown' },
-      });
-      expect(res.status).toBe(400);
-      expect(res.body.error_code).toBe('INVALID_LINK_TOKEN');
-    });
-
     it('cannot be edited into an open redirect: the URI bound to the link token wins', async () => {
       const { linkToken, url } = await hostedLinkToken(COMPLETION);
       url.searchParams.set('completion_redirect_uri', 'https://evil.example.net/');
@@ -196,68 +169,17 @@ describe('demo page, demo users and the hosted link (development)', () => {
     });
   });
 
-  // Two rows of each table of pages; src/sandbox/sandbox-routes.spec.ts has every page and asset.
-  describe('pages', () => {
-    it.each([
-      ['/', 'text/html', 'data-testid="link-bank"'],
-      ['/sandbox/assets/demo.js', 'text/javascript', '/plaid/link-token'],
-    ])('serves %s as %s with a strict content security policy', async (path, type, marker) => {
-      const res = await fetch(`${app.url}${path}`);
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toBe(`${type}; charset=utf-8`);
-      expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
-      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
-      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(await res.text()).toContain(marker);
-    });
-
-    it('serves nothing else under /sandbox/assets: not a path out of the folder', async () => {
-      const res = await app.request('GET', '/sandbox/assets/..%2Fsandbox.module.js');
-      expect(res.status).toBe(404);
-      expect(res.body.code).toBe('ROUTE_NOT_FOUND');
-    });
-  });
-
-  describe("the sandbox's Bluum link-token route", () => {
-    const SANDBOX_BASIC = basicAuthorization(DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET);
-    const sandboxLinkToken = (completionRedirectUri: unknown) =>
-      app.request('POST', '/sandbox/bluum/v1/accounts/a/funding-sources/plaid/link-token', {
-        body: { enable_hosted_link: true, completion_redirect_uri: completionRedirectUri },
-        headers: { authorization: SANDBOX_BASIC },
-      });
-
-    // One row of the stand-in's table of refused completion URIs (src/sandbox/bluum-stand-in.spec.ts).
-    it('refuses a javascript: completion_redirect_uri, in its error envelope, with no link token', async () => {
-      const res = await sandboxLinkToken('javascript:alert(document.cookie)');
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({
-        status: 'error',
-        code: 'BLUM-400-001',
-        message: 'completion_redirect_uri must be an absolute http(s) URL.',
-      });
-      expect(res.text).not.toContain('link-sandbox-');
-    });
-
-    it('sends the person back to an http(s) completion URI it was given', async () => {
-      for (const uri of ['http://localhost:5173/banks/done', 'https://app.example.com/banks/done']) {
-        const issued = await sandboxLinkToken(uri);
-        expect(issued.status).toBe(200);
-        const linkToken = issued.body.data.link_token as string;
-        const done = await app.request('POST', '/sandbox/link/complete', {
-          body: {
-            link_token: linkToken,
-            institution_id: 'ins_109508',
-            username: 'user_good',
-            password: 'pass_good',
-          },
-        });
-        expect(done.status).toBe(200);
-        expect((done.body.redirect_to as string).startsWith(`${uri}#status=success&public_token=`)).toBe(
-          true,
-        );
-      }
-    });
+  // One page; src/sandbox/sandbox-routes.spec.ts has every page and asset, and what the hosted link and
+  // the sandbox's Bluum refuse.
+  it('serves the demo page as text/html with a strict content security policy', async () => {
+    const res = await fetch(`${app.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await res.text()).toContain('data-testid="link-bank"');
   });
 
   describe("with BLUUM_API_VERSION=investors (Bluum's investors generation)", () => {

@@ -1,7 +1,9 @@
 // Linking a bank the user already has: with Plaid Link's metadata, connect refuses it (409 DUPLICATE_ITEM,
 // the existing funding sources in the body) before the public token reaches Bluum; without it, the
 // duplicate is stored and the audit trail says which item it duplicates. A bank in error or
-// disconnected may always be linked again: that is how a user repairs it.
+// disconnected may always be linked again: that is how a user repairs it. What counts as the same bank
+// is src/funding-sources/reconcile.spec.ts's table; which banks each user's duplicates are among (another
+// user's, another mask, a first link) is test/medium/duplicate-banks.medium-spec.ts's.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { wireItem } from '../src/bluum/wire-fixtures';
 import type { ConnectMetadataDto } from '../src/funding-sources/dto/connect-metadata.dto';
@@ -125,28 +127,6 @@ describe('duplicate banks', () => {
     expect(connectCalls()).toBe(1);
   });
 
-  // What counts as the same bank is a table of src/funding-sources/reconcile.spec.ts; over HTTP, one
-  // difference shows the bank linked through Bluum.
-  it.each<[string, ConnectMetadataDto]>([
-    ['another mask', metadataFor([CHECKING, { mask: '9999', name: 'Plaid Saving' }])],
-  ])('links the bank when the metadata differs: %s', async (_, metadata) => {
-    const { userId } = await userWithBank([CHECKING, SAVING]);
-    bluum.reset();
-    const res = await api.as(userId).connect({ metadata });
-    expect(res.status).toBe(201);
-    expect(connectCalls()).toBe(1);
-    expect((await countStored(app, userId)).items).toBe(2);
-  });
-
-  it("never counts another user's bank", async () => {
-    await userWithBank([CHECKING]);
-    const { userId } = await registerUser(app);
-    bluum.reset();
-    const res = await api.as(userId).connect({ metadata: metadataFor([CHECKING]) });
-    expect(res.status).toBe(201);
-    expect(connectCalls()).toBe(1);
-  });
-
   it('replays the first answer when onSuccess fires twice with metadata (not a 409 for the bank it just linked)', async () => {
     const { userId } = await registerUser(app);
     const publicToken = sandboxPublicToken();
@@ -226,29 +206,6 @@ describe('duplicate banks', () => {
     expect(warns[0].msg).toContain(res.body.item.itemId);
     expect(warns[0].msg).toContain(linked.item.itemId);
     expect(lines.join('\n')).not.toContain(publicToken);
-  });
-
-  it('a first link without metadata is no duplicate of anything', async () => {
-    const { userId } = await registerUser(app);
-    const res = await api.as(userId).connect();
-    expect(res.status).toBe(201);
-    const events = (await api.admin().events(userId)).body.data;
-    expect(events.map((e) => e.details.duplicateOfItemId)).toEqual([undefined]);
-  });
-
-  it('is documented in Swagger: the metadata body, the 409 example, fundingSources on the error body', async () => {
-    const doc = (await app.request('GET', '/docs-json')).body;
-    const connect = doc.paths['/v1/users/{userId}/funding-sources/plaid/connect'].post;
-    expect(Object.keys(connect.responses['409'].content['application/json'].examples)).toContain(
-      'DUPLICATE_ITEM',
-    );
-    expect(doc.components.schemas.ConnectDto.properties.metadata).toBeTruthy();
-    expect(doc.components.schemas.ConnectMetadataDto.required).toEqual(['institution', 'accounts']);
-    expect(doc.components.schemas.ConnectMetadataAccountDto.required).toEqual(['mask', 'name']);
-    expect(doc.components.schemas.ErrorBodyDto.properties.fundingSources).toMatchObject({
-      type: 'array',
-      items: { $ref: '#/components/schemas/FundingSourceDto' },
-    });
   });
 
   // Every malformed shape is a row of src/common/validation-pipe.spec.ts; over HTTP, one shows that the

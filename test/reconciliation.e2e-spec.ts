@@ -15,7 +15,8 @@ const PREFIX = 'reconciled';
 // The scheduled sweep stays off (the test app's default): each test sweeps its own users itself.
 const ENV = {
   BLUUM_MAX_REQUESTS_PER_SECOND: '10',
-  BLUUM_TIMEOUT_MS: '3000',
+  // The slow user below waits this long, no more.
+  BLUUM_TIMEOUT_MS: '1000',
   // Two slots: the sweep may hold one at most, so a user's request always finds the other.
   BLUUM_MAX_CONCURRENCY: '2',
 };
@@ -134,8 +135,8 @@ describe('reconciliation sweep', () => {
     for (let i = 0; i < 3; i++) users.push(await linkedUser(suite.app, suite.api));
     for (const { bluumAccountId } of users) suite.bluum.items.get(bluumAccountId)![0].status = 'ERROR';
     const [slow, cut, fine] = users;
-    // Past BLUUM_TIMEOUT_MS (3 s here), and a connection cut after Bluum read the request.
-    suite.bluum.failNext({ delayMs: 3_500, forAccount: slow.bluumAccountId });
+    // Past BLUUM_TIMEOUT_MS (1 s here), and a connection cut after Bluum read the request.
+    suite.bluum.failNext({ delayMs: 1_500, forAccount: slow.bluumAccountId });
     suite.bluum.failNext({ reset: true, forAccount: cut.bluumAccountId });
 
     const result = await sweep(suite.app, users);
@@ -177,24 +178,24 @@ describe('reconciliation sweep', () => {
   });
 
   it('keeps its calls to Bluum within BLUUM_MAX_REQUESTS_PER_SECOND over many users, and requests still get through', async () => {
-    // Stored straight into the database: linking 60 banks over HTTP is not what this spec is about.
-    const users = await seedLinkedUsers(suite.app, 60);
+    // Half again the per-second budget: the sweep must wait for the next second (at most one), and no
+    // longer. The budget's rule under many concurrent callers is test/medium/reconciliation.medium-spec.ts's.
+    // Stored straight into the database: linking banks over HTTP is not what this spec is about.
+    const users = await seedLinkedUsers(suite.app, 15);
     suite.bluum.reset();
 
     const sweeping = sweep(suite.app, users);
-    // A user's own sync while the sweep runs: the sweep never takes the slot it needs.
+    // Users' own syncs, one after another, while the sweep waits for its budget: the sweep never takes
+    // the slot they need.
     const synced = [];
-    for (let i = 0; i < 5; i++) {
-      synced.push((await suite.api.as(users[i].userId).sync()).status);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    for (const { userId } of users.slice(0, 3)) synced.push((await suite.api.as(userId).sync()).status);
     const result = await sweeping;
 
-    expect(synced).toEqual([200, 200, 200, 200, 200]);
-    const userSyncs = new Set(users.slice(0, 5).map((u) => u.bluumAccountId));
-    expect(result).toMatchObject({ outcome: 'complete', checked: 60, failed: 0 });
+    expect(synced).toEqual([200, 200, 200]);
+    const userSyncs = new Set(users.slice(0, 3).map((u) => u.bluumAccountId));
+    expect(result).toMatchObject({ outcome: 'complete', checked: 15, failed: 0 });
     for (const { bluumAccountId } of users) {
-      // Each user's list once by the sweep, and once more for the five that synced themselves.
+      // Each user's list once by the sweep, and once more for the three that synced themselves.
       const calls = suite.bluum.requests.filter((r) => isList(r, bluumAccountId)).length;
       expect(calls).toBe(userSyncs.has(bluumAccountId) ? 2 : 1);
     }

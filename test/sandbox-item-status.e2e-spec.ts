@@ -1,11 +1,12 @@
 // The sandbox's control route (development only): it changes what the sandbox's Bluum lists for an item,
 // as Bluum would see a changed bank password or a revoked access, and the service learns of it only from
-// Bluum's list (here its sync route; reconciliation reads the same list).
+// Bluum's list (here its sync route; reconciliation reads the same list). Who may call it, and the
+// bodies, items and users it refuses, are src/sandbox/sandbox-routes.spec.ts's.
 import { basicAuthorization } from '../src/bluum/bluum-endpoint';
 import { DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET } from '../src/config/app-config';
 import { testApi, type Api } from './support/api';
-import { registerUser, startTestApp, uniqueUserId, type TestApp } from './support/test-app';
-import { adminToken, depositServiceToken, tokenFor } from './support/tokens';
+import { registerUser, startTestApp, type TestApp } from './support/test-app';
+import { adminToken, tokenFor } from './support/tokens';
 
 // The sandbox's default Bluum credentials (development and tests).
 const SANDBOX_BASIC = basicAuthorization(DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET);
@@ -117,58 +118,5 @@ describe('POST /sandbox/users/{userId}/items/{itemId}/status', () => {
     expect((await sandboxList(bluumAccountId))[0].status).toBe('DISCONNECTED');
     const synced = await api.as(userId).sync();
     expect(synced.body.data.map((source) => source.status)).toEqual(Array(accounts).fill('disconnected'));
-  });
-
-  // One row of the route's table of refused bodies and item ids (src/sandbox/sandbox-routes.spec.ts).
-  it('refuses an unknown status with 400 and leaves the item as it was', async () => {
-    const { userId, bluumAccountId, itemId } = await linked();
-    const res = await setStatus(userId, itemId, { status: 'BROKEN' });
-    expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
-    expect(res.body.details).toEqual(
-      expect.arrayContaining([expect.objectContaining({ field: expect.any(String) })]),
-    );
-    expect((await sandboxList(bluumAccountId))[0].status).toBe('ACTIVE');
-  });
-
-  it("answers 404 for an item the sandbox does not hold, and for another user's item", async () => {
-    const { userId, bluumAccountId } = await linked();
-    const unknown = await setStatus(userId, 'item_nosuchitem', { status: 'ERROR' });
-    expect(unknown.status).toBe(404);
-    expect(unknown.body).toMatchObject({ statusCode: 404, code: 'FUNDING_SOURCE_NOT_FOUND' });
-    expect(unknown.body.message).toContain('item_nosuchitem');
-
-    // Another user's item, named under this user's path (by an admin, who may call for anyone).
-    const other = await linked();
-    const foreign = await setStatus(userId, other.itemId, { status: 'ERROR' }, adminToken());
-    expect(foreign.status).toBe(404);
-    expect(foreign.body.code).toBe('FUNDING_SOURCE_NOT_FOUND');
-    expect((await sandboxList(other.bluumAccountId))[0].status).toBe('ACTIVE');
-    expect((await sandboxList(bluumAccountId))[0].status).toBe('ACTIVE');
-  });
-
-  it('answers 404 USER_NOT_FOUND for a user nobody registered', async () => {
-    const res = await setStatus(uniqueUserId('ghost'), 'item_x', { status: 'ERROR' }, adminToken());
-    expect(res.status).toBe(404);
-    expect(res.body.code).toBe('USER_NOT_FOUND');
-  });
-
-  it("is the user's own: 401 without a token, 403 for another user or a deposit service, nothing changed", async () => {
-    const { userId, bluumAccountId, itemId } = await linked();
-    const none = await setStatus(userId, itemId, { status: 'ERROR' }, null);
-    expect(none.status).toBe(401);
-    expect(none.body.code).toBe('UNAUTHENTICATED');
-    for (const token of [tokenFor(uniqueUserId('mallory')), depositServiceToken()]) {
-      const res = await setStatus(userId, itemId, { status: 'ERROR' }, token);
-      expect(res.status).toBe(403);
-      expect(res.body.code).toBe('FORBIDDEN');
-    }
-    expect((await sandboxList(bluumAccountId))[0].status).toBe('ACTIVE');
-  });
-
-  it('is not in the API documentation, like the rest of the sandbox', async () => {
-    const res = await app.request('GET', '/docs-json');
-    expect(res.status).toBe(200);
-    expect(Object.keys(res.body.paths as object).filter((path) => path.startsWith('/sandbox'))).toEqual([]);
   });
 });

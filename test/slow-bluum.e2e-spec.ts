@@ -124,20 +124,6 @@ describe('Bluum slow or failing', () => {
     expect(await app.prisma.fundingSourceEvent.count({ where: { userId, type: 'disconnected' } })).toBe(1);
   });
 
-  it('changes nothing and keeps no lease when Bluum fails, so a repeat goes to Bluum again', async () => {
-    const { userId, ids } = await linkBanks(1);
-    bluum.failNext({ status: 500 }, 10);
-    const failed = await api.as(userId).disconnect(ids[0]);
-    expect(failed.status).toBe(502);
-    expect(failed.error.code).toBe('BLUUM_UNAVAILABLE');
-    const item = await app.prisma.plaidItem.findFirstOrThrow({ where: { userId } });
-    expect(item).toMatchObject({ status: 'active', disconnectLeaseId: null });
-    bluum.reset();
-    const retried = await api.as(userId).disconnect(ids[0]);
-    expect(retried.status).toBe(200);
-    expect(deletesSeenByBluum()).toBe(1);
-  });
-
   it('records the outcome of a timed-out DELETE that Bluum performed when the DELETE is repeated', async () => {
     const { userId, bluumAccountId, ids } = await linkBanks(1);
     // Bluum disconnects the item, but its reply comes after our time limit.

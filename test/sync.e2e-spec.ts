@@ -1,8 +1,8 @@
 // A connect can succeed at Bluum while its reply is lost; sync reads Bluum's list and recovers it,
-// exactly once, in whichever list format Bluum answers.
+// exactly once. Every list format Bluum documents is parsed by the gateway's specs
+// (src/bluum/wire-fixtures), each status a medium spec of sync, who may call it the controller's spec.
 import { useAppWithFakeBluum } from './support/fake-bluum';
 import { countStored, registerUser } from './support/test-app';
-import { depositServiceToken, tokenFor } from './support/tokens';
 
 describe('POST /v1/users/{userId}/funding-sources/sync', () => {
   const suite = useAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '500' });
@@ -35,49 +35,6 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
     expect(await countStored(suite.app, userId)).toEqual({ items: 1, accounts: 1 });
   });
 
-  // Every list variant Bluum documents is parsed by the gateway's specs (src/bluum/wire-fixtures); this
-  // one goes the whole way over HTTP. Each status Bluum can give is a medium spec of sync.
-  it.each([['data.funding_sources, snake_case', 'funding_sources', true]] as const)(
-    'reads the list as %s',
-    async (_name, key, snakeCase) => {
-      const { userId, bluumAccountId } = await registerUser(suite.app);
-      suite.bluum.items.set(bluumAccountId, [
-        {
-          id: 'fs-sync-1',
-          itemId: `item_fmt_${userId}`,
-          institutionId: 'ins_3',
-          institutionName: 'Chase Bank',
-          status: 'ACTIVE',
-          accounts: [
-            {
-              accountId: 'acc_c',
-              accountName: 'Checking',
-              accountType: 'depository',
-              accountSubtype: 'checking',
-              mask: '0000',
-            },
-            {
-              accountId: 'acc_s',
-              accountName: 'Savings',
-              accountType: 'depository',
-              accountSubtype: 'savings',
-              mask: '1111',
-            },
-          ],
-        },
-      ]);
-      suite.bluum.listFormat = { key, snakeCase };
-      const res = await suite.api.as(userId).sync();
-      expect(res.status).toBe(200);
-      expect(res.body.added).toBe(2);
-      expect(res.body.data.map((s) => s.accountSubtype).sort()).toEqual(['checking', 'savings']);
-      expect(res.body.data[0]).toMatchObject({
-        institutionName: 'Chase Bank',
-        bluumFundingSourceId: 'fs-sync-1',
-      });
-    },
-  );
-
   it('leaves the database as it was when Bluum fails, and says so', async () => {
     const { userId } = await registerUser(suite.app);
     await suite.api.as(userId).linkBank();
@@ -92,12 +49,5 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
     expect(odd.status).toBe(502);
     expect(odd.error.code).toBe('BLUUM_BAD_RESPONSE');
     expect(await countStored(suite.app, userId)).toEqual(before);
-  });
-
-  it('is for the user itself or admins, not for deposit services', async () => {
-    const { userId } = await registerUser(suite.app);
-    const res = await suite.api.withToken(depositServiceToken('svc')).user(userId).sync();
-    expect(res.status).toBe(403);
-    expect((await suite.api.withToken(tokenFor('someone-else')).user(userId).sync()).status).toBe(403);
   });
 });

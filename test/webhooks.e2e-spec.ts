@@ -2,7 +2,6 @@
 // and a receiver that verifies every signature with the `standardwebhooks` package.
 import { PGlite } from '@electric-sql/pglite';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
@@ -10,7 +9,6 @@ import { type Api, testApi } from './support/api';
 import { FakeBluum } from './support/fake-bluum';
 import { sweepNow } from './support/sweep';
 import { registerUser, startTestApp, type TestApp, uniqueUserId } from './support/test-app';
-import { tokenFor } from './support/tokens';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
 import { waitUntil } from './support/wait-until';
 
@@ -87,15 +85,6 @@ describe('webhooks', () => {
     expect(Math.abs(Number(event.timestamp) - Date.now() / 1000)).toBeLessThan(60);
     // Every request this receiver got verified.
     expect(receiver.received.every((r) => r.payload !== null)).toBe(true);
-  });
-
-  it('documents the body receivers get in Swagger, its sequence included', async () => {
-    const doc = (await app.request('GET', '/docs-json')).body as {
-      components: { schemas: Record<string, { required?: string[]; properties: Record<string, object> }> };
-    };
-    const body = doc.components.schemas.WebhookEventDto;
-    expect(body.required).toEqual(['type', 'timestamp', 'sequence', 'data']);
-    expect(body.properties.sequence).toMatchObject({ type: 'integer', minimum: 1 });
   });
 
   it('tells of a disconnect and of a status Bluum changed (found by sync)', async () => {
@@ -267,7 +256,8 @@ describe('webhooks', () => {
     ]);
   });
 
-  it('refuses to retry a pending delivery, an unknown one and a malformed id, and non-admins', async () => {
+  // Malformed ids and queries, and who may call, are src/webhooks/admin-webhook-deliveries.controller.spec.ts's.
+  it('refuses to retry a pending delivery, and an unknown one', async () => {
     const { userId } = await registerUser(app);
     receiver.answerNext('hang');
     const [source] = (await api.as(userId).linkBank()).fundingSources;
@@ -277,12 +267,6 @@ describe('webhooks', () => {
     expect([again.status, again.error.code]).toEqual([409, 'WEBHOOK_DELIVERY_PENDING']);
     const unknown = await api.admin().retryWebhookDelivery('00000000-0000-4000-8000-000000000000');
     expect([unknown.status, unknown.error.code]).toEqual([404, 'WEBHOOK_DELIVERY_NOT_FOUND']);
-    const malformed = await api.admin().retryWebhookDelivery('not-a-uuid');
-    expect([malformed.status, malformed.error.code]).toEqual([400, 'VALIDATION_FAILED']);
-    const asUser = await api.withToken(tokenFor(userId)).retryWebhookDelivery(pending.id);
-    expect(asUser.status).toBe(403);
-    const badStatus = await api.admin().webhookDeliveries('?status=lost');
-    expect([badStatus.status, badStatus.error.code]).toEqual([400, 'VALIDATION_FAILED']);
     receiver.release();
   });
 
@@ -452,10 +436,6 @@ describe('the documented receiver example', () => {
     await suite?.app.close();
     await suite?.bluum.close();
     receiver?.kill();
-  });
-
-  it('is in docs/deposit-services.md word for word', () => {
-    expect(readFileSync('docs/deposit-services.md', 'utf8')).toContain(readFileSync(EXAMPLE, 'utf8'));
   });
 
   it('logs the event the service sent, and refuses a forged one', async () => {

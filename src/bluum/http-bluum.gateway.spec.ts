@@ -486,6 +486,15 @@ describe('HttpBluumGateway', () => {
       for (const call of calls) expect(call.timeout).toBeLessThanOrEqual(1500);
     });
 
+    it("retries a request's list (sync, a disconnect's lookup) after a transient failure", async () => {
+      const { sut, calls } = gateway([
+        { status: 502, data: '<html>Bad Gateway</html>' },
+        wire(listReply([])),
+      ]);
+      await expect(sut.listItems('acct_1')).resolves.toEqual([]);
+      expect(calls).toHaveLength(2);
+    });
+
     it("makes a background list one attempt, and hands it Bluum's Retry-After", async () => {
       const { sut, calls } = gateway([
         { status: 429, data: '{}', headers: { 'retry-after': '3' } },

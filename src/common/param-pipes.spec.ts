@@ -62,7 +62,7 @@ describe('QueryPipe', () => {
 });
 
 // Every route's userId: the read routes check it with USER_ID_PIPE, the write routes with the UserIdParam
-// DTO; both must refuse the same ids (over HTTP, test/http-and-docs.e2e-spec.ts shows one of each kind).
+// DTO; both must refuse the same ids (over HTTP, each route refuses them in its controller's spec).
 describe('the userId of a path', () => {
   const refused: [string, string][] = [
     ['129 characters', 'a'.repeat(129)],

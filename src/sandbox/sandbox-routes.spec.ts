@@ -1,15 +1,17 @@
-// The sandbox's controllers on Fastify (through @nestjs/testing, with the app's own validation pipe and
-// exception filter), the users faked and no database: the tables of cases behind the demo page, the hosted
-// link and the item-status control route. The e2e specs keep a row or two of each over the real app.
+// The sandbox's controllers on Fastify (through @nestjs/testing, with the app's own request pipeline and
+// guard), the users faked and no database: the tables of cases behind the demo page, the hosted link and
+// the item-status control route. The e2e specs keep a row or two of each over the real app.
+import { APP_GUARD } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { adminToken, depositServiceToken, TEST_JWT_SECRET, tokenFor } from '../../test/support/tokens';
+import { AuthGuard } from '../auth/auth.guard';
+import { TokenVerifier } from '../auth/token-verifier';
 import { basicAuthorization } from '../bluum/bluum-endpoint';
-import { AllExceptionsFilter } from '../common/all-exceptions.filter';
 import { AppError } from '../common/app-error';
-import { validationPipe } from '../common/validation-pipe';
 import { configSlice, DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET, loadConfig } from '../config/app-config';
 import { AUTH_CONFIG, BLUUM_CONFIG } from '../config/config.module';
+import { httpAdapter, useRequestPipeline } from '../http-pipeline';
 import { UsersService } from '../users/users.service';
 import { BluumSandboxController } from './bluum-sandbox.controller';
 import { BluumSandboxStore } from './bluum-sandbox.store';
@@ -44,7 +46,7 @@ describe("the sandbox's routes on Fastify", () => {
   const users = new FakeUsers();
 
   beforeAll(async () => {
-    const config = loadConfig({ NODE_ENV: 'development' });
+    const config = loadConfig({ NODE_ENV: 'development', AUTH_JWT_SECRET: TEST_JWT_SECRET });
     const module = await Test.createTestingModule({
       controllers: [BluumSandboxController, HostedLinkController, DemoController, SandboxControlController],
       providers: [
@@ -59,11 +61,15 @@ describe("the sandbox's routes on Fastify", () => {
         { provide: UsersService, useValue: users },
         { provide: AUTH_CONFIG, useValue: configSlice(config, 'auth') },
         { provide: BLUUM_CONFIG, useValue: configSlice(config, 'bluum') },
+        TokenVerifier,
+        { provide: APP_GUARD, useClass: AuthGuard },
       ],
     }).compile();
-    app = module.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
-    app.useGlobalFilters(new AllExceptionsFilter());
-    app.useGlobalPipes(validationPipe());
+    app = module.createNestApplication<NestFastifyApplication>(httpAdapter(config), {
+      logger: false,
+      bodyParser: false,
+    });
+    useRequestPipeline(app);
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     standIn = app.get(BluumStandIn);
@@ -138,6 +144,38 @@ describe("the sandbox's routes on Fastify", () => {
     });
   });
 
+  describe("the sandbox's Bluum connect", () => {
+    // What the service answers for each (422 PUBLIC_TOKEN_REJECTED, nothing stored) is the gateway's spec
+    // and test/bluum-failures.e2e-spec.ts.
+    const connect = (account: string, publicToken: string) =>
+      request(
+        'POST',
+        `/sandbox/bluum/v1/accounts/${account}/funding-sources/plaid/connect`,
+        { public_token: publicToken },
+        { authorization: SANDBOX_BASIC },
+      );
+
+    it.each([
+      ['an expired public token', 'public-sandbox-expired-0123456789', 'BLUM-400-004'],
+      ['a public token that is no sandbox token', 'public-nope', 'BLUM-400-002'],
+    ])('refuses %s with 400 %s, linking nothing', async (_name, publicToken, code) => {
+      const account = `acct_refused_${code}`;
+      const res = await connect(account, publicToken);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ status: 'error', code });
+      expect(standIn.list(account)).toEqual([]);
+    });
+
+    it('links a public token once, and refuses it again with 400 BLUM-400-003', async () => {
+      const first = await connect('acct_twice', 'public-sandbox-twice-0001');
+      expect(first.status).toBe(200);
+      const again = await connect('acct_twice', 'public-sandbox-twice-0001');
+      expect(again.status).toBe(400);
+      expect(again.body).toMatchObject({ status: 'error', code: 'BLUM-400-003' });
+      expect(standIn.list('acct_twice')).toHaveLength(1);
+    });
+  });
+
   describe('hosted link', () => {
     /** A link token from the sandbox's Bluum route, as the service's link-token route gets one. */
     async function hostedLinkToken(completionRedirectUri?: string): Promise<string> {
@@ -193,6 +231,15 @@ describe("the sandbox's routes on Fastify", () => {
       expect(res.body.redirect_to).toBe(`${COMPLETION}#status=exited`);
       expect((await complete(linkToken)).body.error_code).toBe('INVALID_LINK_TOKEN');
     });
+
+    it.each(['http://localhost:5173/banks/done', COMPLETION])(
+      'sends the person back to %s with the public token',
+      async (uri) => {
+        const done = await complete(await hostedLinkToken(uri));
+        expect(done.status).toBe(200);
+        expect(done.body.redirect_to).toBe(`${uri}#status=success&public_token=${done.body.public_token}`);
+      },
+    );
 
     it('has nowhere to send the person when no completion URI was given', async () => {
       const linkToken = await hostedLinkToken();
@@ -372,8 +419,18 @@ describe("the sandbox's routes on Fastify", () => {
       ]);
       return { userId, account, itemId };
     }
-    const setStatus = (userId: string, itemId: string, body: unknown) =>
-      request('POST', `/sandbox/users/${userId}/items/${itemId}/status`, body);
+    const setStatus = (
+      userId: string,
+      itemId: string,
+      body: unknown,
+      token: string | null = tokenFor(userId),
+    ) =>
+      request(
+        'POST',
+        `/sandbox/users/${userId}/items/${itemId}/status`,
+        body,
+        token === null ? {} : { authorization: `Bearer ${token}` },
+      );
 
     it.each([
       ['a lowercase status', { status: 'error' }],
@@ -390,6 +447,48 @@ describe("the sandbox's routes on Fastify", () => {
         expect.arrayContaining([expect.objectContaining({ field: expect.any(String) })]),
       );
       expect(standIn.list(account)[0].status).toBe('ACTIVE');
+    });
+
+    it('sets the status the sandbox lists, for the user itself or an admin', async () => {
+      const { userId, account, itemId } = userWithItem('mine');
+      const broken = await setStatus(userId, itemId, { status: 'ERROR' });
+      expect(broken.status).toBe(200);
+      expect(broken.body).toMatchObject({ itemId, status: 'ERROR' });
+      expect((await setStatus(userId, itemId, { status: 'DISCONNECTED' }, adminToken())).status).toBe(200);
+      expect(standIn.list(account)[0].status).toBe('DISCONNECTED');
+    });
+
+    it.each([
+      ['no token', null, 401, 'UNAUTHENTICATED'],
+      ['another user', tokenFor('mallory'), 403, 'FORBIDDEN'],
+      ['a deposit service', depositServiceToken(), 403, 'FORBIDDEN'],
+    ])('answers %s %s, changing nothing', async (_who, token, status, code) => {
+      const { userId, account, itemId } = userWithItem(`guarded_${status}_${String(token).length}`);
+      const res = await setStatus(userId, itemId, { status: 'ERROR' }, token);
+      expect(res.status).toBe(status);
+      expect(res.body.code).toBe(code);
+      expect(standIn.list(account)[0].status).toBe('ACTIVE');
+    });
+
+    it("answers 404 for an item the sandbox does not hold, and for another user's item", async () => {
+      const { userId, account } = userWithItem('asker');
+      const unknown = await setStatus(userId, 'item_nosuchitem', { status: 'ERROR' });
+      expect(unknown.status).toBe(404);
+      expect(unknown.body).toMatchObject({ statusCode: 404, code: 'FUNDING_SOURCE_NOT_FOUND' });
+      expect(unknown.body.message).toContain('item_nosuchitem');
+      // Another user's item, named under this user's path (by an admin, who may call for anyone).
+      const other = userWithItem('owner');
+      const foreign = await setStatus(userId, other.itemId, { status: 'ERROR' }, adminToken());
+      expect(foreign.status).toBe(404);
+      expect(foreign.body.code).toBe('FUNDING_SOURCE_NOT_FOUND');
+      expect(standIn.list(other.account)[0].status).toBe('ACTIVE');
+      expect(standIn.list(account)[0].status).toBe('ACTIVE');
+    });
+
+    it('answers 404 USER_NOT_FOUND for a user nobody registered', async () => {
+      const res = await setStatus('ghost', 'item_x', { status: 'ERROR' }, adminToken());
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('USER_NOT_FOUND');
     });
 
     it('refuses an item id that could not be one, with 400', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { FundingSource } from '../funding-sources/funding-source';
 import {
   nextAttempt,
@@ -86,5 +87,15 @@ describe('nextAttempt', () => {
     expect(retries.slice(0, 3)).toEqual([5_000, 15_000, 35_000]);
     expect(retries.at(-1)).toBeGreaterThan(WEBHOOK_RETRY_WINDOW_MS - 3_600_000);
     expect(retries.length).toBeLessThan(40);
+  });
+});
+
+// test/webhooks.e2e-spec.ts runs docs/webhook-receiver.mjs against the service; receivers copy it from
+// docs/deposit-services.md, so that page must show the file that was run.
+describe('the receiver example', () => {
+  it('is in docs/deposit-services.md word for word', () => {
+    expect(readFileSync('docs/deposit-services.md', 'utf8')).toContain(
+      readFileSync('docs/webhook-receiver.mjs', 'utf8'),
+    );
   });
 });

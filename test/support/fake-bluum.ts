@@ -3,6 +3,7 @@
 import { DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET } from '../../src/config/app-config';
 import { type Api, testApi } from './api';
 import { FakeBluum } from './fake-bluum-server';
+import type { AppOptions } from '../../src/bootstrap';
 import { startTestApp, type TestApp } from './test-app';
 
 export {
@@ -19,7 +20,10 @@ export interface AppWithFakeBluum {
 }
 
 /** A fake Bluum and the test app pointed at it, with `env` on top (a spec's usual beforeAll). */
-export async function startAppWithFakeBluum(env: Record<string, string> = {}): Promise<AppWithFakeBluum> {
+export async function startAppWithFakeBluum(
+  env: Record<string, string> = {},
+  options: AppOptions = {},
+): Promise<AppWithFakeBluum> {
   // Bluum checks the very key pair the app is configured to send (the development pair unless `env` says).
   const bluum = await FakeBluum.start({
     credentials: {
@@ -28,7 +32,7 @@ export async function startAppWithFakeBluum(env: Record<string, string> = {}): P
     },
   });
   try {
-    return { app: await startTestApp({ BLUUM_BASE_URL: bluum.url, ...env }), bluum };
+    return { app: await startTestApp({ BLUUM_BASE_URL: bluum.url, ...env }, options), bluum };
   } catch (error) {
     await bluum.close();
     throw error;
