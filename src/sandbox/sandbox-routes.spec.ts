@@ -400,6 +400,7 @@ describe("the sandbox's routes on Fastify", () => {
         'POST',
         `/sandbox/users/user-investor/items/${String(rows[0].provider_id)}/status`,
         { status: 'ERROR' },
+        { authorization: `Bearer ${tokenFor('user-investor')}` },
       );
       expect(res.status).toBe(200);
       const listed = (await bluum('GET', base('inv_controlled'))).body.data as { status: string }[];
