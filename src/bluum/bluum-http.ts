@@ -41,6 +41,20 @@ export interface BluumCallOptions {
 }
 
 /** A request's RequestContext or background work's BackgroundCall, as the port's listItems takes them. */
+/**
+ * The link-token request body, the same in both generations: `enable_hosted_link` always (false unless
+ * asked), and `completion_redirect_uri` only when given, since Bluum's documented body is the first alone.
+ */
+export function linkTokenBody(options: {
+  enableHostedLink: boolean;
+  completionRedirectUri?: string;
+}): object {
+  return {
+    enable_hosted_link: options.enableHostedLink,
+    ...(options.completionRedirectUri ? { completion_redirect_uri: options.completionRedirectUri } : {}),
+  };
+}
+
 export function originOptions(
   origin: RequestContext | BackgroundCall | undefined,
 ): Pick<BluumCallOptions, 'request' | 'background' | 'retry'> {

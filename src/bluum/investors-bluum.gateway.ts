@@ -4,7 +4,7 @@
 import { Injectable } from '@nestjs/common';
 import type { RequestContext } from '../logging/request-context';
 import { BluumEndpoint } from './bluum-endpoint';
-import { BluumHttp, originOptions } from './bluum-http';
+import { BluumHttp, linkTokenBody, originOptions } from './bluum-http';
 import { type BackgroundCall, BluumGateway } from './bluum.gateway';
 import type { BluumItem, BluumLinkToken } from './bluum.types';
 import { BluumPayloadError } from './bluum-payloads';
@@ -44,11 +44,7 @@ export class InvestorsBluumGateway extends BluumGateway {
       'POST',
       LINK_TOKEN_PATH,
       investorId,
-      {
-        enable_hosted_link: options.enableHostedLink,
-        // Only when asked for, as for the accounts generation: the documented body is enable_hosted_link alone.
-        ...(options.completionRedirectUri ? { completion_redirect_uri: options.completionRedirectUri } : {}),
-      },
+      linkTokenBody(options),
       { operation: 'link_token', retry: true, request },
       // Only this process's own sandbox may hand out a plain-http hosted page (development).
       (body) => parseInvestorsLinkToken(body, { httpAllowed: this.endpoint.isSandbox }),
