@@ -55,7 +55,12 @@ module.exports = {
   // and databases, so they do not meet. Jest's default (cores - 1) ran them one by one here.
   maxWorkers: 2,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    // The e2e fault server's own spec sits beside it: a spec of a test tool, with no app and no database.
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/support/**/*.spec.ts'],
+    },
     {
       ...common,
       // Repositories and services on a real database, without the app or HTTP (test/medium/).

@@ -1,8 +1,9 @@
 // The whole flow on Bluum's investors generation (BLUUM_API_VERSION=investors): /v1/investors/{inv_…}
 // routes, one fs_ funding source per bank account, transfers by funding_source_id. The gateway's specs
-// hold each wire shape and fault mapping of the adapter; these hold what a user of the API relies on,
-// over HTTP, against the fault-injecting stand-in in that generation: what is stored and answered, the
-// double submit, a lost reply, Bluum's statuses, disconnect, duplicates and Bluum slow, failing or cut off.
+// hold each wire shape and fault mapping of the adapter (the users service's spec holds that only inv_ ids are
+// registered); these hold what a user of the API relies on, over HTTP, against the fault-injecting
+// stand-in in that generation: what is stored and answered, the double submit, a lost reply, Bluum's
+// statuses, disconnect, duplicates, and Bluum slow, failing or cut off.
 import { randomBytes } from 'node:crypto';
 import { wireItem } from '../src/bluum/wire-fixtures';
 import type { FakeItem } from './support/fake-bluum';
@@ -47,17 +48,6 @@ describe("Bluum's investors generation (BLUUM_API_VERSION=investors)", () => {
     expect(put.status).toBe(201);
     return { userId, investorId };
   }
-
-  it('registers a user only under an inv_ investor id: any other is 400 and stores nothing', async () => {
-    const userId = uniqueUserId('inv');
-    const refused = await suite.app.request('PUT', `/v1/users/${userId}`, {
-      token: adminToken(),
-      body: { bluumAccountId: 'acct_123' },
-    });
-    expect(refused.status).toBe(400);
-    expect(refused.body).toMatchObject({ code: 'VALIDATION_FAILED' });
-    expect(await suite.app.prisma.user.count({ where: { id: userId } })).toBe(0);
-  });
 
   it("asks Bluum's investor routes for a link token and answers its flat reply, hosted or not", async () => {
     const { userId, investorId } = await investor();

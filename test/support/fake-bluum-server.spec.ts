@@ -1,8 +1,8 @@
 // The e2e fault server on its own, over real HTTP: its faults meet a call by account (or investor) and by
 // operation in both of Bluum's generations, so the specs of either gateway script the same failures.
-import { basicAuthorization } from '../src/bluum/bluum-endpoint';
-import { investorsList, wireItem } from '../src/bluum/wire-fixtures';
-import { FakeBluum, type FakeItem } from './support/fake-bluum';
+import { basicAuthorization } from '../../src/bluum/bluum-endpoint';
+import { investorsList, wireItem } from '../../src/bluum/wire-fixtures';
+import { FakeBluum, type FakeItem } from './fake-bluum';
 
 const CREDENTIALS = { apiKey: 'key', apiSecret: 'secret' };
 const INVESTOR = '/v1/investors/inv_faults/funding-sources';
