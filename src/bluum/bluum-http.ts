@@ -15,7 +15,7 @@ import { BluumBulkhead } from './bluum-bulkhead';
 import { BluumEndpoint } from './bluum-endpoint';
 import { BluumUnavailableError } from './bluum-errors';
 import type { BackgroundCall } from './bluum.gateway';
-import { BluumPayloadError, errorCode } from './bluum-payloads';
+import { BluumPayloadError, errorCode, errorParam } from './bluum-payloads';
 
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -282,7 +282,12 @@ export class BluumHttp {
         retryable: false,
       };
     }
-    if (status === 400 && options.badRequestAs === 'PUBLIC_TOKEN_REJECTED') {
+    const blamed = errorParam(parsed);
+    if (
+      status === 400 &&
+      options.badRequestAs === 'PUBLIC_TOKEN_REJECTED' &&
+      (blamed === null || blamed === 'public_token')
+    ) {
       const error = new AppError(
         'PUBLIC_TOKEN_REJECTED',
         `Bluum rejected the public token (${bluumCode}): it is invalid, already used or expired. Open Plaid Link again.`,

@@ -59,6 +59,16 @@ export function errorCode(body: unknown): string | null {
     : null;
 }
 
+/**
+ * The parameter an error envelope blames (`error.param` of the current API reference), if it names one:
+ * a 400 on connect that blames something other than the public token is not the token's fault.
+ */
+export function errorParam(body: unknown): string | null {
+  if (!isObject(body) || !isObject(body.error)) return null;
+  const param = body.error.param;
+  return typeof param === 'string' && param.length > 0 ? param : null;
+}
+
 function protocolOf(url: string): string | null {
   try {
     return new URL(url).protocol;

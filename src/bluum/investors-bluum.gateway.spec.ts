@@ -87,9 +87,13 @@ const wire = (body: unknown, status = 200, headers?: Record<string, string>): Re
   headers,
 });
 const noContent: Reply = { status: 204, data: '' };
-const investorsError = (status: number, code = 'BLUM-400-001'): Reply => {
+const investorsError = (
+  status: number,
+  code = 'BLUM-400-001',
+  param: string | null = 'investor_id',
+): Reply => {
   const body = wireFixture('investors.error');
-  return wire({ ...body, error: { ...(body.error as WireBody), code } }, status);
+  return wire({ ...body, error: { ...(body.error as WireBody), code, param } }, status);
 };
 
 // Rows of made-up items: `provider_id` is Plaid's item id, `id` the bank account's funding source.
@@ -271,11 +275,20 @@ describe('InvestorsBluumGateway', () => {
     });
 
     it("turns a 400 in Bluum's error envelope into PUBLIC_TOKEN_REJECTED (422), and never retries", async () => {
-      const rejected = gateway([investorsError(400, 'BLUM-400-002')]);
+      const rejected = gateway([investorsError(400, 'BLUM-400-002', null)]);
       const error = await failure(rejected.sut.exchangePublicToken(INV, PUBLIC_TOKEN));
       expect(error).toMatchObject({ code: 'PUBLIC_TOKEN_REJECTED', status: 422 });
       expect(error.message).toContain('BLUM-400-002');
       expect(error.message).not.toContain(PUBLIC_TOKEN);
+      const blamingToken = gateway([investorsError(400, 'BLUM-400-003', 'public_token')]);
+      await expect(blamingToken.sut.exchangePublicToken(INV, PUBLIC_TOKEN)).rejects.toMatchObject({
+        code: 'PUBLIC_TOKEN_REJECTED',
+      });
+      // A 400 that blames the investor id is no fault of the token: opening Plaid Link again would not help.
+      const blamingInvestor = gateway([investorsError(400, 'BLUM-400-001', 'investor_id')]);
+      await expect(blamingInvestor.sut.exchangePublicToken(INV, PUBLIC_TOKEN)).rejects.toMatchObject({
+        code: 'BLUUM_REQUEST_REJECTED',
+      });
 
       const unavailable = gateway([
         investorsError(503, 'BLUM-503-001'),
@@ -315,7 +328,7 @@ describe('InvestorsBluumGateway', () => {
       expect(calls[0]?.headers).not.toHaveProperty('Content-Type');
     });
 
-    it('follows has_more after the last id, and groups an item split across pages', async () => {
+    it('follows has_more by offset, and groups an item split across pages', async () => {
       const { sut, sent } = gateway([
         wire(investorsList([row('fs_1', 'item_1'), row('fs_2', 'item_2')], true)),
         wire(investorsList([row('fs_3', 'item_1')], false)),
@@ -325,7 +338,7 @@ describe('InvestorsBluumGateway', () => {
         ['item_1', ['fs_1', 'fs_3']],
         ['item_2', ['fs_2']],
       ]);
-      expect(sent()).toEqual([`GET ${BASE}?type=plaid`, `GET ${BASE}?type=plaid&starting_after=fs_2`]);
+      expect(sent()).toEqual([`GET ${BASE}?type=plaid`, `GET ${BASE}?type=plaid&offset=2`]);
     });
 
     it(`reads at most ${MAX_LIST_PAGES} pages, and then answers BLUUM_BAD_RESPONSE rather than a part of the list`, async () => {
@@ -336,15 +349,16 @@ describe('InvestorsBluumGateway', () => {
       const error = await failure(sut.listItems(INV));
       expect(error.code).toBe('BLUUM_BAD_RESPONSE');
       expect(calls).toHaveLength(MAX_LIST_PAGES);
-      expect(calls.at(-1)?.url).toBe(`${BASE}?type=plaid&starting_after=fs_${MAX_LIST_PAGES - 2}`);
+      expect(calls.at(-1)?.url).toBe(`${BASE}?type=plaid&offset=${MAX_LIST_PAGES - 1}`);
     });
 
     it.each<[string, Reply[]]>([
       ['has_more on an empty page', [wire(investorsList([], true))]],
       ['has_more that is not a boolean', [wire({ ...investorsList([row('fs_1')]), has_more: 'true' })]],
       [
+        // An offset Bluum ignores: the same page again is refused at once, not after twenty pages.
         'the same funding source on two pages',
-        [wire(investorsList([row('fs_1')], true)), wire(investorsList([row('fs_1')]))],
+        [wire(investorsList([row('fs_1')], true)), wire(investorsList([row('fs_1')], true))],
       ],
     ])('refuses %s with BLUUM_BAD_RESPONSE', async (_name, replies) => {
       const { sut, calls } = gateway(replies);

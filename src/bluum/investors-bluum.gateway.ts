@@ -103,34 +103,38 @@ export class InvestorsBluumGateway extends BluumGateway {
 
   async listItems(investorId: string, origin?: RequestContext | BackgroundCall): Promise<BluumItem[]> {
     const rows: InvestorsRow[] = [];
-    let startingAfter: string | null = null;
+    const seen = new Set<string>();
+    let offset = 0;
     for (let page = 1; ; page++) {
-      // Bluum's API overview names limit/offset as its common pagination, and the funding-source list
-      // documents neither; its envelopes are Stripe's, so the next page is asked for Stripe's way, after
-      // the last id seen. Each page is a call of its own (bulkhead, budget, retries, metrics).
-      const query: string =
-        startingAfter === null
-          ? '?type=plaid'
-          : `?type=plaid&starting_after=${encodeURIComponent(startingAfter)}`;
-      const read: { items: BluumItem[] } | { after: string } = await this.http.call(
+      // Bluum's API overview documents limit/offset with has_more as its pagination (the funding-source
+      // list documents only `type`): the next page is asked for by the offset of the funding sources read
+      // so far. Each page is a call of its own (bulkhead, budget, retries, metrics).
+      const query = offset === 0 ? '?type=plaid' : `?type=plaid&offset=${offset}`;
+      const read: { items: BluumItem[] } | { next: number } = await this.http.call(
         'GET',
         LIST_PATH,
         investorId,
         undefined,
         { operation: 'list', query, ...originOptions(origin) },
         (body) => {
-          const { rows: pageRows, hasMore, lastId } = parseInvestorsPage(body);
+          const { rows: pageRows, hasMore, entries } = parseInvestorsPage(body);
           if (hasMore && page === MAX_LIST_PAGES) {
             throw new BluumPayloadError(`list longer than ${MAX_LIST_PAGES} pages`);
+          }
+          // A page seen before (an offset Bluum ignored) is refused at once, not after every page.
+          for (const row of pageRows) {
+            if (seen.has(row.account.accountId))
+              throw new BluumPayloadError('a funding source is listed twice');
+            seen.add(row.account.accountId);
           }
           rows.push(...pageRows);
           // Grouped within the last page's read, so a funding source found on two pages rejects that
           // reply as a malformed page would be (BLUUM_BAD_RESPONSE, logged and counted).
-          return hasMore && lastId !== null ? { after: lastId } : { items: groupInvestorsRows(rows) };
+          return hasMore ? { next: offset + entries } : { items: groupInvestorsRows(rows) };
         },
       );
       if ('items' in read) return read.items;
-      startingAfter = read.after;
+      offset = read.next;
     }
   }
 }

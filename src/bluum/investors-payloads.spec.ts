@@ -32,23 +32,35 @@ describe('investors payloads', () => {
   });
 
   describe('parseInvestorsPage', () => {
-    it('gives the cursor only when Bluum says there is more', () => {
+    it('says whether Bluum has more, and how many entries the page held', () => {
       expect(parseInvestorsPage(investorsList([row('fs_1'), row('fs_2')], true))).toMatchObject({
         hasMore: true,
-        lastId: 'fs_2',
+        entries: 2,
       });
       expect(parseInvestorsPage(investorsList([row('fs_1')], false))).toMatchObject({
         hasMore: false,
-        lastId: null,
+        entries: 1,
       });
       // A bare array has no has_more: it is the whole list.
-      expect(parseInvestorsPage([row('fs_1')])).toMatchObject({ hasMore: false, lastId: null });
+      expect(parseInvestorsPage([row('fs_1')])).toMatchObject({ hasMore: false, entries: 1 });
     });
 
-    it('takes the next page after the last entry even when that one is a manual funding source', () => {
-      const page = parseInvestorsPage(investorsList([row('fs_1'), row('fs_m', { type: 'manual' })], true));
-      expect(page.rows.map((r) => r.account.accountId)).toEqual(['fs_1']);
-      expect(page.lastId).toBe('fs_m');
+    it('counts a manual funding source in the page (the next offset) but reads only Plaid ones, whatever their case', () => {
+      const page = parseInvestorsPage(
+        investorsList([row('fs_1'), row('fs_m', { type: 'manual' }), row('fs_2', { type: 'PLAID' })], true),
+      );
+      expect(page.rows.map((r) => r.account.accountId)).toEqual(['fs_1', 'fs_2']);
+      expect(page.entries).toBe(3);
+    });
+
+    // Read as an empty list, any of these would let a disconnect record a bank gone that Bluum still holds.
+    it.each([
+      ['an accounts-generation envelope', { status: 'success', data: { items: [] } }],
+      ['an empty object', {}],
+      ['a message', { message: 'ok' }],
+      ['a row without a type', { data: [{ ...row('fs_1'), type: undefined }] }],
+    ])('refuses %s rather than read it as no funding sources', (_name, body) => {
+      expect(() => parseInvestorsPage(JSON.parse(JSON.stringify(body)))).toThrow(BluumPayloadError);
     });
 
     it('reads camelCase rows as their snake_case twins', () => {

@@ -42,12 +42,12 @@ export interface InvestorsRow {
   account: BluumAccount & { status: BluumItemStatus };
 }
 
-/** The Plaid rows of one page of a list envelope, whether Bluum says there are more, and its cursor. */
+/** The Plaid rows of one page of a list envelope, whether Bluum says there are more, and its size. */
 export interface InvestorsPage {
   rows: InvestorsRow[];
   hasMore: boolean;
-  /** The id of the page's last entry: where the next page starts (null on an empty page). */
-  lastId: string | null;
+  /** How many funding sources the page held, of any type: the next page's offset moves by it. */
+  entries: number;
 }
 
 function parseRow(row: Json): InvestorsRow {
@@ -74,34 +74,36 @@ function parseRow(row: Json): InvestorsRow {
 
 /**
  * One page of funding sources: the list envelope `{ object: "list", data, has_more }` as documented, or
- * a bare array, `{ data }` without `object`, or a single funding source. Rows of another type than
- * plaid (manual ones) are not this service's and are skipped unread; one malformed Plaid row rejects the
- * whole page.
+ * a bare array, `{ data }` without `object`, or a single funding source (an object with an `id` and a
+ * `type`). Anything else is refused, never read as an empty list: a disconnect that found its item
+ * missing from a list it misread would record a bank as gone that Bluum still holds. Rows of another type
+ * than plaid (manual ones) are not this service's and are skipped unread; a row without a type, or one
+ * malformed Plaid row, rejects the whole page.
  */
 export function parseInvestorsPage(body: unknown): InvestorsPage {
   let entries: unknown[];
   let hasMore = false;
   if (Array.isArray(body)) entries = body;
-  else if (isObject(body) && Array.isArray(body.data)) {
+  else if (isObject(body) && body.data !== undefined) {
+    if (!Array.isArray(body.data)) throw new BluumPayloadError('data is not a list of funding sources');
     entries = body.data;
     const more = field(body, 'hasMore');
     if (more !== undefined && more !== null && typeof more !== 'boolean') {
       throw new BluumPayloadError('has_more is not a boolean');
     }
     hasMore = more === true;
-  } else if (isObject(body)) entries = [body];
+  } else if (isObject(body) && body.id !== undefined && body.type !== undefined) entries = [body];
   else throw new BluumPayloadError('not a list of funding sources');
 
   const rows: InvestorsRow[] = [];
   for (const entry of entries) {
     if (!isObject(entry)) throw new BluumPayloadError('funding source is not an object');
-    if (field(entry, 'type') === 'plaid') rows.push(parseRow(entry));
+    const type = field(entry, 'type');
+    if (typeof type !== 'string') throw new BluumPayloadError('funding source has no type');
+    if (type.toLowerCase() === 'plaid') rows.push(parseRow(entry));
   }
-  const last = entries.at(-1);
-  // The cursor goes into the next page's URL: only a safe id is sent, and only when there is a next page.
-  const lastId = hasMore && isObject(last) ? pathId(last, 'id', 255) : null;
-  if (hasMore && lastId === null) throw new BluumPayloadError('has_more on an empty page');
-  return { rows, hasMore, lastId };
+  if (hasMore && entries.length === 0) throw new BluumPayloadError('has_more on an empty page');
+  return { rows, hasMore, entries: entries.length };
 }
 
 /**

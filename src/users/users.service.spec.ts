@@ -30,7 +30,7 @@ function service(version: 'accounts' | 'investors') {
 }
 
 describe('UsersService: the Bluum account a user is registered under', () => {
-  it.each(['acct_123', '3f9a1c2e-4b5d-4e6f-8a7b-9c0d1e2f3a4b', 'INV_123', 'inv'])(
+  it.each(['acct_123', '3f9a1c2e-4b5d-4e6f-8a7b-9c0d1e2f3a4b', 'INV_123', 'inv', 'inv_'])(
     'refuses %s with the investors generation (400, nothing stored): Bluum would refuse every call for it',
     async (bluumAccountId) => {
       const { sut, upserts } = service('investors');

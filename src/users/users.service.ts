@@ -65,7 +65,9 @@ export class UsersService {
    * accounts-generation id) with 400 on every call: a user registered with one could never link a bank.
    */
   private refuseForeignGeneration(bluumAccountId: string): void {
-    if (this.bluum.bluumApiVersion !== 'investors' || bluumAccountId.startsWith(INVESTOR_ID_PREFIX)) return;
+    if (this.bluum.bluumApiVersion !== 'investors') return;
+    if (bluumAccountId.startsWith(INVESTOR_ID_PREFIX) && bluumAccountId.length > INVESTOR_ID_PREFIX.length)
+      return;
     const message = `bluumAccountId must be Bluum's investor id (${INVESTOR_ID_PREFIX}…): this service speaks Bluum's investors API`;
     throw validationFailed([{ field: 'bluumAccountId', message }]);
   }
