@@ -154,34 +154,45 @@ describe("Bluum's investors generation (BLUUM_API_VERSION=investors)", () => {
     ]);
   });
 
-  it("disconnects: the last account's DELETE goes to Bluum once per fs_ still active, and a Bluum failure changes nothing", async () => {
+  it('disconnects each account at Bluum by its fs_ first, the last one with its item; a Bluum failure changes nothing', async () => {
     const { userId, investorId } = await investor();
     suite.bluum.nextConnectLinks(twoAccountBank());
     const { fundingSources } = await suite.api.as(userId).linkBank();
+    const [first, second] = fundingSources;
+    const deleted = () =>
+      suite.bluum
+        .calls('disconnect')
+        .filter((call) => call.method === 'DELETE')
+        .map((call) => call.path);
+    const fsPath = (id: string | null) =>
+      `/v1/investors/${investorId}/funding-sources/${String(id)}?type=plaid`;
 
-    // Not the item's last account: disconnected here, Bluum not called.
-    expect((await suite.api.as(userId).disconnect(fundingSources[0].id)).status).toBe(200);
-    expect(suite.bluum.calls('disconnect')).toHaveLength(0);
-
-    // The last: Bluum fails, the account stays active.
+    // Bluum fails: the account stays active here and there.
     suite.bluum.failNext({ status: 503, forOperation: 'disconnect' });
-    const failed = await suite.api.as(userId).disconnect(fundingSources[1].id);
+    const failed = await suite.api.as(userId).disconnect(first.id);
     expect(failed.status).toBe(502);
-    expect((await suite.api.as(userId).get(fundingSources[1].id)).body.status).toBe('active');
+    expect((await suite.api.as(userId).get(first.id)).body.status).toBe('active');
 
-    // Then Bluum takes it: every row of the item it still holds active is deleted, each by its fs_ id.
-    const done = await suite.api.as(userId).disconnect(fundingSources[1].id);
-    expect(done.status).toBe(200);
-    expect(done.body.status).toBe('disconnected');
-    const rows = suite.bluum.rows(investorId);
-    expect(rows.map((row) => row.status)).toEqual(['disconnected', 'disconnected']);
-    const deleted = suite.bluum
-      .calls('disconnect')
-      .filter((call) => call.method === 'DELETE')
-      .map((call) => call.path);
-    expect(deleted.slice(-2).sort()).toEqual(
-      rows.map((row) => `/v1/investors/${investorId}/funding-sources/${String(row.id)}?type=plaid`).sort(),
+    // Not the item's last account, but a funding source of its own at Bluum: Bluum disconnects it alone.
+    const one = await suite.api.as(userId).disconnect(first.id);
+    expect(one.status).toBe(200);
+    expect(one.body.status).toBe('disconnected');
+    expect(deleted().at(-1)).toBe(fsPath(first.bluumFundingSourceId));
+    expect(suite.bluum.rows(investorId).map((row) => [row.id, row.status])).toEqual(
+      expect.arrayContaining([
+        [first.bluumFundingSourceId, 'disconnected'],
+        [second.bluumFundingSourceId, 'active'],
+      ]),
     );
+    expect((await suite.api.as(userId).get(second.id)).body.status).toBe('active');
+
+    // The last one: the item goes with it, at Bluum as here.
+    const last = await suite.api.as(userId).disconnect(second.id);
+    expect(last.body.status).toBe('disconnected');
+    expect(deleted().at(-1)).toBe(fsPath(second.bluumFundingSourceId));
+    expect(suite.bluum.rows(investorId).map((row) => row.status)).toEqual(['disconnected', 'disconnected']);
+    const item = await suite.app.prisma.plaidItem.findFirstOrThrow({ where: { userId } });
+    expect(item.status).toBe('disconnected');
   });
 
   it('refuses a bank already linked with the same accounts (409) before Bluum is called', async () => {

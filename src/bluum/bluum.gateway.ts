@@ -32,6 +32,16 @@ export abstract class BluumGateway {
     request?: RequestContext,
   ): Promise<void>;
 
+  /**
+   * Disconnects one bank account that Bluum holds as a funding source of its own (its investors
+   * generation: `fs_…`), leaving the item's other accounts. One Bluum knows no more counts as done.
+   */
+  abstract disconnectFundingSource(
+    bluumAccountId: string,
+    fundingSourceId: string,
+    request?: RequestContext,
+  ): Promise<void>;
+
   /** Every item Bluum holds for the account, whatever its status: for a request, or for background work. */
   abstract listItems(bluumAccountId: string, origin?: RequestContext | BackgroundCall): Promise<BluumItem[]>;
 }

@@ -67,13 +67,25 @@ export class HttpBluumGateway extends BluumGateway {
       null;
     // An item Bluum does not list (or lists without an id) has nothing left to disconnect there.
     if (bluumFundingSourceId === null) return;
+    await this.disconnectFundingSource(bluumAccountId, bluumFundingSourceId, request);
+  }
+
+  /**
+   * `DELETE …/funding-sources/{id}?type=plaid`: in this generation a funding source is a whole item (its
+   * accounts have no funding source of their own, so the service only ever names an item's id here).
+   */
+  async disconnectFundingSource(
+    bluumAccountId: string,
+    fundingSourceId: string,
+    request?: RequestContext,
+  ): Promise<void> {
     // Never retried: the contract keeps writes other than link-token to one attempt.
     await this.http.call(
       'DELETE',
       ITEM_PATH,
       bluumAccountId,
       undefined,
-      { operation: 'disconnect', id: bluumFundingSourceId, query: '?type=plaid', isDelete: true, request },
+      { operation: 'disconnect', id: fundingSourceId, query: '?type=plaid', isDelete: true, request },
       () => undefined,
     );
   }

@@ -83,22 +83,25 @@ export class InvestorsBluumGateway extends BluumGateway {
     if (listed === undefined) return;
     for (const account of listed.accounts) {
       if (account.status === 'DISCONNECTED') continue;
-      // Never retried: the contract keeps writes other than link-token to one attempt.
-      await this.http.call(
-        'DELETE',
-        FUNDING_SOURCE_PATH,
-        investorId,
-        undefined,
-        {
-          operation: 'disconnect',
-          id: account.fundingSourceId ?? account.accountId,
-          query: '?type=plaid',
-          isDelete: true,
-          request,
-        },
-        () => undefined,
-      );
+      await this.disconnectFundingSource(investorId, account.fundingSourceId ?? account.accountId, request);
     }
+  }
+
+  /** One bank account: `DELETE …/funding-sources/{fs_…}?type=plaid`; any 2xx or a 404 is done. */
+  async disconnectFundingSource(
+    investorId: string,
+    fundingSourceId: string,
+    request?: RequestContext,
+  ): Promise<void> {
+    // Never retried: the contract keeps writes other than link-token to one attempt.
+    await this.http.call(
+      'DELETE',
+      FUNDING_SOURCE_PATH,
+      investorId,
+      undefined,
+      { operation: 'disconnect', id: fundingSourceId, query: '?type=plaid', isDelete: true, request },
+      () => undefined,
+    );
   }
 
   async listItems(investorId: string, origin?: RequestContext | BackgroundCall): Promise<BluumItem[]> {

@@ -63,7 +63,19 @@ export type DisconnectStart =
   | { kind: 'not-found' }
   | { kind: 'disconnected'; record: FundingSourceRecord }
   | { kind: 'in-progress' }
-  | { kind: 'leased'; item: { id: string; itemId: string; bluumFundingSourceId: string | null } };
+  | {
+      kind: 'leased';
+      item: {
+        id: string;
+        itemId: string;
+        bluumFundingSourceId: string | null;
+        /**
+         * Bluum's id of this one account when only it goes at Bluum (a funding source of its own, with
+         * other accounts of its item still active); null when the whole item goes.
+         */
+        accountOnly: string | null;
+      };
+    };
 
 /** Connect, disconnect and sync: every write of plaid_items and bank_accounts. */
 @Injectable()
@@ -159,7 +171,15 @@ export class FundingSourceWrites {
       const otherActiveAccounts = await tx.bankAccount.count({
         where: { plaidItemId: target.plaidItemId, id: { not: id }, status: { not: 'disconnected' } },
       });
-      switch (planDisconnect({ status: current.status, otherActiveAccounts, leaseHeld: item.leased })) {
+      const ownFundingSource = current.transferBy === 'funding_source_id';
+      switch (
+        planDisconnect({
+          status: current.status,
+          otherActiveAccounts,
+          leaseHeld: item.leased,
+          ownFundingSource,
+        })
+      ) {
         case 'already-disconnected':
           return { kind: 'disconnected', record: toRecord(current) };
         case 'disconnect-account': {
@@ -183,6 +203,10 @@ export class FundingSourceWrites {
               id: target.plaidItemId,
               itemId: item.item_id,
               bluumFundingSourceId: item.bluum_funding_source_id,
+              accountOnly:
+                ownFundingSource && otherActiveAccounts > 0
+                  ? (current.bluumFundingSourceId ?? current.accountId)
+                  : null,
             },
           };
       }
@@ -200,9 +224,21 @@ export class FundingSourceWrites {
     id: string,
     plaidItemId: string,
     caller: Caller,
+    accountOnly = false,
   ): Promise<FundingSourceRecord> {
     return this.prisma.transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM plaid_items WHERE id = ${plaidItemId}::uuid FOR UPDATE`;
+      if (accountOnly) {
+        // Bluum disconnected this account alone: the item and its other accounts stay as they are.
+        await tx.plaidItem.update({
+          where: { id: plaidItemId },
+          data: { disconnectLeaseId: null, disconnectLeaseUntil: null },
+        });
+        const account = await tx.bankAccount.findUniqueOrThrow({ where: { id }, select: { status: true } });
+        const changes =
+          account.status === 'disconnected' ? [] : disconnectChanges([{ id, from: account.status }], false);
+        return markDisconnected(tx, this.events, userId, changes, id, caller);
+      }
       await tx.plaidItem.update({
         where: { id: plaidItemId },
         data: { status: 'disconnected', disconnectLeaseId: null, disconnectLeaseUntil: null },

@@ -523,7 +523,7 @@ describe('FundingSourcesService and ConnectService', () => {
     const DISCONNECTED = { ...RECORD, status: 'disconnected' as const };
     const LEASED = {
       kind: 'leased',
-      item: { id: 'pi_1', itemId: RECORD.itemId, bluumFundingSourceId: 'fs_1' },
+      item: { id: 'pi_1', itemId: RECORD.itemId, bluumFundingSourceId: 'fs_1', accountOnly: null },
     };
 
     it('records the intent, calls Bluum with nothing held, then records the outcome', async () => {
@@ -560,8 +560,29 @@ describe('FundingSourcesService and ConnectService', () => {
         { itemId: LEASED.item.itemId, bluumFundingSourceId: 'fs_1' },
         REQUEST,
       );
-      expect(finishDisconnect).toHaveBeenCalledWith('user_1', RECORD.id, 'pi_1', CALLER);
+      expect(finishDisconnect).toHaveBeenCalledWith('user_1', RECORD.id, 'pi_1', CALLER, false);
       expect(beginDisconnect.mock.calls[0][3]).toBe(CALLER);
+    });
+
+    it('disconnects at Bluum only the account that is a funding source of its own, and records it alone', async () => {
+      const disconnectFundingSource = jest.fn().mockResolvedValue(undefined);
+      const finishDisconnect = jest.fn().mockResolvedValue(DISCONNECTED);
+      const { sut } = setup({
+        users: { require: jest.fn().mockResolvedValue(USER) },
+        bluum: { disconnectFundingSource },
+        writes: {
+          beginDisconnect: jest
+            .fn()
+            .mockResolvedValue({
+              ...LEASED,
+              item: { ...LEASED.item, bluumFundingSourceId: null, accountOnly: 'fs_a' },
+            }),
+          finishDisconnect,
+        },
+      });
+      await sut.disconnect('user_1', RECORD.id, CALLER);
+      expect(disconnectFundingSource).toHaveBeenCalledWith('acct_1', 'fs_a', REQUEST);
+      expect(finishDisconnect).toHaveBeenCalledWith('user_1', RECORD.id, 'pi_1', CALLER, true);
     });
 
     it('answers a source that needs no Bluum call (not the last account, or already disconnected) at once', async () => {

@@ -84,7 +84,7 @@ export class FundingSourcesService {
     const claimed = await this.claimDisconnect(userId, fundingSourceId, caller);
     if (claimed.kind === 'done') return toFundingSource(claimed.record);
     await this.disconnectAtBluum(user.bluumAccountId, userId, claimed.lease, caller);
-    return toFundingSource(await this.recordDisconnected(userId, fundingSourceId, claimed.lease.id, caller));
+    return toFundingSource(await this.recordDisconnected(userId, fundingSourceId, claimed.lease, caller));
   }
 
   /**
@@ -147,11 +147,16 @@ export class FundingSourcesService {
   ): Promise<void> {
     const request = RequestContext.from(caller);
     try {
-      await this.bluum.disconnectItem(
-        bluumAccountId,
-        { itemId: lease.itemId, bluumFundingSourceId: lease.bluumFundingSourceId },
-        request,
-      );
+      if (lease.accountOnly !== null) {
+        // Bluum holds this account as a funding source of its own, and the item keeps other accounts.
+        await this.bluum.disconnectFundingSource(bluumAccountId, lease.accountOnly, request);
+      } else {
+        await this.bluum.disconnectItem(
+          bluumAccountId,
+          { itemId: lease.itemId, bluumFundingSourceId: lease.bluumFundingSourceId },
+          request,
+        );
+      }
     } catch (err) {
       // The item stays as it was. If the database is away too, the lease expires by itself.
       await this.writes.releaseDisconnect(lease.id, lease.leaseId).catch(() => undefined);
@@ -172,11 +177,12 @@ export class FundingSourcesService {
   private async recordDisconnected(
     userId: string,
     fundingSourceId: string,
-    plaidItemId: string,
+    lease: HeldLease,
     caller: Caller,
   ): Promise<FundingSourceRecord> {
     const recorded = await recordAfterBluum(
-      () => this.writes.finishDisconnect(userId, fundingSourceId, plaidItemId, caller),
+      () =>
+        this.writes.finishDisconnect(userId, fundingSourceId, lease.id, caller, lease.accountOnly !== null),
       this.clock,
     );
     if (recorded !== UNRECORDED) return recorded;

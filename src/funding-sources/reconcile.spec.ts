@@ -228,6 +228,22 @@ describe('reconcile', () => {
         expect(planDisconnect({ status, otherActiveAccounts: others, leaseHeld })).toBe(step);
       },
     );
+
+    // Bluum's investors generation holds each account as a funding source: Bluum disconnects it first.
+    it.each([
+      ['disconnected', 2, false, 'already-disconnected'],
+      ['active', 1, false, 'lease'],
+      ['error', 2, false, 'lease'],
+      ['active', 1, true, 'wait'],
+      ['active', 0, false, 'lease'],
+    ] as const)(
+      'an account with a funding source of its own, %s with %i other active and lease held %s: %s',
+      (status, others, leaseHeld, step) => {
+        expect(
+          planDisconnect({ status, otherActiveAccounts: others, leaseHeld, ownFundingSource: true }),
+        ).toBe(step);
+      },
+    );
   });
 
   describe('eventRows', () => {

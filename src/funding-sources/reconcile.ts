@@ -161,8 +161,10 @@ export function disconnectChanges(
 /**
  * The next step of a disconnect, judged with the item locked: an account already disconnected is
  * answered as is (disconnecting twice is harmless); one that is not its item's last active account is
- * disconnected here alone; the last one needs Bluum to disconnect the item first, so the caller takes a
- * lease on the item, or waits when another request holds an unexpired one.
+ * disconnected here alone, unless Bluum holds it as a funding source of its own (its investors
+ * generation), which Bluum must disconnect first; the last one needs Bluum to disconnect the item first.
+ * Where Bluum is called, the caller takes a lease on the item, or waits when another request holds an
+ * unexpired one.
  */
 export type DisconnectStep = 'already-disconnected' | 'disconnect-account' | 'wait' | 'lease';
 
@@ -170,9 +172,11 @@ export function planDisconnect(state: {
   status: FundingSourceStatus;
   otherActiveAccounts: number;
   leaseHeld: boolean;
+  /** Bluum holds the account as a funding source of its own (transfer_by funding_source_id). */
+  ownFundingSource?: boolean;
 }): DisconnectStep {
   if (state.status === 'disconnected') return 'already-disconnected';
-  if (state.otherActiveAccounts > 0) return 'disconnect-account';
+  if (state.otherActiveAccounts > 0 && state.ownFundingSource !== true) return 'disconnect-account';
   return state.leaseHeld ? 'wait' : 'lease';
 }
 

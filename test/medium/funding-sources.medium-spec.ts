@@ -367,6 +367,48 @@ describe('funding sources on a real database', () => {
       });
     });
 
+    it('leases the item for an account that is a Bluum funding source of its own even when others stay active, and finishing disconnects it alone', async () => {
+      const user = await ctx.newUser();
+      const item = ctx.bluumItem({ accounts: 2 });
+      const saved = await ctx.saveItem(user, {
+        ...item,
+        id: null,
+        accounts: item.accounts.map((account, index) => ({
+          ...account,
+          accountId: `fs_${index}_${item.itemId}`,
+          fundingSourceId: `fs_${index}_${item.itemId}`,
+        })),
+      });
+      if (saved.kind !== 'saved') throw new Error(saved.kind);
+      const [first, second] = saved.linked.fundingSources;
+      const begun = await ctx.writes.beginDisconnect(
+        user.id,
+        first.id,
+        { id: randomUUID(), durationMs: 5_000 },
+        ADMIN_CALLER,
+      );
+      if (begun.kind !== 'leased') throw new Error(begun.kind);
+      expect(begun.item.accountOnly).toBe(first.bluumFundingSourceId);
+
+      const record = await ctx.writes.finishDisconnect(user.id, first.id, begun.item.id, ADMIN_CALLER, true);
+      expect(record.status).toBe('disconnected');
+      const stored = await ctx.prisma.plaidItem.findUniqueOrThrow({ where: { id: begun.item.id } });
+      expect(stored).toMatchObject({ status: 'active', disconnectLeaseId: null });
+      expect((await ctx.reads.listByUser(user.id, ['active'])).map((source) => source.id)).toEqual([
+        second.id,
+      ]);
+
+      // The last one takes the item, as in the accounts generation.
+      const last = await ctx.writes.beginDisconnect(
+        user.id,
+        second.id,
+        { id: randomUUID(), durationMs: 5_000 },
+        ADMIN_CALLER,
+      );
+      if (last.kind !== 'leased') throw new Error(last.kind);
+      expect(last.item.accountOnly).toBeNull();
+    });
+
     it('leases the last account’s item, makes a second caller wait, and finishing settles the item and the lease', async () => {
       const { user, fundingSources, bluumItem } = await ctx.newLinkedItem();
       const id = fundingSources[0].id;
