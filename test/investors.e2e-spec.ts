@@ -5,7 +5,10 @@
 // stand-in in that generation: what is stored and answered, the double submit, a lost reply, Bluum's
 // statuses, disconnect, duplicates, and Bluum slow, failing or cut off.
 import { randomBytes } from 'node:crypto';
+import { basicAuthorization } from '../src/bluum/bluum-endpoint';
 import { wireItem } from '../src/bluum/wire-fixtures';
+import { DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET } from '../src/config/app-config';
+import { ReconcileSweep } from '../src/reconciliation/reconcile-sweep';
 import type { FakeItem } from './support/fake-bluum';
 import { useAppWithFakeBluum } from './support/fake-bluum';
 import { countStored, sandboxPublicToken, uniqueUserId } from './support/test-app';
@@ -24,6 +27,9 @@ function twoAccountBank(): FakeItem {
     ],
   }) as unknown as FakeItem;
 }
+
+// Bluum's side of a change made there (the fake checks the app's own key pair).
+const BLUUM_BASIC = basicAuthorization(DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET);
 
 // Plaid Link's onSuccess metadata for that bank: the only source of its institution id here.
 const METADATA = {
@@ -193,6 +199,29 @@ describe("Bluum's investors generation (BLUUM_API_VERSION=investors)", () => {
     expect(suite.bluum.rows(investorId).map((row) => row.status)).toEqual(['disconnected', 'disconnected']);
     const item = await suite.app.prisma.plaidItem.findFirstOrThrow({ where: { userId } });
     expect(item.status).toBe('disconnected');
+  });
+
+  it('the reconciliation sweep takes a status Bluum changed on one funding source, that account alone', async () => {
+    const { userId, investorId } = await investor();
+    suite.bluum.nextConnectLinks(twoAccountBank());
+    const { fundingSources } = await suite.api.as(userId).linkBank();
+    // Bluum revokes one bank account (its row), not the item.
+    const revoked = fundingSources[0];
+    const deleted = await fetch(
+      `${suite.bluum.url}/v1/investors/${investorId}/funding-sources/${String(revoked.bluumFundingSourceId)}?type=plaid`,
+      { method: 'DELETE', headers: { authorization: BLUUM_BASIC } },
+    );
+    expect(deleted.status).toBe(204);
+
+    const result = await suite.app.app
+      .get(ReconcileSweep)
+      .sweepUsers([{ id: userId, bluumAccountId: investorId, reconciledAt: null }]);
+    expect(result).toMatchObject({ outcome: 'complete', checked: 1, changed: 1, failed: 0 });
+    const listed = (await suite.api.as(userId).list({ status: 'all' })).body.data;
+    expect(Object.fromEntries(listed.map((source) => [source.id, source.status]))).toEqual({
+      [revoked.id]: 'disconnected',
+      [fundingSources[1].id]: 'active',
+    });
   });
 
   it('refuses a bank already linked with the same accounts (409) before Bluum is called', async () => {
