@@ -85,7 +85,8 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
     }
     const ready = await timed(() => app.request('GET', '/health/ready'));
     expect(ready.status).toBe(503);
-    expect(ready.ms).toBeLessThan(1_000);
+    // Its own limit is 0.8 s: the bound says it answers rather than hangs, with room for a busy machine.
+    expect(ready.ms).toBeLessThan(2_000);
     proxy.heal();
     expect(await recovery(read)).toBeLessThan(2_000);
     expect((await app.request('GET', '/health/ready')).status).toBe(200);
@@ -101,7 +102,8 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
     ]);
     for (const res of reads) expectUnavailable(res, 4_000);
     expect(ready.status).toBe(503);
-    expect(ready.ms).toBeLessThan(1_000);
+    // Its own limit is 0.8 s: the bound says it answers rather than hangs, with room for a busy machine.
+    expect(ready.ms).toBeLessThan(2_000);
     for (const res of writeAnswers) {
       expect({ status: res.status, code: res.body?.code }).toEqual({
         status: 503,
