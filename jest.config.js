@@ -46,6 +46,24 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
 };
 
+// The e2e specs that touch Bluum's wire shapes, run a second time against Bluum's investors generation
+// (BLUUM_API_VERSION=investors): the flow, its failures and faults, events and the sandbox hold in both.
+const BOTH_GENERATIONS = [
+  'bank-linking',
+  'bluum-failures',
+  'bluum-retries',
+  'disconnect',
+  'duplicate-banks',
+  'idempotency',
+  'reconciliation',
+  'repeated-connect',
+  'sandbox-item-status',
+  'slow-bluum',
+  'sync',
+  'two-instances',
+  'webhooks',
+];
+
 /** @type {import('jest').Config} */
 module.exports = {
   // e2e hooks start an app on a fresh embedded database, which takes seconds on two cores.
@@ -78,6 +96,13 @@ module.exports = {
       testPathIgnorePatterns: process.env.TEST_DATABASE_URL
         ? []
         : ['/test/database-faults\\.e2e-spec\\.ts$', '/test/failover\\.e2e-spec\\.ts$'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+    },
+    {
+      ...common,
+      displayName: 'e2e-investors',
+      testMatch: BOTH_GENERATIONS.map((name) => `<rootDir>/test/${name}.e2e-spec.ts`),
+      setupFiles: ['<rootDir>/test/support/investors-run.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
     },
     {

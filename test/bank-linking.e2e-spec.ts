@@ -2,6 +2,7 @@
 // funding sources that deposit services read.
 import { type StatusFilter } from '../src/funding-sources/dto/list-funding-sources.query';
 import { type Api, testApi } from './support/api';
+import { bluumAccountIdFor, expectTransferFields } from './support/generation';
 import {
   countStored,
   registerUser,
@@ -128,9 +129,8 @@ describe('bank linking on the built-in sandbox', () => {
           createdAt: expect.stringMatching(ISO_DATE),
           updatedAt: expect.stringMatching(ISO_DATE),
         });
-        expect(source.plaidOptions).toEqual({ item_id: source.itemId, account_id: source.accountId });
-        // What a deposit to Bluum's accounts generation merges in: exactly plaid_options.
-        expect(source.transferOptions).toEqual({ plaid_options: source.plaidOptions });
+        // What a deposit to Bluum merges in: plaid_options, or the account's own funding_source_id.
+        expectTransferFields(source);
       }
       expect(await countStored(app, userId)).toEqual({ items: 1, accounts: sources.length });
     });
@@ -262,18 +262,18 @@ describe('bank linking on the built-in sandbox', () => {
     it('cannot change once a bank is linked (409), and can before', async () => {
       const { userId } = await registerUser(app);
       const admin = api.admin().user(userId);
-      const moved = await admin.putUser({ bluumAccountId: 'acct_moved_before_link' });
+      const moved = await admin.putUser({ bluumAccountId: bluumAccountIdFor('moved_before_link') });
       expect(moved.status).toBe(200);
-      expect(moved.body.bluumAccountId).toBe('acct_moved_before_link');
+      expect(moved.body.bluumAccountId).toBe(bluumAccountIdFor('moved_before_link'));
 
       expect((await api.as(userId).connect()).status).toBe(201);
-      const conflict = await admin.putUser({ bluumAccountId: 'acct_moved_after_link' });
+      const conflict = await admin.putUser({ bluumAccountId: bluumAccountIdFor('moved_after_link') });
       expect(conflict.status).toBe(409);
       expect(conflict.error.code).toBe('BLUUM_ACCOUNT_CONFLICT');
       const stored = await app.prisma.user.findUniqueOrThrow({ where: { id: userId } });
-      expect(stored.bluumAccountId).toBe('acct_moved_before_link');
+      expect(stored.bluumAccountId).toBe(bluumAccountIdFor('moved_before_link'));
 
-      const same = await admin.putUser({ bluumAccountId: 'acct_moved_before_link' });
+      const same = await admin.putUser({ bluumAccountId: bluumAccountIdFor('moved_before_link') });
       expect(same.status).toBe(200);
     });
   });

@@ -9,6 +9,7 @@ import {
   type Fault,
   startAppWithFakeBluum,
 } from './support/fake-bluum';
+import { bluumPath } from './support/generation';
 import { type Api, testApi } from './support/api';
 import { countStored, registerUser, sandboxPublicToken, type TestApp } from './support/test-app';
 
@@ -40,18 +41,8 @@ describe('Bluum over HTTP', () => {
       expect((await api.as(userId).linkToken()).status).toBe(201);
       await api.as(userId).linkToken({ enableHostedLink: true });
       expect(bluum.requests.map((r) => [r.method, r.path, r.headers.authorization, r.body])).toEqual([
-        [
-          'POST',
-          `/v1/accounts/${bluumAccountId}/funding-sources/plaid/link-token`,
-          BASIC,
-          { enable_hosted_link: false },
-        ],
-        [
-          'POST',
-          `/v1/accounts/${bluumAccountId}/funding-sources/plaid/link-token`,
-          BASIC,
-          { enable_hosted_link: true },
-        ],
+        ['POST', bluumPath(bluumAccountId, '/plaid/link-token'), BASIC, { enable_hosted_link: false }],
+        ['POST', bluumPath(bluumAccountId, '/plaid/link-token'), BASIC, { enable_hosted_link: true }],
       ]);
       expect(bluum.requests[0].headers['content-type']).toMatch(/^application\/json/);
     });

@@ -6,8 +6,7 @@ import { registerUser, sandboxPublicToken } from './support/test-app';
 describe('Idempotency-Key on connect', () => {
   const suite = useAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '3000' });
 
-  const connectCalls = (): number =>
-    suite.bluum.requests.filter((r) => r.path.endsWith('/plaid/connect')).length;
+  const connectCalls = (): number => suite.bluum.calls('connect').length;
   const storedItems = (userId: string): Promise<number> =>
     suite.app.prisma.plaidItem.count({ where: { userId } });
 

@@ -6,8 +6,7 @@ import { countStored, registerUser, sandboxPublicToken } from './support/test-ap
 describe('the same public token sent more than once', () => {
   const suite = useAppWithFakeBluum({ BLUUM_TIMEOUT_MS: '3000' });
 
-  const connectCalls = (): number =>
-    suite.bluum.requests.filter((r) => r.path.endsWith('/plaid/connect')).length;
+  const connectCalls = (): number => suite.bluum.calls('connect').length;
 
   it('one after the other: Bluum is called once, the second answer replays the first with 200', async () => {
     const { userId } = await registerUser(suite.app);

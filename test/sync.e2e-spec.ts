@@ -2,6 +2,7 @@
 // exactly once. Every list format Bluum documents is parsed by the gateway's specs
 // (src/bluum/wire-fixtures), each status a medium spec of sync, who may call it the controller's spec.
 import { useAppWithFakeBluum } from './support/fake-bluum';
+import { bluumNames } from './support/generation';
 import { countStored, registerUser } from './support/test-app';
 
 describe('POST /v1/users/{userId}/funding-sources/sync', () => {
@@ -23,10 +24,8 @@ describe('POST /v1/users/{userId}/funding-sources/sync', () => {
     expect(first.body.data).toEqual([
       expect.objectContaining({
         userId,
-        itemId: linked.itemId,
-        accountId: linked.accounts[0].accountId,
         status: 'active',
-        plaidOptions: { item_id: linked.itemId, account_id: linked.accounts[0].accountId },
+        ...bluumNames(suite.bluum, bluumAccountId, linked.itemId),
       }),
     ]);
 

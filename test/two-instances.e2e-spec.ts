@@ -36,7 +36,7 @@ describe('two instances on one database', () => {
   });
   beforeEach(() => bluum.reset());
 
-  const connectCalls = (): number => bluum.requests.filter((r) => r.path.endsWith('/plaid/connect')).length;
+  const connectCalls = (): number => bluum.calls('connect').length;
 
   it('one public token sent to both at once: one Bluum call, one item', async () => {
     const { userId } = await registerUser(a);

@@ -5,6 +5,7 @@ import { type AppOptions, startApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config/app-config';
 import { PrismaService } from '../../src/database/prisma.service';
 import { openEmbeddedDatabase } from './embedded-template';
+import { bluumAccountIdFor, GENERATION } from './generation';
 import { adminToken, TEST_JWT_SECRET } from './tokens';
 
 export interface TestApp {
@@ -48,6 +49,8 @@ export async function startTestApp(
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     // The reconciliation sweep calls Bluum on its own: only the specs about it turn it on.
     RECONCILE_INTERVAL_SECONDS: '0',
+    // The generation this run speaks (./generation.ts); a spec's own env may still choose one.
+    BLUUM_API_VERSION: GENERATION,
     ...env,
   });
   // An embedded database of the app's own, loaded from the run's migrated template.
@@ -102,7 +105,7 @@ export async function registerUser(
   app: TestApp,
   userId = uniqueUserId(),
 ): Promise<{ userId: string; bluumAccountId: string }> {
-  const bluumAccountId = `acct_${randomBytes(6).toString('hex')}`;
+  const bluumAccountId = bluumAccountIdFor();
   const response = await app.request('PUT', `/v1/users/${userId}`, {
     token: adminToken(),
     body: { bluumAccountId },
