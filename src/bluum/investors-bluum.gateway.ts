@@ -71,7 +71,9 @@ export class InvestorsBluumGateway extends BluumGateway {
    * Bluum disconnects one funding source (one bank account) per call, and revokes the Plaid item with its
    * last active one: a whole item is each of its accounts Bluum has not disconnected yet, one by one. The
    * item has no Bluum id of its own, so `bluumFundingSourceId` is not used: Bluum's list says which
-   * accounts are left. A failure part-way leaves the rest for the next attempt, which lists again.
+   * accounts are left. A failure part-way leaves the rest for the next attempt, which lists again. (The
+   * service disconnects an account Bluum holds as its own funding source by that one DELETE, the last one
+   * of an item too; this is the port's whole-item call for an item stored without them.)
    */
   async disconnectItem(
     investorId: string,

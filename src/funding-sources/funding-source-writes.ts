@@ -70,8 +70,9 @@ export type DisconnectStart =
         itemId: string;
         bluumFundingSourceId: string | null;
         /**
-         * Bluum's id of this one account when only it goes at Bluum (a funding source of its own, with
-         * other accounts of its item still active); null when the whole item goes.
+         * Bluum's id of this one account when Bluum holds it as a funding source of its own: only it
+         * goes at Bluum, the last one of its item too (Bluum revokes the item with it); null when Bluum
+         * disconnects the whole item.
          */
         accountOnly: string | null;
       };
@@ -203,10 +204,10 @@ export class FundingSourceWrites {
               id: target.plaidItemId,
               itemId: item.item_id,
               bluumFundingSourceId: item.bluum_funding_source_id,
-              accountOnly:
-                ownFundingSource && otherActiveAccounts > 0
-                  ? (current.bluumFundingSourceId ?? current.accountId)
-                  : null,
+              // One DELETE of the account's own funding source, the last one too: Bluum revokes the item
+              // with its last active funding source, and every other account of the item went to Bluum
+              // by its own DELETE (or was disconnected by Bluum) before. One call per lease.
+              accountOnly: ownFundingSource ? (current.bluumFundingSourceId ?? current.accountId) : null,
             },
           };
       }
@@ -229,14 +230,24 @@ export class FundingSourceWrites {
     return this.prisma.transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM plaid_items WHERE id = ${plaidItemId}::uuid FOR UPDATE`;
       if (accountOnly) {
-        // Bluum disconnected this account alone: the item and its other accounts stay as they are.
+        // Bluum disconnected this account alone: its other accounts stay as they are, and the item goes
+        // with its last one still open, as it went at Bluum.
+        const account = await tx.bankAccount.findUniqueOrThrow({ where: { id }, select: { status: true } });
+        const othersOpen = await tx.bankAccount.count({
+          where: { plaidItemId, id: { not: id }, status: { not: 'disconnected' } },
+        });
         await tx.plaidItem.update({
           where: { id: plaidItemId },
-          data: { disconnectLeaseId: null, disconnectLeaseUntil: null },
+          data: {
+            ...(othersOpen === 0 ? { status: 'disconnected' as const } : {}),
+            disconnectLeaseId: null,
+            disconnectLeaseUntil: null,
+          },
         });
-        const account = await tx.bankAccount.findUniqueOrThrow({ where: { id }, select: { status: true } });
         const changes =
-          account.status === 'disconnected' ? [] : disconnectChanges([{ id, from: account.status }], false);
+          account.status === 'disconnected'
+            ? []
+            : disconnectChanges([{ id, from: account.status }], othersOpen === 0);
         return markDisconnected(tx, this.events, userId, changes, id, caller);
       }
       await tx.plaidItem.update({

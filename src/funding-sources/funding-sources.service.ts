@@ -148,7 +148,8 @@ export class FundingSourcesService {
     const request = RequestContext.from(caller);
     try {
       if (lease.accountOnly !== null) {
-        // Bluum holds this account as a funding source of its own, and the item keeps other accounts.
+        // Bluum holds this account as a funding source of its own: it goes alone there, and Bluum revokes
+        // the item with its last one.
         await this.bluum.disconnectFundingSource(bluumAccountId, lease.accountOnly, request);
       } else {
         await this.bluum.disconnectItem(

@@ -398,7 +398,8 @@ describe('funding sources on a real database', () => {
         second.id,
       ]);
 
-      // The last one takes the item, as in the accounts generation.
+      // The last one is one DELETE of its own funding source too (Bluum revokes the item with it), and
+      // finishing it takes the item here.
       const last = await ctx.writes.beginDisconnect(
         user.id,
         second.id,
@@ -406,7 +407,19 @@ describe('funding sources on a real database', () => {
         ADMIN_CALLER,
       );
       if (last.kind !== 'leased') throw new Error(last.kind);
-      expect(last.item.accountOnly).toBeNull();
+      expect(last.item.accountOnly).toBe(second.bluumFundingSourceId);
+      await ctx.writes.finishDisconnect(user.id, second.id, last.item.id, ADMIN_CALLER, true);
+      expect(await ctx.prisma.plaidItem.findUniqueOrThrow({ where: { id: last.item.id } })).toMatchObject({
+        status: 'disconnected',
+        disconnectLeaseId: null,
+      });
+      const events = (await eventsOf(user.id)).filter((e) => e.type === 'disconnected');
+      expect(events.map((e) => [e.fundingSourceId, e.details.itemDisconnected])).toEqual(
+        expect.arrayContaining([
+          [first.id, false],
+          [second.id, true],
+        ]),
+      );
     });
 
     it('leases the last account’s item, makes a second caller wait, and finishing settles the item and the lease', async () => {
