@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ReconcileSweep } from '../src/reconciliation/reconcile-sweep';
 import type { Api } from './support/api';
 import { type RecordedRequest, useAppWithFakeBluum } from './support/fake-bluum';
+import { bluumAccountIdFor, PER_ACCOUNT } from './support/generation';
 import { registerUser, type TestApp, uniqueUserId } from './support/test-app';
 
 const PREFIX = 'reconciled';
@@ -21,12 +22,12 @@ const ENV = {
   BLUUM_MAX_CONCURRENCY: '2',
 };
 
-/** Whether a request Bluum got is a list of this account's items (any account when not given). */
+/** The Bluum account (or investor) a request Bluum got was for. */
+const ownerOf = (request: RecordedRequest): string => decodeURIComponent(request.path.split('/')[3]);
+
+/** Whether a request Bluum got is a list of this account's funding sources (any account's when not given). */
 const isList = (request: RecordedRequest, bluumAccountId?: string): boolean =>
-  request.method === 'GET' &&
-  (bluumAccountId === undefined
-    ? /^\/v1\/accounts\/[^/]+\/funding-sources$/.test(request.path)
-    : request.path === `/v1/accounts/${encodeURIComponent(bluumAccountId)}/funding-sources`);
+  request.operation === 'list' && (bluumAccountId === undefined || ownerOf(request) === bluumAccountId);
 
 /** A registered user with one bank linked through the API. */
 async function linkedUser(app: TestApp, api: Api): Promise<{ userId: string; bluumAccountId: string }> {
@@ -42,7 +43,7 @@ async function seedLinkedUsers(
 ): Promise<{ userId: string; bluumAccountId: string }[]> {
   const users = Array.from({ length: count }, () => ({
     userId: uniqueUserId(PREFIX),
-    bluumAccountId: `acct_${randomUUID()}`,
+    bluumAccountId: bluumAccountIdFor(randomUUID()),
     itemId: randomUUID(),
   }));
   await app.prisma.user.createMany({
@@ -67,6 +68,10 @@ async function seedLinkedUsers(
       // The item's fields every account carries (the read path reads bank_accounts alone).
       itemId: `item_${u.itemId}`,
       institutionName: 'Seed Bank',
+      // Where Bluum holds each account as a funding source of its own, it is named by that.
+      ...(PER_ACCOUNT
+        ? { transferBy: 'funding_source_id', bluumFundingSourceId: `fs_${u.itemId.replaceAll('-', '')}` }
+        : {}),
     })),
   });
   return users;
@@ -203,8 +208,7 @@ describe('reconciliation sweep', () => {
     const perSecond = new Map<number, number>();
     for (const request of suite.bluum.requests) {
       if (!isList(request)) continue;
-      const account = decodeURIComponent(request.path.split('/')[3]);
-      if (userSyncs.has(account)) continue;
+      if (userSyncs.has(ownerOf(request))) continue;
       const second = Math.floor(request.at / 1000);
       perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
     }

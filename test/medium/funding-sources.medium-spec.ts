@@ -414,10 +414,10 @@ describe('funding sources on a real database', () => {
         disconnectLeaseId: null,
       });
       const events = (await eventsOf(user.id)).filter((e) => e.type === 'disconnected');
-      expect(events.map((e) => [e.fundingSourceId, e.details.itemDisconnected])).toEqual(
+      expect(events.map((e) => [e.fundingSourceId, e.details])).toEqual(
         expect.arrayContaining([
-          [first.id, false],
-          [second.id, true],
+          [first.id, expect.objectContaining({ itemDisconnected: false })],
+          [second.id, expect.objectContaining({ itemDisconnected: true })],
         ]),
       );
     });
