@@ -7,13 +7,15 @@ import { Client } from 'pg';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { type Api, testApi } from './support/api';
 import { FakeBluum } from './support/fake-bluum';
+import { expectTransferFields, GENERATION } from './support/generation';
 import { sweepNow } from './support/sweep';
 import { registerUser, startTestApp, type TestApp, uniqueUserId } from './support/test-app';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
 import { waitUntil } from './support/wait-until';
 
 // The users whose banks this spec's reconciliation sweeps walk.
-const SWEPT = 'webhooked';
+// Per generation: the e2e and e2e-investors runs of this file may sweep at the same time.
+const SWEPT = `webhooked_${GENERATION}`;
 
 describe('webhooks', () => {
   let bluum: FakeBluum;
@@ -79,6 +81,8 @@ describe('webhooks', () => {
       sequence: 1,
       data: (await api.as(userId).get(source.id)).body,
     });
+    // What a deposit service merges in, in the generation's form, travels with the event.
+    expectTransferFields(event.payload!.data);
     // The webhook-id is the audit event's id: an admin can follow one to the other.
     const trail = (await api.admin().events(userId)).body.data;
     expect(trail.map((e) => e.id)).toContain(event.webhookId);
