@@ -47,7 +47,10 @@ const common = {
 };
 
 // The e2e specs that touch Bluum's wire shapes, run a second time against Bluum's investors generation
-// (BLUUM_API_VERSION=investors): the flow, its failures and faults, events and the sandbox hold in both.
+// (BLUUM_API_VERSION=investors): the flow, its failures and faults, reconciliation and the sandbox hold in
+// both. Not the webhook dispatcher's or two instances' specs: nothing in them depends on Bluum's shapes
+// (an event's payload is toFundingSource's rendering, the one connect answers with; the e2e-investors
+// run of bank-linking holds its investors form, test/medium/funding-sources.medium-spec.ts both forms).
 const BOTH_GENERATIONS = [
   'bank-linking',
   'bluum-failures',
@@ -60,8 +63,6 @@ const BOTH_GENERATIONS = [
   'sandbox-item-status',
   'slow-bluum',
   'sync',
-  'two-instances',
-  'webhooks',
 ];
 
 /** @type {import('jest').Config} */
