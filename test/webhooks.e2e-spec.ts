@@ -7,15 +7,14 @@ import { Client } from 'pg';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { type Api, testApi } from './support/api';
 import { FakeBluum } from './support/fake-bluum';
-import { expectTransferFields, GENERATION } from './support/generation';
+import { expectTransferFields } from './support/generation';
 import { sweepNow } from './support/sweep';
 import { registerUser, startTestApp, type TestApp, uniqueUserId } from './support/test-app';
 import { TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
 import { waitUntil } from './support/wait-until';
 
 // The users whose banks this spec's reconciliation sweeps walk.
-// Per generation: the e2e and e2e-investors runs of this file may sweep at the same time.
-const SWEPT = `webhooked_${GENERATION}`;
+const SWEPT = 'webhooked';
 
 describe('webhooks', () => {
   let bluum: FakeBluum;
