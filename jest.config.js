@@ -46,25 +46,6 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
 };
 
-// The e2e specs that touch Bluum's wire shapes, run a second time against Bluum's investors generation
-// (BLUUM_API_VERSION=investors): the flow, its failures and faults, reconciliation and the sandbox hold in
-// both. Not the webhook dispatcher's or two instances' specs: nothing in them depends on Bluum's shapes
-// (an event's payload is toFundingSource's rendering, the one connect answers with; the e2e-investors
-// run of bank-linking holds its investors form, test/medium/funding-sources.medium-spec.ts both forms).
-const BOTH_GENERATIONS = [
-  'bank-linking',
-  'bluum-failures',
-  'bluum-retries',
-  'disconnect',
-  'duplicate-banks',
-  'idempotency',
-  'reconciliation',
-  'repeated-connect',
-  'sandbox-item-status',
-  'slow-bluum',
-  'sync',
-];
-
 /** @type {import('jest').Config} */
 module.exports = {
   // e2e hooks start an app on a fresh embedded database, which takes seconds on two cores.
@@ -101,8 +82,10 @@ module.exports = {
     },
     {
       ...common,
+      // The e2e specs that touch Bluum's wire shapes, run a second time against Bluum's investors
+      // generation (test/generations/investors.generation-spec.ts says which, and why in one file).
       displayName: 'e2e-investors',
-      testMatch: BOTH_GENERATIONS.map((name) => `<rootDir>/test/${name}.e2e-spec.ts`),
+      testMatch: ['<rootDir>/test/generations/*.generation-spec.ts'],
       setupFiles: ['<rootDir>/test/support/investors-run.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
     },

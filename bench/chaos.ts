@@ -15,7 +15,9 @@
 //
 // Settings (environment): CHAOS_SHORT=1 (the short form for CI: fewer users and requests, shorter
 // faults), DATABASE_URL (default: a throwaway database created through CHAOS_ADMIN_DATABASE_URL, itself
-// defaulting to postgresql://postgres@127.0.0.1:5432/postgres), CHAOS_ONLY (comma-separated scenario names).
+// defaulting to postgresql://postgres@127.0.0.1:5432/postgres), CHAOS_ONLY (comma-separated scenario names),
+// BLUUM_API_VERSION (accounts, the default, or investors: the generation of Bluum's API the service speaks
+// and the stand-in answers, with users registered under ids of that generation's form).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -48,6 +50,9 @@ const ONLY = process.env.CHAOS_ONLY ? process.env.CHAOS_ONLY.split(',').map((nam
 const SCENARIO_LIMIT_MS = 180_000;
 const RUN_LIMIT_MS = SHORT ? 6 * 60_000 : 20 * 60_000;
 const RUN = randomBytes(3).toString('hex');
+const GENERATION = process.env.BLUUM_API_VERSION === 'investors' ? 'investors' : 'accounts';
+/** A Bluum account id for the chaos user `id`, in the form its generation takes (`inv_…` for investors). */
+const bluumAccountFor = (id: string): string => (GENERATION === 'investors' ? `inv_${id}` : `acct-${id}`);
 // The key pair the service is given and the stand-in checks on every call.
 const BLUUM_CREDENTIALS = { apiKey: 'chaos_key', apiSecret: 'chaos_secret' };
 
@@ -381,7 +386,7 @@ async function link(service: Service, user: User): Promise<{ results: Result[]; 
 /** A registered user (PUT with an admin token) with `items` banks linked, each of one account. */
 async function newUser(ctx: Signer, prefix: string, items = 0, service = ctx.service): Promise<User> {
   const id = `chaos-${prefix}-${RUN}-${++userSeq}`;
-  const user: User = { id, token: ctx.tokenFor(id), account: `acct-${id}`, fundingSources: [] };
+  const user: User = { id, token: ctx.tokenFor(id), account: bluumAccountFor(id), fundingSources: [] };
   expectStatus(
     await request(service, 'PUT', `/v1/users/${id}`, {
       token: ctx.adminToken,
@@ -636,7 +641,7 @@ async function failover(ctx: Context): Promise<Outcome> {
       const id = `chaos-failover-${RUN}-${++userSeq}`;
       const put = await request(ctx.service, 'PUT', `/v1/users/${id}`, {
         token: ctx.adminToken,
-        body: { bluumAccountId: `acct-${id}` },
+        body: { bluumAccountId: bluumAccountFor(id) },
         label: 'PUT user',
       });
       writes.push(put);
@@ -907,6 +912,7 @@ async function main(): Promise<void> {
     BLUUM_API_SECRET: BLUUM_CREDENTIALS.apiSecret,
     AUTH_JWT_SECRET: secret,
     BLUUM_TIMEOUT_MS: String(S.bluumTimeoutMs),
+    BLUUM_API_VERSION: GENERATION,
     WRITE_RATE_LIMIT_PER_MINUTE: '100000',
     LOG_LEVEL: 'warn',
     NODE_EXTRA_CA_CERTS: certificate.cert,
@@ -929,7 +935,7 @@ async function main(): Promise<void> {
     tokenFor,
     adminToken,
   };
-  log(`service ready; reader ${reader.id} with ${reader.fundingSources.length} funding sources`);
+  log(`service ready (Bluum's ${GENERATION} generation); reader ${reader.id} with ${reader.fundingSources.length} funding sources`);
   log();
 
   let passed = 0;
