@@ -5,6 +5,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import type { FundingSourceDto } from '../../src/funding-sources/dto/funding-source.dto';
 import { startTestApp, type TestApp, uniqueUserId } from '../support/test-app';
 import { browserPath, CHROMIUM_FLAGS, describeInBrowser } from '../support/chromium';
 import { tokenFor } from '../support/tokens';
@@ -128,7 +129,7 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
     await byTestId(page, 'link-result').waitFor({ state: 'visible' });
   }
 
-  async function storedSources(userId: string): Promise<Array<Record<string, string>>> {
+  async function storedSources(userId: string): Promise<FundingSourceDto[]> {
     const res = await app.request('GET', `/v1/users/${userId}/funding-sources`, { token: tokenFor(userId) });
     expect(res.status).toBe(200);
     return res.body.data;
@@ -169,6 +170,39 @@ describeInBrowser('demo page and hosted link in Chromium', () => {
     expect(failedResponses).toEqual([]);
 
     await screenshot(SCREENSHOT);
+  });
+
+  // `BLUUM_API_VERSION=investors npm start`: the same page links a bank through Bluum's investors routes,
+  // each bank account a funding source of its own there.
+  it("links a bank the same way on Bluum's investors generation, each account sent to Bluum by its fs_ id", async () => {
+    const accountsApp = app;
+    app = await startTestApp({
+      NODE_ENV: 'development',
+      PORT: String(await freePort()),
+      BLUUM_API_VERSION: 'investors',
+    });
+    try {
+      const userId = uniqueUserId('demo');
+      await openAs(userId);
+      await linkBank('First Platypus Bank');
+
+      expect(await byTestId(page, 'link-result').textContent()).toBe('Bank linked!');
+      expect(await texts('funding-source')).toEqual([
+        'Plaid Checking ••••0000 · checking active',
+        'Plaid Saving ••••1111 · savings active',
+      ]);
+      const stored = await storedSources(userId);
+      expect(stored.map((source) => source.transferOptions)).toEqual([
+        { funding_source_id: expect.stringMatching(/^fs_/) },
+        { funding_source_id: expect.stringMatching(/^fs_/) },
+      ]);
+      const user = await app.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+      expect(user.bluumAccountId).toMatch(/^inv_sbx_/);
+      expect(failedResponses).toEqual([]);
+    } finally {
+      await app.close();
+      app = accountsApp;
+    }
   });
 
   it('says the credentials were not correct, keeps the person on the form, then links with the right ones', async () => {
