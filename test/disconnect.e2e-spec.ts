@@ -96,7 +96,7 @@ describe('disconnecting a funding source', () => {
     });
   });
 
-  it('disconnects at Bluum exactly once when both accounts are disconnected at the same time', async () => {
+  it('disconnects at Bluum exactly once (once per account where each is its own funding source) when both accounts are disconnected at the same time', async () => {
     const { userId, bluumAccountId, first, second, sources } = await linkTwoAccounts();
     suite.bluum.failNext({ delayMs: 200 });
     const answers = await Promise.all([
@@ -115,7 +115,7 @@ describe('disconnecting a funding source', () => {
     });
   });
 
-  it('is harmless twice: same answer, Bluum called once', async () => {
+  it('is harmless twice: same answer, no second call to Bluum', async () => {
     const { userId, bluumAccountId, first, second, sources } = await linkTwoAccounts();
     await suite.api.as(userId).disconnect(first);
     const a = await suite.api.as(userId).disconnect(second);
@@ -163,8 +163,10 @@ describe('disconnecting a funding source', () => {
     });
 
   it('is not undone by a sync while Bluum still lists the item as active', async () => {
-    const { userId, first } = await linkTwoAccounts();
+    const { userId, bluumAccountId, first } = await linkTwoAccounts();
     await suite.api.as(userId).disconnect(first);
+    // Bluum lists the item, every account of it, as active (in the investors generation: again).
+    suite.bluum.setStatus(bluumAccountId, `item_${userId}`, 'ACTIVE');
     const sync = await suite.api.as(userId).sync();
     expect(sync.status).toBe(200);
     expect(await statuses(userId)).toEqual({ item: 'active', accounts: ['disconnected', 'active'] });

@@ -129,6 +129,11 @@ export class FakeBluum {
     return this.standIn.items;
   }
 
+  /** Bluum changes an item's status by itself (every investors row of it follows); see BluumStandIn.setStatus. */
+  setStatus(owner: string, itemId: string, status: string): void {
+    if (!this.standIn.setStatus(owner, itemId, status)) throw new Error(`Bluum holds no item ${itemId}`);
+  }
+
   /** An investor's funding sources as the investors generation lists them: one row per bank account. */
   rows(investor: string): WireBody[] {
     return this.standIn.rows(investor);

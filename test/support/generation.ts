@@ -1,6 +1,7 @@
 // Which of Bluum's generations this run's apps speak (docs: BLUUM_API_VERSION). The e2e specs that touch
 // Bluum's shapes run twice: once as they are (the `e2e` project, Bluum's accounts generation, the default)
-// and once with BLUUM_API_VERSION=investors (the `e2e-investors` project sets it before a spec file loads).
+// and once with BLUUM_API_VERSION=investors (the `e2e-investors` project sets TEST_BLUUM_API_VERSION before
+// a spec file loads, and the test apps are started with it).
 // What differs between the two runs for a user of this API is said here once, so a spec states what it
 // relies on and not which generation it runs in.
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,7 @@ import type { BluumApiVersion } from '../../src/config/config-schema';
 import type { FakeBluum } from './fake-bluum-server';
 
 export const GENERATION: BluumApiVersion =
-  process.env.BLUUM_API_VERSION === 'investors' ? 'investors' : 'accounts';
+  process.env.TEST_BLUUM_API_VERSION === 'investors' ? 'investors' : 'accounts';
 
 /** Bluum names each bank account as a funding source of its own (fs_…), not the item. */
 export const PER_ACCOUNT = GENERATION === 'investors';
