@@ -231,7 +231,9 @@ export class FundingSourceWrites {
       await tx.$queryRaw`SELECT id FROM plaid_items WHERE id = ${plaidItemId}::uuid FOR UPDATE`;
       if (accountOnly) {
         // Bluum disconnected this account alone: its other accounts stay as they are, and the item goes
-        // with its last one still open, as it went at Bluum.
+        // with its last one still open here. Where the others are in error, Bluum may have revoked the
+        // item with its last active one (its reference leaves open what it does to them): nothing is
+        // guessed, and the next sync or reconciliation sweep takes Bluum's statuses.
         const account = await tx.bankAccount.findUniqueOrThrow({ where: { id }, select: { status: true } });
         const othersOpen = await tx.bankAccount.count({
           where: { plaidItemId, id: { not: id }, status: { not: 'disconnected' } },

@@ -145,7 +145,7 @@ export class FundingSourcesController {
     operationId: 'disconnectFundingSource',
     summary: 'Disconnect a funding source',
     description:
-      'Marks the bank account `disconnected` (soft delete: it stays visible under `?status=disconnected|all`, and deposit services can tell from `status` that it may no longer be used). When it is the last active account of its item, the item is disconnected at Bluum first; if Bluum fails, nothing changes. Disconnecting twice is harmless, and so is repeating one that failed (a timeout included). A disconnect sent while another is in progress at Bluum for the same bank waits for it and answers its result, or 409 `DISCONNECT_IN_PROGRESS` if it outlasts the Bluum budget.',
+      'Marks the bank account `disconnected` (soft delete: it stays visible under `?status=disconnected|all`, and deposit services can tell from `status` that it may no longer be used). When it is the last active account of its item, the item is disconnected at Bluum first (with `BLUUM_API_VERSION=investors`, where Bluum holds each bank account as a funding source of its own, every account is disconnected at Bluum first, by its `fs_` id, and Bluum revokes the item with the last); if Bluum fails, nothing changes. Disconnecting twice is harmless, and so is repeating one that failed (a timeout included). A disconnect sent while another is in progress at Bluum for the same bank waits for it and answers its result, or 409 `DISCONNECT_IN_PROGRESS` if it outlasts the Bluum budget.',
     access: { self: true },
     writeRateLimited: true,
     responses: [{ status: 200, type: FundingSourceDto }],

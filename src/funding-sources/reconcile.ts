@@ -162,7 +162,8 @@ export function disconnectChanges(
  * The next step of a disconnect, judged with the item locked: an account already disconnected is
  * answered as is (disconnecting twice is harmless); one that is not its item's last active account is
  * disconnected here alone, unless Bluum holds it as a funding source of its own (its investors
- * generation), which Bluum must disconnect first; the last one needs Bluum to disconnect the item first.
+ * generation), which Bluum must disconnect first, the last one too (Bluum revokes the item with it);
+ * otherwise the last one needs Bluum to disconnect the item first.
  * Where Bluum is called, the caller takes a lease on the item, or waits when another request holds an
  * unexpired one.
  */
