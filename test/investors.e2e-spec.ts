@@ -1,9 +1,10 @@
 // What only Bluum's investors generation has (BLUUM_API_VERSION=investors): Bluum's rows, one fs_ funding
 // source per bank account, grouped into the item by provider_id, the institution from Plaid Link's
-// metadata, and a status Bluum changed on one funding source alone. The whole flow (link token, double
-// submits, idempotency keys, sync, disconnect, duplicates, events, the bulkhead, Bluum slow, failing or
-// cut off) runs in this generation too: the `e2e-investors` project runs those suites again (jest.config.js).
-// The gateway's specs hold each wire shape and fault mapping of the adapter.
+// metadata, the events' transferOptions, and a status Bluum changed on one funding source alone. The
+// rest of the flow (link token, double submits, idempotency keys, sync, disconnect, duplicates, the
+// bulkhead, Bluum slow, failing or cut off) runs in this generation too: the `e2e-investors` project
+// runs those suites again (test/generations/investors.generation-spec.ts). The gateway's specs hold each
+// wire shape and fault mapping of the adapter.
 import { randomBytes } from 'node:crypto';
 import { basicAuthorization } from '../src/bluum/bluum-endpoint';
 import { wireItem } from '../src/bluum/wire-fixtures';
@@ -13,6 +14,7 @@ import type { FakeItem } from './support/fake-bluum';
 import { useAppWithFakeBluum } from './support/fake-bluum';
 import { sandboxPublicToken, uniqueUserId } from './support/test-app';
 import { adminToken, depositServiceToken } from './support/tokens';
+import { TEST_WEBHOOK_SECRET, WebhookReceiver } from './support/webhook-receiver';
 
 /** A bank of two accounts as Bluum links it (the stand-in gives each its own fs_ id). */
 function twoAccountBank(): FakeItem {
@@ -41,7 +43,18 @@ const METADATA = {
 };
 
 describe("Bluum's investors generation (BLUUM_API_VERSION=investors)", () => {
-  const suite = useAppWithFakeBluum({ BLUUM_API_VERSION: 'investors', BLUUM_TIMEOUT_MS: '800' });
+  // The events a deposit service receives carry the same transferOptions.
+  let receiver: WebhookReceiver;
+  beforeAll(async () => {
+    receiver = await WebhookReceiver.start();
+  });
+  const suite = useAppWithFakeBluum(() => ({
+    BLUUM_API_VERSION: 'investors',
+    BLUUM_TIMEOUT_MS: '800',
+    WEBHOOK_URLS: receiver.url,
+    WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+  }));
+  afterAll(() => receiver?.close());
 
   /** A user registered under a fresh investor id. */
   async function investor(): Promise<{ userId: string; investorId: string }> {
@@ -92,6 +105,14 @@ describe("Bluum's investors generation (BLUUM_API_VERSION=investors)", () => {
     );
     const one = await suite.api.as(userId).get(res.body.fundingSources[0].id);
     expect(one.body).toEqual(res.body.fundingSources[0]);
+    // And what each linked event tells.
+    for (const source of res.body.fundingSources) {
+      await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
+      expect(receiver.accepted(source.id)[0].payload).toMatchObject({
+        type: 'funding_source.linked',
+        data: { id: source.id, transferOptions: source.transferOptions },
+      });
+    }
   });
 
   it('the reconciliation sweep takes a status Bluum changed on one funding source, that account alone', async () => {

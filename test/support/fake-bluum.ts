@@ -51,12 +51,15 @@ export interface FakeBluumSuite extends AppWithFakeBluum {
 
 /**
  * A describe block's app on a fake Bluum: started before its tests, closed after them, Bluum reset
- * before each. Read `suite.app`, `suite.bluum` and `suite.api` inside hooks and tests.
+ * before each. Read `suite.app`, `suite.bluum` and `suite.api` inside hooks and tests. `env` may be a
+ * function, read when the app starts (after the block's earlier beforeAll hooks).
  */
-export function useAppWithFakeBluum(env: Record<string, string> = {}): FakeBluumSuite {
+export function useAppWithFakeBluum(
+  env: Record<string, string> | (() => Record<string, string>) = {},
+): FakeBluumSuite {
   const suite = {} as FakeBluumSuite;
   beforeAll(async () => {
-    Object.assign(suite, await startAppWithFakeBluum(env));
+    Object.assign(suite, await startAppWithFakeBluum(typeof env === 'function' ? env() : env));
     suite.api = testApi(suite.app);
   });
   afterAll(() => closeAppWithFakeBluum(suite));
