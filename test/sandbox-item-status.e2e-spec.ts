@@ -43,7 +43,11 @@ describe('POST /sandbox/users/{userId}/items/{itemId}/status', () => {
       },
     );
 
-  /** The items the sandbox's Bluum lists for an account, as the gateway reads them. */
+  /**
+   * The items the sandbox's Bluum lists for an account, read through its accounts-generation route in
+   * both runs: the stand-in keeps one item store for both generations, and the control route changes
+   * items. What the service makes of them is read through the app's own generation (its sync).
+   */
   async function sandboxList(bluumAccountId: string): Promise<SandboxListItem[]> {
     const res = await app.request('GET', `/sandbox/bluum/v1/accounts/${bluumAccountId}/funding-sources`, {
       headers: { authorization: SANDBOX_BASIC },
