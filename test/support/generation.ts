@@ -66,3 +66,17 @@ export function bluumNames(
   const plaidOptions = { item_id: itemId, account_id: accountId };
   return { itemId, accountId, plaidOptions, transferOptions: { plaid_options: plaidOptions } };
 }
+
+/** Where this generation's connect is, below the owner's funding sources. */
+export const CONNECT_BELOW = PER_ACCOUNT ? '/connect' : '/plaid/connect';
+
+/** A call's path template below the owner's funding sources, as the gateway's log lines name it. */
+export function bluumTemplate(below = ''): string {
+  return `/${GENERATION}/{${PER_ACCOUNT ? 'investorId' : 'accountId'}}/funding-sources${below}`;
+}
+
+/** The gateway's log line for one Bluum call: `Bluum <method> <template> <status> in <n>ms`. */
+export function bluumCallLine(method: string, below: string, status: number): RegExp {
+  const template = bluumTemplate(below).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^Bluum ${method} ${template} ${status} in \\d+ms$`);
+}
