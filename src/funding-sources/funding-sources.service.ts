@@ -74,9 +74,9 @@ export class FundingSourcesService {
   /**
    * Disconnects one bank account (soft delete). The last active account of an item takes the item with
    * it, at Bluum first; an account Bluum holds as a funding source of its own (its investors generation)
-   * is disconnected at Bluum first whichever it is. If Bluum fails, nothing changes. In three steps, so that no database connection
-   * or lock is held while Bluum is waited on: record the intent (a lease on the item), call Bluum, record
-   * the outcome. A concurrent disconnect of the same item waits for the one in progress and answers its
+   * is disconnected at Bluum first whichever it is. If Bluum fails, nothing changes. In three steps, so
+   * that no database connection or lock is held while Bluum is waited on: record the intent (a lease on
+   * the item), call Bluum, record the outcome. A concurrent disconnect of the same item waits for the one in progress and answers its
    * result; Bluum is called once, unless the first outlives its lease (then the DELETE is repeated,
    * which Bluum answers as done).
    */
@@ -91,8 +91,8 @@ export class FundingSourcesService {
   /**
    * Disconnect, step 1: the answer when no Bluum call is needed (another account of the item stays
    * active and Bluum holds no funding source of this one's own, or it is already disconnected), or a
-   * lease on the item for this request. A disconnect in
-   * progress elsewhere is waited for, then looked at again.
+   * lease on the item for this request. A disconnect in progress elsewhere is waited for, then looked at
+   * again.
    */
   private async claimDisconnect(
     userId: string,
