@@ -1,5 +1,6 @@
 // Validates Bluum's replies before use: anything that is not its documented envelope is rejected here.
 import { isSafeBluumId } from '../common/bluum-id';
+import { parseWebUrl } from '../common/web-url';
 import {
   BLUUM_ITEM_STATUSES,
   type BluumAccount,
@@ -70,11 +71,7 @@ export function errorParam(body: unknown): string | null {
 }
 
 function protocolOf(url: string): string | null {
-  try {
-    return new URL(url).protocol;
-  } catch {
-    return null;
-  }
+  return parseWebUrl(url)?.protocol ?? null;
 }
 
 /**

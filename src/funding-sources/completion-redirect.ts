@@ -2,16 +2,9 @@
 // use when they follow the redirect. Two parsers that read one string two ways are how a URI passes an
 // allow-list and sends the user elsewhere, so what is checked here is exactly what Bluum is sent.
 import { AppError } from '../common/app-error';
+import { parseWebUrl } from '../common/web-url';
 
 export type CompletionRedirect = { ok: true; href: string } | { ok: false; message: string };
-
-function parse(uri: string): URL | null {
-  try {
-    return new URL(uri);
-  } catch {
-    return null;
-  }
-}
 
 /**
  * `uri` as Bluum gets it (its normalized `href`), or why it is refused: it does not parse as an absolute
@@ -28,7 +21,7 @@ export function checkCompletionRedirect(
   });
   // Browsers read `\` as `/` in http(s) URLs, other parsers as part of the user info or path.
   if (uri.includes('\\')) return refuse('must not contain \\');
-  const url = parse(uri);
+  const url = parseWebUrl(uri);
   if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
     return refuse('must be an absolute http or https URL');
   }

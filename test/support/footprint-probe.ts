@@ -12,12 +12,16 @@ const asyncHooks = require('node:async_hooks') as typeof AsyncHooks;
 // Counted from before anything of the app is loaded, so one created at load time counts too.
 let asyncLocalStorages = 0;
 const Original = asyncHooks.AsyncLocalStorage;
-asyncHooks.AsyncLocalStorage = class Counted<T> extends Original<T> {
-  constructor() {
-    super();
-    asyncLocalStorages += 1;
-  }
-};
+// Node 24 exposes it as a getter, Node 20 as a plain property: defineProperty replaces either.
+Object.defineProperty(asyncHooks, 'AsyncLocalStorage', {
+  configurable: true,
+  value: class Counted<T> extends Original<T> {
+    constructor() {
+      super();
+      asyncLocalStorages += 1;
+    }
+  },
+});
 
 async function main(): Promise<void> {
   const { startApp } = require('../../src/bootstrap') as typeof Bootstrap;
