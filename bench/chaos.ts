@@ -27,7 +27,14 @@ import { Client } from 'pg';
 import { signHs256 } from '../src/auth/jwt';
 import { FakeBluum } from '../test/support/fake-bluum-server';
 import { type FaultProxy, startFaultProxy } from './lib/fault-proxy';
-import { freePort, migrate, productionNodeFlags, stopProcess, throwawayDatabase } from './lib/harness';
+import {
+  freePort,
+  migrate,
+  productionNodeFlags,
+  selfSignedCertificate,
+  stopProcess,
+  throwawayDatabase,
+} from './lib/harness';
 
 const ROOT = path.join(__dirname, '..');
 const SHORT = process.env.CHAOS_SHORT === '1';
@@ -430,17 +437,6 @@ async function compareWithBluum(ctx: Context, user: User): Promise<string[]> {
 
 // ---------------------------------------------------------------------------------------------------
 // Bluum over HTTPS, processes, logs
-
-function makeCertificate(dir: string): { key: string; cert: string } {
-  const key = path.join(dir, 'bluum-key.pem');
-  const cert = path.join(dir, 'bluum-cert.pem');
-  const args =
-    'req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 1';
-  execFileSync('openssl', [...args.split(' '), '-keyout', key, '-out', cert], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return { key, cert };
-}
 
 const children = new Set<ChildProcess>();
 
@@ -880,7 +876,7 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bluum-chaos-'));
   let keepTmp = false;
   cleanups.push(() => !keepTmp && fs.rmSync(tmp, { recursive: true, force: true }));
-  const certificate = makeCertificate(tmp);
+  const certificate = selfSignedCertificate(tmp);
 
   const db = await throwawayDatabase({
     adminUrl: ADMIN_URL,

@@ -151,7 +151,6 @@ async function main() {
     const baselineEnv = {
       DATABASE_URL: db.url,
       AUTH_JWT_SECRET: secret,
-      BENCH_FLOOR: 'one-table',
       DATABASE_READ_POOL_SIZE: '5',
     };
     const serviceEnv = {

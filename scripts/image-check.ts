@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { signHs256 } from '../src/auth/jwt';
 import { FakeBluum } from '../test/support/fake-bluum-server';
-import { freePort, throwawayDatabase } from '../bench/lib/harness';
+import { freePort, selfSignedCertificate, throwawayDatabase } from '../bench/lib/harness';
 import { parseDockerfile, runDockerfile } from './dockerfile';
 
 const ROOT = path.join(__dirname, '..');
@@ -31,17 +31,6 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 function sizeMb(folder: string): number {
   if (!fs.existsSync(folder)) return 0;
   return Number(execFileSync('du', ['-sk', folder], { encoding: 'utf8' }).split('\t')[0]) / 1024;
-}
-
-function makeCertificate(dir: string): { key: string; cert: string } {
-  const key = path.join(dir, 'bluum-key.pem');
-  const cert = path.join(dir, 'bluum-cert.pem');
-  const args =
-    'req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 1';
-  execFileSync('openssl', [...args.split(' '), '-keyout', key, '-out', cert], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return { key, cert };
 }
 
 async function call(
@@ -121,7 +110,7 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
 
-    const certificate = makeCertificate(out);
+    const certificate = selfSignedCertificate(out);
     const bluum = await FakeBluum.start({
       credentials: BLUUM_CREDENTIALS,
       tls: { key: fs.readFileSync(certificate.key), cert: fs.readFileSync(certificate.cert) },

@@ -30,3 +30,6 @@ export function freePort(): Promise<number>;
 
 /** The node flags of `npm run start:prod`. */
 export function productionNodeFlags(): string[];
+
+/** A self-signed key and certificate (PEM file paths) for 127.0.0.1, made in `dir` by the openssl CLI. */
+export function selfSignedCertificate(dir: string): { key: string; cert: string };

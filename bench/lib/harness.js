@@ -88,6 +88,22 @@ async function freePort() {
   return port;
 }
 
+/**
+ * A self-signed key and certificate for 127.0.0.1 (PEM files in `dir`), made by the openssl CLI: production
+ * demands https: of Bluum, the identity provider and webhook receivers; a process trusts it through
+ * NODE_EXTRA_CA_CERTS.
+ */
+function selfSignedCertificate(dir) {
+  const key = path.join(dir, 'localhost-key.pem');
+  const cert = path.join(dir, 'localhost-cert.pem');
+  const args =
+    'req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 1';
+  execFileSync('openssl', [...args.split(' '), '-keyout', key, '-out', cert], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return { key, cert };
+}
+
 /** The node flags of `npm run start:prod`, so the service runs here exactly as it runs in production. */
 function productionNodeFlags() {
   const script = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
@@ -103,4 +119,5 @@ module.exports = {
   stopProcess,
   freePort,
   productionNodeFlags,
+  selfSignedCertificate,
 };
