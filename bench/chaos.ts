@@ -32,6 +32,7 @@ import {
   migrate,
   productionNodeFlags,
   selfSignedCertificate,
+  serviceKeys,
   stopProcess,
   throwawayDatabase,
 } from './lib/harness';
@@ -899,6 +900,8 @@ async function main(): Promise<void> {
   cleanups.push(() => bluum.close());
 
   const secret = randomBytes(36).toString('base64url'); // 48 characters
+  // Production takes no admin from AUTH_JWT_SECRET: the run's admin has a service key of its own.
+  const services = serviceKeys([{ client: `chaos-admin-${RUN}`, admin: true }]);
   const env = {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
@@ -907,15 +910,18 @@ async function main(): Promise<void> {
     BLUUM_API_KEY: BLUUM_CREDENTIALS.apiKey,
     BLUUM_API_SECRET: BLUUM_CREDENTIALS.apiSecret,
     AUTH_JWT_SECRET: secret,
+    AUTH_SERVICE_KEYS: services.env,
     BLUUM_TIMEOUT_MS: String(S.bluumTimeoutMs),
     BLUUM_API_VERSION: GENERATION,
     WRITE_RATE_LIMIT_PER_MINUTE: '100000',
     LOG_LEVEL: 'warn',
     NODE_EXTRA_CA_CERTS: certificate.cert,
   };
-  const exp = (): number => Math.floor(Date.now() / 1000) + 2 * 3600;
-  const tokenFor = (sub: string): string => signHs256({ sub, exp: exp() }, secret);
-  const adminToken = signHs256({ sub: `chaos-admin-${RUN}`, exp: exp(), roles: ['admin'] }, secret);
+  const tokenFor = (sub: string): string => {
+    const iat = Math.floor(Date.now() / 1000);
+    return signHs256({ sub, iat, exp: iat + 2 * 3600 }, secret);
+  };
+  const adminToken = services.token(`chaos-admin-${RUN}`, signHs256, 2 * 3600);
   // Every instance started, ready or not, is stopped before the database is dropped.
   cleanups.push(() => Promise.all([...children].map(stopProcess)));
   const service = await startService('service', env, path.join(tmp, 'service.log'));
@@ -931,7 +937,9 @@ async function main(): Promise<void> {
     tokenFor,
     adminToken,
   };
-  log(`service ready (Bluum's ${GENERATION} generation); reader ${reader.id} with ${reader.fundingSources.length} funding sources`);
+  log(
+    `service ready (Bluum's ${GENERATION} generation); reader ${reader.id} with ${reader.fundingSources.length} funding sources`,
+  );
   log();
 
   let passed = 0;

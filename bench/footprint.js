@@ -146,7 +146,8 @@ async function main() {
     migrate(db.url);
     seeded = await seed(db.url);
     const secret = randomBytes(36).toString('base64url');
-    const token = signHs256({ sub: seeded.userId, exp: Math.floor(Date.now() / 1000) + 3600 }, secret);
+    const iat = Math.floor(Date.now() / 1000);
+    const token = signHs256({ sub: seeded.userId, iat, exp: iat + 3600 }, secret);
     // The service's measure is the one-table floor, as in npm run bench; the pool sizes match.
     const baselineEnv = {
       DATABASE_URL: db.url,

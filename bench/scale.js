@@ -21,7 +21,14 @@ const os = require('node:os');
 const path = require('node:path');
 const autocannon = require('autocannon');
 const { Client } = require('pg');
-const { freePort, migrate, namedDatabase, productionNodeFlags, stopProcess } = require('./lib/harness');
+const {
+  freePort,
+  migrate,
+  namedDatabase,
+  productionNodeFlags,
+  serviceKeys,
+  stopProcess,
+} = require('./lib/harness');
 const { seedFundingSources, userId } = require('./lib/scale-seed');
 
 const ROOT = path.join(__dirname, '..');
@@ -293,17 +300,21 @@ async function main() {
     cleanups.push(async () => fs.rmSync(tmp, { recursive: true, force: true }));
 
     const secret = randomBytes(36).toString('base64url');
-    const exp = Math.floor(Date.now() / 1000) + 6 * 3600;
+    // An admin, and a deposit service that reads any user's funding sources by scope: keys of their own.
+    const services = serviceKeys([
+      { client: 'scale-admin', admin: true },
+      { client: 'deposit-service', scopes: ['funding-sources:read'] },
+    ]);
     const tokens = {
-      admin: signHs256({ sub: 'scale-admin', roles: ['admin'], exp }, secret),
-      // A deposit service: reads any user's funding sources by scope.
-      service: signHs256({ sub: 'deposit-service', scope: 'funding-sources:read', exp }, secret),
+      admin: services.token('scale-admin', signHs256, 6 * 3600),
+      service: services.token('deposit-service', signHs256, 6 * 3600),
     };
     const env = {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       DATABASE_POOL_SIZE: String(POOL_SIZE),
       AUTH_JWT_SECRET: secret,
+      AUTH_SERVICE_KEYS: services.env,
       // A Bluum stand-in that the read routes must never need: nothing answers at this address.
       BLUUM_BASE_URL: 'https://bluum-stand-in.invalid',
       BLUUM_API_KEY: 'bench_key',

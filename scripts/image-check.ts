@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { signHs256 } from '../src/auth/jwt';
 import { FakeBluum } from '../test/support/fake-bluum-server';
-import { freePort, selfSignedCertificate, throwawayDatabase } from '../bench/lib/harness';
+import { freePort, selfSignedCertificate, serviceKeys, throwawayDatabase } from '../bench/lib/harness';
 import { parseDockerfile, runDockerfile } from './dockerfile';
 
 const ROOT = path.join(__dirname, '..');
@@ -118,6 +118,8 @@ async function main(): Promise<void> {
     });
     cleanups.push(() => bluum.close());
     const secret = randomBytes(36).toString('base64url');
+    // Production takes no admin from AUTH_JWT_SECRET: the check's admin has a service key of its own.
+    const services = serviceKeys([{ client: 'image-admin', admin: true }]);
     const port = await freePort();
     const serviceLog = path.join(out, 'service.log');
     const output = fs.openSync(serviceLog, 'a');
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
         HOST: '127.0.0.1',
         DATABASE_URL: db.url,
         AUTH_JWT_SECRET: secret,
+        AUTH_SERVICE_KEYS: services.env,
         BLUUM_BASE_URL: bluum.url,
         BLUUM_API_KEY: BLUUM_CREDENTIALS.apiKey,
         BLUUM_API_SECRET: BLUUM_CREDENTIALS.apiSecret,
@@ -168,10 +171,10 @@ async function main(): Promise<void> {
       expect('HEALTHCHECK command exits 0', true);
     }
 
-    const exp = Math.floor(Date.now() / 1000) + 600;
+    const iat = Math.floor(Date.now() / 1000);
     const user = 'image_user';
-    const userToken = signHs256({ sub: user, exp }, secret);
-    const adminToken = signHs256({ sub: 'image-admin', roles: ['admin'], exp }, secret);
+    const userToken = signHs256({ sub: user, iat, exp: iat + 600 }, secret);
+    const adminToken = services.token('image-admin', signHs256, 600);
     const put = await call(base, 'PUT', `/v1/users/${user}`, adminToken, {
       bluumAccountId: 'acct-image-check',
     });

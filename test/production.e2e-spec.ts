@@ -2,6 +2,7 @@
 // deliberately unreachable, which is also how readiness and an unexpected 5xx are checked.
 import { randomBytes } from 'node:crypto';
 import { basicAuthorization } from '../src/bluum/bluum-endpoint';
+import { signHs256 } from '../src/auth/jwt';
 import { DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET } from '../src/config/app-config';
 import { startTestApp, type TestApp } from './support/test-app';
 import { tokenFor } from './support/tokens';
@@ -11,6 +12,13 @@ const METRICS_TOKEN = randomBytes(24).toString('base64url');
 describe('production mode', () => {
   let app: TestApp;
   const secret = randomBytes(32).toString('base64url');
+  // Each service's own key: a deposit service that reads, and an operations console that is an admin.
+  const depositsKey = randomBytes(32).toString('base64url');
+  const opsKey = randomBytes(32).toString('base64url');
+  const serviceToken = (kid: string, key: string, claims: object = {}): string => {
+    const iat = Math.floor(Date.now() / 1000);
+    return signHs256({ iat, exp: iat + 300, ...claims }, key, { kid });
+  };
 
   beforeAll(async () => {
     app = await startTestApp({
@@ -20,6 +28,10 @@ describe('production mode', () => {
       BLUUM_API_KEY: 'prod_key',
       BLUUM_API_SECRET: 'prod_secret',
       AUTH_JWT_SECRET: secret,
+      AUTH_SERVICE_KEYS: JSON.stringify([
+        { kid: 'deposits-1', client: 'deposit-svc', secret: depositsKey, scopes: ['funding-sources:read'] },
+        { kid: 'ops-1', client: 'ops-console', secret: opsKey, scopes: [], admin: true },
+      ]),
       METRICS_TOKEN: METRICS_TOKEN,
     });
   });
@@ -69,6 +81,77 @@ describe('production mode', () => {
     const demo = await app.request('POST', '/sandbox/demo-users', { body: { userId: 'u1' } });
     expect(demo.status).toBe(404);
     expect(demo.body.code).toBe('ROUTE_NOT_FOUND');
+  });
+
+  // The database is unreachable: 503 DATABASE_UNAVAILABLE means the token got past every access check.
+  const PAST_THE_GUARD = 503;
+
+  it('takes a token signed with AUTH_JWT_SECRET as its sub alone: no admin, no scope, whatever it claims', async () => {
+    const forgedAdmin = tokenFor('deposit-svc', { roles: ['admin'], secret });
+    for (const path of [
+      '/v1/admin/funding-sources',
+      '/v1/users/bob/funding-sources',
+      '/v1/admin/users/bob/events',
+    ]) {
+      const res = await app.request('GET', path, { token: forgedAdmin });
+      expect({ path, status: res.status, code: res.body.code }).toEqual({
+        path,
+        status: 403,
+        code: 'FORBIDDEN',
+      });
+    }
+    const scoped = tokenFor('deposit-svc', { scope: 'funding-sources:read users:write', secret });
+    expect((await app.request('GET', '/v1/users/bob/funding-sources', { token: scoped })).status).toBe(403);
+    expect(
+      (await app.request('PUT', '/v1/users/bob', { token: scoped, body: { bluumAccountId: 'acct_x' } }))
+        .status,
+    ).toBe(403);
+    // Its own data it may still reach.
+    expect(
+      (await app.request('GET', '/v1/users/bob/funding-sources', { token: tokenFor('bob', { secret }) }))
+        .status,
+    ).toBe(PAST_THE_GUARD);
+  });
+
+  it("gives a service key's token its entry's scopes and admin flag, and nothing else", async () => {
+    const deposits = serviceToken('deposits-1', depositsKey, { sub: 'bob', roles: ['admin'] });
+    expect((await app.request('GET', '/v1/users/bob/funding-sources', { token: deposits })).status).toBe(
+      PAST_THE_GUARD,
+    );
+    for (const [method, path] of [
+      ['GET', '/v1/admin/funding-sources'],
+      ['PUT', '/v1/users/bob'],
+      ['POST', '/v1/users/bob/funding-sources/plaid/link-token'],
+    ] as const) {
+      const res = await app.request(method, path, {
+        token: deposits,
+        body: method === 'GET' ? undefined : {},
+      });
+      expect({ path, status: res.status }).toEqual({ path, status: 403 });
+    }
+    const ops = serviceToken('ops-1', opsKey);
+    expect((await app.request('GET', '/v1/admin/funding-sources', { token: ops })).status).toBe(
+      PAST_THE_GUARD,
+    );
+    // A kid with another service's secret is no one's.
+    expect(
+      (await app.request('GET', '/v1/admin/funding-sources', { token: serviceToken('ops-1', depositsKey) }))
+        .status,
+    ).toBe(401);
+  });
+
+  it('refuses a shared-key token with no iat, issued in the future, or valid for more than a day', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const claims of [
+      { sub: 'bob', exp: now + 300 },
+      { sub: 'bob', iat: now + 365 * 86_400, exp: now + 365 * 86_400 + 300 },
+      { sub: 'bob', iat: now, exp: now + 10 * 365 * 86_400 },
+    ]) {
+      const res = await app.request('GET', '/v1/users/bob/funding-sources', {
+        token: signHs256(claims, secret),
+      });
+      expect({ claims, status: res.status }).toEqual({ claims, status: 401 });
+    }
   });
 
   it('refuses tokens signed with the development secret', async () => {

@@ -33,3 +33,13 @@ export function productionNodeFlags(): string[];
 
 /** A self-signed key and certificate (PEM file paths) for 127.0.0.1, made in `dir` by the openssl CLI. */
 export function selfSignedCertificate(dir: string): { key: string; cert: string };
+
+/** Services as production takes them: AUTH_SERVICE_KEYS's value (`env`) and a token of each client. */
+export function serviceKeys(entries: Array<{ client: string; admin?: boolean; scopes?: string[] }>): {
+  env: string;
+  token(
+    client: string,
+    signHs256: (payload: object, secret: string, options?: { kid?: string }) => string,
+    seconds?: number,
+  ): string;
+};

@@ -2,6 +2,7 @@
 // databases, a free port, and the node flags the service runs with in production.
 'use strict';
 const { execFileSync } = require('node:child_process');
+const { randomBytes } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const { createServer } = require('node:net');
 const path = require('node:path');
@@ -104,6 +105,31 @@ function selfSignedCertificate(dir) {
   return { key, cert };
 }
 
+/**
+ * Services of a script's own, as production takes them: one AUTH_SERVICE_KEYS entry each (`{ client,
+ * admin, scopes }`), since a token signed with AUTH_JWT_SECRET is an end user's there, its roles and scopes
+ * ignored. `env` is the variable's value; `token(client, signHs256, seconds)` signs a token of that client
+ * valid for `seconds` (an hour by default).
+ */
+function serviceKeys(entries) {
+  const keys = entries.map(({ client, admin = false, scopes = [] }) => ({
+    kid: `${client}-key`,
+    client,
+    secret: randomBytes(32).toString('base64url'),
+    scopes,
+    admin,
+  }));
+  return {
+    env: JSON.stringify(keys),
+    token: (client, signHs256, seconds = 3600) => {
+      const key = keys.find((entry) => entry.client === client);
+      if (!key) throw new Error(`no service key for ${client}`);
+      const iat = Math.floor(Date.now() / 1000);
+      return signHs256({ iat, exp: iat + seconds }, key.secret, { kid: key.kid });
+    },
+  };
+}
+
 /** The node flags of `npm run start:prod`, so the service runs here exactly as it runs in production. */
 function productionNodeFlags() {
   const script = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'];
@@ -120,4 +146,5 @@ module.exports = {
   freePort,
   productionNodeFlags,
   selfSignedCertificate,
+  serviceKeys,
 };

@@ -1,6 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
+import type { Scope } from './scopes';
 
-export type Scope = 'users:write' | 'funding-sources:read';
+export type { Scope } from './scopes';
 
 /**
  * Who may call a route besides admins (who always may): the user named by the `userId` path

@@ -105,6 +105,24 @@ describe('AuthGuard', () => {
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
+  it("never lets a service key's client through a self rule, even one named like the user", async () => {
+    const KEY = 'svc-key-0123456789abcdef0123456789abcdef';
+    const withKeys = configSlice(
+      loadConfig({
+        NODE_ENV: 'test',
+        AUTH_JWT_SECRET: SECRET,
+        AUTH_SERVICE_KEYS: JSON.stringify([{ kid: 'k1', client: 'user_1', secret: KEY, scopes: [] }]),
+      }),
+      'auth',
+    );
+    const serviceGuard = new AuthGuard(new Reflector(), new TokenVerifier(withKeys));
+    const now = Math.floor(Date.now() / 1000);
+    const service = `Bearer ${signHs256({ sub: 'user_1', iat: now, exp: now + 60 }, KEY, { kid: 'k1' })}`;
+    await expect(
+      serviceGuard.canActivate(context('link', service, { userId: 'user_1' }).ctx),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
   it('lets the user itself through a self rule, and no one else', async () => {
     await expect(check('link', token({ sub: 'user_1' }), 'user_1')).resolves.toBe(true);
     await expect(check('link', token({ sub: 'user_2' }), 'user_1')).rejects.toMatchObject({

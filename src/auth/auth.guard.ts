@@ -46,7 +46,7 @@ export class AuthGuard implements CanActivate {
     const userId = (request.params as Record<string, string | undefined>).userId;
     const allowed =
       rule !== undefined &&
-      ((rule.self === true && userId !== undefined && userId === principal.subject) ||
+      ((rule.self === true && principal.isUser(userId)) ||
         (rule.scope !== undefined && principal.hasScope(rule.scope)));
     if (!allowed) throw new AppError('FORBIDDEN', 'This token may not act on this resource.');
     return true;

@@ -13,10 +13,18 @@ export interface JwtClaims {
    */
   scope: string;
   exp: number;
+  /**
+   * A service's token (an AUTH_SERVICE_KEYS key's, or a provider token of AUTH_SERVICE_CLIENTS): it acts
+   * by its scopes or admin flag only, never as a user, whatever its subject is called.
+   */
+  service: boolean;
 }
 
-export function signHs256(payload: object, secret: string): string {
-  const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+/** `kid`: the AUTH_SERVICE_KEYS entry whose secret signs it. */
+export function signHs256(payload: object, secret: string, { kid }: { kid?: string } = {}): string {
+  const header = Buffer.from(
+    JSON.stringify({ alg: 'HS256', typ: 'JWT', ...(kid === undefined ? {} : { kid }) }),
+  ).toString('base64url');
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   const signature = createHmac('sha256', secret).update(`${header}.${body}`).digest('base64url');
   return `${header}.${body}.${signature}`;

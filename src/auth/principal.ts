@@ -10,13 +10,20 @@ export class Principal {
     readonly subject: string,
     isAdmin: boolean,
     scope: string,
+    /** A service, never a user: a route's `self` rule never matches it. */
+    readonly isService = false,
   ) {
     this.isAdmin = isAdmin;
     this.scopes = new Set(scope.split(' ').filter(Boolean));
   }
 
   static fromClaims(claims: JwtClaims): Principal {
-    return new Principal(claims.sub, claims.admin, claims.scope);
+    return new Principal(claims.sub, claims.admin, claims.scope, claims.service);
+  }
+
+  /** The user this principal is, if it is one: a service named like a user is not that user. */
+  isUser(userId: string | undefined): boolean {
+    return !this.isService && userId !== undefined && userId === this.subject;
   }
 
   toActor(): Actor {

@@ -32,6 +32,7 @@ describe('TokenVerifier with the shared secret (HS256)', () => {
       exp: NOW + 60,
       admin: false,
       scope: '',
+      service: false,
     });
     expect(
       await verifyAt(signHs256({ sub: 'a', exp: NOW + 1, roles: ['admin'], scope: 'x y' }, SECRET), NOW),
@@ -173,6 +174,128 @@ describe('TokenVerifier with the shared secret (HS256)', () => {
       SECRET,
     );
     await expect(providerOnly.verify(token, at(NOW))).rejects.toThrow(InvalidTokenError);
+  });
+});
+
+describe('TokenVerifier in production: the shared secret is the end users, each service has its own key', () => {
+  const DEPOSITS = 'deposits-key-0123456789abcdef0123456789';
+  const DEPOSITS_NEXT = 'deposits-key-next-0123456789abcdef01234';
+  const OPS = 'ops-key-0123456789abcdef0123456789abcdef';
+  const KEYS = [
+    { kid: 'deposits-2026', client: 'deposit-svc', secret: DEPOSITS, scopes: ['funding-sources:read'] },
+    // The same client's next key: a rotation needs no flag day.
+    { kid: 'deposits-2027', client: 'deposit-svc', secret: DEPOSITS_NEXT, scopes: ['funding-sources:read'] },
+    { kid: 'ops', client: 'ops-console', secret: OPS, scopes: ['users:write'], admin: true },
+  ];
+  const production = (env: Record<string, string> = {}) =>
+    new TokenVerifier(
+      auth({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgresql://db/x',
+        BLUUM_BASE_URL: 'https://bluum.example',
+        BLUUM_API_KEY: 'k',
+        BLUUM_API_SECRET: 's',
+        AUTH_JWT_SECRET: SECRET,
+        AUTH_SERVICE_KEYS: JSON.stringify(KEYS),
+        ...env,
+      }),
+    );
+  const fresh = { iat: NOW - 10, exp: NOW + 600 };
+
+  it('takes a token signed with AUTH_JWT_SECRET as its sub alone: its roles and scopes grant nothing', async () => {
+    const forged = signHs256(
+      { sub: 'deposit-svc', roles: ['admin'], scope: 'funding-sources:read users:write', ...fresh },
+      SECRET,
+    );
+    await expect(production().verify(forged, at(NOW))).resolves.toEqual({
+      sub: 'deposit-svc',
+      exp: NOW + 600,
+      admin: false,
+      scope: '',
+      service: false,
+    });
+    // A kid that names no entry is the shared secret's too.
+    const unknownKid = signHs256({ sub: 'bob', roles: ['admin'], ...fresh }, SECRET, { kid: 'nope' });
+    await expect(production().verify(unknownKid, at(NOW))).resolves.toMatchObject({
+      sub: 'bob',
+      admin: false,
+    });
+    // Development keeps them, so the README's walk-through can sign an admin token.
+    const dev = signHs256({ sub: 'ops', roles: ['admin'], ...fresh }, SECRET);
+    await expect(verifier().verify(dev, at(NOW))).resolves.toMatchObject({ admin: true });
+  });
+
+  it("acts as a service key's client, with the scopes both the token and the entry name", async () => {
+    const sut = production();
+    const asDeposits = (claims: object, secret = DEPOSITS, kid = 'deposits-2026') =>
+      sut.verify(signHs256({ ...fresh, ...claims }, secret, { kid }), at(NOW));
+    // Whatever its sub says, and however it claims admin.
+    await expect(asDeposits({ sub: 'bob', roles: ['admin'] })).resolves.toEqual({
+      sub: 'deposit-svc',
+      exp: NOW + 600,
+      admin: false,
+      scope: 'funding-sources:read',
+      service: true,
+    });
+    // No sub needed; a scope the entry does not list is dropped, one it lists is kept.
+    await expect(asDeposits({ scope: 'users:write funding-sources:read' })).resolves.toMatchObject({
+      scope: 'funding-sources:read',
+    });
+    await expect(asDeposits({ scope: 'users:write' })).resolves.toMatchObject({ scope: '' });
+    // The next key of the same client.
+    await expect(asDeposits({}, DEPOSITS_NEXT, 'deposits-2027')).resolves.toMatchObject({
+      sub: 'deposit-svc',
+    });
+    // The entry's admin flag, and nothing else, makes an admin.
+    await expect(sut.verify(signHs256({ ...fresh }, OPS, { kid: 'ops' }), at(NOW))).resolves.toMatchObject({
+      sub: 'ops-console',
+      admin: true,
+      scope: 'users:write',
+      service: true,
+    });
+  });
+
+  it.each([
+    ["another service's secret", () => signHs256({ ...fresh }, OPS, { kid: 'deposits-2026' })],
+    ["the end users' secret", () => signHs256({ ...fresh }, SECRET, { kid: 'deposits-2026' })],
+    ['no iat', () => signHs256({ exp: NOW + 600 }, DEPOSITS, { kid: 'deposits-2026' })],
+  ])('refuses a service key token signed with %s', async (_name, token) => {
+    await expect(production().verify(token(), at(NOW))).rejects.toThrow(InvalidTokenError);
+  });
+
+  it('requires iat on end-user tokens in production, not in development', async () => {
+    const noIat = signHs256({ sub: 'bob', exp: NOW + 600 }, SECRET);
+    await expect(production().verify(noIat, at(NOW))).rejects.toThrow(InvalidTokenError);
+    await expect(verifier().verify(noIat, at(NOW))).resolves.toMatchObject({ sub: 'bob' });
+  });
+});
+
+describe('TokenVerifier: token lifetimes (AUTH_MAX_TOKEN_LIFETIME_SECONDS, 24 h by default)', () => {
+  const DAY = 86_400;
+  it.each([
+    ['a day from its iat', { iat: NOW - 100, exp: NOW - 100 + DAY }, true],
+    ['a day and 5 s of skew', { iat: NOW - 100, exp: NOW - 100 + DAY + 5 }, true],
+    ['a day and 6 s', { iat: NOW - 100, exp: NOW - 100 + DAY + 6 }, false],
+    ['ten years', { iat: NOW, exp: NOW + 10 * 365 * DAY }, false],
+    ['fifty years without iat (measured from now)', { exp: NOW + 50 * 365 * DAY }, false],
+    ['a day without iat', { exp: NOW + DAY }, true],
+    ['issued 5 s ahead of our clock', { iat: NOW + 5, exp: NOW + 600 }, true],
+    ['issued a year in the future', { iat: NOW + 365 * DAY, exp: NOW + 365 * DAY + 600 }, false],
+    ['a string iat', { iat: String(NOW), exp: NOW + 600 }, false],
+  ])('valid for %s: accepted %s', async (_name, claims, accepted) => {
+    const result = verifyAt(signHs256({ sub: 'a', ...claims }, SECRET), NOW);
+    if (accepted) await expect(result).resolves.toMatchObject({ sub: 'a' });
+    else await expect(result).rejects.toThrow(InvalidTokenError);
+  });
+
+  it('takes its limit from the configuration', async () => {
+    const token = signHs256({ sub: 'a', iat: NOW, exp: NOW + 3_600 }, SECRET);
+    await expect(verifier({ AUTH_MAX_TOKEN_LIFETIME_SECONDS: '600' }).verify(token, at(NOW))).rejects.toThrow(
+      InvalidTokenError,
+    );
+    await expect(
+      verifier({ AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' }).verify(token, at(NOW)),
+    ).resolves.toMatchObject({ sub: 'a' });
   });
 });
 

@@ -1,5 +1,6 @@
-// Verifies bearer tokens with jose: the identity provider's (RS256, ES256 or EdDSA, keys from its JWKS)
-// and the shared secret's (HS256, service tokens and development). No hand-written JOSE.
+// Verifies bearer tokens with jose: the identity provider's (RS256, ES256 or EdDSA, keys from its JWKS),
+// each service's own HS256 key (AUTH_SERVICE_KEYS, named by the token's `kid`) and the end users' shared
+// HS256 secret (AUTH_JWT_SECRET). No hand-written JOSE.
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { webcrypto } from 'node:crypto';
 import {
@@ -12,6 +13,7 @@ import {
 } from 'jose';
 import { AppError } from '../common/app-error';
 import type { AuthConfig } from '../config/app-config';
+import type { ServiceKey } from '../config/config-schema';
 import { AUTH_CONFIG } from '../config/config.module';
 import { USER_ID_PATTERN } from '../users/dto/user-id.param';
 import type { JwtClaims } from './jwt';
@@ -44,6 +46,10 @@ export class TokenVerifier implements OnModuleDestroy {
   // Imported once: jose would import a raw secret again on every verification (measured: 63 µs a
   // token with the raw bytes, 37 µs with the key imported once).
   private readonly secret: Promise<webcrypto.CryptoKey> | null;
+  /** kid → the service key's entry and its imported secret. */
+  private readonly serviceKeys: ReadonlyMap<string, { entry: ServiceKey; key: Promise<webcrypto.CryptoKey> }>;
+  private readonly secretUserOnly: boolean;
+  private readonly maxLifetimeSeconds: number;
   private readonly providerKeys: JWTVerifyGetKey | null;
   private readonly rolesClaim: string;
   private readonly adminRole: string;
@@ -54,16 +60,12 @@ export class TokenVerifier implements OnModuleDestroy {
   private refreshTimer: NodeJS.Timeout | undefined;
 
   constructor(@Inject(AUTH_CONFIG) config: AuthConfig) {
-    this.secret =
-      config.authJwtSecret === null
-        ? null
-        : webcrypto.subtle.importKey(
-            'raw',
-            new TextEncoder().encode(config.authJwtSecret),
-            { name: 'HMAC', hash: 'SHA-256' },
-            false,
-            ['verify'],
-          );
+    this.secret = config.authJwtSecret === null ? null : importHmacKey(config.authJwtSecret);
+    this.serviceKeys = new Map(
+      config.authServiceKeys.map((entry) => [entry.kid, { entry, key: importHmacKey(entry.secret) }]),
+    );
+    this.secretUserOnly = config.authJwtSecretUserOnly;
+    this.maxLifetimeSeconds = config.authMaxTokenLifetimeSeconds;
     this.providerKeys = config.authJwksUrl === null ? null : this.remoteKeys(new URL(config.authJwksUrl));
     this.rolesClaim = config.authRolesClaim;
     this.adminRole = config.authAdminRole;
@@ -100,39 +102,80 @@ export class TokenVerifier implements OnModuleDestroy {
   }
 
   private async verifyAnew(token: string, now: Date): Promise<JwtClaims> {
-    let alg: unknown;
+    let header: { alg?: unknown; kid?: unknown };
     try {
-      alg = decodeProtectedHeader(token).alg;
+      header = decodeProtectedHeader(token);
     } catch {
       throw new InvalidTokenError('not a JWS');
     }
+    const { alg, kid } = header;
+    // An HS256 token whose kid names a service key is that service's; any other is the end users' secret's.
+    const service = alg === 'HS256' && typeof kid === 'string' ? this.serviceKeys.get(kid) : undefined;
     const key =
       alg === 'HS256'
-        ? await this.secret
+        ? await (service?.key ?? this.secret)
         : ASYMMETRIC_ALGORITHMS.includes(alg as string)
           ? this.providerKeys
           : null;
     if (!key) throw new InvalidTokenError(`no key for algorithm ${String(alg)}`);
+    const sharedKey = typeof key !== 'function';
     const options = {
-      requiredClaims: ['exp', 'sub'],
+      // A service key's token acts as its client, so its sub is not needed. A shared-key token must say
+      // when it was issued in production: its lifetime is measured from then.
+      requiredClaims: [
+        'exp',
+        ...(service ? [] : ['sub']),
+        ...(sharedKey && (service || this.secretUserOnly) ? ['iat'] : []),
+      ],
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       currentDate: now,
       ...this.expected,
     };
     let payload: JWTPayload;
     try {
-      ({ payload } =
-        typeof key !== 'function'
-          ? await jwtVerify(token, key, { ...options, algorithms: ['HS256'] })
-          : await jwtVerify(token, key, { ...options, algorithms: ASYMMETRIC_ALGORITHMS }));
+      ({ payload } = sharedKey
+        ? await jwtVerify(token, key, { ...options, algorithms: ['HS256'] })
+        : await jwtVerify(token, key, { ...options, algorithms: ASYMMETRIC_ALGORITHMS }));
     } catch (err) {
       if (err instanceof errors.JOSEError || err instanceof TypeError) {
         throw new InvalidTokenError(err instanceof errors.JOSEError ? err.code : 'malformed');
       }
       throw err;
     }
-    // Only this service and its peers hold the shared secret: its tokens are service tokens.
-    return this.claims(payload, typeof key !== 'function');
+    this.checkLifetime(payload, now);
+    if (service) return this.serviceClaims(payload, service.entry);
+    return this.claims(payload, sharedKey);
+  }
+
+  /**
+   * Refuses a token issued in the future, or valid for longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS from
+   * its iat (from now, for a token without one): a leaked long-lived token is a standing key.
+   */
+  private checkLifetime(payload: JWTPayload, now: Date): void {
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const { iat, exp } = payload;
+    if (typeof iat === 'number' && iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) {
+      throw new InvalidTokenError('iat is in the future');
+    }
+    const from = typeof iat === 'number' ? iat : nowSeconds;
+    if ((exp as number) - from > this.maxLifetimeSeconds + CLOCK_TOLERANCE_SECONDS) {
+      throw new InvalidTokenError('lifetime above AUTH_MAX_TOKEN_LIFETIME_SECONDS');
+    }
+  }
+
+  /** A service key's token: its client, the scopes both it and the entry name, the entry's admin flag. */
+  private serviceClaims(payload: JWTPayload, entry: ServiceKey): JwtClaims {
+    const claimed = scopesOf(payload);
+    const allowed = new Set<string>(entry.scopes);
+    const scope =
+      claimed === null ? entry.scopes : claimed.split(' ').filter((s) => s !== '' && allowed.has(s));
+    return {
+      sub: entry.client,
+      exp: payload.exp as number,
+      admin: entry.admin,
+      scope: [...new Set(scope)].join(' '),
+      service: true,
+    };
   }
 
   private claims(payload: JWTPayload, signedWithSecret: boolean): JwtClaims {
@@ -144,23 +187,22 @@ export class TokenVerifier implements OnModuleDestroy {
     if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
       throw new InvalidTokenError('roles must be an array of strings');
     }
-    // OAuth's `scope` (space-separated) or `scp` (an array, as Okta and Azure AD send it).
-    const { scope, scp } = payload;
-    if (scope !== undefined && typeof scope !== 'string')
-      throw new InvalidTokenError('scope must be a string');
-    if (scp !== undefined && (!Array.isArray(scp) || !scp.every((s) => typeof s === 'string'))) {
-      throw new InvalidTokenError('scp must be an array of strings');
+    const scopes = scopesOf(payload) ?? '';
+    // In production whoever holds AUTH_JWT_SECRET (the end users' token issuer) can sign any sub, role
+    // or scope: such a token is taken as its sub alone. Services use their own keys.
+    if (signedWithSecret && this.secretUserOnly) {
+      return { sub, exp: exp as number, admin: false, scope: '', service: false };
     }
-    const scopes = [scope ?? '', ...(scp ?? [])].join(' ').trim();
     // An end user can often request any scope the API defines (Auth0 without RBAC; Keycloak's ID tokens
     // pass `aud`), so a provider token's scopes grant something only when a service client holds it.
     // An end user's scopes are ignored, not refused: their token still works for their own data.
-    const serviceToken = signedWithSecret || this.isServiceClient(payload);
+    const serviceClient = !signedWithSecret && this.isServiceClient(payload);
     return {
       sub,
       exp: exp as number,
       admin: roles.includes(this.adminRole),
-      scope: serviceToken ? scopes : '',
+      scope: signedWithSecret || serviceClient ? scopes : '',
+      service: serviceClient,
     };
   }
 
@@ -226,6 +268,30 @@ export class TokenVerifier implements OnModuleDestroy {
       }
     };
   }
+}
+
+function importHmacKey(secret: string): Promise<webcrypto.CryptoKey> {
+  return webcrypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['verify'],
+  );
+}
+
+/**
+ * OAuth's `scope` (space-separated) or `scp` (an array, as Okta and Azure AD send it), joined; null when
+ * the token claims none.
+ */
+function scopesOf(payload: JWTPayload): string | null {
+  const { scope, scp } = payload;
+  if (scope !== undefined && typeof scope !== 'string') throw new InvalidTokenError('scope must be a string');
+  if (scp !== undefined && (!Array.isArray(scp) || !scp.every((s) => typeof s === 'string'))) {
+    throw new InvalidTokenError('scp must be an array of strings');
+  }
+  if (scope === undefined && scp === undefined) return null;
+  return [scope ?? '', ...(scp ?? [])].join(' ').trim();
 }
 
 // A claim by name (e.g. "roles", or a namespaced "https://example.com/roles"), else by a dotted path

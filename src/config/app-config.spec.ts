@@ -78,7 +78,7 @@ describe('loadConfig', () => {
   it('stops production with neither the identity provider nor a shared secret, naming both', () => {
     expect(() => loadConfig({ ...PRODUCTION, AUTH_JWT_SECRET: undefined })).toThrow(
       new ConfigError(
-        'AUTH_JWKS_URL (with AUTH_ISSUER, AUTH_AUDIENCE) or AUTH_JWT_SECRET is required when NODE_ENV=production',
+        'AUTH_JWKS_URL (with AUTH_ISSUER, AUTH_AUDIENCE), AUTH_SERVICE_KEYS or AUTH_JWT_SECRET is required when NODE_ENV=production',
       ),
     );
   });
@@ -277,6 +277,73 @@ describe('loadConfig', () => {
     expect((error as Error).message).not.toContain('hunter2');
   });
 
+  describe('AUTH_SERVICE_KEYS', () => {
+    const KEY = 'svc-secret-0123456789abcdef0123456789abc';
+    const entry = { kid: 'deposits-1', client: 'deposit-svc', secret: KEY, scopes: ['funding-sources:read'] };
+    const withKeys = (keys: unknown, env: Record<string, string> = {}) =>
+      loadConfig({
+        ...PRODUCTION,
+        AUTH_SERVICE_KEYS: typeof keys === 'string' ? keys : JSON.stringify(keys),
+        ...env,
+      });
+
+    it('takes each service key, admin false unless it says so, and no key at all by default', () => {
+      expect(loadConfig(PRODUCTION).authServiceKeys).toEqual([]);
+      expect(
+        withKeys([entry, { ...entry, kid: 'ops', client: 'ops', secret: `${KEY}x`, scopes: [], admin: true }])
+          .authServiceKeys,
+      ).toEqual([
+        { ...entry, admin: false },
+        { kid: 'ops', client: 'ops', secret: `${KEY}x`, scopes: [], admin: true },
+      ]);
+    });
+
+    it('lets a production deployment run on service keys alone', () => {
+      const { AUTH_JWT_SECRET: _unused, ...withoutSecret } = PRODUCTION;
+      void _unused;
+      expect(
+        loadConfig({ ...withoutSecret, AUTH_SERVICE_KEYS: JSON.stringify([entry]) }).authJwtSecret,
+      ).toBeNull();
+    });
+
+    it.each([
+      ['not JSON', '[{kid:', 'must be a JSON array'],
+      ['not an array', { kid: 'a' }, 'must be a JSON array'],
+      ['an entry that is no object', ['x'], 'entry 1 must be an object'],
+      ['an unknown field', [{ ...entry, role: 'admin' }], 'unknown fields: role'],
+      ['no kid', [{ ...entry, kid: undefined }], 'kid must be'],
+      ['a client that is no principal id', [{ ...entry, client: 'a b' }], 'client must be'],
+      ['a short secret', [{ ...entry, secret: 'short' }], 'secret must be at least 32 characters'],
+      [
+        'the development secret',
+        [{ ...entry, secret: DEV_AUTH_JWT_SECRET }],
+        'not be the development secret',
+      ],
+      ['an unknown scope', [{ ...entry, scopes: ['funding-sources:write'] }], 'scopes must be an array of'],
+      ['an admin flag that is no boolean', [{ ...entry, admin: 'yes' }], 'admin must be true or false'],
+      ['one kid twice', [entry, { ...entry, secret: `${KEY}x` }], 'names kid deposits-1 twice'],
+      ['one secret twice', [entry, { ...entry, kid: 'deposits-2' }], 'a secret of its own'],
+      [
+        "the end users' secret",
+        [{ ...entry, secret: PRODUCTION.AUTH_JWT_SECRET }],
+        'must not use AUTH_JWT_SECRET',
+      ],
+    ])('stops the boot on %s, naming the variable and never a secret', (_name, keys, message) => {
+      let error: unknown;
+      try {
+        withKeys(keys);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toContain('AUTH_SERVICE_KEYS');
+      expect((error as Error).message).toContain(message);
+      for (const secret of [KEY, `${KEY}x`, PRODUCTION.AUTH_JWT_SECRET, DEV_AUTH_JWT_SECRET, 'short']) {
+        expect((error as Error).message).not.toContain(secret);
+      }
+    });
+  });
+
   describe('webhooks', () => {
     // 32 bytes, as the Standard Webhooks specification's examples have it.
     const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
@@ -440,6 +507,9 @@ describe('loadConfig', () => {
         authRolesClaim: 'roles',
         authAdminRole: 'admin',
         authServiceClients: [],
+        authServiceKeys: [],
+        authMaxTokenLifetimeSeconds: 86_400,
+        authJwtSecretUserOnly: true,
       });
       const outside = (name: (typeof SLICE_NAMES)[number]) => JSON.stringify(configSlice(config, name));
       for (const name of SLICE_NAMES.filter((slice) => slice !== 'bluum')) {

@@ -3,6 +3,8 @@
 // this table, the configuration's types are inferred from it, the providers are given its slices
 // (config.module.ts), and `npm run docs:config` writes the operators' table from it.
 
+import { SCOPES, type Scope } from '../auth/scopes';
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -177,6 +179,71 @@ const webhookSecrets: Parser<readonly string[]> = (raw, name) => {
     }
   });
   return secrets;
+};
+
+/** One service's own HS256 key (AUTH_SERVICE_KEYS): tokens whose header names its kid are that client's. */
+export interface ServiceKey {
+  readonly kid: string;
+  /** The principal its tokens act as, whatever their `sub` says. */
+  readonly client: string;
+  readonly secret: string;
+  /** The most its tokens may hold: what a token claims, intersected with these (all when it claims none). */
+  readonly scopes: readonly Scope[];
+  readonly admin: boolean;
+}
+
+// A principal's id, as the user ids of the API: written to the audit trail and rate-limit keys.
+const CLIENT_ID = /^[A-Za-z0-9._:|@-]{1,128}$/;
+const KID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+// A JSON array of { kid, client, secret, scopes, admin }. Errors name the entry's position and field,
+// never a secret (nor a value that might be one pasted in the wrong place).
+const serviceKeys: Parser<readonly ServiceKey[]> = (raw, name) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a JSON array of { kid, client, secret, scopes, admin }`);
+  }
+  if (!Array.isArray(parsed)) {
+    throw new ConfigError(`${name} must be a JSON array of { kid, client, secret, scopes, admin }`);
+  }
+  const keys = parsed.map((entry: unknown, index): ServiceKey => {
+    const at = `${name} entry ${index + 1}`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new ConfigError(`${at} must be an object`);
+    }
+    const { kid, client, secret, scopes = [], admin = false, ...rest } = entry as Record<string, unknown>;
+    const unknownFields = Object.keys(rest);
+    if (unknownFields.length > 0)
+      throw new ConfigError(`${at} has unknown fields: ${unknownFields.join(', ')}`);
+    if (typeof kid !== 'string' || !KID.test(kid)) {
+      throw new ConfigError(`${at}: kid must be 1-128 letters, digits or . _ : -`);
+    }
+    if (typeof client !== 'string' || !CLIENT_ID.test(client)) {
+      throw new ConfigError(`${at} (kid ${kid}): client must be 1-128 letters, digits or . _ : | @ -`);
+    }
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
+      throw new ConfigError(`${at} (kid ${kid}): secret must be at least ${MIN_SECRET_LENGTH} characters`);
+    }
+    if (secret === DEV_AUTH_JWT_SECRET) {
+      throw new ConfigError(`${at} (kid ${kid}): secret must not be the development secret`);
+    }
+    if (!Array.isArray(scopes) || !scopes.every((scope) => (SCOPES as readonly unknown[]).includes(scope))) {
+      throw new ConfigError(`${at} (kid ${kid}): scopes must be an array of ${SCOPES.join(', ')}`);
+    }
+    if (typeof admin !== 'boolean') throw new ConfigError(`${at} (kid ${kid}): admin must be true or false`);
+    return { kid, client, secret, scopes: scopes as Scope[], admin };
+  });
+  const kids = keys.map((key) => key.kid);
+  const twice = kids.find((kid, index) => kids.indexOf(kid) !== index);
+  if (twice !== undefined) throw new ConfigError(`${name} names kid ${twice} twice`);
+  const secrets = keys.map((key) => key.secret);
+  if (new Set(secrets).size !== secrets.length) {
+    // One secret, two entries: a token could be verified as either, so neither is whose it says.
+    throw new ConfigError(`${name}: every entry needs a secret of its own`);
+  }
+  return keys;
 };
 
 // --- the table -----------------------------------------------------------------------------------------
@@ -424,7 +491,7 @@ export const CONFIG_SCHEMA = {
 
   /** The token verifier, and the sandbox's demo tokens. */
   auth: {
-    /** HS256 secret for service (and development) tokens; null: HS256 tokens are refused. */
+    /** HS256 secret for end users' (and development) tokens; null: such tokens are refused. */
     authJwtSecret: variable<string | null>({
       env: 'AUTH_JWT_SECRET',
       parse: (raw, name, rules) => {
@@ -440,7 +507,7 @@ export const CONFIG_SCHEMA = {
       default: null,
       developmentDefault: DEV_AUTH_JWT_SECRET,
       deployment: true,
-      doc: 'HS256 secret for service tokens; production: at least 32 characters, not the development one; production needs this or `AUTH_JWKS_URL`',
+      doc: "HS256 secret for end users' tokens (whoever issues them holds it); in production such a token acts as its `sub` and nothing more (its roles and scopes are ignored: services use `AUTH_SERVICE_KEYS` or the identity provider); at least 32 characters, not the development one; production needs this, `AUTH_SERVICE_KEYS` or `AUTH_JWKS_URL`",
       defaultDoc: 'development: a fixed dev secret, logged as such',
     }),
     /** The identity provider's JWKS; null: provider tokens are refused. */
@@ -496,6 +563,28 @@ export const CONFIG_SCHEMA = {
       doc: "comma-separated client ids (`azp` or `client_id` of a provider token) whose scopes count; an end user's scopes grant nothing (see [Authentication](#authentication))",
       defaultDoc: 'none',
     }),
+    /** Each service's own HS256 key, scopes and admin flag; a token names its entry by its header's kid. */
+    authServiceKeys: variable<readonly ServiceKey[]>({
+      env: 'AUTH_SERVICE_KEYS',
+      parse: serviceKeys,
+      default: [],
+      deployment: true,
+      doc: 'a JSON array of `{ "kid", "client", "secret", "scopes": [...], "admin" }`, one per service key (for services without the identity provider\'s client credentials): an HS256 token whose header `kid` names an entry acts as `client` (never its `sub`), with the scopes it claims that the entry lists (all of them when it claims none), and is an admin only with `"admin": true` (default `false`); `secret` 32+ characters, each its own; two entries may name one client, to rotate its key (see [Authentication](#authentication))',
+      defaultDoc: 'none',
+    }),
+    /** The longest a token may be valid for, from its iat (or from now, without one). */
+    authMaxTokenLifetimeSeconds: variable({
+      env: 'AUTH_MAX_TOKEN_LIFETIME_SECONDS',
+      parse: integer(60, 30 * 86_400),
+      default: 86_400,
+      doc: 'the longest a bearer token may be valid for: `exp` minus `iat` (minus now, for a provider token without `iat`), with 5 s of clock skew; a token issued in the future is refused too. Shared-key tokens (`AUTH_JWT_SECRET`, `AUTH_SERVICE_KEYS`) must carry `iat` in production (60–2592000)',
+      defaultDoc: '`86400`',
+    }),
+    /**
+     * Production: an AUTH_JWT_SECRET token is an end user's, its roles and scopes ignored. Development
+     * keeps them, so the README's walk-through can sign an admin token with the development secret.
+     */
+    authJwtSecretUserOnly: derived((_config: unknown, rules) => rules.production),
   },
 
   /** The background sweeps. */
@@ -625,12 +714,24 @@ export const CONFIG_CHECKS: ReadonlyArray<
       throw new ConfigError('AUTH_AUDIENCE is required with AUTH_JWKS_URL');
     }
   },
-  // The identity provider's JWKS and/or the shared secret: production needs at least one.
+  // The identity provider's JWKS, service keys and/or the end users' shared secret: production needs one.
   (config, rules, why) => {
-    if (rules.production && config.authJwtSecret === null && config.authJwksUrl === null) {
+    if (
+      rules.production &&
+      config.authJwtSecret === null &&
+      config.authJwksUrl === null &&
+      config.authServiceKeys.length === 0
+    ) {
       throw new ConfigError(
-        `AUTH_JWKS_URL (with AUTH_ISSUER, AUTH_AUDIENCE) or AUTH_JWT_SECRET is required${why}`,
+        `AUTH_JWKS_URL (with AUTH_ISSUER, AUTH_AUDIENCE), AUTH_SERVICE_KEYS or AUTH_JWT_SECRET is required${why}`,
       );
+    }
+  },
+  // A service key that is also the end users' secret would let the user-token issuer sign as the service.
+  (config) => {
+    const shared = config.authServiceKeys.find((key) => key.secret === config.authJwtSecret);
+    if (shared !== undefined) {
+      throw new ConfigError(`AUTH_SERVICE_KEYS kid ${shared.kid} must not use AUTH_JWT_SECRET as its secret`);
     }
   },
   // The development secret is public: on any other interface, anyone on the network could sign an

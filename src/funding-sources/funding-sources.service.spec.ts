@@ -571,12 +571,10 @@ describe('FundingSourcesService and ConnectService', () => {
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { disconnectFundingSource },
         writes: {
-          beginDisconnect: jest
-            .fn()
-            .mockResolvedValue({
-              ...LEASED,
-              item: { ...LEASED.item, bluumFundingSourceId: null, accountOnly: 'fs_a' },
-            }),
+          beginDisconnect: jest.fn().mockResolvedValue({
+            ...LEASED,
+            item: { ...LEASED.item, bluumFundingSourceId: null, accountOnly: 'fs_a' },
+          }),
           finishDisconnect,
         },
       });

@@ -12,10 +12,12 @@ interface TokenOptions {
 }
 
 export function tokenFor(sub: string, options: TokenOptions = {}): string {
-  const exp = Math.floor(Date.now() / 1000) + (options.expiresInSeconds ?? 600);
+  const iat = Math.floor(Date.now() / 1000);
+  const exp = iat + (options.expiresInSeconds ?? 600);
   return signHs256(
     {
       sub,
+      iat,
       exp,
       ...(options.roles ? { roles: options.roles } : {}),
       ...(options.scope ? { scope: options.scope } : {}),
