@@ -163,6 +163,7 @@ async function main() {
       BLUUM_API_SECRET: 's',
       // Every production feature on: docs, metrics, a webhook receiver, both sweeps.
       DOCS_ENABLED: 'true',
+      DOCS_PUBLIC: 'true',
       METRICS_TOKEN: randomBytes(24).toString('base64url'),
       WEBHOOK_URLS: 'https://receiver.invalid/hooks',
       WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,

@@ -264,7 +264,7 @@ async function main() {
       {
         name: 'service, docs on',
         args: [...flags, 'dist/main.js'],
-        env: { ...serviceEnv, DOCS_ENABLED: 'true' },
+        env: { ...serviceEnv, DOCS_ENABLED: 'true', DOCS_PUBLIC: 'true' },
       },
       { name: 'one-table floor', args: [...flags, 'bench/baseline-server.js'], env },
       { name: 'stack floor', args: [...flags, 'bench/stack-floor-server.js'], env },

@@ -87,7 +87,7 @@ export async function createApp(
         .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
         .build(),
     );
-  if (config.docsEnabled) SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  if (config.docsServed) SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   await registerBrowserEdges(app, config);
   return app;
 }
@@ -113,6 +113,13 @@ export async function startApp(
     logger.log(`Database: embedded PostgreSQL in ${config.embeddedDatabaseDir}`);
   if (app.get(BluumEndpoint).isSandbox) logger.log(`Bluum: built-in sandbox at ${url}/sandbox/bluum`);
   const bound = typeof address === 'object' && address !== null ? address.address : host;
-  logger.log(`Listening on ${url} (bound to ${bound}${config.docsEnabled ? `; docs at ${url}/docs` : ''})`);
+  logger.log(`Listening on ${url} (bound to ${bound}${config.docsServed ? `; docs at ${url}/docs` : ''})`);
+  if (config.docsEnabled && !config.docsServed)
+    logger.log('Docs off: production serves them only with DOCS_PUBLIC=true');
+  if (!config.metricsOpen && config.metricsToken === null) {
+    logger.warn(
+      '/metrics answers 401 to everyone: set METRICS_TOKEN (or METRICS_PUBLIC=true on a private network)',
+    );
+  }
   return { app, url };
 }

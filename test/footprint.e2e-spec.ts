@@ -80,7 +80,7 @@ describe('a production process', () => {
   });
 
   it('loads Swagger UI only when the docs are on', async () => {
-    const { files } = await probe({ ...PRODUCTION, DOCS_ENABLED: 'true' });
+    const { files } = await probe({ ...PRODUCTION, DOCS_ENABLED: 'true', DOCS_PUBLIC: 'true' });
     for (const part of DOCS_ONLY) expect(loaded(files, part)).not.toEqual([]);
     for (const part of NEVER_IN_PRODUCTION)
       expect({ part, files: loaded(files, part) }).toEqual({ part, files: [] });

@@ -54,6 +54,13 @@ describe('production mode', () => {
     expect(scraped.text).toContain('process_cpu_user_seconds_total');
   });
 
+  it('serves no docs without DOCS_PUBLIC=true: they would list the admin routes to anyone', async () => {
+    for (const path of ['/docs', '/docs-json', '/docs-yaml', '/docs/']) {
+      const res = await app.request('GET', path);
+      expect({ path, status: res.status }).toEqual({ path, status: 404 });
+    }
+  });
+
   it('serves no sandbox', async () => {
     for (const path of [
       '/',
@@ -183,5 +190,38 @@ describe('production mode', () => {
       requestId: expect.any(String),
     });
     expect(res.text).not.toContain('127.0.0.1');
+  });
+});
+
+describe('production mode without METRICS_TOKEN', () => {
+  const start = (env: Record<string, string>) =>
+    startTestApp({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/unreachable',
+      BLUUM_BASE_URL: 'https://bluum.invalid',
+      BLUUM_API_KEY: 'prod_key',
+      BLUUM_API_SECRET: 'prod_secret',
+      AUTH_JWT_SECRET: randomBytes(32).toString('base64url'),
+      ...env,
+    });
+
+  it('closes /metrics to everyone, unless METRICS_PUBLIC=true; serves the docs only with DOCS_PUBLIC=true', async () => {
+    const closed = await start({});
+    try {
+      const res = await closed.request('GET', '/metrics');
+      expect(res.status).toBe(401);
+      expect(res.text).not.toContain('process_cpu');
+    } finally {
+      await closed.close();
+    }
+    const open = await start({ METRICS_PUBLIC: 'true', DOCS_PUBLIC: 'true' });
+    try {
+      const scraped = await open.request('GET', '/metrics');
+      expect(scraped.status).toBe(200);
+      expect(scraped.text).toContain('process_cpu_user_seconds_total');
+      expect((await open.request('GET', '/docs-json')).status).toBe(200);
+    } finally {
+      await open.close();
+    }
   });
 });

@@ -132,10 +132,29 @@ describe('loadConfig', () => {
     for (const host of ['127.0.0.1', '127.0.1.1', '::1', 'localhost']) {
       expect(loadConfig({ HOST: host })).toMatchObject({ host, authJwtSecret: DEV_AUTH_JWT_SECRET });
     }
-    // With a secret of its own, development may listen anywhere.
+    // With a secret of its own and a Bluum of its own, development may listen anywhere, without the
+    // sandbox: on a reachable address it would sign tokens for new user ids for anyone.
+    const devBox = { NODE_ENV: 'development', HOST: '0.0.0.0', AUTH_JWT_SECRET: 'dev-box-secret' };
+    expect(loadConfig({ ...devBox, BLUUM_BASE_URL: 'https://bluum.staging.example' })).toMatchObject({
+      host: '0.0.0.0',
+      sandboxEnabled: false,
+    });
+    expect(() => loadConfig(devBox)).toThrow(/^HOST=0\.0\.0\.0 .*built-in Bluum sandbox.*BLUUM_BASE_URL/);
+    expect(loadConfig({ HOST: '127.0.0.1' })).toMatchObject({ sandboxEnabled: true });
+  });
+
+  it('closes /metrics and the docs in production unless METRICS_PUBLIC / DOCS_PUBLIC say otherwise', () => {
+    expect(loadConfig({})).toMatchObject({ metricsOpen: true, docsServed: true });
+    expect(loadConfig(PRODUCTION)).toMatchObject({ metricsOpen: false, docsServed: false });
+    expect(loadConfig({ ...PRODUCTION, METRICS_PUBLIC: 'true', DOCS_PUBLIC: 'true' })).toMatchObject({
+      metricsOpen: true,
+      docsServed: true,
+    });
+    // A token always guards /metrics; DOCS_ENABLED=false always turns the docs off.
     expect(
-      loadConfig({ NODE_ENV: 'development', HOST: '0.0.0.0', AUTH_JWT_SECRET: 'dev-box-secret' }),
-    ).toMatchObject({ host: '0.0.0.0' });
+      loadConfig({ ...PRODUCTION, METRICS_PUBLIC: 'true', METRICS_TOKEN: 'scrape-token-0123456789' }),
+    ).toMatchObject({ metricsOpen: false });
+    expect(loadConfig({ DOCS_ENABLED: 'false', DOCS_PUBLIC: 'true' })).toMatchObject({ docsServed: false });
   });
 
   it('takes scopes only from the listed service clients, names the admin role, and guards /metrics when asked', () => {

@@ -283,8 +283,14 @@ export const CONFIG_SCHEMA = {
       doc: '`fatal`, `error`, `warn`, `info`, `debug`, `trace`; secrets and tokens stay out at every level',
       defaultDoc: '`info`',
     }),
-    /** The sandbox (and every development-only route) exists only outside production. */
-    sandboxEnabled: derived((_config: unknown, rules) => !rules.production),
+    /**
+     * The sandbox (and every development-only route: its demo page, its token minting) exists only
+     * outside production, and only on a loopback HOST: on a reachable address, anyone on the network could
+     * have it sign a token for a new user id, whatever the secret.
+     */
+    sandboxEnabled: derived(
+      (config: { readonly host: string }, rules) => !rules.production && isLoopback(config.host),
+    ),
   },
 
   /** What the HTTP server exposes and how much it takes. */
@@ -308,9 +314,21 @@ export const CONFIG_SCHEMA = {
       env: 'DOCS_ENABLED',
       parse: boolean,
       default: true,
-      doc: 'serve Swagger UI (`/docs`) and the OpenAPI document (`/docs-json`)',
+      doc: 'serve Swagger UI (`/docs`) and the OpenAPI document (`/docs-json`, `/docs-yaml`); in production only with `DOCS_PUBLIC=true` too, since they answer anyone and list the admin routes',
       defaultDoc: '`true`',
     }),
+    docsPublic: variable({
+      env: 'DOCS_PUBLIC',
+      parse: boolean,
+      default: false,
+      doc: 'production: `true` serves the docs (with `DOCS_ENABLED`) to anyone who reaches the service; unset, production serves none',
+      defaultDoc: '`false`',
+    }),
+    /** The docs are served: DOCS_ENABLED, and outside production or with DOCS_PUBLIC. */
+    docsServed: derived(
+      (config: { readonly docsEnabled: boolean; readonly docsPublic: boolean }, rules) =>
+        config.docsEnabled && (!rules.production || config.docsPublic),
+    ),
     /** Origins of the frontends that may call the API from a browser. */
     corsAllowedOrigins: variable({
       env: 'CORS_ALLOWED_ORIGINS',
@@ -340,9 +358,21 @@ export const CONFIG_SCHEMA = {
       env: 'METRICS_TOKEN',
       parse: minLength(16),
       default: null,
-      doc: 'when set (16 characters or more), `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>`, else 401',
-      defaultDoc: 'none: `/metrics` is open',
+      doc: 'when set (16 characters or more), `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>`, else 401; unset in production, `/metrics` answers 401 to everyone unless `METRICS_PUBLIC=true`',
+      defaultDoc: 'none: in development `/metrics` is open, in production closed',
     }),
+    metricsPublic: variable({
+      env: 'METRICS_PUBLIC',
+      parse: boolean,
+      default: false,
+      doc: 'production without `METRICS_TOKEN`: `true` serves `/metrics` to anyone who reaches it (a scraper on a private network); ignored when `METRICS_TOKEN` is set',
+      defaultDoc: '`false`',
+    }),
+    /** /metrics answers without a token: development, or production that said so (METRICS_PUBLIC). */
+    metricsOpen: derived(
+      (config: { readonly metricsToken: string | null; readonly metricsPublic: boolean }, rules) =>
+        config.metricsToken === null && (!rules.production || config.metricsPublic),
+    ),
     /** Writes (link-token, connect, sync) one user may make per minute. */
     writeRateLimitPerMinute: variable({
       env: 'WRITE_RATE_LIMIT_PER_MINUTE',
@@ -740,6 +770,14 @@ export const CONFIG_CHECKS: ReadonlyArray<
     if (config.authJwtSecret === DEV_AUTH_JWT_SECRET && !isLoopback(config.host)) {
       throw new ConfigError(
         `HOST=${config.host} listens beyond this machine while tokens are signed with the public development secret: set AUTH_JWT_SECRET (or AUTH_JWKS_URL) or use HOST=127.0.0.1`,
+      );
+    }
+  },
+  // Development's Bluum is the sandbox, which serves only on a loopback HOST (sandboxEnabled).
+  (config, rules) => {
+    if (!rules.production && config.bluumBaseUrl === null && !isLoopback(config.host)) {
+      throw new ConfigError(
+        `HOST=${config.host} listens beyond this machine, where the built-in Bluum sandbox does not run: set BLUUM_BASE_URL or use HOST=127.0.0.1`,
       );
     }
   },
