@@ -70,8 +70,12 @@ describe('browser edges', () => {
       '/health/live': await app.request('GET', '/health/live'),
       '/docs': await app.request('GET', '/docs'),
       '/docs-json': await app.request('GET', '/docs-json'),
-      'unknown route': await app.request('GET', '/no-such-route'),
       '/v1 200': await app.request('GET', '/v1/users/alice/funding-sources', { token: tokenFor('alice') }),
+      // Routed by what the URL means, not how it is spelled; an unrouted path gets the strict set too.
+      '/v1 200 spelled /%761': await app.request('GET', '/%761/users/alice/funding-sources', {
+        token: tokenFor('alice'),
+      }),
+      '/v1 set for an unknown route': await app.request('GET', '/no-such-route'),
       '/v1 401': await app.request('GET', '/v1/users/alice/funding-sources'),
       '/v1 415': await app.request('POST', '/v1/users/alice/funding-sources/plaid/connect', {
         token: tokenFor('alice'),

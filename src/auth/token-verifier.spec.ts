@@ -342,6 +342,41 @@ describe("TokenVerifier with the identity provider's keys (JWKS)", () => {
     return { state, url, close };
   }
 
+  it('refuses a provider token shaped as an ID token: its typ, its claims, or an audience naming its client', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k', alg: 'ES256' };
+    const provider = await jwksServer([jwk]);
+    const sut = new TokenVerifier(
+      auth({ NODE_ENV: 'test', AUTH_JWKS_URL: provider.url, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE }),
+    );
+    const sign = (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
+      new SignJWT({ sub: 'user_1', ...claims })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k', ...header })
+        .setIssuer(ISSUER)
+        .setAudience((claims.aud as string | string[] | undefined) ?? AUDIENCE)
+        .setExpirationTime('5m')
+        .sign(privateKey);
+    try {
+      for (const header of [{}, { typ: 'JWT' }, { typ: 'at+jwt' }, { typ: 'application/at+jwt' }]) {
+        await expect(sut.verify(await sign({ azp: 'web-frontend' }, header))).resolves.toMatchObject({
+          sub: 'user_1',
+        });
+      }
+      for (const [claims, header] of [
+        [{}, { typ: 'id_token' }],
+        [{ typ: 'ID' }, {}],
+        [{ nonce: 'n-1' }, {}],
+        [{ at_hash: 'abc' }, {}],
+        [{ azp: 'web-frontend', aud: [AUDIENCE, 'web-frontend'] }, {}],
+      ] as const) {
+        await expect(sut.verify(await sign(claims, header))).rejects.toThrow(InvalidTokenError);
+      }
+    } finally {
+      sut.onModuleDestroy();
+      await provider.close();
+    }
+  });
+
   it("counts a provider token's scopes only when its azp or client_id is a service client", async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k', alg: 'ES256' };

@@ -102,7 +102,7 @@ export class TokenVerifier implements OnModuleDestroy {
   }
 
   private async verifyAnew(token: string, now: Date): Promise<JwtClaims> {
-    let header: { alg?: unknown; kid?: unknown };
+    let header: { alg?: unknown; kid?: unknown; typ?: unknown };
     try {
       header = decodeProtectedHeader(token);
     } catch {
@@ -143,6 +143,7 @@ export class TokenVerifier implements OnModuleDestroy {
       throw err;
     }
     this.checkLifetime(payload, now);
+    if (!sharedKey) checkAccessTokenShape(header, payload);
     if (service) return this.serviceClaims(payload, service.entry);
     return this.claims(payload, sharedKey);
   }
@@ -267,6 +268,29 @@ export class TokenVerifier implements OnModuleDestroy {
         throw err;
       }
     };
+  }
+}
+
+// What only an ID token carries: a provider that puts our audience in its ID tokens (Keycloak's audience
+// mappers do) would otherwise let a frontend's ID token, meant for the frontend, act as an access token.
+const ID_TOKEN_CLAIMS = ['nonce', 'at_hash', 'c_hash'];
+
+/**
+ * Refuses a provider token shaped as an ID token rather than an access token: a `typ` header other than
+ * JWT or RFC 9068's at+jwt, Keycloak's `typ: "ID"` claim, a claim only ID tokens carry, or an audience
+ * that names the client the token was issued to (`azp`), which is what an ID token's `aud` is.
+ */
+function checkAccessTokenShape(header: { typ?: unknown }, payload: JWTPayload): void {
+  const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : header.typ;
+  if (typ !== undefined && typ !== 'jwt' && typ !== 'at+jwt' && typ !== 'application/at+jwt') {
+    throw new InvalidTokenError('not an access token (typ)');
+  }
+  if (payload.typ === 'ID' || ID_TOKEN_CLAIMS.some((claim) => claim in payload)) {
+    throw new InvalidTokenError('an ID token, not an access token');
+  }
+  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  if (typeof payload.azp === 'string' && audiences.includes(payload.azp)) {
+    throw new InvalidTokenError('an ID token, not an access token (aud names its own client)');
   }
 }
 

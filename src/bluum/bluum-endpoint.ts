@@ -15,12 +15,15 @@ export class BluumEndpoint {
   readonly authorization: string;
   /** True when Bluum is this process's own sandbox (development with no BLUUM_BASE_URL). */
   readonly isSandbox: boolean;
+  /** Hosts a hosted link URL may be on; null for the sandbox, whose page is on its own origin. */
+  readonly hostedLinkHosts: ReadonlySet<string> | null;
   private url: string | null;
 
   constructor(@Inject(BLUUM_CONFIG) config: BluumConfig) {
     this.timeoutMs = config.bluumTimeoutMs;
     this.authorization = basicAuthorization(config.bluumApiKey, config.bluumApiSecret);
     this.isSandbox = config.bluumBaseUrl === null;
+    this.hostedLinkHosts = this.isSandbox ? null : new Set(config.bluumHostedLinkHosts);
     this.url = config.bluumBaseUrl === null ? null : BluumEndpoint.normalize(config.bluumBaseUrl);
   }
 

@@ -192,6 +192,28 @@ describe('Bluum payloads', () => {
     },
   );
 
+  it('takes a hosted link URL from Bluum only on a host of BLUUM_HOSTED_LINK_HOSTS; the sandbox, any', () => {
+    const hostedLinkHosts = new Set(['hosted.plaid.com']);
+    const reply = (url: string) => ({ link_token: 'link-1', hosted_link_url: url });
+    const plaid = 'https://hosted.plaid.com/link/lp_1';
+    expect(parseLinkToken(reply(plaid), { hostedLinkHosts }).hostedLinkUrl).toBe(plaid);
+    for (const url of [
+      'https://hosted.plaid.com.evil.example/link/lp_1',
+      'https://evil.example/hosted.plaid.com',
+      'https://user@evil.example/',
+      'https://HOSTED.PLAID.COM.evil.example/',
+    ]) {
+      expect(() => parseLinkToken(reply(url), { hostedLinkHosts })).toThrow(BluumPayloadError);
+    }
+    // The parser's own host: upper case and a trailing port are still Plaid's host.
+    expect(
+      parseLinkToken(reply('https://HOSTED.plaid.com:443/link'), { hostedLinkHosts }).hostedLinkUrl,
+    ).toBe('https://HOSTED.plaid.com:443/link');
+    expect(parseLinkToken(reply('https://evil.example/'), { hostedLinkHosts: null }).hostedLinkUrl).toBe(
+      'https://evil.example/',
+    );
+  });
+
   it.each(['items', 'fundingSources', 'funding_sources'])('reads a list under data.%s', (key) => {
     const snake = { item_id: 'item_2', institution_name: 'Bank', status: 'DISCONNECTED', accounts: [] };
     expect(parseListData({ [key]: [item, snake] })).toEqual([

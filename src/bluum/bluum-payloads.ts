@@ -70,23 +70,31 @@ export function errorParam(body: unknown): string | null {
   return typeof param === 'string' && param.length > 0 ? param : null;
 }
 
-function protocolOf(url: string): string | null {
-  return parseWebUrl(url)?.protocol ?? null;
-}
-
 /**
  * `data` of a link-token reply. Frontends send the browser to `hostedLinkUrl` as it is, so it must be an
  * https URL: a `javascript:` one would run script on the frontend's page, an `http:` one would open the
- * bank login in the clear. `httpAllowed` is for the built-in sandbox alone, which serves its hosted page
- * over plain http in development.
+ * bank login in the clear; and on a host Bluum and Plaid use (`hostedLinkHosts`, BLUUM_HOSTED_LINK_HOSTS),
+ * so a Bluum reply tampered with on the way cannot send users to a look-alike bank login. The built-in
+ * sandbox alone (`hostedLinkHosts` null, `httpAllowed`) serves its hosted page over plain http on its own
+ * origin, in development.
  */
-export function parseLinkToken(data: Json, { httpAllowed = false } = {}): BluumLinkToken {
+export function parseLinkToken(
+  data: Json,
+  {
+    httpAllowed = false,
+    hostedLinkHosts = null,
+  }: { httpAllowed?: boolean; hostedLinkHosts?: ReadonlySet<string> | null } = {},
+): BluumLinkToken {
   const linkToken = text(data, 'linkToken', 4096);
   const hostedLinkUrl = optionalText(data, 'hostedLinkUrl', 4096);
   if (hostedLinkUrl !== null) {
-    const protocol = protocolOf(hostedLinkUrl);
+    const url = parseWebUrl(hostedLinkUrl);
+    const protocol = url?.protocol;
     if (protocol !== 'https:' && !(httpAllowed && protocol === 'http:')) {
       throw new BluumPayloadError('hostedLinkUrl is not an https URL');
+    }
+    if (hostedLinkHosts !== null && !hostedLinkHosts.has(url?.hostname ?? '')) {
+      throw new BluumPayloadError('hostedLinkUrl is not on a host of BLUUM_HOSTED_LINK_HOSTS');
     }
   }
   return { linkToken, hostedLinkUrl };

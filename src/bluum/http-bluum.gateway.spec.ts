@@ -203,12 +203,12 @@ describe('HttpBluumGateway', () => {
 
     it('sends enable_hosted_link true, and completion_redirect_uri only when asked', async () => {
       const { sut, calls } = gateway([
-        linkToken('link-1', 'https://hosted.plaid.test/x'),
-        linkToken('link-2', 'https://hosted.plaid.test/y'),
+        linkToken('link-1', 'https://hosted.plaid.com/x'),
+        linkToken('link-2', 'https://hosted.plaid.com/y'),
       ]);
       await expect(sut.createLinkToken('acct_1', { enableHostedLink: true })).resolves.toEqual({
         linkToken: 'link-1',
-        hostedLinkUrl: 'https://hosted.plaid.test/x',
+        hostedLinkUrl: 'https://hosted.plaid.com/x',
       });
       await sut.createLinkToken('acct_1', {
         enableHostedLink: true,

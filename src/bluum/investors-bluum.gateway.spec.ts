@@ -167,13 +167,13 @@ describe('InvestorsBluumGateway', () => {
     });
 
     it('reads the hosted URL, flat or wrapped in data or a success envelope, and sends completion_redirect_uri only when asked', async () => {
-      const hosted = investorsLinkTokenReply('link-2', 'https://hosted.plaid.test/x');
+      const hosted = investorsLinkTokenReply('link-2', 'https://hosted.plaid.com/x');
       const { sut, calls } = gateway([
         wire(hosted),
         wire({ data: hosted }),
         wire({ status: 'success', data: hosted }),
       ]);
-      const expected = { linkToken: 'link-2', hostedLinkUrl: 'https://hosted.plaid.test/x' };
+      const expected = { linkToken: 'link-2', hostedLinkUrl: 'https://hosted.plaid.com/x' };
       await expect(sut.createLinkToken(INV, { enableHostedLink: true })).resolves.toEqual(expected);
       await expect(
         sut.createLinkToken(INV, { enableHostedLink: true, completionRedirectUri: 'http://localhost:3000/' }),

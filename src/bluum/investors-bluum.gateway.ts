@@ -47,7 +47,10 @@ export class InvestorsBluumGateway extends BluumGateway {
       linkTokenBody(options),
       { operation: 'link_token', retry: true, request },
       // Only this process's own sandbox may hand out a plain-http hosted page (development).
-      (body) => parseInvestorsLinkToken(body, { httpAllowed: this.endpoint.isSandbox }),
+      (body) => parseInvestorsLinkToken(body, {
+        httpAllowed: this.endpoint.isSandbox,
+        hostedLinkHosts: this.endpoint.hostedLinkHosts,
+      }),
     );
   }
 

@@ -15,11 +15,11 @@ import {
 /**
  * A link-token reply: flat `{ link_token, hosted_link_url }` as documented, or that inside `{ data }` or
  * a success envelope (the accounts generation's habit, which a proxy or an older deployment may keep).
- * The hosted URL follows parseLinkToken's https rule.
+ * The hosted URL follows parseLinkToken's rules (https, on an allowed host).
  */
 export function parseInvestorsLinkToken(
   body: unknown,
-  options: { httpAllowed?: boolean } = {},
+  options: Parameters<typeof parseLinkToken>[1] = {},
 ): BluumLinkToken {
   if (!isObject(body)) throw new BluumPayloadError('link-token reply is not an object');
   if (body.status !== undefined && body.status !== 'success') {

@@ -2,12 +2,24 @@
 // app's browser edges: which origins CORS answers, and which header set each answer gets. helmet's set
 // byte for byte, Swagger UI under its CSP and a preflight over the whole app are
 // test/browser-edges.e2e-spec.ts's.
+import { Controller, Get } from '@nestjs/common';
 import { type ControllerApp, startControllerApp, strictFake } from '../../test/support/controller-app';
+import { Public } from '../auth/access.decorator';
 import { tokenFor } from '../../test/support/tokens';
 import { UsersController } from '../users/users.controller';
 import { UsersService } from '../users/users.service';
 
 const FRONTEND = 'https://app.example.com';
+
+/** A route outside /v1, as /health, /docs and the sandbox's pages are. */
+@Controller('page')
+class PageController {
+  @Public()
+  @Get()
+  page(): { ok: boolean } {
+    return { ok: true };
+  }
+}
 const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 describe('browser edges', () => {
@@ -19,7 +31,7 @@ describe('browser edges', () => {
   const apps: ControllerApp[] = [];
   const start = async (env: Record<string, string>) => {
     const app = await startControllerApp({
-      controllers: [UsersController],
+      controllers: [UsersController, PageController],
       providers: [{ provide: UsersService, useValue: strictFake('UsersService', users) }],
       env,
       browserEdges: true,
@@ -82,21 +94,24 @@ describe('browser edges', () => {
       expect(res.headers['access-control-allow-credentials']).toBeUndefined();
     });
 
-    it('answers /v1, its errors included, with no-store and a CSP that loads nothing; other paths with helmet’s own', async () => {
+    it('answers /v1 (by the route matched, whatever the URL spells), its errors and unrouted paths with no-store and a CSP that loads nothing; other routes with helmet’s own', async () => {
       const api = [
         await http.request('GET', '/v1/users/alice', { token: tokenFor('alice') }),
+        // Routed as /v1/users/alice: the raw URL does not start with /v1/.
+        await http.request('GET', '/%761/users/alice', { token: tokenFor('alice') }),
         await http.request('GET', '/v1/users/alice'),
         await http.request('GET', '/v1/nothing-here', { token: tokenFor('alice') }),
+        await http.request('GET', '/no-such-route'),
       ];
-      expect(api.map((res) => res.status)).toEqual([200, 401, 404]);
+      expect(api.map((res) => res.status)).toEqual([200, 200, 401, 404, 404]);
       for (const res of api) {
         expect(res.headers['cache-control']).toBe('no-store');
         expect(res.headers['content-security-policy']).toBe(API_CSP);
         expect(res.headers['x-content-type-options']).toBe('nosniff');
         expect(res.headers['referrer-policy']).toBe('no-referrer');
       }
-      const elsewhere = await http.request('GET', '/no-such-route');
-      expect(elsewhere.status).toBe(404);
+      const elsewhere = await http.request('GET', '/page');
+      expect(elsewhere.status).toBe(200);
       expect(elsewhere.headers['cache-control']).toBeUndefined();
       expect(elsewhere.headers['content-security-policy']).toContain("default-src 'self'");
       expect(elsewhere.headers['x-content-type-options']).toBe('nosniff');

@@ -84,12 +84,17 @@ export async function registerBrowserEdges(app: NestFastifyApplication, config: 
     'cache-control': 'no-store',
     'content-security-policy': API_CSP,
   });
-  // After CORS's own hook, as @fastify/helmet was: a preflight CORS answers gets neither set.
+  // After CORS's own hook, as @fastify/helmet was: a preflight CORS answers gets neither set. Chosen by
+  // the route Fastify matched, never by the raw URL: `/%761/users/…` is routed as `/v1/users/…` and must
+  // be answered as it. A request no route matched gets the API's stricter set.
   app
     .getHttpAdapter()
     .getInstance()
     .addHook('onRequest', (request, reply, done) => {
-      void reply.headers(request.url.startsWith('/v1/') || request.url === '/v1' ? api : everywhere);
+      const route = request.routeOptions.url;
+      void reply.headers(
+        route === undefined || route === '/v1' || route.startsWith('/v1/') ? api : everywhere,
+      );
       done();
     });
 }

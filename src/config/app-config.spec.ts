@@ -191,6 +191,17 @@ describe('loadConfig', () => {
     expect(
       loadConfig({ ...PRODUCTION, CORS_ALLOWED_ORIGINS: 'https://app.example.com, https://ops.example.com' }),
     ).toMatchObject({ corsAllowedOrigins: ['https://app.example.com', 'https://ops.example.com'] });
+    // Plain http is for development: in production such an origin is one any network on the way can be.
+    for (const name of ['CORS_ALLOWED_ORIGINS', 'LINK_COMPLETION_REDIRECT_ORIGINS']) {
+      expect(() =>
+        loadConfig({ ...PRODUCTION, [name]: 'https://app.example.com,http://app.example.com' }),
+      ).toThrow(
+        new ConfigError(`${name} entries must be https: origins in production, got "http://app.example.com"`),
+      );
+      expect(loadConfig({ NODE_ENV: 'development', [name]: 'http://app.example.com' })).toBeInstanceOf(
+        Object,
+      );
+    }
     expect(
       loadConfig({ NODE_ENV: 'development', CORS_ALLOWED_ORIGINS: 'https://app.example.com' }),
     ).toMatchObject({

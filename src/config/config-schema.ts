@@ -115,8 +115,10 @@ function entries(raw: string): string[] {
 
 const list: Parser<readonly string[]> = (raw) => entries(raw);
 
-// A comma-separated list of origins (scheme://host[:port]), nothing else.
-const origins: Parser<readonly string[]> = (raw, name) =>
+// A comma-separated list of origins (scheme://host[:port]), nothing else; https only in production, where a
+// plain-http origin is one any network on the way can impersonate (a frontend allowed to read bank data,
+// or where a hosted link sends the user back).
+const origins: Parser<readonly string[]> = (raw, name, rules) =>
   raw.split(',').map((entry) => {
     const value = entry.trim();
     let parsed: URL;
@@ -127,6 +129,9 @@ const origins: Parser<readonly string[]> = (raw, name) =>
     }
     if (!['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== value.replace(/\/$/, '')) {
       throw new ConfigError(`${name} entries must be origins like https://app.example.com, got "${value}"`);
+    }
+    if (rules.production && parsed.protocol !== 'https:') {
+      throw new ConfigError(`${name} entries must be https: origins in production, got "${value}"`);
     }
     return parsed.origin;
   });
@@ -474,6 +479,20 @@ export const CONFIG_SCHEMA = {
       default: 'accounts',
       doc: "the generation of Bluum's funding-source API: `accounts` (`/v1/accounts/{uuid}/funding-sources/plaid/…`, one item with its accounts) or `investors` (`/v1/investors/{inv_…}/funding-sources/…`, one `fs_…` funding source per bank account)",
       defaultDoc: '`accounts`',
+    }),
+    /** Hosts a hosted link URL from Bluum may be on: frontends send the browser there as it is. */
+    bluumHostedLinkHosts: variable<readonly string[]>({
+      env: 'BLUUM_HOSTED_LINK_HOSTS',
+      parse: (raw, name) =>
+        entries(raw).map((host) => {
+          if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(host)) {
+            throw new ConfigError(`${name} must be comma-separated lower-case host names, got "${host}"`);
+          }
+          return host;
+        }),
+      default: ['hosted.plaid.com'],
+      doc: "comma-separated hosts a hosted link URL from Bluum may be on (`hostedLinkUrl` is where frontends send the browser); a link-token reply with any other host is refused (502 `BLUUM_BAD_RESPONSE`). The built-in sandbox's own page is always allowed",
+      defaultDoc: '`[hosted.plaid.com]`',
     }),
     bluumTimeoutMs: variable({
       env: 'BLUUM_TIMEOUT_MS',

@@ -414,7 +414,7 @@ describe('FundingSourcesService and ConnectService', () => {
     it('passes an allow-listed completionRedirectUri to Bluum with the hosted link', async () => {
       const createLinkToken = jest
         .fn()
-        .mockResolvedValue({ linkToken: 'link-1', hostedLinkUrl: 'https://hosted.plaid.test/x' });
+        .mockResolvedValue({ linkToken: 'link-1', hostedLinkUrl: 'https://hosted.plaid.com/x' });
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { createLinkToken },
@@ -425,7 +425,7 @@ describe('FundingSourcesService and ConnectService', () => {
           { enableHostedLink: true, completionRedirectUri: 'http://localhost:3000/done' },
           CALLER,
         ),
-      ).resolves.toEqual({ linkToken: 'link-1', hostedLinkUrl: 'https://hosted.plaid.test/x' });
+      ).resolves.toEqual({ linkToken: 'link-1', hostedLinkUrl: 'https://hosted.plaid.com/x' });
       expect(createLinkToken).toHaveBeenCalledWith(
         'acct_1',
         { enableHostedLink: true, completionRedirectUri: 'http://localhost:3000/done' },
@@ -436,7 +436,7 @@ describe('FundingSourcesService and ConnectService', () => {
     it('sends Bluum a bare allow-listed origin as the URL it was checked as', async () => {
       const createLinkToken = jest
         .fn()
-        .mockResolvedValue({ linkToken: 'link-1', hostedLinkUrl: 'https://hosted.plaid.test/x' });
+        .mockResolvedValue({ linkToken: 'link-1', hostedLinkUrl: 'https://hosted.plaid.com/x' });
       const { sut } = setup({
         users: { require: jest.fn().mockResolvedValue(USER) },
         bluum: { createLinkToken },

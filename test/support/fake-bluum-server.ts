@@ -74,7 +74,7 @@ class ScriptedLinking implements StandInLinking {
 
   issueLinkToken({ hosted }: { hosted: boolean }): { linkToken: string; hostedLinkUrl: string | null } {
     const linkToken = `link-sandbox-${randomUUID()}`;
-    return { linkToken, hostedLinkUrl: hosted ? `https://hosted.plaid.test/${linkToken}` : null };
+    return { linkToken, hostedLinkUrl: hosted ? `https://hosted.plaid.com/${linkToken}` : null };
   }
 
   exchange(): FakeItem {
