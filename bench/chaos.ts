@@ -911,6 +911,8 @@ async function main(): Promise<void> {
     BLUUM_API_SECRET: BLUUM_CREDENTIALS.apiSecret,
     AUTH_JWT_SECRET: secret,
     AUTH_SERVICE_KEYS: services.env,
+    // The reader stands for a deposit service reading in a loop: above an end user's budget of requests.
+    REQUEST_RATE_LIMIT_PER_MINUTE: '1000000',
     BLUUM_TIMEOUT_MS: String(S.bluumTimeoutMs),
     BLUUM_API_VERSION: GENERATION,
     WRITE_RATE_LIMIT_PER_MINUTE: '100000',

@@ -164,6 +164,8 @@ async function main() {
       // Every production feature on: docs, metrics, a webhook receiver, both sweeps.
       DOCS_ENABLED: 'true',
       DOCS_PUBLIC: 'true',
+      // Loaded by one token: above an end user's budget of requests, which is still counted.
+      REQUEST_RATE_LIMIT_PER_MINUTE: '1000000',
       METRICS_TOKEN: randomBytes(24).toString('base64url'),
       WEBHOOK_URLS: 'https://receiver.invalid/hooks',
       WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,

@@ -1,6 +1,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -23,6 +24,7 @@ export class AppModule {
         DatabaseModule.forRoot(sharedEmbeddedDatabase),
         MetricsModule,
         AuthModule,
+        RateLimitModule,
         HealthModule,
         UsersModule,
         FundingSourcesModule,

@@ -89,21 +89,28 @@ describe('database faults (PostgreSQL behind a fault-injecting proxy)', () => {
     expect(ready.ms).toBeLessThan(2_000);
     proxy.heal();
     expect(await recovery(read)).toBeLessThan(2_000);
-    expect((await app.request('GET', '/health/ready')).status).toBe(200);
+    // Readiness answers from a check at most a second old (HealthController's READY_CACHE_MS).
+    expect(await recovery(() => app.request('GET', '/health/ready'))).toBeLessThan(2_000);
   });
 
   it('answers 503 within seconds, never hangs, while the link to PostgreSQL is frozen', async () => {
     expect((await read()).status).toBe(200);
     proxy.freeze();
+    // Readiness answers from a check at most a second old (READY_CACHE_MS): the first check after the
+    // freeze starts within a second, and its own limit is 0.8 s.
+    const readyAfterFreeze = timed(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return app.request('GET', '/health/ready');
+    });
     const [reads, ready, writeAnswers] = await Promise.all([
       Promise.all([1, 2, 3, 4].map(() => timed(read))),
-      timed(() => app.request('GET', '/health/ready')),
+      readyAfterFreeze,
       Promise.all(writes().map((w) => timed(() => w))),
     ]);
     for (const res of reads) expectUnavailable(res, 4_000);
     expect(ready.status).toBe(503);
-    // Its own limit is 0.8 s: the bound says it answers rather than hangs, with room for a busy machine.
-    expect(ready.ms).toBeLessThan(2_000);
+    // The bound says it answers rather than hangs, with room for a busy machine.
+    expect(ready.ms).toBeLessThan(3_000);
     for (const res of writeAnswers) {
       expect({ status: res.status, code: res.body?.code }).toEqual({
         status: 503,

@@ -35,10 +35,11 @@ export class HttpBluumGateway extends BluumGateway {
       linkTokenBody(options),
       { operation: 'link_token', retry: true, request },
       // Only this process's own sandbox may hand out a plain-http hosted page (development).
-      (body) => parseLinkToken(successData(body), {
-        httpAllowed: this.endpoint.isSandbox,
-        hostedLinkHosts: this.endpoint.hostedLinkHosts,
-      }),
+      (body) =>
+        parseLinkToken(successData(body), {
+          httpAllowed: this.endpoint.isSandbox,
+          hostedLinkHosts: this.endpoint.hostedLinkHosts,
+        }),
     );
   }
 

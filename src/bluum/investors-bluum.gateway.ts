@@ -47,10 +47,11 @@ export class InvestorsBluumGateway extends BluumGateway {
       linkTokenBody(options),
       { operation: 'link_token', retry: true, request },
       // Only this process's own sandbox may hand out a plain-http hosted page (development).
-      (body) => parseInvestorsLinkToken(body, {
-        httpAllowed: this.endpoint.isSandbox,
-        hostedLinkHosts: this.endpoint.hostedLinkHosts,
-      }),
+      (body) =>
+        parseInvestorsLinkToken(body, {
+          httpAllowed: this.endpoint.isSandbox,
+          hostedLinkHosts: this.endpoint.hostedLinkHosts,
+        }),
     );
   }
 

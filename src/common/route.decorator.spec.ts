@@ -1,5 +1,6 @@
 import { GUARDS_METADATA } from '@nestjs/common/constants';
 import { ACCESS_RULE, type AccessRule } from '../auth/access.decorator';
+import { CallerRateLimitGuard } from '../rate-limit/caller-rate-limit.guard';
 import { WriteRateLimitGuard } from '../rate-limit/write-rate-limit.guard';
 import { Route, whoMayCall } from './route.decorator';
 
@@ -56,9 +57,9 @@ describe('Route', () => {
     expect(meta(API_OPERATION, 'read')).toMatchObject({ description: 'Admins only.' });
   });
 
-  it('applies the write rate limit only when asked', () => {
-    expect(meta(GUARDS_METADATA, 'write')).toEqual([WriteRateLimitGuard]);
-    expect(meta(GUARDS_METADATA, 'read')).toBeUndefined();
+  it("applies the caller's budget to every route, the write rate limit only when asked", () => {
+    expect(meta(GUARDS_METADATA, 'write')).toEqual([CallerRateLimitGuard, WriteRateLimitGuard]);
+    expect(meta(GUARDS_METADATA, 'read')).toEqual([CallerRateLimitGuard]);
   });
 
   it("documents the route's errors with those every route, a body and the rate limit bring", () => {
@@ -66,6 +67,6 @@ describe('Route', () => {
       Object.keys(meta(API_RESPONSE, handler) as object).sort();
     // 400 validation and body, 401, 403, 404, 413, 415, 429 rate limit, 503 database.
     expect(statuses('write')).toEqual(['201', '400', '401', '403', '404', '413', '415', '429', '503']);
-    expect(statuses('read')).toEqual(['200', '400', '401', '403', '503']);
+    expect(statuses('read')).toEqual(['200', '400', '401', '403', '429', '503']);
   });
 });

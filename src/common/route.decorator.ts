@@ -14,6 +14,7 @@ import {
   ApiResponse,
 } from '@nestjs/swagger';
 import { Access, type AccessRule } from '../auth/access.decorator';
+import { CallerRateLimitGuard } from '../rate-limit/caller-rate-limit.guard';
 import { WriteRateLimitGuard } from '../rate-limit/write-rate-limit.guard';
 import { ApiErrors, AUTHENTICATED_ROUTE_ERRORS, BODY_ERRORS } from './api-errors.decorator';
 import type { ErrorCode } from './error-codes';
@@ -36,7 +37,7 @@ export interface RouteOptions {
   writeRateLimited?: boolean;
   /**
    * The route's own error codes. Every route also answers AUTHENTICATED_ROUTE_ERRORS, a route with a
-   * `body` BODY_ERRORS, and a write-rate-limited one RATE_LIMITED: those are added here.
+   * `body` BODY_ERRORS, and RATE_LIMITED (every caller has a budget): those are added here.
    */
   errors?: readonly ErrorCode[];
   responses: readonly RouteResponse[];
@@ -60,11 +61,13 @@ export function Route(options: RouteOptions): MethodDecorator {
   const errors: ErrorCode[] = [
     ...AUTHENTICATED_ROUTE_ERRORS,
     ...(options.body ? BODY_ERRORS : []),
-    ...(options.errors ?? []),
-    ...(options.writeRateLimited ? (['RATE_LIMITED'] as const) : []),
+    ...(options.errors ?? []).filter((code) => code !== 'RATE_LIMITED'),
+    // Every route counts against its caller's budget (CallerRateLimitGuard), a write also against the
+    // path user's.
+    'RATE_LIMITED',
   ];
   return applyDecorators(
-    ...(options.writeRateLimited ? [UseGuards(WriteRateLimitGuard)] : []),
+    UseGuards(CallerRateLimitGuard, ...(options.writeRateLimited ? [WriteRateLimitGuard] : [])),
     Access(access),
     ApiOperation({
       operationId: options.operationId,

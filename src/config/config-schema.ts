@@ -378,6 +378,22 @@ export const CONFIG_SCHEMA = {
       (config: { readonly metricsToken: string | null; readonly metricsPublic: boolean }, rules) =>
         config.metricsToken === null && (!rules.production || config.metricsPublic),
     ),
+    /** Requests one end user's token may make per minute, on every authenticated route. */
+    requestRateLimitPerMinute: variable({
+      env: 'REQUEST_RATE_LIMIT_PER_MINUTE',
+      parse: integer(1, 1_000_000),
+      default: 600,
+      doc: "requests (reads included) one end user's token may make per minute on the `/v1` routes, counted across instances (each instance adds its count to PostgreSQL's once a second, so N instances may let up to N seconds' worth more through); beyond it 429 `RATE_LIMITED` with `Retry-After`, so one caller cannot starve the read pool the deposit services share",
+      defaultDoc: '`600`',
+    }),
+    /** The same for a service's or an admin's token: they read for many users. */
+    serviceRequestRateLimitPerMinute: variable({
+      env: 'SERVICE_REQUEST_RATE_LIMIT_PER_MINUTE',
+      parse: integer(1, 10_000_000),
+      default: 60_000,
+      doc: "as `REQUEST_RATE_LIMIT_PER_MINUTE`, for one service's or admin's token (a deposit service reads on every transfer, for every user)",
+      defaultDoc: '`60000`',
+    }),
     /** Writes (link-token, connect, sync) one user may make per minute. */
     writeRateLimitPerMinute: variable({
       env: 'WRITE_RATE_LIMIT_PER_MINUTE',

@@ -1,4 +1,4 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
@@ -8,16 +8,26 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/access.decorator';
+import { Clock, SYSTEM_CLOCK } from '../common/clock';
 import { PrismaService } from '../database/prisma.service';
+
+// /health/ready is public and asks the read pool the deposit services share: whoever calls it, however
+// often, the database is asked at most once in this long (callers meanwhile share the answer, or the
+// check in flight). A load balancer probes every few seconds; this is well inside that.
+const READY_CACHE_MS = 1_000;
 
 @ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {
+  private lastCheck: { at: number; result: Promise<{ up: boolean; result: HealthCheckResult }> } | null =
+    null;
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly prisma: PrismaService,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
   @Get('live')
@@ -36,14 +46,26 @@ export class HealthController {
     security: [],
   })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    const now = this.clock.now();
+    if (this.lastCheck === null || now - this.lastCheck.at >= READY_CACHE_MS) {
+      this.lastCheck = { at: now, result: this.check() };
+    }
+    const { up, result } = await this.lastCheck.result;
+    if (!up) void reply.status(503);
+    return result;
+  }
+
+  private async check(): Promise<{ up: boolean; result: HealthCheckResult }> {
     try {
-      return await this.health.check([() => this.database()]);
+      return { up: true, result: await this.health.check([() => this.database()]) };
     } catch (err) {
       // Terminus signals "down" with a 503 exception; answer it here, with its report, rather than
-      // let the API's error filter turn it into an error envelope.
-      if (!(err instanceof ServiceUnavailableException)) throw err;
-      void reply.status(503);
-      return err.getResponse() as HealthCheckResult;
+      // let the API's error filter turn it into an error envelope. Anything else is not cached.
+      if (!(err instanceof ServiceUnavailableException)) {
+        this.lastCheck = null;
+        throw err;
+      }
+      return { up: false, result: err.getResponse() as HealthCheckResult };
     }
   }
 

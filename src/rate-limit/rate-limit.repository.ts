@@ -21,4 +21,19 @@ export class RateLimitRepository {
       DELETE FROM rate_limit_counters WHERE subject = ${subject} AND window_start < now() - interval '2 minutes'`;
     return { count: row.count, secondsLeft: Math.max(1, row.seconds_left) };
   }
+
+  /**
+   * Adds each subject's count to its window's shared count, every subject in one statement, and answers
+   * each one's total so far: every instance's.
+   */
+  async addHits(window: Date, counts: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    if (counts.size === 0) return new Map();
+    const rows = await this.prisma.$queryRaw<{ subject: string; count: number }[]>`
+      INSERT INTO rate_limit_counters (subject, window_start, count)
+      SELECT subject, ${window}::timestamptz, hits
+        FROM unnest(${[...counts.keys()]}::text[], ${[...counts.values()]}::int[]) AS c(subject, hits)
+      ON CONFLICT (subject, window_start) DO UPDATE SET count = rate_limit_counters.count + EXCLUDED.count
+      RETURNING subject, count`;
+    return new Map(rows.map((row) => [row.subject, row.count]));
+  }
 }

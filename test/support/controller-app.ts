@@ -11,7 +11,11 @@ import { AuthModule } from '../../src/auth/auth.module';
 import { registerBrowserEdges } from '../../src/common/browser-edges';
 import { type AppConfig, loadConfig } from '../../src/config/app-config';
 import { ConfigModule } from '../../src/config/config.module';
+import { HTTP_CONFIG } from '../../src/config/config.module';
 import { httpAdapter, useRequestPipeline } from '../../src/http-pipeline';
+import { CallerRateLimit } from '../../src/rate-limit/caller-rate-limit';
+import { CallerRateLimitGuard } from '../../src/rate-limit/caller-rate-limit.guard';
+import type { RateLimitRepository } from '../../src/rate-limit/rate-limit.repository';
 import { TEST_JWT_SECRET } from './tokens';
 
 export interface ControllerAppOptions {
@@ -49,12 +53,38 @@ export interface ControllerApp {
   close(): Promise<void>;
 }
 
+/** RateLimitRepository's addHits, on one process's memory: what PostgreSQL would answer one instance. */
+function inMemoryCounts(): Pick<RateLimitRepository, 'addHits'> {
+  const totals = new Map<string, number>();
+  return {
+    addHits(window: Date, counts: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+      const answer = new Map<string, number>();
+      for (const [subject, count] of counts) {
+        const key = `${window.getTime()}:${subject}`;
+        totals.set(key, (totals.get(key) ?? 0) + count);
+        answer.set(subject, totals.get(key) ?? 0);
+      }
+      return Promise.resolve(answer);
+    },
+  };
+}
+
 export async function startControllerApp(options: ControllerAppOptions): Promise<ControllerApp> {
   const config = loadConfig({ NODE_ENV: 'test', AUTH_JWT_SECRET: TEST_JWT_SECRET, ...options.env });
   const module = await Test.createTestingModule({
     imports: [ConfigModule.forRoot(config), AuthModule],
     controllers: options.controllers,
-    providers: options.providers,
+    providers: [
+      // Every @Route's caller budget, counted as one instance would, its shared count in memory.
+      CallerRateLimitGuard,
+      {
+        provide: CallerRateLimit,
+        inject: [HTTP_CONFIG],
+        useFactory: (http: ConstructorParameters<typeof CallerRateLimit>[1]) =>
+          new CallerRateLimit(inMemoryCounts() as unknown as RateLimitRepository, http),
+      },
+      ...options.providers,
+    ],
   }).compile();
   const app = module.createNestApplication<NestFastifyApplication>(httpAdapter(config), {
     logger: false,
