@@ -84,7 +84,13 @@ export async function createApp(
         .setVersion('1')
         .setLicense('Proprietary', '')
         .addServer('/', 'This service')
-        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+        .addBearerAuth({
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            "The identity provider's access token; a service's own HS256 token (AUTH_SERVICE_KEYS: header `kid`, acting as that client with its entry's scopes); or, for end users, an HS256 token of AUTH_JWT_SECRET (in production: its `sub` alone). At most AUTH_MAX_TOKEN_LIFETIME_SECONDS (24 h) from `iat`. Every caller has a budget per minute (429 `RATE_LIMITED`).",
+        })
         .build(),
     );
   if (config.docsServed) SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -8,12 +8,16 @@ const { writeFileSync } = require('node:fs');
 // Counted from before the service loads anything: a module that creates one at load time counts too.
 let asyncLocalStorages = 0;
 const Original = asyncHooks.AsyncLocalStorage;
-asyncHooks.AsyncLocalStorage = class CountedAsyncLocalStorage extends Original {
-  constructor(...args) {
-    super(...args);
-    asyncLocalStorages += 1;
-  }
-};
+// Node 24 exposes it as a getter, Node 20 as a plain property: defineProperty replaces either.
+Object.defineProperty(asyncHooks, 'AsyncLocalStorage', {
+  configurable: true,
+  value: class CountedAsyncLocalStorage extends Original {
+    constructor(...args) {
+      super(...args);
+      asyncLocalStorages += 1;
+    }
+  },
+});
 
 /** The package a loaded file belongs to (its last node_modules segment), or "(service)". */
 function packageOf(file) {
