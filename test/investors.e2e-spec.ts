@@ -1,6 +1,6 @@
 // What only Bluum's investors generation has (BLUUM_API_VERSION=investors): Bluum's rows, one fs_ funding
-// source per bank account, grouped into the item by provider_id, the institution from Plaid Link's
-// metadata, the events' transferOptions, and a status Bluum changed on one funding source alone. The
+// source per bank account, grouped into the item by provider_id, no institution id (Plaid Link's metadata
+// is the client's claim: it keys the duplicate check, never what is shown), the events' transferOptions, and a status Bluum changed on one funding source alone. The
 // rest of the flow (link token, double submits, idempotency keys, sync, disconnect, duplicates, the
 // bulkhead, Bluum slow, failing or cut off) runs in this generation too: the `e2e-investors` project
 // runs those suites again (test/generations/investors.generation-spec.ts). The gateway's specs hold each
@@ -33,7 +33,7 @@ function twoAccountBank(): FakeItem {
 // Bluum's side of a change made there (the fake checks the app's own key pair).
 const BLUUM_BASIC = basicAuthorization(DEV_BLUUM_API_KEY, DEV_BLUUM_API_SECRET);
 
-// Plaid Link's onSuccess metadata for that bank: the only source of its institution id here.
+// Plaid Link's onSuccess metadata for that bank: the client's claim of its institution id.
 const METADATA = {
   institution: { id: 'ins_109508' },
   accounts: [
@@ -68,7 +68,7 @@ describe("Bluum's investors generation (BLUUM_API_VERSION=investors)", () => {
     return { userId, investorId };
   }
 
-  it('connects a bank: one funding source per fs_, transferOptions names it, the institution from Plaid Link', async () => {
+  it("connects a bank: one funding source per fs_, transferOptions names it, no institution id but Bluum's", async () => {
     const { userId, investorId } = await investor();
     suite.bluum.nextConnectLinks(twoAccountBank());
     const publicToken = sandboxPublicToken();
@@ -79,17 +79,15 @@ describe("Bluum's investors generation (BLUUM_API_VERSION=investors)", () => {
       [`/v1/investors/${investorId}/funding-sources/connect`, { type: 'plaid', public_token: publicToken }],
     ]);
     const rows = suite.bluum.rows(investorId);
-    expect(res.body.item).toMatchObject({
-      institutionId: 'ins_109508',
-      institutionName: 'First Platypus Bank',
-    });
+    // Bluum names none; the client's claim is not Bluum's word.
+    expect(res.body.item).toMatchObject({ institutionId: null, institutionName: 'First Platypus Bank' });
     expect(res.body.fundingSources.map((source) => source.mask)).toEqual(['0000', '1111']);
     for (const source of res.body.fundingSources) {
       const row = rows.find((r) => r.mask === source.mask)!;
       expect(source).toMatchObject({
         status: 'active',
         itemId: row.provider_id,
-        institutionId: 'ins_109508',
+        institutionId: null,
         accountId: null,
         plaidOptions: null,
         bluumFundingSourceId: row.id,
@@ -110,9 +108,16 @@ describe("Bluum's investors generation (BLUUM_API_VERSION=investors)", () => {
       await receiver.waitFor(() => receiver.accepted(source.id).length === 1);
       expect(receiver.accepted(source.id)[0].payload).toMatchObject({
         type: 'funding_source.linked',
-        data: { id: source.id, transferOptions: source.transferOptions },
+        data: { id: source.id, transferOptions: source.transferOptions, institutionId: null },
       });
     }
+    // The claim still keys the duplicate check: the same bank with the same metadata is refused.
+    suite.bluum.nextConnectLinks(twoAccountBank());
+    const again = await suite.api
+      .as(userId)
+      .connect({ publicToken: sandboxPublicToken(), metadata: METADATA });
+    expect(again.status).toBe(409);
+    expect(again.error).toMatchObject({ code: 'DUPLICATE_ITEM' });
   });
 
   it('the reconciliation sweep takes a status Bluum changed on one funding source, that account alone', async () => {

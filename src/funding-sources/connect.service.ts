@@ -67,7 +67,11 @@ export class ConnectService {
     const replay = await this.claimToken(tokenHash, userId);
     if (replay !== null) return { response: replay, replayed: true };
     const bluumItem = await this.exchangeAtBluum(user, tokenHash, publicToken, caller, metadata);
-    return { response: await this.recordLinked(user, tokenHash, bluumItem, caller), replayed: false };
+    const claimed = metadata?.institution.id ?? null;
+    return {
+      response: await this.recordLinked(user, tokenHash, bluumItem, caller, claimed),
+      replayed: false,
+    };
   }
 
   /**
@@ -109,16 +113,13 @@ export class ConnectService {
       // Only once this request owns the token: a second submit of a token the first just linked
       // replays the first answer instead of finding the bank it linked a duplicate.
       if (metadata) await this.refuseDuplicate(user.id, metadata);
-      const item = await this.bluum.exchangePublicToken(
+      // Bluum's word on the institution is what is stored and told; Plaid Link's metadata, when sent, is
+      // the client's claim, kept apart (it keys the duplicate check where Bluum names no institution id).
+      return await this.bluum.exchangePublicToken(
         user.bluumAccountId,
         publicToken,
         RequestContext.from(caller),
       );
-      // Bluum's investors generation names no institution id: Plaid Link's metadata, when sent, does
-      // (and the duplicate check keys on it).
-      return item.institutionId === null && metadata
-        ? { ...item, institutionId: metadata.institution.id }
-        : item;
     } catch (err) {
       await this.releaseToken(tokenHash);
       throw withAmbiguityHint(
@@ -140,13 +141,17 @@ export class ConnectService {
     tokenHash: string,
     bluumItem: BluumItem,
     caller: Caller,
+    claimedInstitutionId: string | null,
   ): Promise<ConnectResponse> {
     const saved = await recordAfterBluum(
       () =>
-        this.writes.saveLinkedItem(user.id, user.bluumAccountId, itemToStore(bluumItem), {
-          tokenHash,
-          caller,
-        }),
+        this.writes.saveLinkedItem(
+          user.id,
+          user.bluumAccountId,
+          itemToStore(bluumItem),
+          { tokenHash, caller },
+          claimedInstitutionId,
+        ),
       this.clock,
     ).catch(async (err: unknown) => {
       await this.releaseToken(tokenHash);

@@ -87,7 +87,10 @@ export class FundingSourceWrites {
     private readonly exchanges: PublicTokenExchanges,
   ) {}
 
-  /** The user's active items at `institutionId`, oldest first, each with every account of it. */
+  /**
+   * The user's active items at `institutionId` (Bluum's, or the one a client claimed at connect), oldest
+   * first, each with every account of it.
+   */
   async activeItemsAtInstitution(userId: string, institutionId: string): Promise<ItemWithFundingSources[]> {
     return activeItemsAt(this.prisma, userId, institutionId);
   }
@@ -105,6 +108,8 @@ export class FundingSourceWrites {
     bluumAccountId: string,
     toStore: ItemToStore,
     exchange: { tokenHash: string; caller: Caller },
+    /** The institution id the client sent (Plaid Link's metadata): for the duplicate check, stored apart. */
+    claimedInstitutionId: string | null = null,
   ): Promise<SaveLinkedItemResult> {
     return this.prisma.transaction(async (tx): Promise<SaveLinkedItemResult> => {
       const refused = await lockUser(tx, userId, bluumAccountId);
@@ -115,12 +120,27 @@ export class FundingSourceWrites {
       });
       if (owner && owner.userId !== userId) return { kind: 'item-of-another-user' };
       const before = await accountStates(tx, { userId, itemId: toStore.itemId });
+      // Bluum's institution id when it names one, else the client's claim: what the duplicate rules key on.
+      const institutionKey = toStore.institutionId ?? claimedInstitutionId;
       const duplicateOf =
-        toStore.institutionId === null
+        institutionKey === null
           ? null
-          : findDuplicateItem(toStore, await activeItemsAt(tx, userId, toStore.institutionId));
+          : findDuplicateItem(
+              { ...toStore, institutionId: institutionKey },
+              await activeItemsAt(tx, userId, institutionKey),
+            );
       const duplicateOfItemId = duplicateOf?.itemId ?? null;
       const { item, accountIds } = await upsertItem(tx, userId, toStore);
+      if (claimedInstitutionId !== null) {
+        await tx.plaidItem.updateMany({
+          // Written only when it changes (NOT alone would skip a NULL, as SQL's <> does).
+          where: {
+            itemId: toStore.itemId,
+            OR: [{ claimedInstitutionId: null }, { NOT: { claimedInstitutionId } }],
+          },
+          data: { claimedInstitutionId },
+        });
+      }
       const after = await accountStates(tx, { id: { in: accountIds } });
       const rows = await tx.bankAccount.findMany({
         where: { id: { in: accountIds } },
@@ -337,16 +357,26 @@ async function activeItemsAt(
     { id: 'asc' },
   ] as const satisfies Prisma.PlaidItemOrderByWithRelationInput[];
   const items = await db.plaidItem.findMany({
-    where: { userId, institutionId, status: 'active' },
+    where: {
+      userId,
+      status: 'active',
+      OR: [{ institutionId }, { institutionId: null, claimedInstitutionId: institutionId }],
+    },
     orderBy: [...order],
     select: {
       itemId: true,
       institutionId: true,
+      claimedInstitutionId: true,
       status: true,
       accounts: { select: FUNDING_SOURCE_SELECT, orderBy: [...order] },
     },
   });
-  return items.map(({ accounts, ...item }) => ({ ...item, fundingSources: accounts.map(toRecord) }));
+  // The duplicate rules compare the institution each item is keyed by: Bluum's, else the claim.
+  return items.map(({ accounts, claimedInstitutionId, ...item }) => ({
+    ...item,
+    institutionId: item.institutionId ?? claimedInstitutionId,
+    fundingSources: accounts.map(toRecord),
+  }));
 }
 
 async function accountStates(tx: Tx, where: Prisma.BankAccountWhereInput): Promise<AccountState[]> {
@@ -401,8 +431,8 @@ async function upsertItem(
     where: { itemId },
     select: { ...ITEM_SELECT, accounts: { select: ACCOUNT_STATE_SELECT } },
   });
-  // An institution id Bluum does not send (its investors generation sends none; connect takes Plaid
-  // Link's) is not erased by a later sync or reconnect that lacks it.
+  // An institution id Bluum named once is not erased by a later sync or reconnect that lacks it. A
+  // client's claim is never written here: it has a column of its own (saveLinkedItem).
   const itemFields = {
     ...fromBluum,
     institutionId: fromBluum.institutionId ?? stored?.institutionId ?? null,

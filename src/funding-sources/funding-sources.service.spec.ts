@@ -143,7 +143,7 @@ describe('FundingSourcesService and ConnectService', () => {
       fundingSources: [FUNDING_SOURCE],
     };
 
-    it("takes the institution id from Plaid Link's metadata when Bluum names none (its investors generation), and Bluum's when it does", async () => {
+    it("stores Bluum's institution id as it says it (none, in its investors generation), and Plaid Link's metadata apart, as the client's claim", async () => {
       const saveLinkedItem = jest
         .fn()
         .mockResolvedValue({ kind: 'saved', linked: LINKED, response: RESPONSE, duplicateOfItemId: null });
@@ -161,8 +161,14 @@ describe('FundingSourcesService and ConnectService', () => {
       await connects.connect('user_1', TOKEN, CALLER, metadata);
       await connects.connect('user_1', 'public-sandbox-2', CALLER, metadata);
       expect(
-        saveLinkedItem.mock.calls.map((call) => (call[2] as { institutionId: string }).institutionId),
-      ).toEqual(['ins_109508', 'ins_3']);
+        saveLinkedItem.mock.calls.map((call) => [
+          (call[2] as { institutionId: string | null }).institutionId,
+          call[4],
+        ]),
+      ).toEqual([
+        [null, 'ins_109508'],
+        ['ins_3', 'ins_109508'],
+      ]);
     });
 
     it("claims the token by its hash, exchanges it under the user's Bluum account, stores the item and the response", async () => {
@@ -205,6 +211,8 @@ describe('FundingSourcesService and ConnectService', () => {
           ],
         },
         { tokenHash: TOKEN_HASH, caller: CALLER },
+        // No metadata: no claim.
+        null,
       );
       expect(bluum.exchangePublicToken.mock.invocationCallOrder[0]).toBeLessThan(
         saveLinkedItem.mock.invocationCallOrder[0],

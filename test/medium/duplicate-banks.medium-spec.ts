@@ -4,6 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { BluumItem } from '../../src/bluum/bluum.types';
 import { AppError } from '../../src/common/app-error';
+import { SYSTEM_CALLER } from '../../src/auth/caller';
 import { ADMIN_CALLER, MediumContext } from './medium-context';
 
 describe('duplicate banks on a real database', () => {
@@ -40,6 +41,48 @@ describe('duplicate banks on a real database', () => {
         active.fundingSources.map((s) => s.id).sort(),
       );
       expect(await ctx.writes.activeItemsAtInstitution(user.id, 'ins_999')).toEqual([]);
+    });
+
+    it("keys an item Bluum names no institution for by the client's claim, which is never stored as Bluum's", async () => {
+      const user = await ctx.newUser();
+      const unnamed: BluumItem = { ...ctx.bluumItem({ accounts: 2 }), institutionId: null };
+      const saved = await ctx.saveItem(user, unnamed, SYSTEM_CALLER, 'ins_claimed');
+      expect(saved.kind).toBe('saved');
+
+      const [item] = await ctx.writes.activeItemsAtInstitution(user.id, 'ins_claimed');
+      expect(item).toMatchObject({ itemId: unnamed.itemId, institutionId: 'ins_claimed' });
+      // What deposit services read is Bluum's word: no institution id.
+      const stored = await ctx.prisma.bankAccount.findMany({
+        where: { itemId: unnamed.itemId },
+        select: { institutionId: true },
+      });
+      expect(stored.map((row) => row.institutionId)).toEqual([null, null]);
+      // A later sync of the same item (no claim) neither erases the claim nor makes it Bluum's.
+      const synced = await ctx.saveItem(user, unnamed);
+      expect(synced.kind).toBe('saved');
+      expect(
+        await ctx.prisma.plaidItem.findUnique({
+          where: { itemId: unnamed.itemId },
+          select: { institutionId: true, claimedInstitutionId: true },
+        }),
+      ).toEqual({ institutionId: null, claimedInstitutionId: 'ins_claimed' });
+      // The same bank again, claimed the same way: the duplicate it is.
+      const again = await ctx.saveItem(
+        user,
+        { ...unnamed, itemId: `${unnamed.itemId}_again` },
+        SYSTEM_CALLER,
+        'ins_claimed',
+      );
+      expect(again.kind).toBe('saved');
+      const events = await ctx.prisma.fundingSourceEvent.findMany({
+        where: { userId: user.id, type: 'linked' },
+        select: { details: true },
+      });
+      expect(
+        events.some(
+          (e) => (e.details as { duplicateOfItemId?: string }).duplicateOfItemId === unnamed.itemId,
+        ),
+      ).toBe(true);
     });
 
     it('includes an account disconnected here, with its status (the rule leaves it out)', async () => {

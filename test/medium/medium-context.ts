@@ -185,13 +185,18 @@ export class MediumContext {
     user: { id: string; bluumAccountId: string },
     bluumItem: BluumItem,
     caller: Caller = SYSTEM_CALLER,
+    /** The institution id the client claimed (connect's metadata). */
+    claimedInstitutionId: string | null = null,
   ): ReturnType<FundingSourceWrites['saveLinkedItem']> {
     const tokenHash = randomUUID().replace(/-/g, '').padEnd(64, '0');
     await this.exchanges.claim(tokenHash, user.id, new Date(0));
-    return this.writes.saveLinkedItem(user.id, user.bluumAccountId, itemToStore(bluumItem), {
-      tokenHash,
-      caller,
-    });
+    return this.writes.saveLinkedItem(
+      user.id,
+      user.bluumAccountId,
+      itemToStore(bluumItem),
+      { tokenHash, caller },
+      claimedInstitutionId,
+    );
   }
 }
 

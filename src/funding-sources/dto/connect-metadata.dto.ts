@@ -1,7 +1,9 @@
 // What Plaid Link's onSuccess hands the frontend about the bank just linked, as far as connect needs it
 // to recognise a bank the user has already linked before the public token is exchanged. Limits match
-// the columns the stored values are compared with (plaid_items.institution_id, bank_accounts.mask and
-// name), so a value that could never match a stored one is refused rather than silently ignored.
+// the columns the stored values are compared with (plaid_items.institution_id or claimed_institution_id,
+// bank_accounts.mask and name), so a value that could never match a stored one is refused rather than
+// silently ignored. What the client says here is its claim: it is stored apart (claimed_institution_id),
+// keys the duplicate check, and is never shown or sent as Bluum's institution id.
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {

@@ -11,7 +11,13 @@ export class LinkedItemDto implements LinkedItemRecord {
   @ApiProperty({ example: 'item_abc123' })
   itemId!: string;
 
-  @ApiProperty({ type: String, nullable: true, example: 'ins_3' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'ins_3',
+    description:
+      "The institution id as Bluum names it; null where it names none (its investors generation). A client's claim (connect's `metadata`) is never shown here: it only keys the duplicate check.",
+  })
   institutionId!: string | null;
 
   @ApiProperty({ example: 'Chase Bank' })
